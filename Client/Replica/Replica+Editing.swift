@@ -1,0 +1,213 @@
+import GRDB
+public import TandemProtocol
+
+extension Replica {
+    /// Inserts a record; `id=UUID` among the assignments chooses its id, else a new UUIDv7 is made.
+    ///
+    /// - Returns: the record as stored, defaults included.
+    /// - Throws: `notFound` (no such table), `invalidData` naming table and field (a bad value,
+    ///   an unknown field, a missing required field, a dangling reference, a duplicate unique
+    ///   value, a broken date order), `usage` (an ambiguous reference prefix). Nothing is written.
+    @discardableResult
+    public func insert(into tableName: String, _ assignments: [Assignment]) throws(ReplicaError) -> Record {
+        let table = try table(tableName)
+        return try write { db in
+            var ids = UUIDv7Generator()
+            var clock = try currentHLC(in: db)
+            var references = ReferenceCache()
+            let values = try parse(assignments, for: table, db: db, resolvingPrefixes: true)
+            let record = try insert(values, into: table, ids: &ids, clock: &clock, references: &references, db: db)
+            try Setting.hlc.write(clock.description, in: db)
+            return record
+        }
+    }
+
+    /// Sets the named fields of a record (`field=` sets NULL); the others keep their values.
+    /// Fields whose value does not change are not recorded; if none changes, nothing is written.
+    ///
+    /// - Returns: the record as it now is.
+    @discardableResult
+    public func update(_ tableName: String, id: String, _ assignments: [Assignment]) throws(ReplicaError) -> Record {
+        let table = try table(tableName)
+        return try write { db in
+            let id = try Self.resolve(id, in: table, db: db)
+            guard var record = try Self.fetchRecord(id, in: table, db: db) else {
+                throw ReplicaError(.notFound, "\(table.name): no record with id \(id)")
+            }
+            var values = try parse(assignments, for: table, db: db, resolvingPrefixes: true)
+            if values.removeValue(forKey: "id") != nil {
+                throw ReplicaError(.invalidData, "\(table.name).id: a record's id cannot be changed")
+            }
+            let changed = table.fields.filter { field in values[field.name].map { $0 != record[field.name] } ?? false }
+            guard !changed.isEmpty else { return record }
+            for field in changed { record[field.name] = values[field.name] ?? .null }
+            record.values = record.values.filter { !$0.value.isNull }
+            var references = ReferenceCache()
+            try check(record, in: table, fields: changed, references: &references, db: db)
+
+            let assignments = changed.map { "\($0.name.quotedIdentifier) = ?" }.joined(separator: ", ")
+            try db.execute(
+                sql: "UPDATE \(table.name.quotedIdentifier) SET \(assignments) WHERE id = ?",
+                arguments: StatementArguments(changed.map { record[$0.name].databaseValue } + [id.databaseValue]))
+            let clock = try currentHLC(in: db).advanced(now: self.clock.now())
+            let fields = Dictionary(uniqueKeysWithValues: changed.map { ($0.name, record[$0.name].json) })
+            try Outbox.record(
+                Outbox.Entry(op: .update, fields: fields, hlc: clock.description), table: table.name, recordID: id,
+                in: db)
+            try Setting.hlc.write(clock.description, in: db)
+            return record
+        }
+    }
+
+    /// Deletes a record.
+    ///
+    /// - Throws: `invalidData` while live records refer to it, naming the referring table and field.
+    public func delete(from tableName: String, id: String) throws(ReplicaError) {
+        let table = try table(tableName)
+        try write { db in
+            let id = try Self.resolve(id, in: table, db: db)
+            guard try Self.fetchRecord(id, in: table, db: db) != nil else {
+                throw ReplicaError(.notFound, "\(table.name): no record with id \(id)")
+            }
+            for (referring, field) in schema.references(to: table.name) {
+                let count = try Int.fetchOne(
+                    db,
+                    sql: "SELECT count(*) FROM \(referring.name.quotedIdentifier) WHERE \(field.name.quotedIdentifier) = ?",
+                    arguments: [id]) ?? 0
+                if count > 0 {
+                    throw ReplicaError(
+                        .invalidData,
+                        "\(table.name) \(id): still referenced by \(count) \(referring.name) record\(count == 1 ? "" : "s") (\(referring.name).\(field.name))"
+                    )
+                }
+            }
+            try db.execute(sql: "DELETE FROM \(table.name.quotedIdentifier) WHERE id = ?", arguments: [id])
+            let clock = try currentHLC(in: db).advanced(now: self.clock.now())
+            try Outbox.record(
+                Outbox.Entry(op: .delete, fields: nil, hlc: clock.description), table: table.name, recordID: id, in: db)
+            try Setting.hlc.write(clock.description, in: db)
+        }
+    }
+
+    // MARK: - Shared by add and import
+
+    /// Parses assignments into values: every field known and given once, every value of its type.
+    /// `id` is kept (as text) for the caller to use or refuse.
+    func parse(
+        _ assignments: [Assignment], for table: TableSchema, db: Database, resolvingPrefixes: Bool
+    ) throws -> [String: FieldValue] {
+        var values: [String: FieldValue] = [:]
+        for assignment in assignments {
+            guard values[assignment.field] == nil else {
+                throw ReplicaError(.usage, "\(table.name).\(assignment.field): given more than once")
+            }
+            if assignment.field == "id" {
+                let id = assignment.text.lowercased()
+                guard Identifier.isUUID(id) else {
+                    throw ReplicaError(.invalidData, "\(table.name).id: \"\(assignment.text)\" is not a record id (UUID)")
+                }
+                values["id"] = .text(id)
+                continue
+            }
+            let field = try table.field(named: assignment.field)
+            var value = try FieldValue(parsing: assignment.text, for: field, in: table.name)
+            if field.type == .ref, let text = value.text, let target = field.references {
+                let targetTable = try schema.table(named: target)
+                if resolvingPrefixes {
+                    do {
+                        value = .text(try Self.resolve(text, in: targetTable, db: db))
+                    } catch let error as ReplicaError where error.code == .usage {
+                        // Too short or ambiguous: a usage error, told from the field's side.
+                        let reason = error.message.dropFirst(target.count + 2)
+                        throw ReplicaError(.usage, "\(table.name).\(field.name): \(target) \(reason)")
+                    } catch let error as ReplicaError where error.code == .notFound {
+                        throw ReplicaError(.invalidData, "\(table.name).\(field.name): no \(target) with id \(text)")
+                    }
+                } else {
+                    value = .text(text.lowercased())
+                }
+            }
+            values[field.name] = value
+        }
+        return values
+    }
+
+    /// Inserts a parsed record with its outbox entry; checks everything a record must satisfy.
+    func insert(
+        _ values: [String: FieldValue], into table: TableSchema, ids: inout UUIDv7Generator, clock: inout HLC,
+        references: inout ReferenceCache, db: Database
+    ) throws -> Record {
+        var values = values
+        let now = self.clock.now()
+        let id = values.removeValue(forKey: "id")?.text ?? ids.next(milliseconds: now)
+        let record = Record(id: id, values: table.applyingDefaults(to: values).filter { !$0.value.isNull })
+        try check(record, in: table, fields: table.fields, references: &references, db: db)
+        if try Self.exists(id, in: table, db: db) {
+            throw ReplicaError(.invalidData, "\(table.name).id: a record with id \(id) already exists")
+        }
+        let statement = try db.cachedStatement(sql: Self.insertSQL(for: table))
+        statement.setUncheckedArguments(
+            StatementArguments([id.databaseValue] + table.fields.map { record[$0.name].databaseValue }))
+        try statement.execute()
+        references.insert(id, in: table.name)
+        clock = clock.advanced(now: now)
+        try Outbox.append(
+            Outbox.Entry(op: .insert, fields: nil, hlc: clock.description), table: table.name, recordID: id, in: db)
+        return record
+    }
+
+    /// Checks a record against the schema, its references and its unique fields (those among
+    /// `fields`: an update checks only what it changes).
+    func check(
+        _ record: Record, in table: TableSchema, fields: [FieldSchema], references: inout ReferenceCache, db: Database
+    ) throws {
+        try table.validate(record)
+        for field in fields {
+            guard let value = record.values[field.name] else { continue }
+            if field.type == .ref, let target = field.references, let id = value.text,
+                !references.contains(id, in: target)
+            {
+                guard try Self.exists(id, in: try schema.table(named: target), db: db) else {
+                    throw ReplicaError(.invalidData, "\(table.name).\(field.name): no \(target) with id \(id)")
+                }
+                references.insert(id, in: target)
+            }
+            if field.isUnique {
+                let other = try String.fetchOne(
+                    db.cachedStatement(
+                        sql: "SELECT id FROM \(table.name.quotedIdentifier) WHERE \(field.name.quotedIdentifier) = ? AND id != ? LIMIT 1"),
+                    arguments: [value.databaseValue, record.id])
+                if let other {
+                    throw ReplicaError(
+                        .invalidData, "\(table.name).\(field.name): \"\(value.plainText)\" is already used by \(other)")
+                }
+            }
+        }
+    }
+
+    static func exists(_ id: String, in table: TableSchema, db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM \(table.name.quotedIdentifier) WHERE id = ?)"),
+            arguments: [id]) ?? false
+    }
+
+    static func insertSQL(for table: TableSchema) -> String {
+        let columns = ["id"] + table.fields.map(\.name.quotedIdentifier)
+        let marks = Array(repeating: "?", count: columns.count).joined(separator: ", ")
+        return "INSERT INTO \(table.name.quotedIdentifier) (\(columns.joined(separator: ", "))) VALUES (\(marks))"
+    }
+
+    /// The replica's clock, read from its settings.
+    func currentHLC(in db: Database) throws -> HLC {
+        try Setting.hlc.read(in: db).flatMap(HLC.init) ?? HLC(milliseconds: 0, counter: 0, device: device)
+    }
+}
+
+/// Ids known to exist, so that a bulk import checks each referenced record once.
+struct ReferenceCache {
+    private var known: [String: Set<String>] = [:]
+
+    func contains(_ id: String, in table: String) -> Bool { known[table]?.contains(id) ?? false }
+
+    mutating func insert(_ id: String, in table: String) { known[table, default: []].insert(id) }
+}

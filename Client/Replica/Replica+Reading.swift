@@ -1,0 +1,117 @@
+import GRDB
+public import TandemProtocol
+
+extension Replica {
+    /// One record, found by its id or a unique prefix of at least 4 characters.
+    ///
+    /// - Throws: `notFound` (no table or record), `usage` (a prefix too short or ambiguous).
+    public func record(in tableName: String, id: String) throws(ReplicaError) -> Record {
+        let table = try table(tableName)
+        return try read { db in
+            let id = try Self.resolve(id, in: table, db: db)
+            guard let record = try Self.fetchRecord(id, in: table, db: db) else {
+                throw ReplicaError(.notFound, "\(table.name): no record with id \(id)")
+            }
+            return record
+        }
+    }
+
+    /// The records of a table in id order (creation order), filtered by `field=value` pairs (all
+    /// must hold; a set field matches when it contains every given member; `field=` matches NULL).
+    public func records(
+        in tableName: String, where filters: [Assignment] = [], limit: Int? = nil
+    ) throws(ReplicaError) -> [Record] {
+        let table = try table(tableName)
+        if let limit, limit < 0 { throw ReplicaError(.usage, "--limit must be 0 or more") }
+        return try read { db in
+            var conditions: [String] = []
+            var arguments: [DatabaseValue] = []
+            for filter in filters {
+                if filter.field == "id" {
+                    conditions.append("id = ?")
+                    arguments.append(filter.text.lowercased().databaseValue)
+                    continue
+                }
+                let field = try table.field(named: filter.field)
+                var value = try FieldValue(parsing: filter.text, for: field, in: table.name)
+                if field.type == .ref, let prefix = value.text, !Identifier.isUUID(prefix.lowercased()),
+                    let target = field.references
+                {
+                    value = .text(try Self.resolve(prefix, in: try schema.table(named: target), db: db))
+                }
+                let column = field.name.quotedIdentifier
+                switch value {
+                case .null:
+                    conditions.append("\(column) IS NULL")
+                case let .set(members):
+                    for member in members {
+                        conditions.append("EXISTS (SELECT 1 FROM json_each(\(column)) WHERE value = ?)")
+                        arguments.append(member.databaseValue)
+                    }
+                case let .text(text) where field.type == .ref:
+                    conditions.append("\(column) = ?")
+                    arguments.append(text.lowercased().databaseValue)
+                default:
+                    conditions.append("\(column) = ?")
+                    arguments.append(value.databaseValue)
+                }
+            }
+            var sql = Self.selectSQL(for: table)
+            if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+            sql += " ORDER BY id"
+            if let limit { sql += " LIMIT \(limit)" }
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+            var records: [Record] = []
+            while let row = try rows.next() { records.append(Self.record(from: row, table: table)) }
+            return records
+        }
+    }
+
+    static func selectSQL(for table: TableSchema) -> String {
+        let columns = ["id"] + table.fields.map(\.name.quotedIdentifier)
+        return "SELECT \(columns.joined(separator: ", ")) FROM \(table.name.quotedIdentifier)"
+    }
+
+    static func record(from row: Row, table: TableSchema) -> Record {
+        var values: [String: FieldValue] = [:]
+        values.reserveCapacity(table.fields.count)
+        for (index, field) in table.fields.enumerated() {
+            let value = FieldValue(databaseValue: row[index + 1], type: field.type)
+            if !value.isNull { values[field.name] = value }
+        }
+        return Record(id: row[0], values: values)
+    }
+
+    static func fetchRecord(_ id: String, in table: TableSchema, db: Database) throws -> Record? {
+        let statement = try db.cachedStatement(sql: selectSQL(for: table) + " WHERE id = ?")
+        return try Row.fetchOne(statement, arguments: [id]).map { record(from: $0, table: table) }
+    }
+
+    /// The full id that `text` names in `table`: itself when it is a whole id, else the one
+    /// record whose id starts with it.
+    ///
+    /// - Throws: `usage` when the prefix is shorter than 4 characters or matches several
+    ///   records; `notFound` when it matches none.
+    static func resolve(_ text: String, in table: TableSchema, db: Database) throws -> String {
+        let prefix = text.lowercased()
+        if Identifier.isUUID(prefix) { return prefix }
+        guard Identifier.isPrefix(prefix) else {
+            throw ReplicaError(.notFound, "\(table.name): no record with id \(text)")
+        }
+        guard prefix.count >= 4 else {
+            throw ReplicaError(.usage, "\(table.name): id prefix \"\(text)\" is too short (at least 4 characters)")
+        }
+        // Ids are lowercase hex and dashes, all below "g": [prefix, prefix + "g") is every id
+        // that starts with the prefix, and the primary-key index finds them.
+        let matches = try String.fetchAll(
+            db, sql: "SELECT id FROM \(table.name.quotedIdentifier) WHERE id >= ? AND id < ? ORDER BY id LIMIT 3",
+            arguments: [prefix, prefix + "g"])
+        switch matches.count {
+        case 0: throw ReplicaError(.notFound, "\(table.name): no record with id \(text)")
+        case 1: return matches[0]
+        default:
+            let shown = matches.prefix(2).joined(separator: ", ") + (matches.count > 2 ? ", …" : "")
+            throw ReplicaError(.usage, "\(table.name): id prefix \"\(text)\" is ambiguous (\(shown))")
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import GRDB
+import TandemProtocol
+
+extension Replica {
+    /// Tandem's own bookkeeping tables. The schema's tables are made from the schema at `init`.
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE tandem_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT;
+
+                    -- Changes not yet accepted by the server, in edit order. An insert keeps its
+                    -- values in the row itself until it is first sent (fields NULL); an update
+                    -- keeps the fields it sets as a JSON object. change_id is given when the
+                    -- change is first sent: from then on it is frozen and never coalesced.
+                    CREATE TABLE tandem_outbox (
+                        seq INTEGER PRIMARY KEY,
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        op TEXT NOT NULL CHECK (op IN ('insert', 'update', 'delete')),
+                        fields TEXT,
+                        base_version INTEGER NOT NULL,
+                        hlc TEXT NOT NULL,
+                        change_id TEXT
+                    ) STRICT;
+                    CREATE INDEX tandem_outbox_record ON tandem_outbox(record_id);
+                    CREATE UNIQUE INDEX tandem_outbox_change ON tandem_outbox(change_id) WHERE change_id IS NOT NULL;
+
+                    -- The server's version of each record this replica has pulled.
+                    CREATE TABLE tandem_record (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        tbl TEXT NOT NULL,
+                        version INTEGER NOT NULL
+                    ) STRICT, WITHOUT ROWID;
+
+                    -- Changes the server refused, for `tandem status`.
+                    CREATE TABLE tandem_rejected (
+                        change_id TEXT PRIMARY KEY NOT NULL,
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        reason TEXT NOT NULL
+                    ) STRICT;
+
+                    -- Field conflicts on records this replica can see.
+                    CREATE TABLE tandem_conflict (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        field TEXT NOT NULL,
+                        current TEXT NOT NULL,
+                        incoming TEXT NOT NULL,
+                        status TEXT NOT NULL CHECK (status IN ('open', 'resolved'))
+                    ) STRICT;
+                    """)
+        }
+        return migrator
+    }()
+
+    /// `CREATE TABLE` for a schema table: `id` and exactly the schema's field names, so that
+    /// `sqlite3 replica.sqlite 'select * from exchange'` shows what `tandem list exchange` does.
+    /// STRICT, so that SQLite itself refuses a value of the wrong storage type.
+    static func createTableSQL(for table: TableSchema) -> String {
+        var columns = ["id TEXT PRIMARY KEY NOT NULL"]
+        columns += table.fields.map { "\($0.name.quotedIdentifier) \($0.type.sqlType)" }
+        var sql = "CREATE TABLE \(table.name.quotedIdentifier) (\(columns.joined(separator: ", "))) STRICT;"
+        for field in table.fields where field.isUnique {
+            let index = "tandem_unique_\(table.name)_\(field.name)".quotedIdentifier
+            sql += " CREATE UNIQUE INDEX \(index) ON \(table.name.quotedIdentifier)(\(field.name.quotedIdentifier));"
+        }
+        return sql
+    }
+}
+
+/// The settings a replica keeps in `tandem_meta`.
+enum Setting: String, CaseIterable {
+    case format, schema, device, hlc
+    case createdAt = "created_at"
+    case server, organisation, role
+    case lastSync = "last_sync"
+
+    func write(_ value: String?, in db: Database) throws {
+        if let value {
+            try db.execute(
+                sql: "INSERT INTO tandem_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                arguments: [rawValue, value])
+        } else {
+            try db.execute(sql: "DELETE FROM tandem_meta WHERE key = ?", arguments: [rawValue])
+        }
+    }
+
+    func read(in db: Database) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT value FROM tandem_meta WHERE key = ?", arguments: [rawValue])
+    }
+
+    static func readAll(in db: Database) throws -> [Setting: String] {
+        var settings: [Setting: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM tandem_meta") {
+            if let setting = Setting(rawValue: row["key"]) { settings[setting] = row["value"] }
+        }
+        return settings
+    }
+}

@@ -1,0 +1,99 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Tandem",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tandem", targets: ["tandem"]),
+        .executable(name: "tandem-server", targets: ["tandem-server"]),
+        .library(name: "TandemProtocol", targets: ["TandemProtocol"]),
+        .library(name: "TandemClient", targets: ["TandemClient"]),
+        .library(name: "TandemServer", targets: ["TandemServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // The ground floor: everything both sides must agree on. Pure, no I/O.
+        .target(
+            name: "TandemProtocol",
+            path: "Protocol",
+            resources: [.embedInCode("Schemas/partnership.json")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TandemClient",
+            dependencies: [
+                "TandemProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Client",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TandemServer",
+            dependencies: ["TandemProtocol"],
+            path: "Server",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "tandem",
+            dependencies: [
+                "TandemClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "tandem-server",
+            dependencies: [
+                "TandemServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TandemTesting",
+            dependencies: ["TandemClient", "TandemProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "tandem-bench",
+            dependencies: [
+                "TandemClient",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            path: "Benchmarks/tandem-bench",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TandemProtocolTests",
+            dependencies: ["TandemProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TandemClientTests",
+            dependencies: ["TandemClient", "TandemTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TandemServerTests",
+            dependencies: ["TandemServer"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["TandemTesting"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

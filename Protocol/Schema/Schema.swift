@@ -1,0 +1,180 @@
+/// A Tandem schema: the tables, their fields and the rules both sides apply to them.
+///
+/// The schema is data, not code: a JSON document (`{"name", "version", "tables": […]}`) that
+/// the server serves at `GET /v1/schema` and every replica keeps. Decode one with
+/// ``Schema/decode(_:)``, which also validates it; ``Schema/partnership`` is the bundled default.
+///
+/// ```swift
+/// let schema = try Schema.decode(Array(json.utf8))
+/// let exchange = try schema.table(named: "exchange")
+/// ```
+public struct Schema: Hashable, Sendable, Codable {
+    public var name: String
+    public var version: Int
+    /// The tables in their declared order (the order `list`, CSV and reports use).
+    public var tables: [TableSchema]
+
+    public init(name: String, version: Int, tables: [TableSchema]) {
+        self.name = name
+        self.version = version
+        self.tables = tables
+    }
+
+    /// The table called `name`, or an `unknownTable` error naming it.
+    public func table(named name: String) throws(ProtocolError) -> TableSchema {
+        guard let table = tables.first(where: { $0.name == name }) else {
+            let known = tables.map(\.name).joined(separator: ", ")
+            throw ProtocolError(.unknownTable, "no table named \"\(name)\" (tables: \(known))")
+        }
+        return table
+    }
+
+    /// Every (table, field) whose field is a reference to `table`.
+    public func references(to table: String) -> [(table: TableSchema, field: FieldSchema)] {
+        tables.flatMap { candidate in
+            candidate.fields.filter { $0.references == table }.map { (table: candidate, field: $0) }
+        }
+    }
+}
+
+/// One table of a ``Schema``.
+public struct TableSchema: Hashable, Sendable, Codable {
+    public var name: String
+    public var fields: [FieldSchema]
+    /// Who owns a record: `"id"` (the record is an organisation, owned by itself) or the names of
+    /// fields that reference the owning organisation (`exchange`: `home` and `host`). Empty: only
+    /// coordinators write it.
+    public var owners: [String]
+    /// Whether the table holds personal data (§6: it reaches only those who may see it).
+    public var isPersonal: Bool
+    /// What happens when a delete meets an update.
+    public var deleteRule: DeleteRule
+
+    public init(
+        name: String, fields: [FieldSchema], owners: [String] = [], isPersonal: Bool = false,
+        deleteRule: DeleteRule = .deleteWins
+    ) {
+        self.name = name
+        self.fields = fields
+        self.owners = owners
+        self.isPersonal = isPersonal
+        self.deleteRule = deleteRule
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, fields, owners
+        case isPersonal = "personal"
+        case deleteRule = "delete"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        fields = try container.decode([FieldSchema].self, forKey: .fields)
+        owners = try container.decodeIfPresent([String].self, forKey: .owners) ?? []
+        isPersonal = try container.decodeIfPresent(Bool.self, forKey: .isPersonal) ?? false
+        deleteRule = try container.decodeIfPresent(DeleteRule.self, forKey: .deleteRule) ?? .deleteWins
+    }
+
+    /// The field called `name`, or an `unknownField` error naming table and field.
+    public func field(named name: String) throws(ProtocolError) -> FieldSchema {
+        guard let field = fields.first(where: { $0.name == name }) else {
+            throw ProtocolError(.unknownField, table: self.name, "no field named \"\(name)\"")
+        }
+        return field
+    }
+
+    /// The field names in declared order, without `id`.
+    public var fieldNames: [String] { fields.map(\.name) }
+}
+
+/// One field of a ``TableSchema``.
+public struct FieldSchema: Hashable, Sendable, Codable {
+    public var name: String
+    public var type: FieldType
+    public var isRequired: Bool
+    public var isUnique: Bool
+    /// The members of an `enum`, in their declared order (the order `max` and `min` use).
+    public var values: [String]?
+    /// The table a `ref` points to.
+    public var references: String?
+    /// The value an insert gets when it does not set the field.
+    public var defaultValue: String?
+    /// How a conflict on this field is settled.
+    public var rule: ConflictRule
+    /// A date field this one may not be earlier than (`ends_on` ≥ `starts_on`).
+    public var notBefore: String?
+
+    public init(
+        name: String, type: FieldType, isRequired: Bool = false, isUnique: Bool = false,
+        values: [String]? = nil, references: String? = nil, defaultValue: String? = nil,
+        rule: ConflictRule = .lww, notBefore: String? = nil
+    ) {
+        self.name = name
+        self.type = type
+        self.isRequired = isRequired
+        self.isUnique = isUnique
+        self.values = values
+        self.references = references
+        self.defaultValue = defaultValue
+        self.rule = rule
+        self.notBefore = notBefore
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, type, values, references, rule
+        case isRequired = "required"
+        case isUnique = "unique"
+        case defaultValue = "default"
+        case notBefore = "not_before"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        type = try container.decode(FieldType.self, forKey: .type)
+        isRequired = try container.decodeIfPresent(Bool.self, forKey: .isRequired) ?? false
+        isUnique = try container.decodeIfPresent(Bool.self, forKey: .isUnique) ?? false
+        values = try container.decodeIfPresent([String].self, forKey: .values)
+        references = try container.decodeIfPresent(String.self, forKey: .references)
+        defaultValue = try container.decodeIfPresent(String.self, forKey: .defaultValue)
+        rule = try container.decodeIfPresent(ConflictRule.self, forKey: .rule) ?? .lww
+        notBefore = try container.decodeIfPresent(String.self, forKey: .notBefore)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(type, forKey: .type)
+        if isRequired { try container.encode(true, forKey: .isRequired) }
+        if isUnique { try container.encode(true, forKey: .isUnique) }
+        try container.encodeIfPresent(values, forKey: .values)
+        try container.encodeIfPresent(references, forKey: .references)
+        try container.encodeIfPresent(defaultValue, forKey: .defaultValue)
+        if rule != .lww { try container.encode(rule, forKey: .rule) }
+        try container.encodeIfPresent(notBefore, forKey: .notBefore)
+    }
+}
+
+/// The types a field may have (SPEC §2).
+public enum FieldType: String, Hashable, Sendable, Codable, CaseIterable {
+    case text, int, real, bool, date, timestamp
+    case `enum`
+    case ref
+    case set
+}
+
+/// How a field conflict is settled (SPEC §5).
+public enum ConflictRule: String, Hashable, Sendable, Codable, CaseIterable {
+    case lww
+    case firstWins = "first-wins"
+    case ownerWins = "owner-wins"
+    case coordinatorWins = "coordinator-wins"
+    case max, min, union, manual
+}
+
+/// What happens when a delete meets an update (SPEC §5).
+public enum DeleteRule: String, Hashable, Sendable, Codable, CaseIterable {
+    case deleteWins = "delete-wins"
+    case updateWins = "update-wins"
+}

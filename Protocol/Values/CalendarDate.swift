@@ -1,0 +1,61 @@
+/// `YYYY-MM-DD` dates, checked without a calendar library: they sort as text, so comparing
+/// two valid dates is comparing their strings.
+public enum CalendarDate {
+    /// Whether `text` is exactly `YYYY-MM-DD` and names a day that exists (leap years included).
+    public static func isValid(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+            let year = number(bytes[0..<4]), let month = number(bytes[5..<7]), let day = number(bytes[8..<10])
+        else { return false }
+        guard year >= 1, (1...12).contains(month), day >= 1 else { return false }
+        return day <= daysIn(month: month, year: year)
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    static func number(_ digits: ArraySlice<UInt8>) -> Int? {
+        var value = 0
+        for byte in digits {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+}
+
+/// RFC 3339 times in UTC.
+public enum Timestamp {
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00)` → the same time ending in `Z`; nil otherwise.
+    public static func normalize(_ text: String) -> String? {
+        var body = text
+        if body.hasSuffix("Z") || body.hasSuffix("z") {
+            body.removeLast()
+        } else if body.hasSuffix("+00:00") || body.hasSuffix("-00:00") {
+            body.removeLast(6)
+        } else {
+            return nil
+        }
+        let bytes = Array(body.utf8)
+        guard bytes.count >= 19, CalendarDate.isValid(String(decoding: bytes[0..<10], as: UTF8.self)),
+            bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
+            bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+            let hour = CalendarDate.number(bytes[11..<13]), let minute = CalendarDate.number(bytes[14..<16]),
+            let second = CalendarDate.number(bytes[17..<19]),
+            hour < 24, minute < 60, second < 61
+        else { return nil }
+        if bytes.count > 19 {
+            guard bytes[19] == UInt8(ascii: "."), bytes.count > 20, CalendarDate.number(bytes[20...]) != nil else {
+                return nil
+            }
+        }
+        var normalized = bytes
+        normalized[10] = UInt8(ascii: "T")
+        return String(decoding: normalized, as: UTF8.self) + "Z"
+    }
+}

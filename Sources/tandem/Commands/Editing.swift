@@ -1,0 +1,98 @@
+import ArgumentParser
+import TandemClient
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a replica (offline: with the bundled partnership schema).")
+
+    @OptionGroup var replica: ReplicaOptions
+
+    func run() throws {
+        try reporting { () throws(ReplicaError) in
+            let created = try Replica.create(at: replica.path)
+            emit("Created replica \(replica.path) (schema \(created.schema.name) v\(created.schema.version), device \(created.device))\n")
+        }
+    }
+}
+
+struct Add: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Insert a record; prints its new id.",
+        discussion: "Example: tandem add round number=5 title='Connected for action' status=open")
+
+    @Argument(help: "The table.") var table: String
+    @Argument(help: "field=value pairs (field= is NULL; sets as a;b;c; refs as ids or unique prefixes).")
+    var assignments: [String] = []
+    @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: FormatOptions
+
+    func run() throws {
+        try reporting { () throws(ReplicaError) in
+            let assignments = try parseAssignments(assignments)
+            let opened = try replica.open()
+            let record = try opened.insert(into: table, assignments)
+            if output.format == .table {
+                emit(record.id + "\n")
+            } else {
+                emit(RecordFormat.render(record, of: try opened.table(table), as: output.format))
+            }
+        }
+    }
+}
+
+struct Set: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Update the named fields of a record (field= sets NULL).",
+        discussion: "Example: tandem set exchange 0193ab status=confirmed notes=")
+
+    @Argument(help: "The table.") var table: String
+    @Argument(help: "The record's id or a unique prefix of at least 4 characters.") var id: String
+    @Argument(help: "field=value pairs.") var assignments: [String] = []
+    @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: FormatOptions
+
+    func validate() throws {
+        guard !assignments.isEmpty else { throw ValidationError("Give at least one field=value.") }
+    }
+
+    func run() throws {
+        try reporting { () throws(ReplicaError) in
+            let assignments = try parseAssignments(assignments)
+            let opened = try replica.open()
+            let record = try opened.update(table, id: id, assignments)
+            if output.format != .table {
+                emit(RecordFormat.render(record, of: try opened.table(table), as: output.format))
+            }
+        }
+    }
+}
+
+struct Remove: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm", abstract: "Delete a record (refused while live records refer to it).")
+
+    @Argument(help: "The table.") var table: String
+    @Argument(help: "The record's id or a unique prefix.") var id: String
+    @OptionGroup var replica: ReplicaOptions
+
+    func run() throws {
+        try reporting { () throws(ReplicaError) in try replica.open().delete(from: table, id: id) }
+    }
+}
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Insert every row of a CSV file, all or nothing.",
+        discussion: "The header row names fields (and optionally id); empty cells are NULL; sets as a;b;c.")
+
+    @Argument(help: "The table.") var table: String
+    @Argument(help: "The CSV file.") var file: String
+    @OptionGroup var replica: ReplicaOptions
+
+    func run() throws {
+        try reporting { () throws(ReplicaError) in
+            let count = try replica.open().importCSV(into: table, from: file)
+            emit("Imported \(count) \(table) record\(count == 1 ? "" : "s")\n")
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import ArgumentParser
+import TandemClient
+import TandemProtocol
+
+struct Get: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show one record.")
+
+    @Argument(help: "The table.") var table: String
+    @Argument(help: "The record's id or a unique prefix of at least 4 characters.") var id: String
+    @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: FormatOptions
+
+    func run() throws {
+        try reporting { () throws(ReplicaError) in
+            let opened = try replica.open()
+            let record = try opened.record(in: table, id: id)
+            emit(RecordFormat.render(record, of: try opened.table(table), as: output.format))
+        }
+    }
+}
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List records in creation order.",
+        discussion: "Example: tandem list exchange --where status=confirmed --where round=0193ab --limit 10")
+
+    @Argument(help: "The table.") var table: String
+    @Option(name: .long, help: "Keep records where field=value (repeatable; all must hold).")
+    var `where`: [String] = []
+    @Option(name: .long, help: "At most this many records.") var limit: Int?
+    @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: FormatOptions
+
+    func run() throws {
+        try reporting { () throws(ReplicaError) in
+            let filters = try parseAssignments(`where`)
+            let opened = try replica.open()
+            let records = try opened.records(in: table, where: filters, limit: limit)
+            emit(RecordFormat.render(records, of: try opened.table(table), as: output.format))
+        }
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print every record of a table (--format csv writes what import reads).")
+
+    @Argument(help: "The table.") var table: String
+    @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: FormatOptions
+
+    func run() throws {
+        try reporting { () throws(ReplicaError) in
+            let opened = try replica.open()
+            let records = try opened.records(in: table)
+            emit(RecordFormat.render(records, of: try opened.table(table), as: output.format))
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Organisation, role, server, pending changes, conflicts, rejected changes, last sync.")
+
+    @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: FormatOptions
+
+    func run() throws {
+        try reporting { () throws(ReplicaError) in
+            let status = try replica.open().status()
+            switch output.format {
+            case .json:
+                emit(status.json.serialized() + "\n")
+            case .csv, .table:
+                let rows: [[String]] = [
+                    ["organisation", status.organisation ?? ""], ["role", status.role ?? ""],
+                    ["server", status.server ?? ""], ["pending", String(status.pending)],
+                    ["conflicts", String(status.conflicts)], ["rejected", String(status.rejected.count)],
+                    ["last_sync", status.lastSync ?? ""],
+                ]
+                if output.format == .csv {
+                    emit(rows.map { CSVWriter.line($0) }.joined())
+                    return
+                }
+                var text = TextTable.render(
+                    header: nil, rows: rows.map { [$0[0].replacingOccurrences(of: "_", with: " "), $0[1].isEmpty ? "—" : $0[1]] })
+                for rejection in status.rejected {
+                    text += "rejected: \(rejection.table) \(rejection.recordID) (\(rejection.reason))\n"
+                }
+                emit(text)
+            }
+        }
+    }
+}
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Reports computed from the replica.", subcommands: [RoundCommand.self])
+
+    struct RoundCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "round", abstract: "A round's exchanges by status and participation by sector.")
+
+        @Argument(help: "The round's number.") var number: Int64
+        @OptionGroup var replica: ReplicaOptions
+        @OptionGroup var output: FormatOptions
+
+        func run() throws {
+            try reporting { () throws(ReplicaError) in
+                let report = try replica.open().roundReport(number: number)
+                switch output.format {
+                case .json: emit(report.json.serialized() + "\n")
+                case .csv: emit(report.csv)
+                case .table: emit(report.table)
+                }
+            }
+        }
+    }
+}
+
+extension RoundReport {
+    /// `section,name,count` rows: every status, every sector's organisations and employees, totals.
+    var csv: String {
+        var output = CSVWriter.line(["section", "name", "organisations", "employees", "exchanges"])
+        for (status, count) in exchangesByStatus { output += CSVWriter.line(["status", status, "", "", String(count)]) }
+        for sector in sectors {
+            output += CSVWriter.line(["sector", sector.sector, String(sector.organisations), String(sector.employees), ""])
+        }
+        output += CSVWriter.line(["total", "", "", String(employeesExchanged), String(totalExchanges)])
+        return output
+    }
+
+    var table: String {
+        var output = "Round \(round): \(totalExchanges) exchange\(totalExchanges == 1 ? "" : "s") (cancelled not counted)\n\n"
+        output += TextTable.render(header: ["status", "exchanges"], rows: exchangesByStatus.map { [$0.status, String($0.count)] })
+        output += "\n"
+        output += TextTable.render(
+            header: ["sector", "organisations", "employees"],
+            rows: sectors.map { [$0.sector, String($0.organisations), String($0.employees)] })
+        output += "\n\(employeesExchanged) employee\(employeesExchanged == 1 ? "" : "s") exchanged\n"
+        return output
+    }
+}

@@ -1,0 +1,65 @@
+public import ArgumentParser
+import Foundation
+import TandemClient
+
+/// `--db PATH`: the replica, else `TANDEM_DB`, else `$XDG_DATA_HOME/tandem/replica.sqlite`
+/// (`~/.local/share/tandem/replica.sqlite` when XDG_DATA_HOME is unset).
+struct ReplicaOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The replica file (default: $TANDEM_DB, else $XDG_DATA_HOME/tandem/replica.sqlite).", valueName: "path"))
+    var db: String?
+
+    var path: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let db, !db.isEmpty { return db }
+        if let path = environment["TANDEM_DB"], !path.isEmpty { return path }
+        let data = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.local/share"
+        return data + "/tandem/replica.sqlite"
+    }
+
+    func open() throws(ReplicaError) -> Replica { try Replica.open(at: path) }
+}
+
+struct FormatOptions: ParsableArguments {
+    @Option(name: .long, help: "Output format: table, json or csv.")
+    var format: OutputFormat = .table
+}
+
+extension OutputFormat: ExpressibleByArgument {}
+
+/// Runs a command body, turning a `ReplicaError` into one line on stderr and its sysexits code.
+func reporting(_ body: () throws(ReplicaError) -> Void) throws {
+    do {
+        try body()
+    } catch {
+        FileHandle.standardError.write(Data("tandem: \(error.message)\n".utf8))
+        throw ExitCode(error.code.exitStatus)
+    }
+}
+
+/// Writes to stdout.
+func emit(_ text: String) {
+    FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+extension ReplicaError.Code {
+    /// The sysexits code for each kind of failure (SPEC §3).
+    var exitStatus: Int32 {
+        switch self {
+        case .usage: return 64
+        case .invalidData: return 65
+        case .notFound: return 66
+        case .unavailable: return 69
+        case .cannotCreate: return 73
+        case .temporary: return 75
+        case .notPermitted: return 77
+        default: return 70
+        }
+    }
+}
+
+func parseAssignments(_ arguments: [String]) throws(ReplicaError) -> [Assignment] {
+    var assignments: [Assignment] = []
+    for argument in arguments { assignments.append(try Assignment(parsing: argument)) }
+    return assignments
+}
