@@ -1,5 +1,5 @@
 import GRDB
-import TandemProtocol
+package import TandemProtocol
 
 /// The outbox: the changes this replica has made and the server has not yet accepted.
 ///
@@ -8,24 +8,30 @@ import TandemProtocol
 /// updates field by field; a delete absorbs earlier updates; a delete of a record that never
 /// reached the server removes its insert, leaving nothing to push. A change that has been sent
 /// once (it has a `change_id`) is frozen: later edits make a new change.
-enum Outbox {
+package enum Outbox {
     /// An unsent change as it stands in the outbox.
-    struct Entry: Equatable {
-        var op: Operation
+    package struct Entry: Equatable {
+        package var op: Operation
         /// For an update: the fields it sets. For an insert: nil (the row holds them).
-        var fields: [String: JSONValue]?
-        var hlc: String
+        package var fields: [String: JSONValue]?
+        package var hlc: String
+
+        package init(op: Operation, fields: [String: JSONValue]?, hlc: String) {
+            self.op = op
+            self.fields = fields
+            self.hlc = hlc
+        }
     }
 
     /// What to do with the outbox when a new edit of a record arrives.
-    enum Step: Equatable {
+    package enum Step: Equatable {
         case append(Entry)
         case replace(Entry)
         case remove
     }
 
     /// The pure rule: given the record's unsent entry (if any) and a new edit, what to write.
-    static func coalesce(pending: Entry?, edit: Entry) -> Step {
+    package static func coalesce(pending: Entry?, edit: Entry) -> Step {
         guard let pending else { return .append(edit) }
         switch (pending.op, edit.op) {
         case (.insert, .update):

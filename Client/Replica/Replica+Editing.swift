@@ -12,11 +12,10 @@ extension Replica {
     public func insert(into tableName: String, _ assignments: [Assignment]) throws(ReplicaError) -> Record {
         let table = try table(tableName)
         return try write { db in
-            var ids = UUIDv7Generator()
             var clock = try currentHLC(in: db)
             var references = ReferenceCache()
             let values = try parse(assignments, for: table, db: db, resolvingPrefixes: true)
-            let record = try insert(values, into: table, ids: &ids, clock: &clock, references: &references, db: db)
+            let record = try insert(values, into: table, clock: &clock, references: &references, db: db)
             try Setting.hlc.write(clock.description, in: db)
             return record
         }
@@ -134,12 +133,12 @@ extension Replica {
 
     /// Inserts a parsed record with its outbox entry; checks everything a record must satisfy.
     func insert(
-        _ values: [String: FieldValue], into table: TableSchema, ids: inout UUIDv7Generator, clock: inout HLC,
+        _ values: [String: FieldValue], into table: TableSchema, clock: inout HLC,
         references: inout ReferenceCache, db: Database
     ) throws -> Record {
         var values = values
-        let now = self.clock.now()
-        let id = values.removeValue(forKey: "id")?.text ?? ids.next(milliseconds: now)
+        clock = clock.advanced(now: self.clock.now())
+        let id = values.removeValue(forKey: "id")?.text ?? UUIDv7Generator.id(at: clock)
         let record = Record(id: id, values: table.applyingDefaults(to: values).filter { !$0.value.isNull })
         try check(record, in: table, fields: table.fields, references: &references, db: db)
         if try Self.exists(id, in: table, db: db) {
@@ -150,7 +149,6 @@ extension Replica {
             StatementArguments([id.databaseValue] + table.fields.map { record[$0.name].databaseValue }))
         try statement.execute()
         references.insert(id, in: table.name)
-        clock = clock.advanced(now: now)
         try Outbox.append(
             Outbox.Entry(op: .insert, fields: nil, hlc: clock.description), table: table.name, recordID: id, in: db)
         return record

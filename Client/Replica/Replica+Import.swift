@@ -50,7 +50,6 @@ extension Replica {
             }
         }
         return try write { db in
-            var ids = UUIDv7Generator()
             var clock = try currentHLC(in: db)
             var references = ReferenceCache()
             var count = 0
@@ -64,7 +63,7 @@ extension Replica {
                     }
                     let assignments = zip(header, row.fields).map { Assignment($0, $1) }
                     let values = try parse(assignments, for: table, db: db, resolvingPrefixes: false)
-                    _ = try insert(values, into: table, ids: &ids, clock: &clock, references: &references, db: db)
+                    _ = try insert(values, into: table, clock: &clock, references: &references, db: db)
                     count += 1
                 }
             } catch {

@@ -191,3 +191,11 @@ public struct ReplicaClock: Sendable {
 
     public static let system = ReplicaClock { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 }
+
+extension Replica {
+    /// Direct access to the database, for tests and tools inside this package: writes run in
+    /// one transaction.
+    package func withDatabase<T>(_ body: (Database) throws -> T) throws -> T {
+        try writer.write(body)
+    }
+}

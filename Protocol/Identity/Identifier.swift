@@ -55,6 +55,19 @@ public struct UUIDv7Generator: Sendable {
         return Self.format(high: high, low: low)
     }
 
+    /// The id for an event at HLC `clock`: its milliseconds and (up to 4095) its counter lead
+    /// the id, so ids made from a device's strictly increasing clock sort in the order they were made.
+    public static func id<R: RandomNumberGenerator>(at clock: HLC, using random: inout R) -> String {
+        let counter = UInt64(Swift.min(clock.counter, 0xFFF))
+        let high = (UInt64(clock.milliseconds) & 0xFFFF_FFFF_FFFF) << 16 | 0x7000 | counter
+        return format(high: high, low: (random.next() & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000)
+    }
+
+    public static func id(at clock: HLC) -> String {
+        var random = SystemRandomNumberGenerator()
+        return id(at: clock, using: &random)
+    }
+
     public mutating func next(milliseconds now: Int64) -> String {
         var random = SystemRandomNumberGenerator()
         return next(milliseconds: now, using: &random)

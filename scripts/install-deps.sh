@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the system packages Tandem needs on Debian/Ubuntu when they are missing:
+# libsqlite3-dev (GRDB), libcurl4-openssl-dev (HTTP). Safe to run again; does nothing when all are there.
+set -euo pipefail
+packages=(libsqlite3-dev libcurl4-openssl-dev "$@")
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "Installing: ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, checks the format, builds once, runs all test
+# suites (unit and end-to-end against the built binaries), and smoke-runs the benchmark.
+#   scripts/test.sh                     everything
+#   TANDEM_SEED=N scripts/test.sh       reuse a seed printed by a failed random test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+echo "== format check (swift format lint, .swift-format)"
+swift format lint --strict --recursive --parallel Package.swift Protocol Client Server Sources Tests Benchmarks
+
+echo "== build"
+swift build --build-tests
+
+echo "== tests"
+swift test --skip-build --parallel
+
+echo "== benchmark smoke run (small sizes; the real run is scripts/bench.sh)"
+.build/debug/tandem-bench --rows 2000 --edits 3
