@@ -1,1 +1,227 @@
-print("x")
+// tandem-bench: the figures issue #2 asks for, each beside a raw baseline measured in the same run.
+//
+//   1. bulk import of N exchange rows through the replica (CSV parsing, validation, references,
+//      outbox, one transaction) vs. raw SQLite (C API, prepared statement, one transaction)
+//      inserting the same rows into the same table: a ratio per repetition, then the median.
+//   2. the wall time of one `tandem set` process, start to exit, vs. spawning /bin/true.
+//
+// Usage: tandem-bench [--rows N] [--reps R] [--edits K]   (defaults 100000, 5, 30)
+
+import Foundation
+import GRDB
+import GRDBSQLite
+import TandemClient
+import TandemProtocol
+
+struct Options {
+    var rows = 100_000
+    var reps = 5
+    var edits = 30
+
+    init(_ arguments: [String]) {
+        var iterator = arguments.dropFirst().makeIterator()
+        while let flag = iterator.next() {
+            guard let text = iterator.next(), let value = Int(text), value > 0 else { usage() }
+            switch flag {
+            case "--rows": rows = value
+            case "--reps": reps = value
+            case "--edits": edits = value
+            default: usage()
+            }
+        }
+    }
+
+    func usage() -> Never {
+        FileHandle.standardError.write(Data("usage: tandem-bench [--rows N] [--reps R] [--edits K]\n".utf8))
+        exit(64)
+    }
+}
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
+
+func fail(_ text: String) -> Never {
+    FileHandle.standardError.write(Data("tandem-bench: \(text)\n".utf8))
+    exit(70)
+}
+
+let options = Options(CommandLine.arguments)
+let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-bench-\(getpid())")
+try? FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: scratch) }
+
+/// A replica with the records the exchanges refer to.
+struct Setup {
+    let replica: Replica
+    let path: String
+    let round, home, host, person: String
+
+    init(path: String) throws {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        self.path = path
+        replica = try Replica.create(at: path)
+        round = try replica.insert(into: "round", [Assignment("number", "5")]).id
+        home = try replica.insert(into: "organisation", [.init("name", "Ministry"), .init("sector", "public")]).id
+        host = try replica.insert(into: "organisation", [.init("name", "Kovina"), .init("sector", "private")]).id
+        person = try replica.insert(into: "person", [.init("organisation", home), .init("full_name", "Ana")]).id
+    }
+}
+
+/// The exchange rows both sides insert: ids made in advance for the raw side, the CSV for the replica.
+struct Workload {
+    let ids: [String]
+    let notes: [String]
+    let csv: String
+
+    init(rows: Int, setup: Setup) {
+        var generator = UUIDv7Generator()
+        let start = Int64(Date().timeIntervalSince1970 * 1000)
+        ids = (0..<rows).map { generator.next(milliseconds: start + Int64($0 / 200)) }
+        let letters = Array("abcdefghijklmnopqrstuvwxyz ")
+        var random = SystemRandomNumberGenerator()
+        notes = (0..<rows).map { _ in String((0..<100).map { _ in letters.randomElement(using: &random)! }) }
+        var csv = "round,person,home,host,starts_on,ends_on,status,notes\n"
+        csv.reserveCapacity(rows * 260)
+        for index in 0..<rows {
+            csv += "\(setup.round),\(setup.person),\(setup.home),\(setup.host),2026-05-04,2026-05-08,confirmed,\(notes[index])\n"
+        }
+        self.csv = csv
+    }
+}
+
+/// Raw SQLite: the replica's own exchange table DDL, one prepared INSERT, one transaction.
+func rawInsert(path: String, workload: Workload, setup: Setup) -> Double {
+    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    var db: OpaquePointer?
+    guard sqlite3_open(path, &db) == SQLITE_OK else { fail("cannot open \(path)") }
+    defer { sqlite3_close(db) }
+    func exec(_ sql: String) {
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { fail(String(cString: sqlite3_errmsg(db))) }
+    }
+    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL")
+    exec(
+        "CREATE TABLE exchange (id TEXT PRIMARY KEY NOT NULL, round TEXT, person TEXT, home TEXT, host TEXT, starts_on TEXT, ends_on TEXT, status TEXT, goals TEXT, notes TEXT) STRICT"
+    )
+    let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    var statement: OpaquePointer?
+    let start = now()
+    exec("BEGIN")
+    sqlite3_prepare_v2(db, "INSERT INTO exchange VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &statement, nil)
+    let fixed = [setup.round, setup.person, setup.home, setup.host, "2026-05-04", "2026-05-08", "confirmed"]
+    for index in 0..<workload.ids.count {
+        sqlite3_bind_text(statement, 1, workload.ids[index], -1, transient)
+        for (offset, value) in fixed.enumerated() { sqlite3_bind_text(statement, Int32(offset + 2), value, -1, transient) }
+        sqlite3_bind_null(statement, 9)
+        sqlite3_bind_text(statement, 10, workload.notes[index], -1, transient)
+        guard sqlite3_step(statement) == SQLITE_DONE else { fail(String(cString: sqlite3_errmsg(db))) }
+        sqlite3_reset(statement)
+    }
+    sqlite3_finalize(statement)
+    exec("COMMIT")
+    return now() - start
+}
+
+/// Runs a process to its end (posix_spawn + waitpid, as a shell does) and returns its wall
+/// time in milliseconds. Foundation's `Process` adds tens of milliseconds of its own on Linux.
+func spawn(_ executable: String, _ arguments: [String]) -> Double {
+    var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let start = now()
+    guard posix_spawn(&pid, executable, &actions, nil, argv, environ) == 0 else { fail("cannot run \(executable)") }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    let elapsed = now() - start
+    if status != 0 { fail("\(executable) \(arguments.joined(separator: " ")) exited with status \(status)") }
+    return elapsed
+}
+
+func padded(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}
+
+func figure(_ value: Double) -> String {
+    let text = String(format: "%.1f", value)
+    return String(repeating: " ", count: max(0, 9 - text.count)) + text
+}
+
+do {
+    say("tandem-bench: \(options.rows) rows, \(options.reps) repetitions, \(options.edits) edits")
+    say("")
+    let setupPath = scratch.appendingPathComponent("replica.sqlite").path
+    var workload: Workload?
+    var replicaTimes: [Double] = []
+    var rawTimes: [Double] = []
+    var ratios: [Double] = []
+    for rep in 0..<options.reps {
+        let setup = try Setup(path: setupPath)
+        workload = Workload(rows: options.rows, setup: setup)
+        let csvPath = scratch.appendingPathComponent("exchanges.csv").path
+        try workload!.csv.write(toFile: csvPath, atomically: false, encoding: .utf8)
+        // Alternate which side goes first, so neither always runs on a warmer cache.
+        var replicaTime = 0.0
+        var rawTime = 0.0
+        let measureReplica = {
+            let start = now()
+            let count = try setup.replica.importCSV(into: "exchange", from: csvPath)
+            replicaTime = now() - start
+            if count != options.rows { fail("imported \(count) rows, expected \(options.rows)") }
+        }
+        let rawPath = scratch.appendingPathComponent("raw.sqlite").path
+        if rep % 2 == 0 {
+            try measureReplica()
+            rawTime = rawInsert(path: rawPath, workload: workload!, setup: setup)
+        } else {
+            rawTime = rawInsert(path: rawPath, workload: workload!, setup: setup)
+            try measureReplica()
+        }
+        replicaTimes.append(replicaTime)
+        rawTimes.append(rawTime)
+        ratios.append(replicaTime / rawTime)
+    }
+    func row(_ name: String, _ values: [Double], unit: String = "ms", rate: Bool = true) -> String {
+        let line = padded(name, 58) + " " + [median(values), values.min()!, values.max()!].map(figure).joined(separator: " ") + " " + unit
+        return rate ? line + "  (\(Int(Double(options.rows) / median(values) * 1000)) rows/s)" : line
+    }
+    say(padded("metric", 58) + "    median       min       max")
+    say(row("1 import \(options.rows) exchanges through the replica (CSV, 1 txn)", replicaTimes))
+    say(row("1 raw SQLite C API insert of the same rows (1 txn)", rawTimes))
+    say(row("1 ratio replica / raw (per repetition; target <= 1.5)", ratios, unit: "x", rate: false))
+
+    // 2. One edit, as a user makes it: a whole `tandem set` process on the replica holding N rows.
+    let tandem = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        .appendingPathComponent("tandem").path
+    guard FileManager.default.isExecutableFile(atPath: tandem) else { fail("no tandem binary beside tandem-bench") }
+    let replica = try Replica.open(at: setupPath)
+    let target = try replica.records(in: "exchange", limit: 1)[0].id
+    var edits: [Double] = []
+    var trues: [Double] = []
+    for index in 0..<(options.edits + 3) {
+        let status = index % 2 == 0 ? "draft" : "confirmed"
+        let edit = spawn(tandem, ["set", "exchange", target, "status=\(status)", "--db", setupPath])
+        let floor = spawn("/bin/true", [])
+        if index >= 3 {  // the first runs warm the page cache
+            edits.append(edit)
+            trues.append(floor)
+        }
+    }
+    let record = try replica.record(in: "exchange", id: target)
+    if record["status"] != .text(options.edits % 2 == 0 ? "draft" : "confirmed") && options.edits > 0 {
+        // The last edit must be visible: the timing measured real work.
+        say("warning: last edit not visible (status \(record["status"].plainText))")
+    }
+    say(row("2 one `tandem set` process, start to exit", edits, rate: false) + "  (target <= 10 ms)")
+    say(row("2 spawn /bin/true the same way (floor)", trues, rate: false))
+} catch {
+    fail("\(error)")
+}
