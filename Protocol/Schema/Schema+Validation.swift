@@ -81,6 +81,7 @@ extension Schema {
             }
             if let defaultValue = field.defaultValue {
                 guard field.type != .ref else { throw fail(field.name, "a ref cannot have a default") }
+                guard !defaultValue.isEmpty else { throw fail(field.name, "an empty default means none: leave it out") }
                 do {
                     _ = try FieldValue(parsing: defaultValue, for: field, in: table.name)
                 } catch {

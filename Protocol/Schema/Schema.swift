@@ -20,6 +20,18 @@ public struct Schema: Hashable, Sendable, Codable {
         self.tables = tables
     }
 
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, version, tables
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        version = try container.decode(Int.self, forKey: .version)
+        tables = try container.decode([TableSchema].self, forKey: .tables)
+    }
+
     /// The table called `name`, or an `unknownTable` error naming it.
     public func table(named name: String) throws(ProtocolError) -> TableSchema {
         guard let table = tables.first(where: { $0.name == name }) else {
@@ -61,13 +73,14 @@ public struct TableSchema: Hashable, Sendable, Codable {
         self.deleteRule = deleteRule
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case name, fields, owners
         case isPersonal = "personal"
         case deleteRule = "delete"
     }
 
     public init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownKeys(CodingKeys.self)
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)
         fields = try container.decode([FieldSchema].self, forKey: .fields)
@@ -121,7 +134,7 @@ public struct FieldSchema: Hashable, Sendable, Codable {
         self.notBefore = notBefore
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case name, type, values, references, rule
         case isRequired = "required"
         case isUnique = "unique"
@@ -130,6 +143,7 @@ public struct FieldSchema: Hashable, Sendable, Codable {
     }
 
     public init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownKeys(CodingKeys.self)
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)
         type = try container.decode(FieldType.self, forKey: .type)
@@ -177,4 +191,24 @@ public enum ConflictRule: String, Hashable, Sendable, Codable, CaseIterable {
 public enum DeleteRule: String, Hashable, Sendable, Codable, CaseIterable {
     case deleteWins = "delete-wins"
     case updateWins = "update-wins"
+}
+
+/// Any member name, for finding the ones a type does not know.
+private struct AnyCodingKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+extension Decoder {
+    /// Refuses members other than `Keys`' cases, so that a misspelt `"requried"` is an error, not
+    /// a silently optional field.
+    func refuseUnknownKeys<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws {
+        let known = Set(Keys.allCases.map(\.stringValue))
+        for key in try container(keyedBy: AnyCodingKey.self).allKeys where !known.contains(key.stringValue) {
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(codingPath: codingPath, debugDescription: "unknown member \"\(key.stringValue)\""))
+        }
+    }
 }

@@ -31,7 +31,7 @@ extension TableSchema {
                 throw ProtocolError(.invalidValue, table: name, field: field.name, "\"\(id)\" is not a record id")
             }
             if let otherName = field.notBefore, let later = value.text, let earlier = record[otherName].text,
-                later < earlier
+                field.type == .timestamp ? Timestamp.isEarlier(later, than: earlier) : later < earlier
             {
                 throw ProtocolError(
                     .checkFailed, table: name, field: field.name, "\(later) is before \(otherName) \(earlier)")

@@ -50,12 +50,28 @@ public enum Timestamp {
             hour < 24, minute < 60, second < 61
         else { return nil }
         if bytes.count > 19 {
-            guard bytes[19] == UInt8(ascii: "."), bytes.count > 20, CalendarDate.number(bytes[20...]) != nil else {
+            guard bytes[19] == UInt8(ascii: "."), bytes.count > 20,
+                bytes[20...].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+            else {
                 return nil
             }
         }
         var normalized = bytes
         normalized[10] = UInt8(ascii: "T")
         return String(decoding: normalized, as: UTF8.self) + "Z"
+    }
+
+    /// Whether normalised timestamp `lhs` is earlier than `rhs`, comparing the instant: the
+    /// fixed-width part as text, then the fractions as decimals (`.5` = `.500`, later than none).
+    public static func isEarlier(_ lhs: String, than rhs: String) -> Bool {
+        let left = Array(lhs.utf8.dropLast()), right = Array(rhs.utf8.dropLast())
+        guard left.count >= 19, right.count >= 19 else { return lhs < rhs }
+        let leftWhole = left[0..<19], rightWhole = right[0..<19]
+        if leftWhole != rightWhole { return leftWhole.lexicographicallyPrecedes(rightWhole) }
+        var leftFraction = Array(left.dropFirst(20)), rightFraction = Array(right.dropFirst(20))
+        let width = max(leftFraction.count, rightFraction.count)
+        leftFraction += Array(repeating: UInt8(ascii: "0"), count: width - leftFraction.count)
+        rightFraction += Array(repeating: UInt8(ascii: "0"), count: width - rightFraction.count)
+        return leftFraction.lexicographicallyPrecedes(rightFraction)
     }
 }

@@ -18,9 +18,11 @@ public enum FieldValue: Hashable, Sendable {
         return nil
     }
 
-    /// Makes a set value: distinct members, sorted.
+    /// Makes a set value: members trimmed of spaces, empty ones dropped, distinct, sorted; a set
+    /// with no members is NULL (as its text form, the empty string, reads back).
     public static func normalizedSet<S: Sequence<String>>(_ members: S) -> FieldValue {
-        .set(Array(Set(members)).sorted())
+        let kept = Set(members.map { $0.trimmingSpaces() }.filter { !$0.isEmpty })
+        return kept.isEmpty ? .null : .set(kept.sorted())
     }
 }
 
@@ -28,8 +30,8 @@ extension FieldValue {
     /// Parses command-line or CSV text for `field` (SPEC §3): empty is NULL; ints and reals as
     /// numbers; bools `true`/`false`; dates `YYYY-MM-DD`; sets `a;b;c`.
     ///
-    /// Refs are checked for the shape of an id only; resolving prefixes and checking that the
-    /// record exists is the replica's job.
+    /// Refs are taken as given: resolving prefixes, checking the id's shape (``TableSchema/validate(_:)``)
+    /// and that the record exists is the replica's and the server's job.
     ///
     /// - Throws: ``ProtocolError`` (`invalidValue`) naming `table.field` and the reason.
     public init(parsing text: String, for field: FieldSchema, in table: String) throws(ProtocolError) {
@@ -72,10 +74,7 @@ extension FieldValue {
         case .ref:
             self = .text(text)
         case .set:
-            let members = text.split(separator: ";", omittingEmptySubsequences: true)
-                .map { String($0).trimmingSpaces() }
-                .filter { !$0.isEmpty }
-            self = .normalizedSet(members)
+            self = .normalizedSet(text.split(separator: ";").map(String.init))
         }
     }
 

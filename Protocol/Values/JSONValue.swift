@@ -1,5 +1,3 @@
-import Foundation
-
 /// A JSON value whose objects keep their members in order, so that what Tandem prints follows
 /// the schema's field order, and whose serialisation is deterministic.
 ///
@@ -133,14 +131,15 @@ extension JSONValue: Codable {
         }
     }
 
-    /// Parses JSON text.
+    /// Parses JSON text strictly (see ``JSONParser``).
     ///
-    /// - Throws: ``ProtocolError`` (`invalidJSON`).
+    /// - Throws: ``ProtocolError`` (`invalidJSON`) naming the byte offset.
     public static func parse(_ text: String) throws(ProtocolError) -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
-        } catch {
-            throw ProtocolError(.invalidJSON, "not valid JSON")
-        }
+        try JSONParser.parse(Array(text.utf8))
+    }
+
+    /// Parses JSON bytes strictly, refusing invalid UTF-8.
+    public static func parse(bytes: [UInt8]) throws(ProtocolError) -> JSONValue {
+        try JSONParser.parse(bytes)
     }
 }

@@ -50,7 +50,9 @@ extension FieldValue {
         case let (.int, .int(value)): self = .int(value)
         case (.int, _): throw invalid("an integer")
         case let (.real, .int(value)): self = .real(Double(value))
-        case let (.real, .double(value)): self = .real(value)
+        case let (.real, .double(value)):
+            guard value.isFinite else { throw invalid("a finite number") }
+            self = .real(value)
         case (.real, _): throw invalid("a number")
         case let (.bool, .bool(value)): self = .bool(value)
         case (.bool, _): throw invalid("true or false")
@@ -63,8 +65,8 @@ extension FieldValue {
             self = .normalizedSet(members)
         case (.set, _): throw invalid("an array of strings")
         case let (_, .string(text)):
-            guard !text.isEmpty || field.type == .text else { throw invalid("a non-empty string") }
-            self = try text.isEmpty ? .text("") : FieldValue(parsing: text, for: field, in: table)
+            // As on the command line and in CSV, an empty string is NULL.
+            self = try FieldValue(parsing: text, for: field, in: table)
         default: throw invalid("a string")
         }
     }

@@ -1,5 +1,5 @@
-import Testing
 import TandemProtocol
+import Testing
 
 /// A schema that has nothing to do with the exchange programme: nothing in TandemProtocol may
 /// be hard-wired to `partnership`.

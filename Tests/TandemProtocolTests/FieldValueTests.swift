@@ -1,5 +1,5 @@
-import Testing
 import TandemProtocol
+import Testing
 
 /// A field of `type` in table `t`: enums have the members draft, open, closed; refs point to `t`.
 func testField(_ type: FieldType) -> FieldSchema {
@@ -87,7 +87,9 @@ func malformedTextIsRefusedNamingTableAndField(type: FieldType, text: String) {
     let error = #expect(throws: ProtocolError.self) {
         try FieldValue(parsing: "archived", for: partnershipField("exchange", "status"), in: "exchange")
     }
-    #expect(error?.message == #"exchange.status: "archived" is not one of draft, proposed, confirmed, completed, cancelled"#)
+    #expect(
+        error?.message == #"exchange.status: "archived" is not one of draft, proposed, confirmed, completed, cancelled"#
+    )
 }
 
 @Test func dateRefusalNamesThePartnershipField() {
@@ -150,7 +152,8 @@ func plainTextParsesBackToTheSameValue(type: FieldType, value: FieldValue) throw
 
 @Test func normalizedSetsAreDistinctAndSorted() {
     #expect(FieldValue.normalizedSet(["c", "a", "c", "b"]) == .set(["a", "b", "c"]))
-    #expect(FieldValue.normalizedSet([String]()) == .set([]))
+    #expect(FieldValue.normalizedSet([String]()) == .null)
+    #expect(FieldValue.normalizedSet([" ", ""]) == .null)
 }
 
 @Test func textAccessorAndNullness() {

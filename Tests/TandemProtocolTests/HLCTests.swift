@@ -1,5 +1,5 @@
-import Testing
 import TandemProtocol
+import Testing
 
 @Test(arguments: [
     (HLC(milliseconds: 1_763_812_345_678, counter: 0, device: "d"), "001763812345678.00000.d"),

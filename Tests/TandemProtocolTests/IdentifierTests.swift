@@ -1,5 +1,5 @@
-import Testing
 import TandemProtocol
+import Testing
 
 /// Checks the RFC 9562 layout of a Tandem id: lowercase 8-4-4-4-12, version 7, variant 10xx.
 private func expectCanonicalUUIDv7(_ id: String, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -22,7 +22,8 @@ private func milliseconds(of id: String) -> Int64? {
     for now in [Int64(1), 1_763_812_345_678, 0xFFFF_FFFF_FFFF] {
         expectCanonicalUUIDv7(ids.next(milliseconds: now, using: &random))
     }
-    expectCanonicalUUIDv7(UUIDv7Generator().next(milliseconds: 1_763_812_345_678))
+    var systemRandomIDs = UUIDv7Generator()
+    expectCanonicalUUIDv7(systemRandomIDs.next(milliseconds: 1_763_812_345_678))
 }
 
 @Test func generatedIDsCarryTheirMillisecond() {

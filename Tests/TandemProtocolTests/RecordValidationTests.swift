@@ -1,5 +1,5 @@
-import Testing
 import TandemProtocol
+import Testing
 
 private let exchange = partnershipTable("exchange")
 

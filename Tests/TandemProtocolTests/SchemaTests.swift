@@ -1,5 +1,5 @@
-import Testing
 import TandemProtocol
+import Testing
 
 /// One line per field, so that a difference from SPEC §2 reads plainly in a failure:
 /// `"status enum[planned,open,closed] default=planned"`, `"round ref→round required"`.

@@ -1,5 +1,5 @@
-import Testing
 import TandemProtocol
+import Testing
 
 /// A schema document that must be refused, and what its message must mention.
 struct InvalidSchema: Sendable, CustomTestStringConvertible {
@@ -28,11 +28,14 @@ private let text = #"{"name": "title", "type": "text"}"#
 private let organisation = #"{"name": "org", "owners": ["id"], "fields": [\#(text)]}"#
 
 private let invalidNames: [InvalidSchema] = [
-    .document("uppercase schema name", #"{"name": "Club", "version": 1, "tables": [\#(organisation)]}"#,
+    .document(
+        "uppercase schema name", #"{"name": "Club", "version": 1, "tables": [\#(organisation)]}"#,
         mentions: "Club"),
-    .document("schema name with a leading digit", #"{"name": "1club", "version": 1, "tables": [\#(organisation)]}"#,
+    .document(
+        "schema name with a leading digit", #"{"name": "1club", "version": 1, "tables": [\#(organisation)]}"#,
         mentions: "1club"),
-    .document("empty schema name", #"{"name": "", "version": 1, "tables": [\#(organisation)]}"#,
+    .document(
+        "empty schema name", #"{"name": "", "version": 1, "tables": [\#(organisation)]}"#,
         mentions: "schema name"),
     .tables("uppercase table name", #"{"name": "Team", "fields": [\#(text)]}"#, mentions: "Team"),
     .tables("table name with a leading digit", #"{"name": "1team", "fields": [\#(text)]}"#, mentions: "1team"),
@@ -54,39 +57,51 @@ private let invalidStructure: [InvalidSchema] = [
     .fields("field declared twice", "\(text), \(text)", mentions: "t.title"),
     .document("empty tables list", #"{"name": "s", "version": 1, "tables": []}"#, mentions: "no tables"),
     .document("version 0", #"{"name": "s", "version": 0, "tables": [\#(organisation)]}"#, mentions: "version"),
-    .document("negative version", #"{"name": "s", "version": -1, "tables": [\#(organisation)]}"#,
+    .document(
+        "negative version", #"{"name": "s", "version": -1, "tables": [\#(organisation)]}"#,
         mentions: "version"),
 ]
 
 private let invalidTypes: [InvalidSchema] = [
     .fields("enum without values", #"{"name": "status", "type": "enum"}"#, mentions: "t.status"),
-    .fields("enum with an empty values list", #"{"name": "status", "type": "enum", "values": []}"#,
+    .fields(
+        "enum with an empty values list", #"{"name": "status", "type": "enum", "values": []}"#,
         mentions: "t.status"),
-    .fields("enum with duplicate values", #"{"name": "status", "type": "enum", "values": ["a", "b", "a"]}"#,
+    .fields(
+        "enum with duplicate values", #"{"name": "status", "type": "enum", "values": ["a", "b", "a"]}"#,
         mentions: "t.status"),
-    .fields("enum with an empty value", #"{"name": "status", "type": "enum", "values": ["a", ""]}"#,
+    .fields(
+        "enum with an empty value", #"{"name": "status", "type": "enum", "values": ["a", ""]}"#,
         mentions: "t.status"),
-    .fields("values on a text field", #"{"name": "status", "type": "text", "values": ["a"]}"#,
+    .fields(
+        "values on a text field", #"{"name": "status", "type": "text", "values": ["a"]}"#,
         mentions: "t.status"),
-    .fields("ref to an unknown table", #"{"name": "owner", "type": "ref", "references": "nowhere"}"#,
+    .fields(
+        "ref to an unknown table", #"{"name": "owner", "type": "ref", "references": "nowhere"}"#,
         mentions: "t.owner"),
     .fields("ref without references", #"{"name": "owner", "type": "ref"}"#, mentions: "t.owner"),
-    .fields("references on a text field", #"{"name": "owner", "type": "text", "references": "t"}"#,
+    .fields(
+        "references on a text field", #"{"name": "owner", "type": "text", "references": "t"}"#,
         mentions: "t.owner"),
     .fields("unknown field type", #"{"name": "photo", "type": "blob"}"#, mentions: "tables[0].fields[0]"),
 ]
 
 private let invalidDefaults: [InvalidSchema] = [
-    .fields("enum default that is not a member",
+    .fields(
+        "enum default that is not a member",
         #"{"name": "status", "type": "enum", "values": ["draft", "done"], "default": "open"}"#,
         mentions: "t.status"),
-    .fields("int default that is not a number", #"{"name": "points", "type": "int", "default": "x"}"#,
+    .fields(
+        "int default that is not a number", #"{"name": "points", "type": "int", "default": "x"}"#,
         mentions: "t.points"),
-    .fields("date default that is not a date", #"{"name": "day", "type": "date", "default": "2026-02-30"}"#,
+    .fields(
+        "date default that is not a date", #"{"name": "day", "type": "date", "default": "2026-02-30"}"#,
         mentions: "t.day"),
-    .fields("bool default that is not true or false", #"{"name": "done", "type": "bool", "default": "yes"}"#,
+    .fields(
+        "bool default that is not true or false", #"{"name": "done", "type": "bool", "default": "yes"}"#,
         mentions: "t.done"),
-    .fields("default on a ref", #"{"name": "parent", "type": "ref", "references": "t", "default": "x"}"#,
+    .fields(
+        "default on a ref", #"{"name": "parent", "type": "ref", "references": "t", "default": "x"}"#,
         mentions: "t.parent"),
 ]
 
@@ -95,43 +110,54 @@ private let invalidRules: [InvalidSchema] = [
     .fields("max on a text field", #"{"name": "title", "type": "text", "rule": "max"}"#, mentions: "t.title"),
     .fields("min on a bool field", #"{"name": "done", "type": "bool", "rule": "min"}"#, mentions: "t.done"),
     .fields("max on a set field", #"{"name": "tags", "type": "set", "rule": "max"}"#, mentions: "t.tags"),
-    .fields("unknown rule", #"{"name": "title", "type": "text", "rule": "loudest-wins"}"#,
+    .fields(
+        "unknown rule", #"{"name": "title", "type": "text", "rule": "loudest-wins"}"#,
         mentions: "tables[0].fields[0]"),
     .fields("unique set", #"{"name": "tags", "type": "set", "unique": true}"#, mentions: "t.tags"),
     .fields("unique bool", #"{"name": "done", "type": "bool", "unique": true}"#, mentions: "t.done"),
-    .fields("not_before naming a text field",
+    .fields(
+        "not_before naming a text field",
         #"{"name": "note", "type": "text"}, {"name": "ends_on", "type": "date", "not_before": "note"}"#,
         mentions: "t.ends_on"),
-    .fields("not_before naming a missing field",
+    .fields(
+        "not_before naming a missing field",
         #"{"name": "ends_on", "type": "date", "not_before": "starts_on"}"#, mentions: "t.ends_on"),
-    .fields("not_before on a text field",
+    .fields(
+        "not_before on a text field",
         #"{"name": "starts_on", "type": "date"}, {"name": "note", "type": "text", "not_before": "starts_on"}"#,
         mentions: "t.note"),
-    .fields("not_before mixing a date and a timestamp",
+    .fields(
+        "not_before mixing a date and a timestamp",
         #"{"name": "at", "type": "timestamp"}, {"name": "ends_on", "type": "date", "not_before": "at"}"#,
         mentions: "t.ends_on"),
 ]
 
 private let invalidOwners: [InvalidSchema] = [
-    .tables("owner that is a text field",
+    .tables(
+        "owner that is a text field",
         #"\#(organisation), {"name": "t", "owners": ["title"], "fields": [\#(text)]}"#, mentions: "title"),
-    .tables("owner that is not a field", #"\#(organisation), {"name": "t", "owners": ["org"], "fields": [\#(text)]}"#,
+    .tables(
+        "owner that is not a field", #"\#(organisation), {"name": "t", "owners": ["org"], "fields": [\#(text)]}"#,
         mentions: "org"),
-    .tables("owner that refers to a table not owned by itself",
+    .tables(
+        "owner that refers to a table not owned by itself",
         #"""
         \#(organisation), {"name": "other", "fields": [\#(text)]},
         {"name": "t", "owners": ["other"], "fields": [{"name": "other", "type": "ref", "references": "other"}]}
         """#,
         mentions: "other"),
-    .tables("owner ref when no table is owned by itself",
+    .tables(
+        "owner ref when no table is owned by itself",
         #"""
         {"name": "org", "fields": [\#(text)]},
         {"name": "t", "owners": ["org"], "fields": [{"name": "org", "type": "ref", "references": "org"}]}
         """#,
         mentions: "org"),
-    .tables("two tables owned by themselves",
+    .tables(
+        "two tables owned by themselves",
         #"\#(organisation), {"name": "club", "owners": ["id"], "fields": [\#(text)]}"#, mentions: "org, club"),
-    .tables("a table owned by itself and by a field",
+    .tables(
+        "a table owned by itself and by a field",
         #"""
         \#(organisation),
         {"name": "club", "owners": ["id", "org"], "fields": [{"name": "org", "type": "ref", "references": "org"}]}
@@ -148,9 +174,11 @@ private let malformedDocuments: [InvalidSchema] = [
     .tables("table without a name", #"{"fields": [\#(text)]}"#, mentions: #"tables[0]: missing "name""#),
     .tables("table without fields key", #"{"name": "t"}"#, mentions: #"tables[0]: missing "fields""#),
     .fields("field without a type", #"{"name": "title"}"#, mentions: #"tables[0].fields[0]: missing "type""#),
-    .fields("second field without a name", #"\#(text), {"type": "text"}"#,
+    .fields(
+        "second field without a name", #"\#(text), {"type": "text"}"#,
         mentions: #"tables[0].fields[1]: missing "name""#),
-    .document("version as text", #"{"name": "s", "version": "1", "tables": [\#(organisation)]}"#,
+    .document(
+        "version as text", #"{"name": "s", "version": "1", "tables": [\#(organisation)]}"#,
         mentions: "version"),
 ]
 
