@@ -62,15 +62,17 @@ public struct CSVReader {
                     throw ReplicaError(.invalidData, "line \(line): text after a closing quote")
                 }
             } else {
+                // An unquoted field is a slice of the input: no copy until it becomes a String.
+                let start = position
                 while position < bytes.count {
                     let byte = bytes[position]
                     if byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") { break }
                     if byte == UInt8(ascii: "\"") {
                         throw ReplicaError(.invalidData, "line \(line): a quote inside an unquoted field")
                     }
-                    field.append(byte)
                     position += 1
                 }
+                field.append(contentsOf: bytes[start..<position])
             }
             guard let text = String(validating: field, as: UTF8.self) else {
                 throw ReplicaError(.invalidData, "line \(line): not valid UTF-8")

@@ -84,8 +84,10 @@ package enum Outbox {
         let version = entry.op == .insert ? 0 : try baseVersion(of: recordID, in: db)
         let statement = try db.cachedStatement(
             sql: "INSERT INTO tandem_outbox(tbl, record_id, op, fields, base_version, hlc) VALUES (?, ?, ?, ?, ?, ?)")
-        statement.setUncheckedArguments([table, recordID, entry.op.rawValue, encode(entry.fields), version, entry.hlc])
-        try statement.execute()
+        try statement.execute(binding: [
+            table.databaseValue, recordID.databaseValue, entry.op.rawValue.databaseValue, encode(entry.fields).databaseValue,
+            version.databaseValue, entry.hlc.databaseValue,
+        ])
     }
 
     /// The server version of a record, 0 when the server has not told us of it.

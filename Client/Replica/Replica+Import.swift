@@ -49,6 +49,9 @@ extension Replica {
                 throw ReplicaError(.invalidData, "\(source):1: column \"\(column)\" appears twice")
             }
         }
+        // Bulk path: values by field position, defaults filled in once, refs taken as whole ids.
+        let positions = header.map { column in column == "id" ? -1 : table.fields.firstIndex { $0.name == column }! }
+        let defaults = table.defaultValues
         return try write { db in
             var clock = try currentHLC(in: db)
             var references = ReferenceCache()
@@ -61,9 +64,21 @@ extension Replica {
                         throw ReplicaError(
                             .invalidData, "expected \(header.count) values as in the header, found \(row.fields.count)")
                     }
-                    let assignments = zip(header, row.fields).map { Assignment($0, $1) }
-                    let values = try parse(assignments, for: table, db: db, resolvingPrefixes: false)
-                    _ = try insert(values, into: table, clock: &clock, references: &references, db: db)
+                    var values = defaults
+                    var id: String?
+                    for (column, text) in zip(positions, row.fields) {
+                        guard column >= 0 else {
+                            id = try Self.parseID(text, table: table)
+                            continue
+                        }
+                        let field = table.fields[column]
+                        var value = try FieldValue(parsing: text, for: field, in: table.name)
+                        if field.type == .ref, let reference = value.text, !Identifier.isUUID(reference) {
+                            value = .text(reference.lowercased())
+                        }
+                        if !value.isNull { values[column] = value }
+                    }
+                    _ = try insert(values, id: id, into: table, clock: &clock, references: &references, db: db)
                     count += 1
                 }
             } catch {

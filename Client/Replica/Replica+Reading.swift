@@ -9,7 +9,7 @@ extension Replica {
         let table = try table(tableName)
         return try read { db in
             let id = try Self.resolve(id, in: table, db: db)
-            guard let record = try Self.fetchRecord(id, in: table, db: db) else {
+            guard let record = try fetchRecord(id, in: table, db: db) else {
                 throw ReplicaError(.notFound, "\(table.name): no record with id \(id)")
             }
             return record
@@ -56,7 +56,7 @@ extension Replica {
                     arguments.append(value.databaseValue)
                 }
             }
-            var sql = Self.selectSQL(for: table)
+            var sql = self.sql(for: table).select
             if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
             sql += " ORDER BY id"
             if let limit { sql += " LIMIT \(limit)" }
@@ -65,11 +65,6 @@ extension Replica {
             while let row = try rows.next() { records.append(Self.record(from: row, table: table)) }
             return records
         }
-    }
-
-    static func selectSQL(for table: TableSchema) -> String {
-        let columns = ["id"] + table.fields.map(\.name.quotedIdentifier)
-        return "SELECT \(columns.joined(separator: ", ")) FROM \(table.name.quotedIdentifier)"
     }
 
     static func record(from row: Row, table: TableSchema) -> Record {
@@ -82,9 +77,9 @@ extension Replica {
         return Record(id: row[0], values: values)
     }
 
-    static func fetchRecord(_ id: String, in table: TableSchema, db: Database) throws -> Record? {
-        let statement = try db.cachedStatement(sql: selectSQL(for: table) + " WHERE id = ?")
-        return try Row.fetchOne(statement, arguments: [id]).map { record(from: $0, table: table) }
+    func fetchRecord(_ id: String, in table: TableSchema, db: Database) throws -> Record? {
+        let statement = try db.cachedStatement(sql: sql(for: table).selectByID)
+        return try Row.fetchOne(statement, arguments: [id]).map { Self.record(from: $0, table: table) }
     }
 
     /// The full id that `text` names in `table`: itself when it is a whole id, else the one

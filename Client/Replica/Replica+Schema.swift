@@ -10,6 +10,7 @@ extension Replica {
                 sql: """
                     CREATE TABLE tandem_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT;
 
+                    -- (CHECKs use OR, not IN: SQLite builds a temporary table for an IN list on every row.)
                     -- Changes not yet accepted by the server, in edit order. An insert keeps its
                     -- values in the row itself until it is first sent (fields NULL); an update
                     -- keeps the fields it sets as a JSON object. change_id is given when the
@@ -18,7 +19,7 @@ extension Replica {
                         seq INTEGER PRIMARY KEY,
                         tbl TEXT NOT NULL,
                         record_id TEXT NOT NULL,
-                        op TEXT NOT NULL CHECK (op IN ('insert', 'update', 'delete')),
+                        op TEXT NOT NULL CHECK (op = 'insert' OR op = 'update' OR op = 'delete'),
                         fields TEXT,
                         base_version INTEGER NOT NULL,
                         hlc TEXT NOT NULL,
@@ -50,7 +51,7 @@ extension Replica {
                         field TEXT NOT NULL,
                         current TEXT NOT NULL,
                         incoming TEXT NOT NULL,
-                        status TEXT NOT NULL CHECK (status IN ('open', 'resolved'))
+                        status TEXT NOT NULL CHECK (status = 'open' OR status = 'resolved')
                     ) STRICT;
                     """)
         }

@@ -20,6 +20,7 @@ public final class Replica: Sendable {
     public let device: String
     let writer: any DatabaseWriter
     let clock: ReplicaClock
+    private let statements: [String: TableSQL]
 
     /// The value of the `format` setting that marks a file as a Tandem replica.
     static let format = "tandem-replica/1"
@@ -30,7 +31,11 @@ public final class Replica: Sendable {
         self.schema = schema
         self.device = device
         self.clock = clock
+        statements = Dictionary(uniqueKeysWithValues: schema.tables.map { ($0.name, TableSQL($0)) })
     }
+
+    /// The prepared SQL texts of a table of this replica's schema.
+    func sql(for table: TableSchema) -> TableSQL { statements[table.name] ?? TableSQL(table) }
 
     /// Creates a replica file at `path` (and its folder), readable by its owner only.
     ///

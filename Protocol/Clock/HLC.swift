@@ -31,7 +31,21 @@ public struct HLC: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        Self.padded(milliseconds, to: 15) + "." + Self.padded(Int64(counter), to: 5) + "." + device
+        var bytes = [UInt8](repeating: UInt8(ascii: "0"), count: 22)
+        var value = milliseconds
+        for index in stride(from: 14, through: 0, by: -1) where value > 0 {
+            bytes[index] = UInt8(ascii: "0") + UInt8(value % 10)
+            value /= 10
+        }
+        bytes[15] = UInt8(ascii: ".")
+        var count = counter
+        for index in stride(from: 20, through: 16, by: -1) where count > 0 {
+            bytes[index] = UInt8(ascii: "0") + UInt8(count % 10)
+            count /= 10
+        }
+        bytes[21] = UInt8(ascii: ".")
+        bytes.append(contentsOf: device.utf8)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The timestamp of a local event at wall time `now`: later than this one, and than `now`
@@ -57,10 +71,5 @@ public struct HLC: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public static func < (lhs: HLC, rhs: HLC) -> Bool {
         (lhs.milliseconds, lhs.counter, lhs.device) < (rhs.milliseconds, rhs.counter, rhs.device)
-    }
-
-    static func padded(_ value: Int64, to width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 }

@@ -3,17 +3,19 @@
 public enum Identifier {
     /// Whether `text` is a UUID in its canonical 8-4-4-4-12 lowercase hex form.
     public static func isUUID(_ text: String) -> Bool {
-        let bytes = text.utf8
-        guard bytes.count == 36 else { return false }
-        for (index, byte) in bytes.enumerated() {
-            switch index {
-            case 8, 13, 18, 23:
-                guard byte == UInt8(ascii: "-") else { return false }
-            default:
-                guard isLowerHex(byte) else { return false }
+        var text = text
+        return text.withUTF8 { bytes in
+            guard bytes.count == 36 else { return false }
+            for index in 0..<36 {
+                let byte = bytes[index]
+                if index == 8 || index == 13 || index == 18 || index == 23 {
+                    guard byte == UInt8(ascii: "-") else { return false }
+                } else {
+                    guard isLowerHex(byte) else { return false }
+                }
             }
+            return true
         }
-        return true
     }
 
     /// Whether `text` could start an id: 1–36 characters of lowercase hex and dashes.

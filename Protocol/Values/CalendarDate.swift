@@ -3,7 +3,11 @@
 public enum CalendarDate {
     /// Whether `text` is exactly `YYYY-MM-DD` and names a day that exists (leap years included).
     public static func isValid(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { isValid(bytes: $0) }
+    }
+
+    static func isValid(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
             let year = number(bytes[0..<4]), let month = number(bytes[5..<7]), let day = number(bytes[8..<10])
         else { return false }
@@ -19,7 +23,7 @@ public enum CalendarDate {
         }
     }
 
-    static func number(_ digits: ArraySlice<UInt8>) -> Int? {
+    static func number<Digits: Collection<UInt8>>(_ digits: Digits) -> Int? {
         var value = 0
         for byte in digits {
             guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
@@ -42,7 +46,7 @@ public enum Timestamp {
             return nil
         }
         let bytes = Array(body.utf8)
-        guard bytes.count >= 19, CalendarDate.isValid(String(decoding: bytes[0..<10], as: UTF8.self)),
+        guard bytes.count >= 19, bytes.withUnsafeBufferPointer({ CalendarDate.isValid(bytes: UnsafeBufferPointer(rebasing: $0[0..<10])) }),
             bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
             bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
             let hour = CalendarDate.number(bytes[11..<13]), let minute = CalendarDate.number(bytes[14..<16]),
