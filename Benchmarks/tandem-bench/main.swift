@@ -96,7 +96,9 @@ struct Workload {
 }
 
 /// Raw SQLite: the replica's own exchange table DDL, one prepared INSERT, one transaction.
-func rawInsert(path: String, workload: Workload, setup: Setup) -> Double {
+/// With `withOutbox`, also one row a record into a copy of the replica's outbox table (same
+/// indexes): the floor of the design that writes a change beside every row.
+func rawInsert(path: String, workload: Workload, setup: Setup, withOutbox: Bool = false) -> Double {
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     var db: OpaquePointer?
     guard sqlite3_open(path, &db) == SQLITE_OK else { fail("cannot open \(path)") }
@@ -108,11 +110,24 @@ func rawInsert(path: String, workload: Workload, setup: Setup) -> Double {
     exec(
         "CREATE TABLE exchange (id TEXT PRIMARY KEY NOT NULL, round TEXT, person TEXT, home TEXT, host TEXT, starts_on TEXT, ends_on TEXT, status TEXT, goals TEXT, notes TEXT) STRICT"
     )
+    exec(
+        """
+        CREATE TABLE tandem_outbox (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, record_id TEXT NOT NULL,
+            op TEXT NOT NULL CHECK (op = 'insert' OR op = 'update' OR op = 'delete'), fields TEXT,
+            base_version INTEGER NOT NULL, hlc TEXT NOT NULL, change_id TEXT) STRICT;
+        CREATE INDEX tandem_outbox_record ON tandem_outbox(record_id);
+        CREATE UNIQUE INDEX tandem_outbox_change ON tandem_outbox(change_id) WHERE change_id IS NOT NULL;
+        """)
     let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
     var statement: OpaquePointer?
+    var outbox: OpaquePointer?
     let start = now()
     exec("BEGIN")
     sqlite3_prepare_v2(db, "INSERT INTO exchange VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &statement, nil)
+    sqlite3_prepare_v2(
+        db, "INSERT INTO tandem_outbox(tbl, record_id, op, fields, base_version, hlc) VALUES ('exchange', ?, 'insert', NULL, 0, ?)",
+        -1, &outbox, nil)
+    let hlc = "001763812345678.00000.0193a1b2-c3d4-7e5f-8a6b-000000000001"
     let fixed = [setup.round, setup.person, setup.home, setup.host, "2026-05-04", "2026-05-08", "confirmed"]
     for index in 0..<workload.ids.count {
         sqlite3_bind_text(statement, 1, workload.ids[index], -1, transient)
@@ -121,8 +136,15 @@ func rawInsert(path: String, workload: Workload, setup: Setup) -> Double {
         sqlite3_bind_text(statement, 10, workload.notes[index], -1, transient)
         guard sqlite3_step(statement) == SQLITE_DONE else { fail(String(cString: sqlite3_errmsg(db))) }
         sqlite3_reset(statement)
+        if withOutbox {
+            sqlite3_bind_text(outbox, 1, workload.ids[index], -1, transient)
+            sqlite3_bind_text(outbox, 2, hlc, -1, transient)
+            guard sqlite3_step(outbox) == SQLITE_DONE else { fail(String(cString: sqlite3_errmsg(db))) }
+            sqlite3_reset(outbox)
+        }
     }
     sqlite3_finalize(statement)
+    sqlite3_finalize(outbox)
     exec("COMMIT")
     return now() - start
 }
@@ -163,6 +185,8 @@ do {
     var replicaTimes: [Double] = []
     var rawTimes: [Double] = []
     var ratios: [Double] = []
+    var floorTimes: [Double] = []
+    var floorRatios: [Double] = []
     for rep in 0..<options.reps {
         let setup = try Setup(path: setupPath)
         workload = Workload(rows: options.rows, setup: setup)
@@ -185,9 +209,12 @@ do {
             rawTime = rawInsert(path: rawPath, workload: workload!, setup: setup)
             try measureReplica()
         }
+        let floorTime = rawInsert(path: rawPath, workload: workload!, setup: setup, withOutbox: true)
         replicaTimes.append(replicaTime)
         rawTimes.append(rawTime)
         ratios.append(replicaTime / rawTime)
+        floorTimes.append(floorTime)
+        floorRatios.append(floorTime / rawTime)
     }
     func row(_ name: String, _ values: [Double], unit: String = "ms", rate: Bool = true) -> String {
         let line = padded(name, 58) + " " + [median(values), values.min()!, values.max()!].map(figure).joined(separator: " ") + " " + unit
@@ -197,6 +224,8 @@ do {
     say(row("1 import \(options.rows) exchanges through the replica (CSV, 1 txn)", replicaTimes))
     say(row("1 raw SQLite C API insert of the same rows (1 txn)", rawTimes))
     say(row("1 ratio replica / raw (per repetition; target <= 1.5)", ratios, unit: "x", rate: false))
+    say(row("1 raw C insert + one outbox row each (the design's floor)", floorTimes))
+    say(row("1 ratio floor / raw", floorRatios, unit: "x", rate: false))
 
     // 2. One edit, as a user makes it: a whole `tandem set` process on the replica holding N rows.
     let tandem = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
