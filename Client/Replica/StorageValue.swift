@@ -1,4 +1,3 @@
-import Foundation
 import GRDB
 import TandemProtocol
 
@@ -24,8 +23,11 @@ extension FieldValue {
         case let (.int64(value), _): self = .int(value)
         case let (.double(value), _): self = .real(value)
         case let (.string(text), .set):
-            let members = (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
-            self = .normalizedSet(members)
+            guard case let .array(items)? = try? JSONValue.parse(text) else {
+                self = .null
+                return
+            }
+            self = .normalizedSet(items.compactMap { if case let .string(member) = $0 { member } else { nil } })
         case let (.string(text), _): self = .text(text)
         case let (.blob(data), _): self = .text(String(decoding: data, as: UTF8.self))
         }

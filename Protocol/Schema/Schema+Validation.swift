@@ -1,29 +1,21 @@
-import Foundation
-
 extension Schema {
     /// Decodes and validates a schema document.
     ///
     /// - Throws: ``ProtocolError`` with code `invalidSchema` naming the first problem found.
     public static func decode(_ bytes: [UInt8]) throws(ProtocolError) -> Schema {
-        let schema: Schema
+        let json: JSONValue
         do {
-            schema = try JSONDecoder().decode(Schema.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            throw ProtocolError(.invalidSchema, "schema document: \(error.summary)")
+            json = try JSONValue.parse(bytes: bytes)
         } catch {
-            throw ProtocolError(.invalidSchema, "schema document: \(error)")
+            throw ProtocolError(.invalidSchema, "schema document: \(error.message)")
         }
+        let schema = try Schema(json: json)
         try schema.validate()
         return schema
     }
 
     /// The schema as compact JSON bytes (what a replica stores and the server serves).
-    public func encoded() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding plain strings, ints, bools and arrays of them cannot fail.
-        return Array((try? encoder.encode(self)) ?? Data())
-    }
+    public func encoded() -> [UInt8] { Array(json.serialized().utf8) }
 
     /// Checks that the schema is consistent: names, types, references, defaults, rules, owners.
     public func validate() throws(ProtocolError) {
@@ -146,21 +138,4 @@ extension Schema {
             preconditionFailure("the bundled partnership schema is invalid: \(error)")
         }
     }()
-}
-
-extension DecodingError {
-    /// One line: where in the document, and what was wrong.
-    var summary: String {
-        func path(_ context: Context) -> String {
-            let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-            return path.isEmpty ? "top level" : String(path.drop(while: { $0 == "." }))
-        }
-        switch self {
-        case let .keyNotFound(key, context): return "\(path(context)): missing \"\(key.stringValue)\""
-        case let .typeMismatch(_, context): return "\(path(context)): \(context.debugDescription)"
-        case let .valueNotFound(_, context): return "\(path(context)): \(context.debugDescription)"
-        case let .dataCorrupted(context): return "\(path(context)): \(context.debugDescription)"
-        @unknown default: return "\(self)"
-        }
-    }
 }

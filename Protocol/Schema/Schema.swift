@@ -8,7 +8,7 @@
 /// let schema = try Schema.decode(Array(json.utf8))
 /// let exchange = try schema.table(named: "exchange")
 /// ```
-public struct Schema: Hashable, Sendable, Codable {
+public struct Schema: Hashable, Sendable {
     public var name: String
     public var version: Int
     /// The tables in their declared order (the order `list`, CSV and reports use).
@@ -18,18 +18,6 @@ public struct Schema: Hashable, Sendable, Codable {
         self.name = name
         self.version = version
         self.tables = tables
-    }
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, version, tables
-    }
-
-    public init(from decoder: any Decoder) throws {
-        try decoder.refuseUnknownKeys(CodingKeys.self)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        name = try container.decode(String.self, forKey: .name)
-        version = try container.decode(Int.self, forKey: .version)
-        tables = try container.decode([TableSchema].self, forKey: .tables)
     }
 
     /// The table called `name`, or an `unknownTable` error naming it.
@@ -50,7 +38,7 @@ public struct Schema: Hashable, Sendable, Codable {
 }
 
 /// One table of a ``Schema``.
-public struct TableSchema: Hashable, Sendable, Codable {
+public struct TableSchema: Hashable, Sendable {
     public var name: String
     public var fields: [FieldSchema]
     /// Who owns a record: `"id"` (the record is an organisation, owned by itself) or the names of
@@ -73,22 +61,6 @@ public struct TableSchema: Hashable, Sendable, Codable {
         self.deleteRule = deleteRule
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, fields, owners
-        case isPersonal = "personal"
-        case deleteRule = "delete"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        try decoder.refuseUnknownKeys(CodingKeys.self)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        name = try container.decode(String.self, forKey: .name)
-        fields = try container.decode([FieldSchema].self, forKey: .fields)
-        owners = try container.decodeIfPresent([String].self, forKey: .owners) ?? []
-        isPersonal = try container.decodeIfPresent(Bool.self, forKey: .isPersonal) ?? false
-        deleteRule = try container.decodeIfPresent(DeleteRule.self, forKey: .deleteRule) ?? .deleteWins
-    }
-
     /// The field called `name`, or an `unknownField` error naming table and field.
     public func field(named name: String) throws(ProtocolError) -> FieldSchema {
         guard let field = fields.first(where: { $0.name == name }) else {
@@ -102,7 +74,7 @@ public struct TableSchema: Hashable, Sendable, Codable {
 }
 
 /// One field of a ``TableSchema``.
-public struct FieldSchema: Hashable, Sendable, Codable {
+public struct FieldSchema: Hashable, Sendable {
     public var name: String
     public var type: FieldType
     public var isRequired: Bool
@@ -134,44 +106,10 @@ public struct FieldSchema: Hashable, Sendable, Codable {
         self.notBefore = notBefore
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, type, values, references, rule
-        case isRequired = "required"
-        case isUnique = "unique"
-        case defaultValue = "default"
-        case notBefore = "not_before"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        try decoder.refuseUnknownKeys(CodingKeys.self)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        name = try container.decode(String.self, forKey: .name)
-        type = try container.decode(FieldType.self, forKey: .type)
-        isRequired = try container.decodeIfPresent(Bool.self, forKey: .isRequired) ?? false
-        isUnique = try container.decodeIfPresent(Bool.self, forKey: .isUnique) ?? false
-        values = try container.decodeIfPresent([String].self, forKey: .values)
-        references = try container.decodeIfPresent(String.self, forKey: .references)
-        defaultValue = try container.decodeIfPresent(String.self, forKey: .defaultValue)
-        rule = try container.decodeIfPresent(ConflictRule.self, forKey: .rule) ?? .lww
-        notBefore = try container.decodeIfPresent(String.self, forKey: .notBefore)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(name, forKey: .name)
-        try container.encode(type, forKey: .type)
-        if isRequired { try container.encode(true, forKey: .isRequired) }
-        if isUnique { try container.encode(true, forKey: .isUnique) }
-        try container.encodeIfPresent(values, forKey: .values)
-        try container.encodeIfPresent(references, forKey: .references)
-        try container.encodeIfPresent(defaultValue, forKey: .defaultValue)
-        if rule != .lww { try container.encode(rule, forKey: .rule) }
-        try container.encodeIfPresent(notBefore, forKey: .notBefore)
-    }
 }
 
 /// The types a field may have (SPEC §2).
-public enum FieldType: String, Hashable, Sendable, Codable, CaseIterable {
+public enum FieldType: String, Hashable, Sendable, CaseIterable {
     case text, int, real, bool, date, timestamp
     case `enum`
     case ref
@@ -179,7 +117,7 @@ public enum FieldType: String, Hashable, Sendable, Codable, CaseIterable {
 }
 
 /// How a field conflict is settled (SPEC §5).
-public enum ConflictRule: String, Hashable, Sendable, Codable, CaseIterable {
+public enum ConflictRule: String, Hashable, Sendable, CaseIterable {
     case lww
     case firstWins = "first-wins"
     case ownerWins = "owner-wins"
@@ -188,27 +126,7 @@ public enum ConflictRule: String, Hashable, Sendable, Codable, CaseIterable {
 }
 
 /// What happens when a delete meets an update (SPEC §5).
-public enum DeleteRule: String, Hashable, Sendable, Codable, CaseIterable {
+public enum DeleteRule: String, Hashable, Sendable, CaseIterable {
     case deleteWins = "delete-wins"
     case updateWins = "update-wins"
-}
-
-/// Any member name, for finding the ones a type does not know.
-private struct AnyCodingKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
-
-extension Decoder {
-    /// Refuses members other than `Keys`' cases, so that a misspelt `"requried"` is an error, not
-    /// a silently optional field.
-    func refuseUnknownKeys<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws {
-        let known = Set(Keys.allCases.map(\.stringValue))
-        for key in try container(keyedBy: AnyCodingKey.self).allKeys where !known.contains(key.stringValue) {
-            throw DecodingError.dataCorrupted(
-                DecodingError.Context(codingPath: codingPath, debugDescription: "unknown member \"\(key.stringValue)\""))
-        }
-    }
 }
