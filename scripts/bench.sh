@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds release binaries and runs the benchmark (figures beside a raw SQLite baseline of the same run).
+# Builds release binaries (Swift runtime linked statically, as we ship them) and runs the
+# benchmark: figures beside a raw SQLite baseline of the same run.
 #   scripts/bench.sh [--rows N] [--reps R] [--edits K]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-swift build -c release --product tandem -q
-swift build -c release --product tandem-bench -q
-exec .build/release/tandem-bench "$@"
+build=(swift build -c release --static-swift-stdlib --scratch-path .build-static)
+"${build[@]}" --product tandem
+"${build[@]}" --product tandem-bench
+exec .build-static/release/tandem-bench "$@"

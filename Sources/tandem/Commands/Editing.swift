@@ -3,6 +3,7 @@ import TandemClient
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "init", _superCommandName: "tandem",
         abstract: "Create a replica (offline: with the bundled partnership schema).")
 
     @OptionGroup var replica: ReplicaOptions
@@ -17,6 +18,7 @@ struct Init: ParsableCommand {
 
 struct Add: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "add", _superCommandName: "tandem",
         abstract: "Insert a record; prints its new id.",
         discussion: "Example: tandem add round number=5 title='Connected for action' status=open")
 
@@ -42,6 +44,7 @@ struct Add: ParsableCommand {
 
 struct Set: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "set", _superCommandName: "tandem",
         abstract: "Update the named fields of a record (field= sets NULL).",
         discussion: "Example: tandem set exchange 0193ab status=confirmed notes=")
 
@@ -69,7 +72,7 @@ struct Set: ParsableCommand {
 
 struct Remove: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rm", abstract: "Delete a record (refused while live records refer to it).")
+        commandName: "rm", _superCommandName: "tandem", abstract: "Delete a record (refused while live records refer to it).")
 
     @Argument(help: "The table.") var table: String
     @Argument(help: "The record's id or a unique prefix.") var id: String
@@ -82,6 +85,7 @@ struct Remove: ParsableCommand {
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "import", _superCommandName: "tandem",
         abstract: "Insert every row of a CSV file, all or nothing.",
         discussion: "The header row names fields (and optionally id); empty cells are NULL; sets as a;b;c.")
 

@@ -3,7 +3,8 @@ import TandemClient
 import TandemProtocol
 
 struct Get: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show one record.")
+    static let configuration = CommandConfiguration(
+        commandName: "get", _superCommandName: "tandem", abstract: "Show one record.")
 
     @Argument(help: "The table.") var table: String
     @Argument(help: "The record's id or a unique prefix of at least 4 characters.") var id: String
@@ -21,6 +22,7 @@ struct Get: ParsableCommand {
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "list", _superCommandName: "tandem",
         abstract: "List records in creation order.",
         discussion: "Example: tandem list exchange --where status=confirmed --where round=0193ab --limit 10")
 
@@ -43,6 +45,7 @@ struct List: ParsableCommand {
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export", _superCommandName: "tandem",
         abstract: "Print every record of a table (--format csv writes what import reads).")
 
     @Argument(help: "The table.") var table: String
@@ -60,6 +63,7 @@ struct Export: ParsableCommand {
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status", _superCommandName: "tandem",
         abstract: "Organisation, role, server, pending changes, conflicts, rejected changes, last sync.")
 
     @OptionGroup var replica: ReplicaOptions
@@ -95,6 +99,7 @@ struct Status: ParsableCommand {
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "report", _superCommandName: "tandem",
         abstract: "Reports computed from the replica.", subcommands: [RoundCommand.self])
 
     struct RoundCommand: ParsableCommand {
