@@ -63,7 +63,8 @@ extension ReplicaError {
             case .SQLITE_NOTADB:
                 return ReplicaError(.invalidData, "\(place) is not a Tandem replica (not an SQLite database)")
             case .SQLITE_CORRUPT:
-                return ReplicaError(.invalidData, "\(place) is corrupt: \(error.message ?? "database disk image is malformed")")
+                return ReplicaError(
+                    .invalidData, "\(place) is corrupt: \(error.message ?? "database disk image is malformed")")
             case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM:
                 return ReplicaError(.cannotCreate, "cannot write \(place): \(error.message ?? "read-only")")
             case .SQLITE_FULL, .SQLITE_IOERR:

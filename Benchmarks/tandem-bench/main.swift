@@ -41,7 +41,8 @@ func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
 
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    return sorted.count % 2 == 1
+        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
 func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
@@ -89,7 +90,8 @@ struct Workload {
         var csv = "round,person,home,host,starts_on,ends_on,status,notes\n"
         csv.reserveCapacity(rows * 260)
         for index in 0..<rows {
-            csv += "\(setup.round),\(setup.person),\(setup.home),\(setup.host),2026-05-04,2026-05-08,confirmed,\(notes[index])\n"
+            csv +=
+                "\(setup.round),\(setup.person),\(setup.home),\(setup.host),2026-05-04,2026-05-08,confirmed,\(notes[index])\n"
         }
         self.csv = csv
     }
@@ -125,13 +127,16 @@ func rawInsert(path: String, workload: Workload, setup: Setup, withOutbox: Bool 
     exec("BEGIN")
     sqlite3_prepare_v2(db, "INSERT INTO exchange VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &statement, nil)
     sqlite3_prepare_v2(
-        db, "INSERT INTO tandem_outbox(tbl, record_id, op, fields, base_version, hlc) VALUES ('exchange', ?, 'insert', NULL, 0, ?)",
+        db,
+        "INSERT INTO tandem_outbox(tbl, record_id, op, fields, base_version, hlc) VALUES ('exchange', ?, 'insert', NULL, 0, ?)",
         -1, &outbox, nil)
     let hlc = "001763812345678.00000.0193a1b2-c3d4-7e5f-8a6b-000000000001"
     let fixed = [setup.round, setup.person, setup.home, setup.host, "2026-05-04", "2026-05-08", "confirmed"]
     for index in 0..<workload.ids.count {
         sqlite3_bind_text(statement, 1, workload.ids[index], -1, transient)
-        for (offset, value) in fixed.enumerated() { sqlite3_bind_text(statement, Int32(offset + 2), value, -1, transient) }
+        for (offset, value) in fixed.enumerated() {
+            sqlite3_bind_text(statement, Int32(offset + 2), value, -1, transient)
+        }
         sqlite3_bind_null(statement, 9)
         sqlite3_bind_text(statement, 10, workload.notes[index], -1, transient)
         guard sqlite3_step(statement) == SQLITE_DONE else { fail(String(cString: sqlite3_errmsg(db))) }
@@ -217,7 +222,9 @@ do {
         floorRatios.append(floorTime / rawTime)
     }
     func row(_ name: String, _ values: [Double], unit: String = "ms", rate: Bool = true) -> String {
-        let line = padded(name, 58) + " " + [median(values), values.min()!, values.max()!].map(figure).joined(separator: " ") + " " + unit
+        let line =
+            padded(name, 58) + " " + [median(values), values.min()!, values.max()!].map(figure).joined(separator: " ")
+            + " " + unit
         return rate ? line + "  (\(Int(Double(options.rows) / median(values) * 1000)) rows/s)" : line
     }
     say(padded("metric", 58) + "    median       min       max")

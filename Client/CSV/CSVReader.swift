@@ -56,8 +56,9 @@ public struct CSVReader {
                         field.append(byte)
                     }
                 }
-                if position < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains(
-                    bytes[position])
+                if position < bytes.count,
+                    ![UInt8(ascii: ","), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains(
+                        bytes[position])
                 {
                     throw ReplicaError(.invalidData, "line \(line): text after a closing quote")
                 }
@@ -100,10 +101,11 @@ public enum CSVWriter {
     }
 
     static func escape(_ field: String) -> String {
-        let needsQuotes = field.utf8.contains { byte in
-            byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\n")
-                || byte == UInt8(ascii: "\r")
-        } || field.first == " " || field.last == " "
+        let needsQuotes =
+            field.utf8.contains { byte in
+                byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\n")
+                    || byte == UInt8(ascii: "\r")
+            } || field.first == " " || field.last == " "
         guard needsQuotes else { return field }
         return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }

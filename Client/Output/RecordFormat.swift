@@ -70,7 +70,9 @@ public enum TextTable {
     }
 
     static func cut(_ text: String) -> String {
-        let flat = text.contains("\n") ? text.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "⏎") : text
+        let flat =
+            text.contains("\n")
+            ? text.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "⏎") : text
         return flat.count > maximumWidth ? String(flat.prefix(maximumWidth - 1)) + "…" : flat
     }
 }

@@ -85,7 +85,8 @@ package enum Outbox {
         let statement = try db.cachedStatement(
             sql: "INSERT INTO tandem_outbox(tbl, record_id, op, fields, base_version, hlc) VALUES (?, ?, ?, ?, ?, ?)")
         try statement.execute(binding: [
-            table.databaseValue, recordID.databaseValue, entry.op.rawValue.databaseValue, encode(entry.fields).databaseValue,
+            table.databaseValue, recordID.databaseValue, entry.op.rawValue.databaseValue,
+            encode(entry.fields).databaseValue,
             version.databaseValue, entry.hlc.databaseValue,
         ])
     }

@@ -42,9 +42,12 @@ extension Replica {
             for field in changed { record[field.name] = values[field.name] ?? .null }
             record.values = record.values.filter { !$0.value.isNull }
             var references = ReferenceCache()
-            let positions = table.fields.indices.filter { position in changed.contains { $0.name == table.fields[position].name } }
+            let positions = table.fields.indices.filter { position in
+                changed.contains { $0.name == table.fields[position].name }
+            }
             try check(
-                id: id, table.fields.map { record[$0.name] }, in: table, positions: positions, references: &references, db: db)
+                id: id, table.fields.map { record[$0.name] }, in: table, positions: positions, references: &references,
+                db: db)
 
             let assignments = changed.map { "\($0.name.quotedIdentifier) = ?" }.joined(separator: ", ")
             try db.execute(
@@ -71,10 +74,12 @@ extension Replica {
                 throw ReplicaError(.notFound, "\(table.name): no record with id \(id)")
             }
             for (referring, field) in schema.references(to: table.name) {
-                let count = try Int.fetchOne(
-                    db,
-                    sql: "SELECT count(*) FROM \(referring.name.quotedIdentifier) WHERE \(field.name.quotedIdentifier) = ?",
-                    arguments: [id]) ?? 0
+                let count =
+                    try Int.fetchOne(
+                        db,
+                        sql:
+                            "SELECT count(*) FROM \(referring.name.quotedIdentifier) WHERE \(field.name.quotedIdentifier) = ?",
+                        arguments: [id]) ?? 0
                 if count > 0 {
                     throw ReplicaError(
                         .invalidData,
@@ -138,7 +143,8 @@ extension Replica {
         for (position, field) in table.fields.enumerated() {
             if let value = values[field.name], !value.isNull { positional[position] = value }
         }
-        let id = try insert(positional, id: values["id"]?.text, into: table, clock: &clock, references: &references, db: db)
+        let id = try insert(
+            positional, id: values["id"]?.text, into: table, clock: &clock, references: &references, db: db)
         return Record(id: id, values: Self.values(positional, of: table))
     }
 
@@ -189,7 +195,9 @@ extension Replica {
             if field.isUnique {
                 let other = try String.fetchOne(
                     db.cachedStatement(
-                        sql: "SELECT id FROM \(table.name.quotedIdentifier) WHERE \(field.name.quotedIdentifier) = ? AND id != ? LIMIT 1"),
+                        sql:
+                            "SELECT id FROM \(table.name.quotedIdentifier) WHERE \(field.name.quotedIdentifier) = ? AND id != ? LIMIT 1"
+                    ),
                     arguments: [value.databaseValue, id])
                 if let other {
                     throw ReplicaError(

@@ -30,12 +30,15 @@ extension Replica {
         func located(_ line: Int, _ error: any Error) -> ReplicaError {
             let error = ReplicaError.from(error, path: path)
             guard error.code == .invalidData || error.code == .usage || error.code == .notFound else { return error }
-            let message = error.message.hasPrefix("line ") ? String(error.message.dropFirst(5)) : "\(line): \(error.message)"
+            let message =
+                error.message.hasPrefix("line ") ? String(error.message.dropFirst(5)) : "\(line): \(error.message)"
             return ReplicaError(.invalidData, "\(source):\(message)")
         }
         let header: [String]
         do {
-            guard let row = try reader.next() else { throw ReplicaError(.invalidData, "\(source): empty file, no header") }
+            guard let row = try reader.next() else {
+                throw ReplicaError(.invalidData, "\(source): empty file, no header")
+            }
             header = row.fields
         } catch {
             throw located(1, error)

@@ -83,7 +83,8 @@ enum Setting: String, CaseIterable {
     func write(_ value: String?, in db: Database) throws {
         if let value {
             try db.execute(
-                sql: "INSERT INTO tandem_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                sql:
+                    "INSERT INTO tandem_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 arguments: [rawValue, value])
         } else {
             try db.execute(sql: "DELETE FROM tandem_meta WHERE key = ?", arguments: [rawValue])

@@ -48,7 +48,8 @@ extension Replica {
             let rejected = try Row.fetchAll(
                 db, sql: "SELECT change_id, tbl, record_id, reason FROM tandem_rejected ORDER BY rowid"
             ).map {
-                ReplicaStatus.Rejection(changeID: $0["change_id"], table: $0["tbl"], recordID: $0["record_id"], reason: $0["reason"])
+                ReplicaStatus.Rejection(
+                    changeID: $0["change_id"], table: $0["tbl"], recordID: $0["record_id"], reason: $0["reason"])
             }
             return ReplicaStatus(
                 organisation: settings[.organisation], role: settings[.role], server: settings[.server],

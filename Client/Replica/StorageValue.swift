@@ -49,7 +49,8 @@ extension String {
     /// The name quoted as an SQL identifier. Schema names are `[a-z][a-z0-9_]*`, so this is
     /// belt and braces.
     var quotedIdentifier: String {
-        utf8.contains(UInt8(ascii: "\"")) ? "\"" + replacingOccurrences(of: "\"", with: "\"\"") + "\"" : "\"" + self + "\""
+        utf8.contains(UInt8(ascii: "\""))
+            ? "\"" + replacingOccurrences(of: "\"", with: "\"\"") + "\"" : "\"" + self + "\""
     }
 }
 
@@ -61,7 +62,9 @@ extension Statement {
         setUncheckedArguments(StatementArguments())
         for (offset, value) in values.enumerated() {
             let code = value.bind(to: sqliteStatement, at: CInt(offset + 1))
-            guard code == 0 else { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "cannot bind value", sql: sql) }
+            guard code == 0 else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "cannot bind value", sql: sql)
+            }
         }
         try execute()
     }

@@ -17,7 +17,9 @@ public struct RoundReport: Hashable, Sendable {
         public var host: String
         public var hostSector: String?
 
-        public init(status: String, person: String, home: String, homeSector: String?, host: String, hostSector: String?) {
+        public init(
+            status: String, person: String, home: String, homeSector: String?, host: String, hostSector: String?
+        ) {
             self.status = status
             self.person = person
             self.home = home
@@ -60,7 +62,8 @@ public struct RoundReport: Hashable, Sendable {
         self.exchangesByStatus = statuses.map { (status: $0, count: byStatus[$0] ?? 0) }
         self.totalExchanges = counted.count
         self.sectors = sectors.map {
-            SectorFigures(sector: $0, organisations: organisations[$0]?.count ?? 0, employees: employees[$0]?.count ?? 0)
+            SectorFigures(
+                sector: $0, organisations: organisations[$0]?.count ?? 0, employees: employees[$0]?.count ?? 0)
         }
         self.employeesExchanged = Set(counted.map(\.person)).count
     }

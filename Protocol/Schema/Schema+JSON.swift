@@ -54,7 +54,9 @@ extension TableSchema {
 extension FieldSchema {
     init(json: JSONValue, path: String, fail: @escaping (String) -> ProtocolError) throws(ProtocolError) {
         let object = try JSONObjectReader(json, path: path, fail: fail)
-        try object.refuseUnknown(["name", "type", "required", "unique", "values", "references", "default", "rule", "not_before"])
+        try object.refuseUnknown([
+            "name", "type", "required", "unique", "values", "references", "default", "rule", "not_before",
+        ])
         name = try object.string("name")
         type = try object.choice("type")
         isRequired = try object.bool("required", default: false)

@@ -46,7 +46,8 @@ public enum Timestamp {
             return nil
         }
         let bytes = Array(body.utf8)
-        guard bytes.count >= 19, bytes.withUnsafeBufferPointer({ CalendarDate.isValid(bytes: UnsafeBufferPointer(rebasing: $0[0..<10])) }),
+        guard bytes.count >= 19,
+            bytes.withUnsafeBufferPointer({ CalendarDate.isValid(bytes: UnsafeBufferPointer(rebasing: $0[0..<10])) }),
             bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
             bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
             let hour = CalendarDate.number(bytes[11..<13]), let minute = CalendarDate.number(bytes[14..<16]),

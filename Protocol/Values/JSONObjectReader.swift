@@ -6,7 +6,9 @@ struct JSONObjectReader {
     private let fail: (String) -> ProtocolError
 
     init(_ value: JSONValue, path: String, fail: @escaping (String) -> ProtocolError) throws(ProtocolError) {
-        guard case let .object(members) = value else { throw fail("\(path.isEmpty ? "top level" : path): expected an object") }
+        guard case let .object(members) = value else {
+            throw fail("\(path.isEmpty ? "top level" : path): expected an object")
+        }
         self.path = path
         self.members = Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
         self.fail = fail

@@ -182,7 +182,8 @@ public struct JSONParser {
     private mutating func parseUnicodeEscape() throws(ProtocolError) -> Unicode.Scalar {
         let first = try parseHex4()
         if (0xD800..<0xDC00).contains(first) {
-            guard position + 2 <= bytes.count, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u")
+            guard position + 2 <= bytes.count, bytes[position] == UInt8(ascii: "\\"),
+                bytes[position + 1] == UInt8(ascii: "u")
             else { throw error("lone surrogate") }
             position += 2
             let second = try parseHex4()

@@ -5,14 +5,18 @@ import TandemClient
 /// `--db PATH`: the replica, else `TANDEM_DB`, else `$XDG_DATA_HOME/tandem/replica.sqlite`
 /// (`~/.local/share/tandem/replica.sqlite` when XDG_DATA_HOME is unset).
 struct ReplicaOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The replica file (default: $TANDEM_DB, else $XDG_DATA_HOME/tandem/replica.sqlite).", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The replica file (default: $TANDEM_DB, else $XDG_DATA_HOME/tandem/replica.sqlite).", valueName: "path"))
     var db: String?
 
     var path: String {
         let environment = ProcessInfo.processInfo.environment
         if let db, !db.isEmpty { return db }
         if let path = environment["TANDEM_DB"], !path.isEmpty { return path }
-        let data = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let data =
+            environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.local/share"
         return data + "/tandem/replica.sqlite"
     }

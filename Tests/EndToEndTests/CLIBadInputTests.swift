@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-import Testing
 import TandemTesting
+import Testing
 
 /// Every bad input ends with one stderr line naming what is wrong, a sysexits code, and nothing written.
 @Suite struct CLIBadInputTests {
@@ -14,38 +14,56 @@ import TandemTesting
     }
 
     static let cases: [Case] = [
-        Case(name: "wrong type", arguments: { _ in ["add", "round", "number=five"] }, status: 65,
-             stderr: "round.number: \"five\" is not an integer"),
-        Case(name: "unknown enum value", arguments: { $0.exchangeArgs(["status=maybe"]) }, status: 65,
-             stderr: "exchange.status: \"maybe\" is not one of draft, proposed, confirmed, completed, cancelled"),
-        Case(name: "missing required field", arguments: { _ in ["add", "organisation", "name=Nameless"] }, status: 65,
-             stderr: "organisation.sector: is required"),
-        Case(name: "unknown field", arguments: { $0.exchangeArgs(["colour=red"]) }, status: 65,
-             stderr: "exchange: no field named \"colour\""),
-        Case(name: "unknown table", arguments: { _ in ["add", "meeting", "title=x"] }, status: 66,
-             stderr: "no table named \"meeting\""),
-        Case(name: "dangling reference", arguments: { _ in ["add", "person", "organisation=0193aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee", "full_name=X"] },
-             status: 65, stderr: "person.organisation: no organisation with id 0193aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee"),
-        Case(name: "ends_on before starts_on", arguments: { $0.exchangeArgs(["ends_on=2026-05-01"]) }, status: 65,
-             stderr: "exchange.ends_on: 2026-05-01 is before starts_on 2026-05-04"),
-        Case(name: "impossible date", arguments: { $0.exchangeArgs(["starts_on=2026-02-30"]) }, status: 65,
-             stderr: "exchange.starts_on: \"2026-02-30\" is not a date (YYYY-MM-DD)"),
-        Case(name: "duplicate unique value", arguments: { _ in ["add", "round", "number=5"] }, status: 65,
-             stderr: "round.number: \"5\" is already used by"),
-        Case(name: "not field=value", arguments: { _ in ["add", "round", "number"] }, status: 64,
-             stderr: "expected field=value, got \"number\""),
-        Case(name: "field given twice", arguments: { _ in ["add", "round", "number=6", "number=7"] }, status: 64,
-             stderr: "round.number: given more than once"),
-        Case(name: "set of a missing record", arguments: { _ in ["set", "exchange", "0193aaaa", "status=draft"] }, status: 66,
-             stderr: "exchange: no record with id 0193aaaa"),
-        Case(name: "too short a prefix", arguments: { ["get", "person", String($0.ana.prefix(3))] }, status: 64,
-             stderr: "person: id prefix"),
-        Case(name: "required field set to NULL", arguments: { ["set", "person", $0.ana, "full_name="] }, status: 65,
-             stderr: "person.full_name: is required"),
-        Case(name: "bad bool-like value for int", arguments: { _ in ["add", "round", "number=1.5"] }, status: 65,
-             stderr: "round.number: \"1.5\" is not an integer"),
-        Case(name: "negative limit", arguments: { _ in ["list", "round", "--limit=-1"] }, status: 64,
-             stderr: "--limit must be 0 or more"),
+        Case(
+            name: "wrong type", arguments: { _ in ["add", "round", "number=five"] }, status: 65,
+            stderr: "round.number: \"five\" is not an integer"),
+        Case(
+            name: "unknown enum value", arguments: { $0.exchangeArgs(["status=maybe"]) }, status: 65,
+            stderr: "exchange.status: \"maybe\" is not one of draft, proposed, confirmed, completed, cancelled"),
+        Case(
+            name: "missing required field", arguments: { _ in ["add", "organisation", "name=Nameless"] }, status: 65,
+            stderr: "organisation.sector: is required"),
+        Case(
+            name: "unknown field", arguments: { $0.exchangeArgs(["colour=red"]) }, status: 65,
+            stderr: "exchange: no field named \"colour\""),
+        Case(
+            name: "unknown table", arguments: { _ in ["add", "meeting", "title=x"] }, status: 66,
+            stderr: "no table named \"meeting\""),
+        Case(
+            name: "dangling reference",
+            arguments: { _ in ["add", "person", "organisation=0193aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee", "full_name=X"] },
+            status: 65, stderr: "person.organisation: no organisation with id 0193aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee"),
+        Case(
+            name: "ends_on before starts_on", arguments: { $0.exchangeArgs(["ends_on=2026-05-01"]) }, status: 65,
+            stderr: "exchange.ends_on: 2026-05-01 is before starts_on 2026-05-04"),
+        Case(
+            name: "impossible date", arguments: { $0.exchangeArgs(["starts_on=2026-02-30"]) }, status: 65,
+            stderr: "exchange.starts_on: \"2026-02-30\" is not a date (YYYY-MM-DD)"),
+        Case(
+            name: "duplicate unique value", arguments: { _ in ["add", "round", "number=5"] }, status: 65,
+            stderr: "round.number: \"5\" is already used by"),
+        Case(
+            name: "not field=value", arguments: { _ in ["add", "round", "number"] }, status: 64,
+            stderr: "expected field=value, got \"number\""),
+        Case(
+            name: "field given twice", arguments: { _ in ["add", "round", "number=6", "number=7"] }, status: 64,
+            stderr: "round.number: given more than once"),
+        Case(
+            name: "set of a missing record", arguments: { _ in ["set", "exchange", "0193aaaa", "status=draft"] },
+            status: 66,
+            stderr: "exchange: no record with id 0193aaaa"),
+        Case(
+            name: "too short a prefix", arguments: { ["get", "person", String($0.ana.prefix(3))] }, status: 64,
+            stderr: "person: id prefix"),
+        Case(
+            name: "required field set to NULL", arguments: { ["set", "person", $0.ana, "full_name="] }, status: 65,
+            stderr: "person.full_name: is required"),
+        Case(
+            name: "bad bool-like value for int", arguments: { _ in ["add", "round", "number=1.5"] }, status: 65,
+            stderr: "round.number: \"1.5\" is not an integer"),
+        Case(
+            name: "negative limit", arguments: { _ in ["list", "round", "--limit=-1"] }, status: 64,
+            stderr: "--limit must be 0 or more"),
     ]
 
     @Test(arguments: cases)

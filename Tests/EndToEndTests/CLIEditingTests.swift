@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TandemTesting
+import Testing
 
 /// The `tandem` binary, run as a user's script would: exit codes, stdout shapes, stderr lines.
 @Suite struct CLIEditingTests {
@@ -29,8 +29,11 @@ import TandemTesting
         let added = try fixture.tandem(["add", "exchange"] + fixture.exchange)
         #expect(added.status == 0 && added.stderr.isEmpty)
         #expect(added.output.count == 36 && added.output.split(separator: "\n").count == 1)
-        let record = try #require(try fixture.json(["add", "exchange"] + fixture.exchange + ["goals=learn"]) as? [String: Any])
-        let keys: Set<String> = ["id", "round", "person", "home", "host", "starts_on", "ends_on", "status", "goals", "notes"]
+        let record = try #require(
+            try fixture.json(["add", "exchange"] + fixture.exchange + ["goals=learn"]) as? [String: Any])
+        let keys: Set<String> = [
+            "id", "round", "person", "home", "host", "starts_on", "ends_on", "status", "goals", "notes",
+        ]
         #expect(Set(record.keys) == keys)
         #expect(record["status"] as? String == "draft")
         #expect(record["notes"] is NSNull)
@@ -41,7 +44,9 @@ import TandemTesting
         let fixture = try CLIFixture.populated()
         let round = try #require(try fixture.json(["get", "round", fixture.round]) as? [String: Any])
         #expect((round["number"] as? NSNumber)?.intValue == 5)
-        let practice = try fixture.id(["add", "practice", "organisation=\(fixture.ministry)", "title=Roofs", "tags=b;a"])
+        let practice = try fixture.id([
+            "add", "practice", "organisation=\(fixture.ministry)", "title=Roofs", "tags=b;a",
+        ])
         let json = try fixture.tandem(["get", "practice", practice, "--format", "json"]).output
         #expect(json.contains(#""tags":["a","b"]"#))
         #expect(json.hasPrefix(#"{"id":""#))
@@ -63,7 +68,8 @@ import TandemTesting
         _ = try fixture.id(["add", "exchange"] + fixture.exchange + ["status=confirmed"])
         _ = try fixture.id(["add", "exchange"] + fixture.exchange)
         _ = try fixture.id(["add", "exchange"] + fixture.exchange + ["status=confirmed"])
-        let confirmed = try #require(try fixture.json(["list", "exchange", "--where", "status=confirmed"]) as? [[String: Any]])
+        let confirmed = try #require(
+            try fixture.json(["list", "exchange", "--where", "status=confirmed"]) as? [[String: Any]])
         #expect(confirmed.count == 2)
         let limited = try #require(try fixture.json(["list", "exchange", "--limit", "1"]) as? [[String: Any]])
         #expect(limited.count == 1)
@@ -83,7 +89,9 @@ import TandemTesting
         let exchange = try fixture.id(["add", "exchange"] + fixture.exchange)
         let refused = try fixture.tandem(["rm", "person", fixture.ana])
         #expect(refused.status == 65)
-        #expect(refused.stderr == "tandem: person \(fixture.ana): still referenced by 1 exchange record (exchange.person)\n")
+        #expect(
+            refused.stderr == "tandem: person \(fixture.ana): still referenced by 1 exchange record (exchange.person)\n"
+        )
         #expect(try fixture.tandem(["rm", "exchange", exchange]).status == 0)
         #expect(try fixture.tandem(["rm", "person", fixture.ana]).status == 0)
         #expect(try fixture.tandem(["get", "person", fixture.ana]).status == 66)
@@ -114,7 +122,10 @@ import TandemTesting
         let exchanges = try #require(report["exchanges"] as? [String: Any])
         #expect((exchanges["total"] as? NSNumber)?.intValue == 2)
         let byStatus = try #require(exchanges["by_status"] as? [String: NSNumber])
-        #expect(byStatus.mapValues(\.intValue) == ["draft": 0, "proposed": 0, "confirmed": 1, "completed": 1, "cancelled": 0])
+        #expect(
+            byStatus.mapValues(\.intValue) == [
+                "draft": 0, "proposed": 0, "confirmed": 1, "completed": 1, "cancelled": 0,
+            ])
         let sectors = try #require(report["sectors"] as? [String: [String: NSNumber]])
         #expect(sectors.count == 6)
         #expect(sectors["public"]?["organisations"]?.intValue == 1 && sectors["public"]?["employees"]?.intValue == 1)

@@ -22,7 +22,8 @@ final class CLIFixture: Sendable {
         ana = ""
     }
 
-    private init(folder: TemporaryDirectory, db: String, round: String, ministry: String, company: String, ana: String) {
+    private init(folder: TemporaryDirectory, db: String, round: String, ministry: String, company: String, ana: String)
+    {
         self.folder = folder
         self.db = db
         self.round = round
@@ -56,7 +57,10 @@ final class CLIFixture: Sendable {
 
     /// The exchange assignments every test starts from.
     var exchange: [String] {
-        ["round=\(round)", "person=\(ana)", "home=\(ministry)", "host=\(company)", "starts_on=2026-05-04", "ends_on=2026-05-08"]
+        [
+            "round=\(round)", "person=\(ana)", "home=\(ministry)", "host=\(company)", "starts_on=2026-05-04",
+            "ends_on=2026-05-08",
+        ]
     }
 
     /// Everything a user could see of the replica: every table's JSON export and the status.

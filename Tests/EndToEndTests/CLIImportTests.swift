@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TandemTesting
+import Testing
 
 /// `tandem import` and `export`: one transaction, all or nothing, errors naming the line.
 @Suite struct CLIImportTests {
@@ -12,7 +12,9 @@ import TandemTesting
     @Test func importInsertsEveryRowAndExportReadsBack() throws {
         let fixture = try CLIFixture.populated()
         let file = try fixture.folder.write(
-            exchangesCSV(fixture, rows: ["2026-05-04,2026-05-08,confirmed", "2026-06-01,2026-06-05,", "2026-07-01,2026-07-01,draft"]),
+            exchangesCSV(
+                fixture,
+                rows: ["2026-05-04,2026-05-08,confirmed", "2026-06-01,2026-06-05,", "2026-07-01,2026-07-01,draft"]),
             to: "exchanges.csv")
         let result = try fixture.tandem(["import", "exchange", file])
         #expect(result.status == 0, "\(result)")
@@ -28,8 +30,9 @@ import TandemTesting
             let imported = try other.tandem(["import", table, path])
             #expect(imported.status == 0, "\(imported)")
         }
-        #expect(try other.tandem(["export", "exchange", "--format", "json"]).stdout
-            == (try fixture.tandem(["export", "exchange", "--format", "json"]).stdout))
+        #expect(
+            try other.tandem(["export", "exchange", "--format", "json"]).stdout
+                == (try fixture.tandem(["export", "exchange", "--format", "json"]).stdout))
     }
 
     @Test func quotedFieldsWithCommasQuotesAndLineBreaksRoundTrip() throws {
@@ -41,7 +44,10 @@ import TandemTesting
         _ = try other.tandem(["rm", "person", other.ana])
         // Re-point the references at the other replica's records and import there.
         var text = csv
-        for (mine, theirs) in [(fixture.round, other.round), (fixture.ana, other.ana), (fixture.ministry, other.ministry), (fixture.company, other.company)] {
+        for (mine, theirs) in [
+            (fixture.round, other.round), (fixture.ana, other.ana), (fixture.ministry, other.ministry),
+            (fixture.company, other.company),
+        ] {
             text = text.replacingOccurrences(of: mine, with: theirs)
         }
         let path = try other.folder.write(text, to: "x.csv")
@@ -53,9 +59,18 @@ import TandemTesting
     }
 
     @Test(arguments: [
-        ("bad value on line 3", "2026-05-04,2026-05-08,confirmed\n{R},2026-06-01,2026-06-05,maybe", "x.csv:3: exchange.status: \"maybe\" is not one of"),
-        ("date order on line 2", "{R},2026-06-01,2026-05-05,draft", "x.csv:2: exchange.ends_on: 2026-05-05 is before starts_on 2026-06-01"),
-        ("too few values", "2026-05-04,2026-05-08,confirmed\n{R},2026-06-01", "x.csv:3: expected 7 values as in the header, found 5"),
+        (
+            "bad value on line 3", "2026-05-04,2026-05-08,confirmed\n{R},2026-06-01,2026-06-05,maybe",
+            "x.csv:3: exchange.status: \"maybe\" is not one of"
+        ),
+        (
+            "date order on line 2", "{R},2026-06-01,2026-05-05,draft",
+            "x.csv:2: exchange.ends_on: 2026-05-05 is before starts_on 2026-06-01"
+        ),
+        (
+            "too few values", "2026-05-04,2026-05-08,confirmed\n{R},2026-06-01",
+            "x.csv:3: expected 7 values as in the header, found 5"
+        ),
         ("unterminated quote", "2026-05-04,2026-05-08,\"confirmed", "x.csv:2: a quoted field is never closed"),
         ("text after a quote", "2026-05-04,2026-05-08,\"confirmed\"x", "x.csv:2: text after a closing quote"),
     ])
@@ -63,7 +78,9 @@ import TandemTesting
         let fixture = try CLIFixture.populated()
         let prefix = "\(fixture.round),\(fixture.ana),\(fixture.ministry),\(fixture.company)"
         let lines = body.replacingOccurrences(of: "{R}", with: prefix)
-        let csv = "round,person,home,host,starts_on,ends_on,status\n" + (lines.hasPrefix("{") || lines.hasPrefix(fixture.round) ? "" : prefix + ",") + lines + "\n"
+        let csv =
+            "round,person,home,host,starts_on,ends_on,status\n"
+            + (lines.hasPrefix("{") || lines.hasPrefix(fixture.round) ? "" : prefix + ",") + lines + "\n"
         let path = try fixture.folder.write(csv, to: "x.csv")
         let before = try fixture.snapshot()
         let result = try fixture.tandem(["import", "exchange", path])
@@ -80,7 +97,9 @@ import TandemTesting
         #expect(result.status == 65)
         #expect(result.stderr == "tandem: h.csv:1: organisation has no field \"colour\"\n")
         let twice = try fixture.folder.write("name,name,sector\nA,B,public\n", to: "t.csv")
-        #expect(try fixture.tandem(["import", "organisation", twice]).stderr == "tandem: t.csv:1: column \"name\" appears twice\n")
+        #expect(
+            try fixture.tandem(["import", "organisation", twice]).stderr
+                == "tandem: t.csv:1: column \"name\" appears twice\n")
     }
 
     @Test func aDuplicateIdInsideTheFileIsRefused() throws {
@@ -119,7 +138,8 @@ import TandemTesting
         let changes = try rawInt(fixture.db, "SELECT count(*) FROM tandem_outbox WHERE tbl = 'exchange'")
         #expect(exchanges == 0 || exchanges == rows, "\(exchanges) rows survived the kill")
         #expect(changes == exchanges)
-        #expect(try rawInt(fixture.db, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'") == 0)
+        #expect(
+            try rawInt(fixture.db, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'") == 0)
         #expect(try fixture.tandem(["status"]).status == 0)
     }
 }

@@ -17,7 +17,8 @@ struct Fixture {
         round = try replica.insert(into: "round", [Assignment("number", "5"), Assignment("status", "open")]).id
         ministry = try replica.insert(into: "organisation", [.init("name", "Ministry"), .init("sector", "public")]).id
         company = try replica.insert(
-            into: "organisation", [.init("name", "Kovina"), .init("sector", "private"), .init("registration_id", "SI-1")]
+            into: "organisation",
+            [.init("name", "Kovina"), .init("sector", "private"), .init("registration_id", "SI-1")]
         ).id
         ngo = try replica.insert(into: "organisation", [.init("name", "Tree"), .init("sector", "ngo")]).id
         ana = try replica.insert(into: "person", [.init("organisation", ministry), .init("full_name", "Ana")]).id

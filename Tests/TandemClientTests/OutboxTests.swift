@@ -1,7 +1,7 @@
 import GRDB
-import Testing
 import TandemClient
 import TandemProtocol
+import Testing
 
 /// The outbox is written with its row, and edits of one record before a sync become one change.
 @Suite struct OutboxTests {
@@ -9,7 +9,10 @@ import TandemProtocol
         let fixture = try Fixture()
         // Break the outbox so that the second statement of the edit's transaction fails.
         try fixture.replica.withDatabase { db in
-            try db.execute(sql: "CREATE TRIGGER refuse BEFORE INSERT ON tandem_outbox BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+            try db.execute(
+                sql:
+                    "CREATE TRIGGER refuse BEFORE INSERT ON tandem_outbox BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+            )
         }
         let before = try fixture.outbox().count
         #expect(throws: ReplicaError.self) { try fixture.exchange() }
@@ -21,8 +24,10 @@ import TandemProtocol
         let fixture = try Fixture()
         let exchange = try fixture.exchange()
         try fixture.replica.withDatabase { db in
-            try db.execute(sql: "CREATE TRIGGER refuse BEFORE UPDATE ON tandem_outbox BEGIN SELECT RAISE(ABORT, 'no'); END")
-            try db.execute(sql: "CREATE TRIGGER refuse2 BEFORE INSERT ON tandem_outbox BEGIN SELECT RAISE(ABORT, 'no'); END")
+            try db.execute(
+                sql: "CREATE TRIGGER refuse BEFORE UPDATE ON tandem_outbox BEGIN SELECT RAISE(ABORT, 'no'); END")
+            try db.execute(
+                sql: "CREATE TRIGGER refuse2 BEFORE INSERT ON tandem_outbox BEGIN SELECT RAISE(ABORT, 'no'); END")
         }
         #expect(throws: ReplicaError.self) {
             try fixture.replica.update("exchange", id: exchange.id, [.init("status", "confirmed")])
@@ -74,7 +79,8 @@ import TandemProtocol
         let exchange = try fixture.exchange()
         try freezeOutbox(fixture)
         try fixture.replica.withDatabase { db in
-            try db.execute(sql: "INSERT INTO tandem_record(id, tbl, version) VALUES (?, 'exchange', 4)", arguments: [exchange.id])
+            try db.execute(
+                sql: "INSERT INTO tandem_record(id, tbl, version) VALUES (?, 'exchange', 4)", arguments: [exchange.id])
         }
         try fixture.replica.update("exchange", id: exchange.id, [.init("status", "confirmed")])
         try fixture.replica.delete(from: "exchange", id: exchange.id)

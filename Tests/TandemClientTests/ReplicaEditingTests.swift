@@ -1,7 +1,7 @@
 import GRDB
-import Testing
 import TandemClient
 import TandemProtocol
+import Testing
 
 @Suite struct ReplicaEditingTests {
     @Test func insertStoresDefaultsAndAnOutboxInsert() throws {
@@ -31,7 +31,8 @@ import TandemProtocol
     @Test func updateSetsOnlyTheNamedFieldsAndEmptyMeansNull() throws {
         let fixture = try Fixture()
         let exchange = try fixture.exchange([.init("notes", "bring a laptop")])
-        let updated = try fixture.replica.update("exchange", id: exchange.id, [.init("status", "confirmed"), .init("notes", "")])
+        let updated = try fixture.replica.update(
+            "exchange", id: exchange.id, [.init("status", "confirmed"), .init("notes", "")])
         #expect(updated["status"] == .text("confirmed"))
         #expect(updated["notes"] == .null)
         #expect(updated["starts_on"] == exchange["starts_on"])
@@ -41,7 +42,9 @@ import TandemProtocol
     @Test func updateThatChangesNothingWritesNothing() throws {
         let fixture = try Fixture()
         let exchange = try fixture.exchange()
-        try fixture.replica.withDatabase { db in try db.execute(sql: "UPDATE tandem_outbox SET change_id = 'sent-' || seq") }
+        try fixture.replica.withDatabase { db in
+            try db.execute(sql: "UPDATE tandem_outbox SET change_id = 'sent-' || seq")
+        }
         try fixture.replica.update("exchange", id: exchange.id, [.init("status", "draft")])
         #expect(try fixture.replica.status().pending == 7)
     }
@@ -71,7 +74,8 @@ import TandemProtocol
         let fixture = try Fixture()
         let error = try #require(throws: ReplicaError.self) {
             try fixture.replica.insert(
-                into: "organisation", [.init("name", "Copy"), .init("sector", "private"), .init("registration_id", "SI-1")])
+                into: "organisation",
+                [.init("name", "Copy"), .init("sector", "private"), .init("registration_id", "SI-1")])
         }
         #expect(error.message == "organisation.registration_id: \"SI-1\" is already used by \(fixture.company)")
         try fixture.replica.insert(into: "organisation", [.init("name", "A"), .init("sector", "other")])
@@ -82,7 +86,9 @@ import TandemProtocol
     @Test func deleteIsRefusedWhileReferenced() throws {
         let fixture = try Fixture()
         let exchange = try fixture.exchange()
-        let error = try #require(throws: ReplicaError.self) { try fixture.replica.delete(from: "person", id: fixture.ana) }
+        let error = try #require(throws: ReplicaError.self) {
+            try fixture.replica.delete(from: "person", id: fixture.ana)
+        }
         #expect(error.code == .invalidData)
         #expect(error.message == "person \(fixture.ana): still referenced by 1 exchange record (exchange.person)")
         try fixture.replica.delete(from: "exchange", id: exchange.id)
@@ -112,7 +118,8 @@ import TandemProtocol
 
     @Test func referencesAcceptPrefixes() throws {
         let fixture = try Fixture()
-        let exchange = try fixture.exchange(person: String(fixture.marko.prefix(32)), home: fixture.company, host: fixture.ngo)
+        let exchange = try fixture.exchange(
+            person: String(fixture.marko.prefix(32)), home: fixture.company, host: fixture.ngo)
         #expect(exchange["person"] == .text(fixture.marko))
     }
 
@@ -125,7 +132,8 @@ import TandemProtocol
         #expect(try fixture.replica.records(in: "exchange", where: [.init("notes", "")]).count == 2)
         #expect(try fixture.replica.records(in: "exchange", limit: 1).count == 1)
         #expect(
-            try fixture.replica.records(in: "exchange", where: [.init("status", "confirmed"), .init("notes", "x")]).count
+            try fixture.replica.records(in: "exchange", where: [.init("status", "confirmed"), .init("notes", "x")])
+                .count
                 == 1)
         try fixture.replica.insert(
             into: "practice",

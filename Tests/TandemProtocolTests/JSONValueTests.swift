@@ -106,7 +106,8 @@ func scalarsSerialiseCompactly(value: JSONValue, json: String) {
 @Test(arguments: [
     "", "{", "[1,]", #"{"a":}"#, "nul", "'x'", "{a:1}", #"{"a":1"#, "[1 2]", #""unterminated"#, #"{"a":1,}"#,
     "[1,,2]", "01", "NaN", "1.", ".5", "+1", #""\x""#, #"{"a":1}{"b":2}"#, "[1] x", "// c\n1", "0x10",
-    #"{"a":1,"a":2}"#, #""\ud800""#, "1e400", "\"tab\there\"", String(repeating: "[", count: 65) + String(repeating: "]", count: 65),
+    #"{"a":1,"a":2}"#, #""\ud800""#, "1e400", "\"tab\there\"",
+    String(repeating: "[", count: 65) + String(repeating: "]", count: 65),
 ])
 func invalidJSONIsRefused(text: String) {
     let error = #expect(throws: ProtocolError.self) { try JSONValue.parse(text) }

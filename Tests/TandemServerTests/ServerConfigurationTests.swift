@@ -1,5 +1,5 @@
-import Testing
 import TandemServer
+import Testing
 
 @Suite struct ServerConfigurationTests {
     @Test func defaultsAreThoseOfTheSpec() {

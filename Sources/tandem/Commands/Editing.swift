@@ -11,7 +11,9 @@ struct Init: ParsableCommand {
     func run() throws {
         try reporting { () throws(ReplicaError) in
             let created = try Replica.create(at: replica.path)
-            emit("Created replica \(replica.path) (schema \(created.schema.name) v\(created.schema.version), device \(created.device))\n")
+            emit(
+                "Created replica \(replica.path) (schema \(created.schema.name) v\(created.schema.version), device \(created.device))\n"
+            )
         }
     }
 }
@@ -72,7 +74,8 @@ struct Set: ParsableCommand {
 
 struct Remove: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rm", _superCommandName: "tandem", abstract: "Delete a record (refused while live records refer to it).")
+        commandName: "rm", _superCommandName: "tandem",
+        abstract: "Delete a record (refused while live records refer to it).")
 
     @Argument(help: "The table.") var table: String
     @Argument(help: "The record's id or a unique prefix.") var id: String

@@ -87,7 +87,8 @@ struct Status: ParsableCommand {
                     return
                 }
                 var text = TextTable.render(
-                    header: nil, rows: rows.map { [$0[0].replacingOccurrences(of: "_", with: " "), $0[1].isEmpty ? "—" : $0[1]] })
+                    header: nil,
+                    rows: rows.map { [$0[0].replacingOccurrences(of: "_", with: " "), $0[1].isEmpty ? "—" : $0[1]] })
                 for rejection in status.rejected {
                     text += "rejected: \(rejection.table) \(rejection.recordID) (\(rejection.reason))\n"
                 }
@@ -127,17 +128,23 @@ extension RoundReport {
     /// `section,name,count` rows: every status, every sector's organisations and employees, totals.
     var csv: String {
         var output = CSVWriter.line(["section", "name", "organisations", "employees", "exchanges"])
-        for (status, count) in exchangesByStatus { output += CSVWriter.line(["status", status, "", "", String(count)]) }
+        for (status, count) in exchangesByStatus {
+            output += CSVWriter.line(["status", status, "", "", String(count)])
+        }
         for sector in sectors {
-            output += CSVWriter.line(["sector", sector.sector, String(sector.organisations), String(sector.employees), ""])
+            output += CSVWriter.line([
+                "sector", sector.sector, String(sector.organisations), String(sector.employees), "",
+            ])
         }
         output += CSVWriter.line(["total", "", "", String(employeesExchanged), String(totalExchanges)])
         return output
     }
 
     var table: String {
-        var output = "Round \(round): \(totalExchanges) exchange\(totalExchanges == 1 ? "" : "s") (cancelled not counted)\n\n"
-        output += TextTable.render(header: ["status", "exchanges"], rows: exchangesByStatus.map { [$0.status, String($0.count)] })
+        var output =
+            "Round \(round): \(totalExchanges) exchange\(totalExchanges == 1 ? "" : "s") (cancelled not counted)\n\n"
+        output += TextTable.render(
+            header: ["status", "exchanges"], rows: exchangesByStatus.map { [$0.status, String($0.count)] })
         output += "\n"
         output += TextTable.render(
             header: ["sector", "organisations", "employees"],
