@@ -51,6 +51,23 @@ struct JSONObjectReader {
         return value
     }
 
+    func int64(_ key: String) throws(ProtocolError) -> Int64 {
+        guard case let .int(number) = try value(key) else { throw fail("\(place).\(key): expected an integer") }
+        return number
+    }
+
+    func optionalInt64(_ key: String) throws(ProtocolError) -> Int64? {
+        guard let value = optional(key) else { return nil }
+        guard case let .int(number) = value else { throw fail("\(place).\(key): expected an integer") }
+        return number
+    }
+
+    func optionalObject(_ key: String) throws(ProtocolError) -> [String: JSONValue]? {
+        guard let value = optional(key) else { return nil }
+        guard case let .object(members) = value else { throw fail("\(place).\(key): expected an object") }
+        return Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+    }
+
     func bool(_ key: String, default defaultValue: Bool) throws(ProtocolError) -> Bool {
         guard let value = optional(key) else { return defaultValue }
         guard case let .bool(flag) = value else { throw fail("\(place).\(key): expected true or false") }

@@ -1,0 +1,278 @@
+/// The merge (SPEC §5) as a pure function: the record as the server holds it, a change and who
+/// made it → the record after it, and what happened to each field. Every peer that applies it to
+/// the same inputs gets the same answer; the server's stores are thin around it.
+///
+/// ```swift
+/// let merge = Merge(schema: .partnership)
+/// let result = merge.apply(change, by: author, to: current, now: clock.now, context: store)
+/// result.outcome.status  // .applied, .merged, .conflict or .rejected
+/// ```
+public struct Merge: Sendable {
+    /// What a change did: the record after it (nil when rejected: the record is unchanged),
+    /// the outcome for the history, and the `manual` conflicts it opened.
+    public struct Result: Hashable, Sendable {
+        public var state: RecordState?
+        public var outcome: Outcome
+        public var openConflicts: [FieldConflict]
+    }
+
+    public let schema: Schema
+
+    public init(schema: Schema) { self.schema = schema }
+
+    public func apply(
+        _ change: Change, by author: Author, to current: RecordState?, now: Int64, context: some MergeContext
+    ) -> Result {
+        func reject(_ reason: String) -> Result {
+            Result(state: nil, outcome: .rejected(reason, version: current?.version), openConflicts: [])
+        }
+        guard let table = try? schema.table(named: change.table) else { return reject("schema:table") }
+        guard Identifier.isUUID(change.recordID) else { return reject("schema:record_id") }
+        guard let hlc = HLC(change.hlc) else { return reject("schema:hlc") }
+        if hlc.milliseconds > now + WireProtocol.maximumClockSkewMilliseconds { return reject("clock") }
+        var incoming: [String: JSONValue] = [:]
+        for (name, value) in change.fields {
+            guard let field = try? table.field(named: name) else { return reject("schema:field:\(name)") }
+            guard let parsed = try? FieldValue(json: value, for: field, in: table.name) else {
+                return reject("schema:type:\(name)")
+            }
+            incoming[name] = parsed.json
+        }
+        if let current, current.table != table.name { return reject("schema:table") }
+        switch change.op {
+        case .insert: return insert(change, incoming, by: author, into: table, current: current, context: context)
+        case .update: return update(change, incoming, by: author, in: table, current: current, context: context)
+        case .delete: return delete(change, incoming, by: author, in: table, current: current, context: context)
+        }
+    }
+
+    // MARK: - Operations
+
+    private func insert(
+        _ change: Change, _ incoming: [String: JSONValue], by author: Author, into table: TableSchema,
+        current: RecordState?, context: some MergeContext
+    ) -> Result {
+        if let current { return .rejected(current.isDeleted ? "deleted" : "exists", version: current.version) }
+        var values = incoming
+        for (field, value) in zip(table.fields, table.defaultValues) where !value.isNull && (values[field.name] ?? .null) == .null {
+            values[field.name] = value.json
+        }
+        values = values.filter { $0.value != .null }
+        if let reason = check(values, in: table) { return .rejected(reason) }
+        guard Access.mayWrite(author, table: table, id: change.recordID, before: nil, after: values) else {
+            return .rejected("not_permitted")
+        }
+        if let reason = checkReferencesAndUniques(
+            values, fields: Set(values.keys), in: table, id: change.recordID, context: context)
+        {
+            return .rejected(reason)
+        }
+        let fields = values.mapValues {
+            RecordState.Field(value: $0, version: 1, changeID: change.changeID, hlc: change.hlc, author: author)
+        }
+        let state = RecordState(table: table.name, id: change.recordID, version: 1, fields: fields)
+        return Result(state: state, outcome: Outcome(status: .applied, version: 1, applied: values.keys.sorted()), openConflicts: [])
+    }
+
+    private func update(
+        _ change: Change, _ incoming: [String: JSONValue], by author: Author, in table: TableSchema,
+        current: RecordState?, context: some MergeContext
+    ) -> Result {
+        guard let current else { return .rejected("missing") }
+        if current.isDeleted { return .rejected("deleted", version: current.version) }
+        guard change.baseVersion <= current.version else { return .rejected("check:base_version", version: current.version) }
+        let version = current.version + 1
+        var state = current
+        state.version = version
+        var applied: [String] = []
+        var conflicts: [FieldConflict] = []
+        var open: [FieldConflict] = []
+        var lostAny = false
+        for name in incoming.keys.sorted() {
+            let value = incoming[name] ?? .null
+            let field = (try? table.field(named: name)) ?? FieldSchema(name: name, type: .text)
+            let existing = current.fields[name]
+            let isConflict = existing.map { $0.version > change.baseVersion && $0.author != author && $0.value != value } ?? false
+            var result = value
+            if isConflict, let existing {
+                switch settle(field, incoming: value, hlc: change.hlc, author: author, existing: existing, current: current, table: table) {
+                case .incoming:
+                    conflicts.append(FieldConflict(field: name, rule: field.rule, kept: value, lost: existing.value))
+                case .existing:
+                    conflicts.append(FieldConflict(field: name, rule: field.rule, kept: existing.value, lost: value))
+                    lostAny = true
+                    continue
+                case let .merged(merged):
+                    result = merged
+                case .held:
+                    let conflict = FieldConflict(field: name, rule: .manual, kept: existing.value, lost: value)
+                    conflicts.append(conflict)
+                    open.append(conflict)
+                    lostAny = true
+                    continue
+                }
+            }
+            applied.append(name)
+            state.fields[name] = RecordState.Field(
+                value: result, version: version, changeID: change.changeID, hlc: change.hlc, author: author)
+        }
+        let after = state.values
+        if let reason = check(after, in: table) { return .rejected(reason, version: current.version) }
+        guard Access.mayWrite(author, table: table, id: current.id, before: current.values, after: after) else {
+            return .rejected("not_permitted", version: current.version)
+        }
+        if let reason = checkReferencesAndUniques(after, fields: Set(applied), in: table, id: current.id, context: context) {
+            return .rejected(reason, version: current.version)
+        }
+        let status: Outcome.Status =
+            change.baseVersion == current.version ? .applied : (lostAny ? .conflict : .merged)
+        return Result(
+            state: state,
+            outcome: Outcome(status: status, version: version, applied: applied, conflicts: conflicts),
+            openConflicts: open)
+    }
+
+    private func delete(
+        _ change: Change, _ incoming: [String: JSONValue], by author: Author, in table: TableSchema,
+        current: RecordState?, context: some MergeContext
+    ) -> Result {
+        guard let current else { return .rejected("missing") }
+        if current.isDeleted { return .rejected("deleted", version: current.version) }
+        guard incoming.isEmpty else { return .rejected("schema:fields", version: current.version) }
+        guard change.baseVersion <= current.version else { return .rejected("check:base_version", version: current.version) }
+        guard Access.mayWrite(author, table: table, id: current.id, before: current.values, after: nil) else {
+            return .rejected("not_permitted", version: current.version)
+        }
+        let updatedSince = current.fields.values.contains { $0.version > change.baseVersion && $0.author != author }
+        if table.deleteRule == .updateWins, updatedSince { return .rejected("updated", version: current.version) }
+        if context.isReferenced(table: table.name, id: current.id) {
+            return .rejected("referenced", version: current.version)
+        }
+        var state = current
+        state.version += 1
+        state.isDeleted = true
+        let status: Outcome.Status = change.baseVersion == current.version ? .applied : .merged
+        return Result(state: state, outcome: Outcome(status: status, version: state.version), openConflicts: [])
+    }
+
+    // MARK: - Rules
+
+    private enum Settlement {
+        case incoming, existing, held
+        case merged(JSONValue)
+    }
+
+    /// Settles one field conflict by the field's rule.
+    private func settle(
+        _ field: FieldSchema, incoming: JSONValue, hlc: String, author: Author, existing: RecordState.Field,
+        current: RecordState, table: TableSchema
+    ) -> Settlement {
+        let newerWins: Settlement = hlc > existing.hlc ? .incoming : .existing
+        switch field.rule {
+        case .lww:
+            return newerWins
+        case .firstWins:
+            return hlc < existing.hlc ? .incoming : .existing
+        case .ownerWins:
+            let values = current.values
+            let incomingOwns = Access.isOwner(author, table: table, id: current.id, values: values)
+            let existingOwns = Access.isOwner(existing.author, table: table, id: current.id, values: values)
+            if incomingOwns == existingOwns { return newerWins }
+            return incomingOwns ? .incoming : .existing
+        case .coordinatorWins:
+            let incomingRules = author.role == .coordinator || author.role == .server
+            let existingRules = existing.author.role == .coordinator || existing.author.role == .server
+            if incomingRules == existingRules { return newerWins }
+            return incomingRules ? .incoming : .existing
+        case .max, .min:
+            guard let order = Self.compare(incoming, existing.value, as: field) else { return newerWins }
+            if order == 0 { return newerWins }
+            return (order > 0) == (field.rule == .max) ? .incoming : .existing
+        case .union:
+            var members = Set<String>()
+            for value in [incoming, existing.value] {
+                if case let .array(items) = value {
+                    for case let .string(member) in items { members.insert(member) }
+                }
+            }
+            return .merged(members.isEmpty ? .null : .array(members.sorted().map(JSONValue.string)))
+        case .manual:
+            return .held
+        }
+    }
+
+    /// -1, 0 or 1 as `lhs` orders before, with or after `rhs`; a value orders after NULL; nil
+    /// when the two cannot be compared.
+    static func compare(_ lhs: JSONValue, _ rhs: JSONValue, as field: FieldSchema) -> Int? {
+        switch (lhs, rhs) {
+        case (.null, .null): return 0
+        case (.null, _): return -1
+        case (_, .null): return 1
+        case let (.int(a), .int(b)): return a < b ? -1 : (a == b ? 0 : 1)
+        case (.int, .double), (.double, .int), (.double, .double):
+            guard let a = lhs.number, let b = rhs.number else { return nil }
+            return a < b ? -1 : (a == b ? 0 : 1)
+        case let (.string(a), .string(b)):
+            if field.type == .enum, let values = field.values, let i = values.firstIndex(of: a), let j = values.firstIndex(of: b) {
+                return i < j ? -1 : (i == j ? 0 : 1)
+            }
+            if field.type == .timestamp {
+                return Timestamp.isEarlier(a, than: b) ? -1 : (Timestamp.isEarlier(b, than: a) ? 1 : 0)
+            }
+            return a < b ? -1 : (a == b ? 0 : 1)
+        default: return nil
+        }
+    }
+
+    // MARK: - Checks after merging
+
+    /// `check:<field>` when a required field is unset or a date order is broken.
+    private func check(_ values: [String: JSONValue], in table: TableSchema) -> String? {
+        var positional: [FieldValue] = []
+        for field in table.fields {
+            let value = values[field.name] ?? .null
+            positional.append((try? FieldValue(json: value, for: field, in: table.name)) ?? .null)
+        }
+        do {
+            try table.validate(fieldValues: positional)
+            return nil
+        } catch {
+            return "check:\(error.field ?? "record")"
+        }
+    }
+
+    /// `reference:<field>` for a reference to no live record, `unique:<field>` for a value a
+    /// live record already holds; only `fields` are checked.
+    private func checkReferencesAndUniques(
+        _ values: [String: JSONValue], fields: Set<String>, in table: TableSchema, id: String, context: some MergeContext
+    ) -> String? {
+        for field in table.fields where fields.contains(field.name) {
+            guard let value = values[field.name], value != .null else { continue }
+            if field.type == .ref, let target = field.references, case let .string(reference) = value,
+                !context.isLive(table: target, id: reference)
+            {
+                return "reference:\(field.name)"
+            }
+            if field.isUnique, context.holder(of: value, table: table.name, field: field.name, excluding: id) != nil {
+                return "unique:\(field.name)"
+            }
+        }
+        return nil
+    }
+}
+
+extension Merge.Result {
+    static func rejected(_ reason: String, version: Int64? = nil) -> Merge.Result {
+        Merge.Result(state: nil, outcome: .rejected(reason, version: version), openConflicts: [])
+    }
+}
+
+extension JSONValue {
+    var number: Double? {
+        switch self {
+        case let .int(value): Double(value)
+        case let .double(value): value
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,318 @@
+/// The HTTP API's bodies (SPEC §4), each a plain value with a JSON form. Readers are strict
+/// about what they need and ignore members they do not know.
+///
+/// ```swift
+/// let request = try PushRequest(json: JSONValue.parse(bytes: body))
+/// let response = PushResponse(results: results)
+/// reply(response.json.serialized())
+/// ```
+public enum WireProtocol {
+    /// The version of this API; its paths start with `/v1`.
+    public static let version = 1
+    /// The most changes one push may carry.
+    public static let maximumChangesPerPush = 10_000
+    /// The most items one pull returns.
+    public static let maximumPullLimit = 10_000
+    /// How far ahead of the server's clock a change's HLC may be.
+    public static let maximumClockSkewMilliseconds: Int64 = 5 * 60 * 1000
+}
+
+/// `POST /v1/push` body: `{"changes": [change…]}`.
+public struct PushRequest: Hashable, Sendable {
+    public var changes: [Change]
+
+    public init(changes: [Change]) { self.changes = changes }
+
+    public init(json: JSONValue) throws(ProtocolError) {
+        let object = try JSONObjectReader(json, path: "") { ProtocolError(.invalidJSON, $0) }
+        var changes: [Change] = []
+        for (index, item) in try object.array("changes").enumerated() {
+            changes.append(try Change(json: item, path: "changes[\(index)]"))
+        }
+        self.changes = changes
+    }
+
+    public var json: JSONValue { .object([JSONMember("changes", .array(changes.map(\.json)))]) }
+}
+
+/// One result of a push, in the order of the changes: `{"change_id", "status", "seq", "version", "reason"}`.
+public struct PushResult: Hashable, Sendable {
+    public var changeID: String
+    public var status: Outcome.Status
+    public var seq: Int64?
+    public var version: Int64?
+    public var reason: String?
+
+    public init(changeID: String, status: Outcome.Status, seq: Int64?, version: Int64?, reason: String?) {
+        self.changeID = changeID
+        self.status = status
+        self.seq = seq
+        self.version = version
+        self.reason = reason
+    }
+
+    public var json: JSONValue {
+        .object([
+            JSONMember("change_id", .string(changeID)), JSONMember("status", .string(status.rawValue)),
+            JSONMember("seq", seq.map(JSONValue.int) ?? .null), JSONMember("version", version.map(JSONValue.int) ?? .null),
+            JSONMember("reason", reason.map(JSONValue.string) ?? .null),
+        ])
+    }
+
+    public init(json: JSONValue) throws(ProtocolError) {
+        let object = try JSONObjectReader(json, path: "result") { ProtocolError(.invalidJSON, $0) }
+        changeID = try object.string("change_id")
+        status = try object.choice("status")
+        seq = try object.optionalInt64("seq")
+        version = try object.optionalInt64("version")
+        reason = try object.optionalString("reason")
+    }
+}
+
+/// `POST /v1/push` answer: `{"results": […]}`.
+public struct PushResponse: Hashable, Sendable {
+    public var results: [PushResult]
+
+    public init(results: [PushResult]) { self.results = results }
+
+    public var json: JSONValue { .object([JSONMember("results", .array(results.map(\.json)))]) }
+
+    public init(json: JSONValue) throws(ProtocolError) {
+        let object = try JSONObjectReader(json, path: "") { ProtocolError(.invalidJSON, $0) }
+        var results: [PushResult] = []
+        for item in try object.array("results") { results.append(try PushResult(json: item)) }
+        self.results = results
+    }
+}
+
+/// One item of a pull: a record as it stands after the log entry `seq` (or, with no entry, a
+/// record that has just become visible to the caller). `record` is nil when the record does
+/// not exist (deleted, or an insert that was rejected).
+///
+/// JSON: `{"seq", "table", "record_id", "version", "deleted", "record": {field: value}|null,
+/// "entry": {"change_id", "time", "author", "op", "fields", "outcome"}|null}`.
+public struct PullItem: Hashable, Sendable {
+    /// What the log says of the change behind an item.
+    public struct Entry: Hashable, Sendable {
+        public var changeID: String
+        public var time: String
+        public var author: Author
+        public var op: Operation
+        public var fields: [String: JSONValue]
+        public var outcome: Outcome
+
+        public init(
+            changeID: String, time: String, author: Author, op: Operation, fields: [String: JSONValue], outcome: Outcome
+        ) {
+            self.changeID = changeID
+            self.time = time
+            self.author = author
+            self.op = op
+            self.fields = fields
+            self.outcome = outcome
+        }
+    }
+
+    public var seq: Int64
+    public var table: String
+    public var recordID: String
+    public var version: Int64
+    public var isDeleted: Bool
+    public var record: [String: JSONValue]?
+    public var entry: Entry?
+
+    public init(
+        seq: Int64, table: String, recordID: String, version: Int64, isDeleted: Bool, record: [String: JSONValue]?,
+        entry: Entry?
+    ) {
+        self.seq = seq
+        self.table = table
+        self.recordID = recordID
+        self.version = version
+        self.isDeleted = isDeleted
+        self.record = record
+        self.entry = entry
+    }
+
+    public var json: JSONValue {
+        func object(_ fields: [String: JSONValue]) -> JSONValue {
+            .object(fields.sorted { $0.key < $1.key }.map { JSONMember($0.key, $0.value) })
+        }
+        let entry = self.entry.map { entry -> JSONValue in
+            .object([
+                JSONMember("change_id", .string(entry.changeID)), JSONMember("time", .string(entry.time)),
+                JSONMember("author", entry.author.json), JSONMember("op", .string(entry.op.rawValue)),
+                JSONMember("fields", object(entry.fields)), JSONMember("outcome", entry.outcome.json),
+            ])
+        }
+        return .object([
+            JSONMember("seq", .int(seq)), JSONMember("table", .string(table)), JSONMember("record_id", .string(recordID)),
+            JSONMember("version", .int(version)), JSONMember("deleted", .bool(isDeleted)),
+            JSONMember("record", record.map(object) ?? .null), JSONMember("entry", entry ?? .null),
+        ])
+    }
+
+    public init(json: JSONValue) throws(ProtocolError) {
+        let object = try JSONObjectReader(json, path: "item") { ProtocolError(.invalidJSON, $0) }
+        seq = try object.int64("seq")
+        table = try object.string("table")
+        recordID = try object.string("record_id")
+        version = try object.int64("version")
+        isDeleted = try object.bool("deleted", default: false)
+        record = try object.optionalObject("record")
+        if let value = object.optional("entry") {
+            let entry = try JSONObjectReader(value, path: "item.entry") { ProtocolError(.invalidJSON, $0) }
+            self.entry = Entry(
+                changeID: try entry.string("change_id"), time: try entry.string("time"),
+                author: try Author(json: try entry.value("author")), op: try entry.choice("op"),
+                fields: try entry.optionalObject("fields") ?? [:], outcome: try Outcome(json: try entry.value("outcome")))
+        } else {
+            entry = nil
+        }
+    }
+}
+
+/// `GET /v1/pull` answer: `{"items": […], "next": SEQ, "more": bool}`.
+public struct PullResponse: Hashable, Sendable {
+    public var items: [PullItem]
+    public var next: Int64
+    public var more: Bool
+
+    public init(items: [PullItem], next: Int64, more: Bool) {
+        self.items = items
+        self.next = next
+        self.more = more
+    }
+
+    public var json: JSONValue {
+        .object([
+            JSONMember("items", .array(items.map(\.json))), JSONMember("next", .int(next)), JSONMember("more", .bool(more)),
+        ])
+    }
+
+    public init(json: JSONValue) throws(ProtocolError) {
+        let object = try JSONObjectReader(json, path: "") { ProtocolError(.invalidJSON, $0) }
+        var items: [PullItem] = []
+        for item in try object.array("items") { items.append(try PullItem(json: item)) }
+        self.items = items
+        next = try object.int64("next")
+        more = try object.bool("more", default: false)
+    }
+}
+
+/// A field conflict as `tandem conflicts` and `GET /v1/conflicts` show it:
+/// `{"id", "table", "record_id", "field", "current", "incoming", "status"}`.
+public struct ConflictInfo: Hashable, Sendable {
+    public enum Status: String, Hashable, Sendable, CaseIterable {
+        case open, resolved
+    }
+
+    public var id: String
+    public var table: String
+    public var recordID: String
+    public var field: String
+    public var current: JSONValue
+    public var incoming: JSONValue
+    public var status: Status
+
+    public init(
+        id: String, table: String, recordID: String, field: String, current: JSONValue, incoming: JSONValue,
+        status: Status
+    ) {
+        self.id = id
+        self.table = table
+        self.recordID = recordID
+        self.field = field
+        self.current = current
+        self.incoming = incoming
+        self.status = status
+    }
+
+    public var json: JSONValue {
+        .object([
+            JSONMember("id", .string(id)), JSONMember("table", .string(table)), JSONMember("record_id", .string(recordID)),
+            JSONMember("field", .string(field)), JSONMember("current", current), JSONMember("incoming", incoming),
+            JSONMember("status", .string(status.rawValue)),
+        ])
+    }
+
+    public init(json: JSONValue) throws(ProtocolError) {
+        let object = try JSONObjectReader(json, path: "conflict") { ProtocolError(.invalidJSON, $0) }
+        id = try object.string("id")
+        table = try object.string("table")
+        recordID = try object.string("record_id")
+        field = try object.string("field")
+        current = object.optional("current") ?? .null
+        incoming = object.optional("incoming") ?? .null
+        status = try object.choice("status")
+    }
+}
+
+/// `POST /v1/conflicts/{id}/resolve` body: `{"keep": "current"|"incoming"}` or `{"value": V}`.
+public enum Resolution: Hashable, Sendable {
+    case keepCurrent
+    case keepIncoming
+    case value(JSONValue)
+
+    public init(json: JSONValue) throws(ProtocolError) {
+        let object = try JSONObjectReader(json, path: "") { ProtocolError(.invalidJSON, $0) }
+        switch (try object.optionalString("keep"), object.optional("value")) {
+        case ("current"?, nil): self = .keepCurrent
+        case ("incoming"?, nil): self = .keepIncoming
+        case let (nil, value?): self = .value(value)
+        default:
+            throw ProtocolError(.invalidJSON, #"expected {"keep": "current"|"incoming"} or {"value": V}"#)
+        }
+    }
+
+    public var json: JSONValue {
+        switch self {
+        case .keepCurrent: .object([JSONMember("keep", .string("current"))])
+        case .keepIncoming: .object([JSONMember("keep", .string("incoming"))])
+        case let .value(value): .object([JSONMember("value", value)])
+        }
+    }
+}
+
+/// `GET /v1/whoami` answer: `{"organisation", "role"}`.
+public struct WhoAmI: Hashable, Sendable {
+    public var organisation: String?
+    public var role: Role
+
+    public init(organisation: String?, role: Role) {
+        self.organisation = organisation
+        self.role = role
+    }
+
+    public var json: JSONValue {
+        .object([
+            JSONMember("organisation", organisation.map(JSONValue.string) ?? .null),
+            JSONMember("role", .string(role.rawValue)),
+        ])
+    }
+
+    public init(json: JSONValue) throws(ProtocolError) {
+        let object = try JSONObjectReader(json, path: "") { ProtocolError(.invalidJSON, $0) }
+        organisation = try object.optionalString("organisation")
+        role = try object.choice("role")
+    }
+}
+
+/// Every 4xx answer: `{"error": CODE, "message": …}`.
+public struct ErrorBody: Hashable, Sendable {
+    public var error: String
+    public var message: String
+
+    public init(error: String, message: String) {
+        self.error = error
+        self.message = message
+    }
+
+    public var json: JSONValue { .object([JSONMember("error", .string(error)), JSONMember("message", .string(message))]) }
+
+    public init(json: JSONValue) throws(ProtocolError) {
+        let object = try JSONObjectReader(json, path: "") { ProtocolError(.invalidJSON, $0) }
+        error = try object.string("error")
+        message = try object.string("message")
+    }
+}
