@@ -19,6 +19,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // The ground floor: everything both sides must agree on. Pure, no I/O.
@@ -28,10 +31,16 @@ let package = Package(
             resources: [.embedInCode("Schemas/partnership.json")],
             swiftSettings: swiftSettings
         ),
+        // System libraries, wrapped for Swift: libcurl (the CLI's HTTP) and zlib (gzip bodies).
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "TandemCompression", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(
             name: "TandemClient",
             dependencies: [
                 "TandemProtocol",
+                "TandemCompression",
+                "CCurl",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Client",
@@ -39,7 +48,14 @@ let package = Package(
         ),
         .target(
             name: "TandemServer",
-            dependencies: ["TandemProtocol"],
+            dependencies: [
+                "TandemProtocol",
+                "TandemCompression",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Server",
             swiftSettings: swiftSettings
         ),
@@ -61,7 +77,7 @@ let package = Package(
         ),
         .target(
             name: "TandemTesting",
-            dependencies: ["TandemClient", "TandemProtocol"],
+            dependencies: ["TandemClient", "TandemServer", "TandemProtocol"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -86,7 +102,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TandemServerTests",
-            dependencies: ["TandemServer"],
+            dependencies: [
+                "TandemServer", "TandemTesting", "TandemCompression",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

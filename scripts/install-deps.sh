@@ -2,7 +2,7 @@
 # Installs the system packages Tandem needs on Debian/Ubuntu when they are missing:
 # libsqlite3-dev (GRDB), libcurl4-openssl-dev (HTTP). Safe to run again; does nothing when all are there.
 set -euo pipefail
-packages=(libsqlite3-dev libcurl4-openssl-dev "$@")
+packages=(libsqlite3-dev libcurl4-openssl-dev zlib1g-dev "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

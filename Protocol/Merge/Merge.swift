@@ -14,6 +14,12 @@ public struct Merge: Sendable {
         public var state: RecordState?
         public var outcome: Outcome
         public var openConflicts: [FieldConflict]
+
+        public init(state: RecordState?, outcome: Outcome, openConflicts: [FieldConflict]) {
+            self.state = state
+            self.outcome = outcome
+            self.openConflicts = openConflicts
+        }
     }
 
     public let schema: Schema
@@ -262,7 +268,7 @@ public struct Merge: Sendable {
 }
 
 extension Merge.Result {
-    static func rejected(_ reason: String, version: Int64? = nil) -> Merge.Result {
+    public static func rejected(_ reason: String, version: Int64? = nil) -> Merge.Result {
         Merge.Result(state: nil, outcome: .rejected(reason, version: version), openConflicts: [])
     }
 }

@@ -1,0 +1,69 @@
+import GRDB
+public import TandemProtocol
+
+extension SQLiteServerStore {
+    public func conflicts(for principal: Principal, includeResolved: Bool) async throws -> [ConflictInfo] {
+        try await read { db in
+            let sql =
+                "SELECT id FROM conflict" + (includeResolved ? "" : " WHERE status = 'open'") + " ORDER BY seq, id"
+            return try String.fetchAll(db, sql: sql).compactMap { try self.conflict($0, db: db) }
+        }
+    }
+
+    func conflict(_ id: String, db: Database) throws -> ConflictInfo? {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT tbl, record_id, field, incoming, status FROM conflict WHERE id = ?", arguments: [id])
+        else { return nil }
+        let record = try loadRecord(row["record_id"], db: db)
+        return ConflictInfo(
+            id: id, table: row["tbl"], recordID: row["record_id"], field: row["field"],
+            current: record?[row["field"] as String] ?? .null, incoming: try JSONValue.parse(row["incoming"] as String),
+            status: ConflictInfo.Status(rawValue: row["status"]) ?? .open)
+    }
+
+    public func resolve(
+        conflict id: String, with resolution: Resolution, by principal: Principal, now: Int64
+    ) async throws -> ConflictInfo {
+        try await write { db in
+            guard let conflict = try self.conflict(id, db: db) else {
+                throw ServerError(.notFound, "not_found", "no conflict \(id)")
+            }
+            guard conflict.status == .open else {
+                throw ServerError(.conflict, "resolved", "conflict \(id) is already resolved")
+            }
+            guard let record = try self.loadRecord(conflict.recordID, db: db), !record.isDeleted,
+                let table = try? self.schema.table(named: conflict.table)
+            else { throw ServerError(.conflict, "deleted", "the record of conflict \(id) is deleted") }
+            let author = principal.author(device: "resolve")
+            guard principal.role == .coordinator || Access.isOwner(author, table: table, id: record.id, values: record.values)
+            else { throw ServerError(.forbidden, "forbidden", "only coordinators and the record's owners resolve conflicts") }
+            let value: JSONValue
+            switch resolution {
+            case .keepCurrent: value = conflict.current
+            case .keepIncoming: value = conflict.incoming
+            case let .value(chosen): value = chosen
+            }
+            // The decision is a change like any other: logged, with its author.
+            let clock = HLC(milliseconds: now, counter: 0, device: "resolve")
+            let change = Change(
+                changeID: UUIDv7Generator.id(at: clock), table: table.name, recordID: record.id, op: .update,
+                fields: [conflict.field: value], baseVersion: record.version, hlc: clock.description, device: "resolve")
+            let context = StoreMergeContext(db: db)
+            let result = self.merge.apply(change, by: author, to: record, now: now, context: context)
+            if let failure = context.failure { throw failure }
+            guard let state = result.state else {
+                throw ServerError(
+                    .unprocessable, "rejected", "the chosen value is refused: \(result.outcome.reason ?? "rejected")")
+            }
+            let seq = try self.appendLog(change, author: author, outcome: result.outcome, now: now, db: db)
+            try self.saveRecord(state, seq: seq, db: db)
+            try db.execute(
+                sql: "UPDATE conflict SET status = 'resolved', resolved_seq = ? WHERE id = ?", arguments: [seq, id])
+            guard let resolved = try self.conflict(id, db: db) else {
+                throw ServerError(.notFound, "not_found", "no conflict \(id)")
+            }
+            return resolved
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import GRDB
+import TandemProtocol
+
+/// Reading and writing records, with the bookkeeping the merge asks about.
+extension SQLiteServerStore {
+    func loadRecord(_ id: String, db: Database) throws -> RecordState? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT tbl, version, deleted, state FROM record WHERE id = ?"), arguments: [id])
+        else { return nil }
+        let fields = try Self.decodeFields(row["state"])
+        return RecordState(table: row["tbl"], id: id, version: row["version"], isDeleted: row["deleted"], fields: fields)
+    }
+
+    /// Writes a record as the merge left it, with its references and unique values (live records only).
+    func saveRecord(_ state: RecordState, seq: Int64, db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO record(id, tbl, version, deleted, last_seq, state) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
+                    last_seq = excluded.last_seq, state = excluded.state
+                """
+        ).execute(arguments: [
+            state.id, state.table, state.version, state.isDeleted, seq, Self.encodeFields(state.fields).serialized(),
+        ])
+        try db.cachedStatement(sql: "DELETE FROM reference WHERE source = ?").execute(arguments: [state.id])
+        try db.cachedStatement(sql: "DELETE FROM unique_value WHERE record_id = ?").execute(arguments: [state.id])
+        guard !state.isDeleted, let table = try? schema.table(named: state.table) else { return }
+        for field in table.fields {
+            let value = state[field.name]
+            guard value != .null else { continue }
+            if field.type == .ref, case let .string(target) = value {
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO reference(target, source, field) VALUES (?, ?, ?)")
+                    .execute(arguments: [target, state.id, field.name])
+            }
+            if field.isUnique {
+                try db.cachedStatement(
+                    sql: "INSERT OR REPLACE INTO unique_value(tbl, field, value, record_id) VALUES (?, ?, ?, ?)"
+                ).execute(arguments: [table.name, field.name, value.serialized(), state.id])
+            }
+        }
+    }
+
+    static func encodeFields(_ fields: [String: RecordState.Field]) -> JSONValue {
+        .object(
+            fields.sorted { $0.key < $1.key }.map { name, field in
+                JSONMember(
+                    name,
+                    .object([
+                        JSONMember("value", field.value), JSONMember("version", .int(field.version)),
+                        JSONMember("change_id", .string(field.changeID)), JSONMember("hlc", .string(field.hlc)),
+                        JSONMember("author", field.author.json),
+                    ]))
+            })
+    }
+
+    static func decodeFields(_ text: String) throws -> [String: RecordState.Field] {
+        guard case let .object(members) = try JSONValue.parse(text) else { return [:] }
+        var fields: [String: RecordState.Field] = [:]
+        for member in members {
+            guard case let .int(version)? = member.value["version"], case let .string(changeID)? = member.value["change_id"],
+                case let .string(hlc)? = member.value["hlc"], let author = member.value["author"]
+            else { continue }
+            fields[member.key] = RecordState.Field(
+                value: member.value["value"] ?? .null, version: version, changeID: changeID, hlc: hlc,
+                author: try Author(json: author))
+        }
+        return fields
+    }
+}
+
+/// What the merge asks about other records, answered from the store's tables inside the
+/// transaction (so earlier changes of the same batch count). A database failure is kept and
+/// rethrown after the merge.
+final class StoreMergeContext: MergeContext {
+    let db: Database
+    private(set) var failure: (any Error)?
+
+    init(db: Database) { self.db = db }
+
+    private func attempt<T>(_ fallback: T, _ body: () throws -> T) -> T {
+        do {
+            return try body()
+        } catch {
+            failure = failure ?? error
+            return fallback
+        }
+    }
+
+    func isLive(table: String, id: String) -> Bool {
+        attempt(false) {
+            try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT deleted = 0 FROM record WHERE id = ? AND tbl = ?"), arguments: [id, table])
+                ?? false
+        }
+    }
+
+    func isReferenced(table: String, id: String) -> Bool {
+        attempt(true) {
+            try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM reference WHERE target = ?)"), arguments: [id])
+                ?? true
+        }
+    }
+
+    func holder(of value: JSONValue, table: String, field: String, excluding id: String) -> String? {
+        attempt(nil) {
+            try String.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT record_id FROM unique_value WHERE tbl = ? AND field = ? AND value = ? AND record_id != ?"),
+                arguments: [table, field, value.serialized(), id])
+        }
+    }
+}

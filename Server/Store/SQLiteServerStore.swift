@@ -1,0 +1,192 @@
+import Foundation
+public import GRDB
+public import TandemProtocol
+
+/// The server's store on SQLite (GRDB, WAL): the default, in `--data DIR/store.sqlite`.
+///
+/// Tables: `record` (each record's version and per-field state as JSON), `log` (the append-only
+/// history, one entry a change received, gap-free `seq`), `conflict` (manual conflicts),
+/// `reference` and `unique_value` (what the merge asks about other records), `token` (hashes
+/// only). A push batch is one transaction.
+///
+/// ```swift
+/// let (store, coordinator) = try SQLiteServerStore.create(directory: "/var/lib/tandem", now: now)
+/// let results = try await store.push(changes, by: principal, now: now)
+/// ```
+public final class SQLiteServerStore: ServerStore {
+    public let schema: Schema
+    let writer: any DatabaseWriter
+    let merge: Merge
+
+    static let fileName = "store.sqlite"
+
+    init(writer: any DatabaseWriter, schema: Schema) {
+        self.writer = writer
+        self.schema = schema
+        merge = Merge(schema: schema)
+    }
+
+    /// Creates `directory` if needed and a new store in it, with a first coordinator token.
+    ///
+    /// - Throws: ``ServerError`` code `exists` when the directory already holds a store.
+    public static func create(
+        directory: String, schema: Schema = .partnership, now: Int64
+    ) throws -> (store: SQLiteServerStore, coordinatorToken: String) {
+        let path = (directory as NSString).appendingPathComponent(fileName)
+        if FileManager.default.fileExists(atPath: path) {
+            throw ServerError(.storage, "exists", "\(directory) already holds a Tandem store")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw ServerError(.storage, "cannot_create", "cannot create \(directory): \(error.localizedDescription)")
+        }
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration())
+        } catch {
+            throw ServerError(.storage, "cannot_create", "cannot create \(path): \(error)")
+        }
+        let store = try create(in: pool, schema: schema)
+        let token = try store.writeSync { db in try store.issueToken(role: .coordinator, organisation: nil, now: now, db: db) }
+        return (store, token)
+    }
+
+    /// Makes the store's tables in an empty database (tests pass an in-memory `DatabaseQueue`).
+    public static func create(in writer: any DatabaseWriter, schema: Schema = .partnership) throws -> SQLiteServerStore {
+        do {
+            try migrator.migrate(writer)
+            try writer.write { db in
+                try db.execute(
+                    sql: "INSERT INTO server_meta(key, value) VALUES ('format', ?), ('schema', ?)",
+                    arguments: [format, schema.json.serialized()])
+            }
+        } catch {
+            throw ServerError(.storage, "cannot_create", "cannot create the store: \(error)")
+        }
+        return SQLiteServerStore(writer: writer, schema: schema)
+    }
+
+    /// Opens the store in `directory`.
+    ///
+    /// - Throws: ``ServerError`` code `no_store` when there is none.
+    public static func open(directory: String) throws -> SQLiteServerStore {
+        let path = (directory as NSString).appendingPathComponent(fileName)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ServerError(.storage, "no_store", "no Tandem store in \(directory) (run tandem-server init)")
+        }
+        do {
+            return try open(try DatabasePool(path: path, configuration: configuration()))
+        } catch let error as ServerError {
+            throw error
+        } catch {
+            throw ServerError(.storage, "cannot_open", "cannot open \(path): \(error)")
+        }
+    }
+
+    /// Opens the store held by `writer`.
+    public static func open(_ writer: any DatabaseWriter) throws -> SQLiteServerStore {
+        do {
+            try migrator.migrate(writer)
+            let meta = try writer.read { db in
+                try Dictionary(
+                    uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, value FROM server_meta").map {
+                        ($0["key"] as String, $0["value"] as String)
+                    })
+            }
+            guard meta["format"] == format, let text = meta["schema"] else {
+                throw ServerError(.storage, "not_a_store", "not a Tandem store")
+            }
+            return SQLiteServerStore(writer: writer, schema: try Schema.decode(Array(text.utf8)))
+        } catch let error as ServerError {
+            throw error
+        } catch {
+            throw ServerError(.storage, "cannot_open", "cannot open the store: \(error)")
+        }
+    }
+
+    static let format = "tandem-store/1"
+
+    static func configuration() -> Configuration {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.foreignKeysEnabled = false
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        return configuration
+    }
+
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE server_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT;
+                    CREATE TABLE token (
+                        id TEXT PRIMARY KEY NOT NULL, hash TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
+                        organisation TEXT, created_at TEXT NOT NULL, revoked_at TEXT
+                    ) STRICT;
+                    CREATE TABLE record (
+                        id TEXT PRIMARY KEY NOT NULL, tbl TEXT NOT NULL, version INTEGER NOT NULL,
+                        deleted INTEGER NOT NULL, last_seq INTEGER NOT NULL, state TEXT NOT NULL
+                    ) STRICT;
+                    CREATE INDEX record_last_seq ON record(last_seq);
+                    CREATE TABLE log (
+                        seq INTEGER PRIMARY KEY, change_id TEXT NOT NULL, time TEXT NOT NULL, tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL, author TEXT NOT NULL, change TEXT NOT NULL, outcome TEXT NOT NULL,
+                        prev_hash TEXT, hash TEXT
+                    ) STRICT;
+                    CREATE UNIQUE INDEX log_change ON log(change_id);
+                    CREATE INDEX log_record ON log(record_id);
+                    CREATE TABLE conflict (
+                        id TEXT PRIMARY KEY NOT NULL, tbl TEXT NOT NULL, record_id TEXT NOT NULL, field TEXT NOT NULL,
+                        incoming TEXT NOT NULL, status TEXT NOT NULL, seq INTEGER NOT NULL, resolved_seq INTEGER
+                    ) STRICT;
+                    CREATE INDEX conflict_record ON conflict(record_id);
+                    CREATE TABLE reference (
+                        target TEXT NOT NULL, source TEXT NOT NULL, field TEXT NOT NULL, PRIMARY KEY (target, source, field)
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE TABLE unique_value (
+                        tbl TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, record_id TEXT NOT NULL,
+                        PRIMARY KEY (tbl, field, value)
+                    ) STRICT, WITHOUT ROWID;
+                    """)
+        }
+        return migrator
+    }()
+
+    // MARK: - Running work
+
+    func writeSync<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try writer.write(body)
+        } catch let error as ServerError {
+            throw error
+        } catch {
+            throw ServerError(.unavailable, "storage", "the store failed: \(error)")
+        }
+    }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await writer.write(body)
+        } catch let error as ServerError {
+            throw error
+        } catch {
+            throw ServerError(.unavailable, "storage", "the store failed: \(error)")
+        }
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await writer.read(body)
+        } catch let error as ServerError {
+            throw error
+        } catch {
+            throw ServerError(.unavailable, "storage", "the store failed: \(error)")
+        }
+    }
+
+    public func headSeq() async throws -> Int64 {
+        try await read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM log") ?? 0 }
+    }
+}

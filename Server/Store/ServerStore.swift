@@ -1,0 +1,60 @@
+public import TandemProtocol
+
+/// Who is calling: what a token stands for. Every change's author comes from here, never from
+/// a request body.
+public struct Principal: Hashable, Sendable {
+    /// The token's own id (not the token): what logs and revocation name.
+    public var tokenID: String
+    public var organisation: String?
+    public var role: Role
+
+    public init(tokenID: String, organisation: String?, role: Role) {
+        self.tokenID = tokenID
+        self.organisation = organisation
+        self.role = role
+    }
+
+    /// The author of a change this principal pushes from `device`.
+    public func author(device: String?) -> Author { Author(organisation: organisation, role: role, device: device) }
+}
+
+/// Where the server keeps everything: records with their per-field state, the append-only log,
+/// conflicts, organisations and tokens. SQLite (the default) and PostgreSQL implement it; the
+/// HTTP layer and the admin commands only talk to this.
+///
+/// Every method is one transaction: a push batch is applied whole or not at all.
+public protocol ServerStore: Sendable {
+    /// The schema the server serves and merges with.
+    var schema: Schema { get }
+
+    /// The principal a token stands for; nil when the token is unknown or revoked.
+    func authenticate(token: String) async throws -> Principal?
+
+    /// Applies a batch of changes in order, one transaction; one result a change (SPEC §5).
+    func push(_ changes: [Change], by principal: Principal, now: Int64) async throws -> [PushResult]
+
+    /// Log entries after `since` that `principal` may see, with the records as they now stand.
+    func pull(since: Int64, limit: Int, for principal: Principal) async throws -> PullResponse
+
+    /// Conflicts on records `principal` may see: open ones, or all.
+    func conflicts(for principal: Principal, includeResolved: Bool) async throws -> [ConflictInfo]
+
+    /// Settles an open conflict (coordinators and the record's owners); the decision is a logged change.
+    ///
+    /// - Throws: ``ServerError`` `notFound`, `forbidden`, or `conflict` when it is already resolved.
+    func resolve(conflict id: String, with resolution: Resolution, by principal: Principal, now: Int64) async throws
+        -> ConflictInfo
+
+    /// Creates an organisation (its `organisation` record, logged as a change by the server) and
+    /// a member token for it.
+    func addOrganisation(name: String, sector: String, now: Int64) async throws -> (id: String, token: String)
+
+    /// A new token; members need an organisation that exists.
+    func issueToken(role: Role, organisation: String?, now: Int64) async throws -> String
+
+    /// Revokes a token at once. Returns false when no such token exists.
+    func revoke(token: String, now: Int64) async throws -> Bool
+
+    /// The highest seq in the log (0 when empty).
+    func headSeq() async throws -> Int64
+}

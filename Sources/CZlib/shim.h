@@ -1,0 +1,9 @@
+// zlib for gzip bodies. deflateInit2 and inflateInit2 are macros, which Swift cannot call.
+#include <zlib.h>
+
+static inline int tandem_deflate_init_gzip(z_streamp stream, int level) {
+    return deflateInit2(stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+}
+static inline int tandem_inflate_init_gzip(z_streamp stream) {
+    return inflateInit2(stream, 15 + 16);
+}
