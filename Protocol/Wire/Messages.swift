@@ -90,7 +90,7 @@ public struct PushResponse: Hashable, Sendable {
 /// not exist (deleted, or an insert that was rejected).
 ///
 /// JSON: `{"seq", "table", "record_id", "version", "deleted", "record": {field: value}|null,
-/// "entry": {"change_id", "time", "author", "op", "fields", "outcome"}|null}`.
+/// "entry": {"change_id", "time", "author", "op", "fields", "outcome", "hlc"}|null}`.
 public struct PullItem: Hashable, Sendable {
     /// What the log says of the change behind an item.
     public struct Entry: Hashable, Sendable {
@@ -100,9 +100,12 @@ public struct PullItem: Hashable, Sendable {
         public var op: Operation
         public var fields: [String: JSONValue]
         public var outcome: Outcome
+        /// The change's HLC: a replica's clock moves past every HLC it pulls.
+        public var hlc: String?
 
         public init(
-            changeID: String, time: String, author: Author, op: Operation, fields: [String: JSONValue], outcome: Outcome
+            changeID: String, time: String, author: Author, op: Operation, fields: [String: JSONValue], outcome: Outcome,
+            hlc: String? = nil
         ) {
             self.changeID = changeID
             self.time = time
@@ -110,6 +113,7 @@ public struct PullItem: Hashable, Sendable {
             self.op = op
             self.fields = fields
             self.outcome = outcome
+            self.hlc = hlc
         }
     }
 
@@ -143,6 +147,7 @@ public struct PullItem: Hashable, Sendable {
                 JSONMember("change_id", .string(entry.changeID)), JSONMember("time", .string(entry.time)),
                 JSONMember("author", entry.author.json), JSONMember("op", .string(entry.op.rawValue)),
                 JSONMember("fields", object(entry.fields)), JSONMember("outcome", entry.outcome.json),
+                JSONMember("hlc", entry.hlc.map(JSONValue.string) ?? .null),
             ])
         }
         return .object([
@@ -165,7 +170,8 @@ public struct PullItem: Hashable, Sendable {
             self.entry = Entry(
                 changeID: try entry.string("change_id"), time: try entry.string("time"),
                 author: try Author(json: try entry.value("author")), op: try entry.choice("op"),
-                fields: try entry.optionalObject("fields") ?? [:], outcome: try Outcome(json: try entry.value("outcome")))
+                fields: try entry.optionalObject("fields") ?? [:], outcome: try Outcome(json: try entry.value("outcome")),
+                hlc: try entry.optionalString("hlc"))
         } else {
             entry = nil
         }

@@ -25,7 +25,8 @@ extension SQLiteServerStore {
                 }
                 let entry = PullItem.Entry(
                     changeID: change.changeID, time: row["time"], author: try Author(json: JSONValue.parse(row["author"])),
-                    op: change.op, fields: change.fields, outcome: try Outcome(json: JSONValue.parse(row["outcome"])))
+                    op: change.op, fields: change.fields, outcome: try Outcome(json: JSONValue.parse(row["outcome"])),
+                    hlc: change.hlc)
                 items.append(
                     PullItem(
                         seq: row["seq"], table: row["tbl"], recordID: row["record_id"], version: row["version"] ?? 0,
