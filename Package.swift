@@ -77,7 +77,11 @@ let package = Package(
         ),
         .target(
             name: "TandemTesting",
-            dependencies: ["TandemClient", "TandemServer", "TandemProtocol"],
+            dependencies: [
+                "TandemClient", "TandemServer", "TandemProtocol",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -110,7 +114,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["TandemTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "TandemTesting", "TandemClient", "TandemServer", "TandemProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
     ],

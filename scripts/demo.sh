@@ -1,60 +1,81 @@
 #!/usr/bin/env bash
-# The main job, live: builds tandem and walks through a day of offline editing in the
-# exchange programme — a round, organisations, people, exchanges, a bulk CSV import, the
-# validation that keeps bad data out, and the round report.
+# The main job, live, on the embedded SQLite store: a sync server, two organisations editing one
+# exchange offline, sync with a field-level merge, a manual conflict the coordinator resolves,
+# bad input refused, the round report, and the history of a record.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-echo "== building tandem (first build takes a few minutes)"
+echo "== building tandem and tandem-server (the first build takes a few minutes)"
 swift build --product tandem -q
-tandem="$PWD/.build/debug/tandem"
+swift build --product tandem-server -q
+bin="$PWD/.build/debug"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export TANDEM_DB="$work/ministry.sqlite"
+server_pid=""
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ tandem %s\n' "$*"; "$tandem" "$@"; }
+show() { printf '$ %s\n' "$*" >&2; }
+tandem() { show "tandem $*"; "$bin/tandem" "$@"; }
+admin() { show "tandem-server $*"; "$bin/tandem-server" "$@"; }
+as_ministry() { TANDEM_DB="$work/ministry.sqlite" tandem "$@"; }
+as_company() { TANDEM_DB="$work/kovina.sqlite" tandem "$@"; }
+as_coordinator() { TANDEM_DB="$work/coordinator.sqlite" tandem "$@"; }
 
-say "The Ministry of Public Administration starts a replica, offline"
-run init
-round=$(run add round number=5 title="Connected for action" status=open opens_on=2026-04-15 closes_on=2026-09-30 | tail -1)
-ministry=$(run add organisation name="Ministry of Public Administration" sector=public | tail -1)
-amcham=$(run add organisation name="AmCham Slovenia" sector=private registration_id=SI-AMCHAM | tail -1)
-company=$(run add organisation name="Kovina d.o.o." sector=private registration_id=SI-1234567 | tail -1)
-municipality=$(run add organisation name="Municipality of Velenje" sector=municipality | tail -1)
-ana=$(run add person organisation="$ministry" full_name="Ana Novak (invented)" title="Senior adviser" | tail -1)
-marko=$(run add person organisation="$company" full_name="Marko Kranjc (invented)" | tail -1)
+say "A sync server, its store in $work/server (SQLite)"
+coordinator_token=$(admin init --data "$work/server")
+"$bin/tandem-server" serve --data "$work/server" --port 0 > "$work/server.out" 2> "$work/server.log" &
+server_pid=$!
+for _ in $(seq 50); do grep -q "listening" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
+url=$(grep -o 'http://[^ ]*' "$work/server.out")
+echo "serving at $url"
 
-say "Two exchanges for round 5 (ids may be given as unique prefixes)"
-x1=$(run add exchange round="$round" person="$ana" home="$ministry" host="$company" starts_on=2026-05-04 ends_on=2026-05-08 | tail -1)
-run add exchange round="$round" person="$marko" home="$company" host="$ministry" starts_on=2026-06-01 ends_on=2026-06-05 status=proposed
-run set exchange "${x1:0:23}" status=confirmed goals="Digital permits: learn from the company's release process"
-run get exchange "$x1" --format json
+say "Two organisations join the programme"
+read -r ministry ministry_token < <(admin org add --data "$work/server" --name "Ministry of Public Administration" --sector public | paste -sd' ')
+read -r company company_token < <(admin org add --data "$work/server" --name "Kovina d.o.o." --sector private | paste -sd' ')
 
-say "More exchanges arrive as a CSV file: one transaction, all or nothing"
-cat > "$work/exchanges.csv" <<CSV
-round,person,home,host,starts_on,ends_on,status
-$round,$ana,$ministry,$municipality,2026-07-06,2026-07-10,confirmed
-$round,$marko,$company,$municipality,2026-09-14,2026-09-18,cancelled
-CSV
-run import exchange "$work/exchanges.csv"
+say "Each gets a replica; the coordinator too"
+as_coordinator init --server "$url" --token "$coordinator_token"
+as_ministry init --server "$url" --token "$ministry_token"
+as_company init --server "$url" --token "$company_token"
+as_coordinator status
+
+say "The coordinator opens round 5; the ministry plans an exchange with the company"
+round=$(as_coordinator add round number=5 title="Connected for action" status=open opens_on=2026-04-15 closes_on=2026-09-30)
+as_coordinator sync
+as_ministry sync
+ana=$(as_ministry add person organisation="$ministry" full_name="Ana Novak (invented)" title="Senior adviser")
+exchange=$(as_ministry add exchange round="$round" person="$ana" home="$ministry" host="$company" starts_on=2026-05-04 ends_on=2026-05-08 status=proposed)
+as_ministry sync
+as_company sync
+as_company get exchange "$exchange"
+
+say "Both edit the exchange offline: different fields merge, the same date is a manual conflict"
+as_ministry set exchange "$exchange" goals="Digital permits: learn the company's release process" starts_on=2026-05-05
+as_company set exchange "$exchange" notes="Desk and laptop ready in Velenje" status=confirmed starts_on=2026-05-06
+as_ministry sync
+as_company sync
+as_ministry sync
+as_ministry get exchange "$exchange"
+as_coordinator sync
+as_coordinator conflicts
+
+say "The coordinator resolves it"
+conflict=$("$bin/tandem" conflicts --db "$work/coordinator.sqlite" --format json | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4)
+as_coordinator resolve "$conflict" --keep incoming
+as_ministry sync
+as_company sync
+as_ministry get exchange "$exchange" --format json
+as_company get exchange "$exchange" --format json
 
 say "Bad input is refused with one line and nothing written"
-printf 'round,person,home,host,starts_on,ends_on\n%s,%s,%s,%s,2026-08-10,2026-08-03\n' "$round" "$ana" "$ministry" "$company" > "$work/bad.csv"
-run import exchange "$work/bad.csv" || echo "(exit $?)"
-run add exchange round="$round" person="$ana" home="$ministry" host="$company" starts_on=2026-05-04 ends_on=2026-05-08 status=maybe || echo "(exit $?)"
-run rm organisation "$company" || echo "(exit $?)"
+as_company set exchange "$exchange" ends_on=2026-04-01 || echo "(exit $?)"
+as_company set round "$round" status=closed && as_company sync || true
+as_company status
 
-say "What the replica holds, and what waits for the server"
-run list exchange --where round="$round" --format csv
-run status
+say "The round report, from any replica"
+as_coordinator sync
+as_coordinator report round 5
 
-say "The round report, computed from the replica"
-run report round 5
-run report round 5 --format json
-
-say "It is an ordinary SQLite file"
-if command -v sqlite3 >/dev/null; then
-    printf '$ sqlite3 %s "select status, count(*) from exchange group by status"\n' "$TANDEM_DB"
-    sqlite3 "$TANDEM_DB" "select status, count(*) from exchange group by status"
-fi
+say "Everything that happened to the exchange, from the history"
+as_coordinator history exchange "$exchange"

@@ -17,10 +17,15 @@ struct Options {
     var rows = 100_000
     var reps = 5
     var edits = 30
+    var parts: Set<String> = ["import", "sync"]
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let flag = iterator.next() {
+            if flag == "--only", let part = iterator.next(), ["import", "sync"].contains(part) {
+                parts = [part]
+                continue
+            }
             guard let text = iterator.next(), let value = Int(text), value > 0 else { usage() }
             switch flag {
             case "--rows": rows = value
@@ -32,7 +37,8 @@ struct Options {
     }
 
     func usage() -> Never {
-        FileHandle.standardError.write(Data("usage: tandem-bench [--rows N] [--reps R] [--edits K]\n".utf8))
+        FileHandle.standardError.write(
+            Data("usage: tandem-bench [--rows N] [--reps R] [--edits K] [--only import|sync]\n".utf8))
         exit(64)
     }
 }
@@ -65,8 +71,12 @@ struct Setup {
 
     init(path: String) throws {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        try self.init(replica: try Replica.create(at: path), path: path)
+    }
+
+    init(replica: Replica, path: String) throws {
         self.path = path
-        replica = try Replica.create(at: path)
+        self.replica = replica
         round = try replica.insert(into: "round", [Assignment("number", "5")]).id
         home = try replica.insert(into: "organisation", [.init("name", "Ministry"), .init("sector", "public")]).id
         host = try replica.insert(into: "organisation", [.init("name", "Kovina"), .init("sector", "private")]).id
@@ -184,6 +194,13 @@ func figure(_ value: Double) -> String {
 
 do {
     say("tandem-bench: \(options.rows) rows, \(options.reps) repetitions, \(options.edits) edits")
+    if options.parts.contains("import") { try runImportBenchmark() }
+    if options.parts.contains("sync") { try runSyncBenchmark(options: options, scratch: scratch) }
+} catch {
+    fail("\(error)")
+}
+
+func runImportBenchmark() throws {
     say("")
     let setupPath = scratch.appendingPathComponent("replica.sqlite").path
     var workload: Workload?
@@ -258,6 +275,4 @@ do {
     }
     say(row("2 one `tandem set` process, start to exit", edits, rate: false) + "  (target <= 10 ms)")
     say(row("2 spawn /bin/true the same way (floor)", trues, rate: false))
-} catch {
-    fail("\(error)")
 }

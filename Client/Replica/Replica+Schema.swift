@@ -55,6 +55,30 @@ extension Replica {
                     ) STRICT;
                     """)
         }
+        // Sync bookkeeping: the log entries pulled (for `tandem history`), and the change a
+        // rejection refused (so that nothing the user typed is lost with it).
+        migrator.registerMigration("v2") { db in
+            try db.execute(
+                sql: """
+                    -- The server's log entries this replica has pulled, one per seq.
+                    CREATE TABLE tandem_history (
+                        seq INTEGER PRIMARY KEY,
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        version INTEGER,
+                        time TEXT NOT NULL,
+                        author TEXT NOT NULL,
+                        op TEXT NOT NULL,
+                        fields TEXT NOT NULL,
+                        outcome TEXT NOT NULL,
+                        change_id TEXT NOT NULL
+                    ) STRICT;
+                    CREATE INDEX tandem_history_record ON tandem_history(record_id);
+
+                    -- The rejected change as it was pushed (JSON).
+                    ALTER TABLE tandem_rejected ADD COLUMN change TEXT;
+                    """)
+        }
         return migrator
     }()
 
@@ -79,6 +103,10 @@ enum Setting: String, CaseIterable {
     case createdAt = "created_at"
     case server, organisation, role
     case lastSync = "last_sync"
+    /// The bearer token for `server` (the file is readable by its owner only).
+    case token
+    /// The seq up to which this replica has pulled the server's log.
+    case cursor
 
     func write(_ value: String?, in db: Database) throws {
         if let value {

@@ -39,7 +39,9 @@ public struct Merge: Sendable {
         var incoming: [String: JSONValue] = [:]
         for (name, value) in change.fields {
             guard let field = try? table.field(named: name) else { return reject("schema:field:\(name)") }
-            guard let parsed = try? FieldValue(json: value, for: field, in: table.name) else {
+            guard let parsed = try? FieldValue(json: value, for: field, in: table.name),
+                field.type != .ref || parsed.text.map(Identifier.isUUID) ?? true
+            else {
                 return reject("schema:type:\(name)")
             }
             incoming[name] = parsed.json
@@ -59,15 +61,17 @@ public struct Merge: Sendable {
         current: RecordState?, context: some MergeContext
     ) -> Result {
         if let current { return .rejected(current.isDeleted ? "deleted" : "exists", version: current.version) }
+        guard change.baseVersion == 0 else { return .rejected("schema:base_version") }
         var values = incoming
-        for (field, value) in zip(table.fields, table.defaultValues) where !value.isNull && (values[field.name] ?? .null) == .null {
+        for (field, value) in zip(table.fields, table.defaultValues)
+        where !value.isNull && (values[field.name] ?? .null) == .null {
             values[field.name] = value.json
         }
         values = values.filter { $0.value != .null }
-        if let reason = check(values, in: table) { return .rejected(reason) }
         guard Access.mayWrite(author, table: table, id: change.recordID, before: nil, after: values) else {
             return .rejected("not_permitted")
         }
+        if let reason = check(values, in: table) { return .rejected(reason) }
         if let reason = checkReferencesAndUniques(
             values, fields: Set(values.keys), in: table, id: change.recordID, context: context)
         {
@@ -77,7 +81,9 @@ public struct Merge: Sendable {
             RecordState.Field(value: $0, version: 1, changeID: change.changeID, hlc: change.hlc, author: author)
         }
         let state = RecordState(table: table.name, id: change.recordID, version: 1, fields: fields)
-        return Result(state: state, outcome: Outcome(status: .applied, version: 1, applied: values.keys.sorted()), openConflicts: [])
+        return Result(
+            state: state, outcome: Outcome(status: .applied, version: 1, applied: values.keys.sorted()),
+            openConflicts: [])
     }
 
     private func update(
@@ -86,7 +92,9 @@ public struct Merge: Sendable {
     ) -> Result {
         guard let current else { return .rejected("missing") }
         if current.isDeleted { return .rejected("deleted", version: current.version) }
-        guard change.baseVersion <= current.version else { return .rejected("check:base_version", version: current.version) }
+        guard change.baseVersion <= current.version else {
+            return .rejected("check:base_version", version: current.version)
+        }
         let version = current.version + 1
         var state = current
         state.version = version
@@ -98,10 +106,26 @@ public struct Merge: Sendable {
             let value = incoming[name] ?? .null
             let field = (try? table.field(named: name)) ?? FieldSchema(name: name, type: .text)
             let existing = current.fields[name]
-            let isConflict = existing.map { $0.version > change.baseVersion && $0.author != author && $0.value != value } ?? false
+            let isConcurrent = existing.map { $0.version > change.baseVersion && $0.author != author } ?? false
+            if isConcurrent, let existing, existing.value == value {
+                // The same value written twice is no conflict. The field keeps the stamp its rule
+                // ranks first (the higher HLC; the lower for first-wins), so that a third edit is
+                // settled the same whatever order the three arrive in.
+                applied.append(name)
+                let keepsExisting = field.rule == .firstWins ? existing.hlc <= change.hlc : existing.hlc >= change.hlc
+                if !keepsExisting {
+                    state.fields[name] = RecordState.Field(
+                        value: value, version: version, changeID: change.changeID, hlc: change.hlc, author: author)
+                }
+                continue
+            }
+            let isConflict = isConcurrent
             var result = value
             if isConflict, let existing {
-                switch settle(field, incoming: value, hlc: change.hlc, author: author, existing: existing, current: current, table: table) {
+                switch settle(
+                    field, incoming: value, hlc: change.hlc, author: author, existing: existing, current: current,
+                    table: table)
+                {
                 case .incoming:
                     conflicts.append(FieldConflict(field: name, rule: field.rule, kept: value, lost: existing.value))
                 case .existing:
@@ -123,11 +147,13 @@ public struct Merge: Sendable {
                 value: result, version: version, changeID: change.changeID, hlc: change.hlc, author: author)
         }
         let after = state.values
-        if let reason = check(after, in: table) { return .rejected(reason, version: current.version) }
         guard Access.mayWrite(author, table: table, id: current.id, before: current.values, after: after) else {
             return .rejected("not_permitted", version: current.version)
         }
-        if let reason = checkReferencesAndUniques(after, fields: Set(applied), in: table, id: current.id, context: context) {
+        if let reason = check(after, in: table) { return .rejected(reason, version: current.version) }
+        if let reason = checkReferencesAndUniques(
+            after, fields: Set(applied), in: table, id: current.id, context: context)
+        {
             return .rejected(reason, version: current.version)
         }
         let status: Outcome.Status =
@@ -145,7 +171,9 @@ public struct Merge: Sendable {
         guard let current else { return .rejected("missing") }
         if current.isDeleted { return .rejected("deleted", version: current.version) }
         guard incoming.isEmpty else { return .rejected("schema:fields", version: current.version) }
-        guard change.baseVersion <= current.version else { return .rejected("check:base_version", version: current.version) }
+        guard change.baseVersion <= current.version else {
+            return .rejected("check:base_version", version: current.version)
+        }
         guard Access.mayWrite(author, table: table, id: current.id, before: current.values, after: nil) else {
             return .rejected("not_permitted", version: current.version)
         }
@@ -191,6 +219,9 @@ public struct Merge: Sendable {
             if incomingRules == existingRules { return newerWins }
             return incomingRules ? .incoming : .existing
         case .max, .min:
+            // A value beats NULL whichever way the rule looks.
+            if existing.value == .null { return .incoming }
+            if incoming == .null { return .existing }
             guard let order = Self.compare(incoming, existing.value, as: field) else { return newerWins }
             if order == 0 { return newerWins }
             return (order > 0) == (field.rule == .max) ? .incoming : .existing
@@ -219,7 +250,9 @@ public struct Merge: Sendable {
             guard let a = lhs.number, let b = rhs.number else { return nil }
             return a < b ? -1 : (a == b ? 0 : 1)
         case let (.string(a), .string(b)):
-            if field.type == .enum, let values = field.values, let i = values.firstIndex(of: a), let j = values.firstIndex(of: b) {
+            if field.type == .enum, let values = field.values, let i = values.firstIndex(of: a),
+                let j = values.firstIndex(of: b)
+            {
                 return i < j ? -1 : (i == j ? 0 : 1)
             }
             if field.type == .timestamp {
@@ -250,7 +283,8 @@ public struct Merge: Sendable {
     /// `reference:<field>` for a reference to no live record, `unique:<field>` for a value a
     /// live record already holds; only `fields` are checked.
     private func checkReferencesAndUniques(
-        _ values: [String: JSONValue], fields: Set<String>, in table: TableSchema, id: String, context: some MergeContext
+        _ values: [String: JSONValue], fields: Set<String>, in table: TableSchema, id: String,
+        context: some MergeContext
     ) -> String? {
         for field in table.fields where fields.contains(field.name) {
             guard let value = values[field.name], value != .null else { continue }

@@ -28,6 +28,9 @@ struct JSONObjectReader {
         return value
     }
 
+    /// Whether the member is present (even as null).
+    func has(_ key: String) -> Bool { members[key] != nil }
+
     func optional(_ key: String) -> JSONValue? {
         guard let value = members[key], value != .null else { return nil }
         return value

@@ -54,7 +54,8 @@ public struct PushResult: Hashable, Sendable {
     public var json: JSONValue {
         .object([
             JSONMember("change_id", .string(changeID)), JSONMember("status", .string(status.rawValue)),
-            JSONMember("seq", seq.map(JSONValue.int) ?? .null), JSONMember("version", version.map(JSONValue.int) ?? .null),
+            JSONMember("seq", seq.map(JSONValue.int) ?? .null),
+            JSONMember("version", version.map(JSONValue.int) ?? .null),
             JSONMember("reason", reason.map(JSONValue.string) ?? .null),
         ])
     }
@@ -104,7 +105,8 @@ public struct PullItem: Hashable, Sendable {
         public var hlc: String?
 
         public init(
-            changeID: String, time: String, author: Author, op: Operation, fields: [String: JSONValue], outcome: Outcome,
+            changeID: String, time: String, author: Author, op: Operation, fields: [String: JSONValue],
+            outcome: Outcome,
             hlc: String? = nil
         ) {
             self.changeID = changeID
@@ -151,7 +153,8 @@ public struct PullItem: Hashable, Sendable {
             ])
         }
         return .object([
-            JSONMember("seq", .int(seq)), JSONMember("table", .string(table)), JSONMember("record_id", .string(recordID)),
+            JSONMember("seq", .int(seq)), JSONMember("table", .string(table)),
+            JSONMember("record_id", .string(recordID)),
             JSONMember("version", .int(version)), JSONMember("deleted", .bool(isDeleted)),
             JSONMember("record", record.map(object) ?? .null), JSONMember("entry", entry ?? .null),
         ])
@@ -170,7 +173,8 @@ public struct PullItem: Hashable, Sendable {
             self.entry = Entry(
                 changeID: try entry.string("change_id"), time: try entry.string("time"),
                 author: try Author(json: try entry.value("author")), op: try entry.choice("op"),
-                fields: try entry.optionalObject("fields") ?? [:], outcome: try Outcome(json: try entry.value("outcome")),
+                fields: try entry.optionalObject("fields") ?? [:],
+                outcome: try Outcome(json: try entry.value("outcome")),
                 hlc: try entry.optionalString("hlc"))
         } else {
             entry = nil
@@ -192,7 +196,8 @@ public struct PullResponse: Hashable, Sendable {
 
     public var json: JSONValue {
         .object([
-            JSONMember("items", .array(items.map(\.json))), JSONMember("next", .int(next)), JSONMember("more", .bool(more)),
+            JSONMember("items", .array(items.map(\.json))), JSONMember("next", .int(next)),
+            JSONMember("more", .bool(more)),
         ])
     }
 
@@ -236,7 +241,8 @@ public struct ConflictInfo: Hashable, Sendable {
 
     public var json: JSONValue {
         .object([
-            JSONMember("id", .string(id)), JSONMember("table", .string(table)), JSONMember("record_id", .string(recordID)),
+            JSONMember("id", .string(id)), JSONMember("table", .string(table)),
+            JSONMember("record_id", .string(recordID)),
             JSONMember("field", .string(field)), JSONMember("current", current), JSONMember("incoming", incoming),
             JSONMember("status", .string(status.rawValue)),
         ])
@@ -262,7 +268,8 @@ public enum Resolution: Hashable, Sendable {
 
     public init(json: JSONValue) throws(ProtocolError) {
         let object = try JSONObjectReader(json, path: "") { ProtocolError(.invalidJSON, $0) }
-        switch (try object.optionalString("keep"), object.optional("value")) {
+        let value = object.has("value") ? try object.value("value") : nil
+        switch (try object.optionalString("keep"), value) {
         case ("current"?, nil): self = .keepCurrent
         case ("incoming"?, nil): self = .keepIncoming
         case let (nil, value?): self = .value(value)
@@ -314,7 +321,9 @@ public struct ErrorBody: Hashable, Sendable {
         self.message = message
     }
 
-    public var json: JSONValue { .object([JSONMember("error", .string(error)), JSONMember("message", .string(message))]) }
+    public var json: JSONValue {
+        .object([JSONMember("error", .string(error)), JSONMember("message", .string(message))])
+    }
 
     public init(json: JSONValue) throws(ProtocolError) {
         let object = try JSONObjectReader(json, path: "") { ProtocolError(.invalidJSON, $0) }

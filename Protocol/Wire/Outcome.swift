@@ -42,13 +42,17 @@ public struct Outcome: Hashable, Sendable {
         let object = try JSONObjectReader(json, path: "outcome") { ProtocolError(.invalidJSON, $0) }
         status = try object.choice("status")
         version = try object.optional("version").map { value throws(ProtocolError) in
-            guard case let .int(version) = value else { throw ProtocolError(.invalidJSON, "outcome.version: expected an integer") }
+            guard case let .int(version) = value else {
+                throw ProtocolError(.invalidJSON, "outcome.version: expected an integer")
+            }
             return version
         }
         applied = try object.optionalStrings("applied") ?? []
         var conflicts: [FieldConflict] = []
         if let items = object.optional("conflicts") {
-            guard case let .array(list) = items else { throw ProtocolError(.invalidJSON, "outcome.conflicts: expected an array") }
+            guard case let .array(list) = items else {
+                throw ProtocolError(.invalidJSON, "outcome.conflicts: expected an array")
+            }
             for item in list { conflicts.append(try FieldConflict(json: item)) }
         }
         self.conflicts = conflicts

@@ -36,8 +36,13 @@ extension SQLiteServerStore {
                 let table = try? self.schema.table(named: conflict.table)
             else { throw ServerError(.conflict, "deleted", "the record of conflict \(id) is deleted") }
             let author = principal.author(device: "resolve")
-            guard principal.role == .coordinator || Access.isOwner(author, table: table, id: record.id, values: record.values)
-            else { throw ServerError(.forbidden, "forbidden", "only coordinators and the record's owners resolve conflicts") }
+            guard
+                principal.role == .coordinator
+                    || Access.isOwner(author, table: table, id: record.id, values: record.values)
+            else {
+                throw ServerError(
+                    .forbidden, "forbidden", "only coordinators and the record's owners resolve conflicts")
+            }
             let value: JSONValue
             switch resolution {
             case .keepCurrent: value = conflict.current

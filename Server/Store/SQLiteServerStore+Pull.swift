@@ -24,7 +24,8 @@ extension SQLiteServerStore {
                     record = try Self.decodeFields(state).compactMapValues { $0.value == .null ? nil : $0.value }
                 }
                 let entry = PullItem.Entry(
-                    changeID: change.changeID, time: row["time"], author: try Author(json: JSONValue.parse(row["author"])),
+                    changeID: change.changeID, time: row["time"],
+                    author: try Author(json: JSONValue.parse(row["author"])),
                     op: change.op, fields: change.fields, outcome: try Outcome(json: JSONValue.parse(row["outcome"])),
                     hlc: change.hlc)
                 items.append(

@@ -5,7 +5,9 @@ public import TandemProtocol
 extension SQLiteServerStore {
     public func push(_ changes: [Change], by principal: Principal, now: Int64) async throws -> [PushResult] {
         try await write { db in
-            try changes.map { change in try self.receive(change, by: principal.author(device: change.device), now: now, db: db) }
+            try changes.map { change in
+                try self.receive(change, by: principal.author(device: change.device), now: now, db: db)
+            }
         }
     }
 
@@ -35,7 +37,8 @@ extension SQLiteServerStore {
         if let state = result.state { try saveRecord(state, seq: seq, db: db) }
         for conflict in result.openConflicts {
             try db.cachedStatement(
-                sql: "INSERT INTO conflict(id, tbl, record_id, field, incoming, status, seq) VALUES (?, ?, ?, ?, ?, 'open', ?)"
+                sql:
+                    "INSERT INTO conflict(id, tbl, record_id, field, incoming, status, seq) VALUES (?, ?, ?, ?, ?, 'open', ?)"
             ).execute(arguments: [
                 UUIDv7Generator.id(at: HLC(milliseconds: now, counter: Int(seq % 4096), device: "")), change.table,
                 change.recordID, conflict.field, conflict.lost.serialized(), seq,

@@ -6,10 +6,12 @@ extension SQLiteServerStore {
     func loadRecord(_ id: String, db: Database) throws -> RecordState? {
         guard
             let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT tbl, version, deleted, state FROM record WHERE id = ?"), arguments: [id])
+                db.cachedStatement(sql: "SELECT tbl, version, deleted, state FROM record WHERE id = ?"), arguments: [id]
+            )
         else { return nil }
         let fields = try Self.decodeFields(row["state"])
-        return RecordState(table: row["tbl"], id: id, version: row["version"], isDeleted: row["deleted"], fields: fields)
+        return RecordState(
+            table: row["tbl"], id: id, version: row["version"], isDeleted: row["deleted"], fields: fields)
     }
 
     /// Writes a record as the merge left it, with its references and unique values (live records only).
@@ -58,7 +60,8 @@ extension SQLiteServerStore {
         guard case let .object(members) = try JSONValue.parse(text) else { return [:] }
         var fields: [String: RecordState.Field] = [:]
         for member in members {
-            guard case let .int(version)? = member.value["version"], case let .string(changeID)? = member.value["change_id"],
+            guard case let .int(version)? = member.value["version"],
+                case let .string(changeID)? = member.value["change_id"],
                 case let .string(hlc)? = member.value["hlc"], let author = member.value["author"]
             else { continue }
             fields[member.key] = RecordState.Field(
@@ -90,7 +93,8 @@ final class StoreMergeContext: MergeContext {
     func isLive(table: String, id: String) -> Bool {
         attempt(false) {
             try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT deleted = 0 FROM record WHERE id = ? AND tbl = ?"), arguments: [id, table])
+                db.cachedStatement(sql: "SELECT deleted = 0 FROM record WHERE id = ? AND tbl = ?"),
+                arguments: [id, table])
                 ?? false
         }
     }
@@ -107,7 +111,9 @@ final class StoreMergeContext: MergeContext {
         attempt(nil) {
             try String.fetchOne(
                 db.cachedStatement(
-                    sql: "SELECT record_id FROM unique_value WHERE tbl = ? AND field = ? AND value = ? AND record_id != ?"),
+                    sql:
+                        "SELECT record_id FROM unique_value WHERE tbl = ? AND field = ? AND value = ? AND record_id != ?"
+                ),
                 arguments: [table, field, value.serialized(), id])
         }
     }

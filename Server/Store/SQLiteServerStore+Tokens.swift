@@ -9,7 +9,8 @@ extension SQLiteServerStore {
         return try await read { db in
             guard
                 let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT id, role, organisation FROM token WHERE hash = ? AND revoked_at IS NULL"),
+                    db.cachedStatement(
+                        sql: "SELECT id, role, organisation FROM token WHERE hash = ? AND revoked_at IS NULL"),
                     arguments: [hash])
             else { return nil }
             let organisation: String? = row["organisation"]
@@ -31,7 +32,10 @@ extension SQLiteServerStore {
             guard let organisation else {
                 throw ServerError(.badRequest, "no_organisation", "a member token needs an organisation")
             }
-            guard let record = try loadRecord(organisation, db: db), record.table == "organisation" || schema.tables.contains(where: { $0.name == record.table && $0.owners == ["id"] }), !record.isDeleted
+            guard let record = try loadRecord(organisation, db: db),
+                record.table == "organisation"
+                    || schema.tables.contains(where: { $0.name == record.table && $0.owners == ["id"] }),
+                !record.isDeleted
             else { throw ServerError(.notFound, "no_organisation", "no organisation \(organisation)") }
         }
         let token = Self.makeToken()
@@ -65,9 +69,11 @@ extension SQLiteServerStore {
             let change = Change(
                 changeID: UUIDv7Generator.id(at: clock), table: table.name, recordID: id, op: .insert, fields: fields,
                 baseVersion: 0, hlc: clock.description, device: "server")
-            let result = try self.receive(change, by: Author(organisation: nil, role: .server, device: "server"), now: now, db: db)
+            let result = try self.receive(
+                change, by: Author(organisation: nil, role: .server, device: "server"), now: now, db: db)
             guard result.status == .applied else {
-                throw ServerError(.badRequest, "bad_organisation", "the organisation is refused: \(result.reason ?? "rejected")")
+                throw ServerError(
+                    .badRequest, "bad_organisation", "the organisation is refused: \(result.reason ?? "rejected")")
             }
             return (id, try self.issueToken(role: .member, organisation: id, now: now, db: db))
         }
@@ -87,5 +93,7 @@ extension SQLiteServerStore {
 }
 
 extension String {
-    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
 }

@@ -48,12 +48,15 @@ public final class SQLiteServerStore: ServerStore {
             throw ServerError(.storage, "cannot_create", "cannot create \(path): \(error)")
         }
         let store = try create(in: pool, schema: schema)
-        let token = try store.writeSync { db in try store.issueToken(role: .coordinator, organisation: nil, now: now, db: db) }
+        let token = try store.writeSync { db in
+            try store.issueToken(role: .coordinator, organisation: nil, now: now, db: db)
+        }
         return (store, token)
     }
 
     /// Makes the store's tables in an empty database (tests pass an in-memory `DatabaseQueue`).
-    public static func create(in writer: any DatabaseWriter, schema: Schema = .partnership) throws -> SQLiteServerStore {
+    public static func create(in writer: any DatabaseWriter, schema: Schema = .partnership) throws -> SQLiteServerStore
+    {
         do {
             try migrator.migrate(writer)
             try writer.write { db in

@@ -41,6 +41,11 @@ func reporting(_ body: () throws(ReplicaError) -> Void) throws {
     }
 }
 
+/// Writes one `tandem: …` line to stderr.
+func warn(_ text: String) {
+    FileHandle.standardError.write(Data("tandem: \(text)\n".utf8))
+}
+
 /// Writes to stdout.
 func emit(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))

@@ -4,7 +4,7 @@ import ArgumentParser
 struct Tandem: ParsableCommand {
     static let subcommands: [any ParsableCommand.Type] = [
         Init.self, Add.self, Set.self, Remove.self, Get.self, List.self, Import.self, Export.self, Status.self,
-        Report.self,
+        Report.self, Remote.self, Sync.self, Conflicts.self, Resolve.self, History.self,
     ]
 
     static let configuration = CommandConfiguration(
@@ -13,7 +13,8 @@ struct Tandem: ParsableCommand {
         discussion: """
             The replica is one SQLite file (--db, or TANDEM_DB, or $XDG_DATA_HOME/tandem/replica.sqlite). \
             Every editing command works with no server. Exit codes follow sysexits: 64 usage, 65 invalid \
-            data, 66 no such table, record or file, 70 internal error, 73 cannot create or write, 75 try again.
+            data, 66 no such table, record or file, 69 server unreachable, 70 internal error, 73 cannot \
+            create or write, 75 try again, 77 not permitted.
             """,
         version: "0.1.0",
         subcommands: subcommands

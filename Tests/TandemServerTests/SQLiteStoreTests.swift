@@ -18,7 +18,9 @@ import Testing
         company = try await store.addOrganisation(name: "Kovina", sector: "private", now: now).id
     }
 
-    func member(_ organisation: String) -> Principal { Principal(tokenID: organisation, organisation: organisation, role: .member) }
+    func member(_ organisation: String) -> Principal {
+        Principal(tokenID: organisation, organisation: organisation, role: .member)
+    }
 
     /// A change at `now + offset` ms from `device`.
     func change(
@@ -41,11 +43,14 @@ import Testing
         let results = try await store.push(
             [
                 change(.insert, "round", round, ["number": .int(5)], base: 0, device: "c1"),
-                change(.insert, "person", person, ["organisation": .string(ministry), "full_name": .string("Ana")], base: 0, device: "c1"),
+                change(
+                    .insert, "person", person, ["organisation": .string(ministry), "full_name": .string("Ana")],
+                    base: 0, device: "c1"),
                 change(
                     .insert, "exchange", exchange,
                     [
-                        "round": .string(round), "person": .string(person), "home": .string(ministry), "host": .string(company),
+                        "round": .string(round), "person": .string(person), "home": .string(ministry),
+                        "host": .string(company),
                         "starts_on": .string("2026-05-04"), "ends_on": .string("2026-05-08"),
                     ], base: 0, device: "c1"),
             ], by: coordinator, now: now)
@@ -63,7 +68,10 @@ import Testing
             [change(.update, "exchange", id, ["goals": .string("learn")], base: 1, device: "ministry-laptop")],
             by: member(ministry), now: now)
         let host = try await store.push(
-            [change(.update, "exchange", id, ["notes": .string("desk ready")], base: 1, device: "kovina-pc", offset: 5)],
+            [
+                change(
+                    .update, "exchange", id, ["notes": .string("desk ready")], base: 1, device: "kovina-pc", offset: 5)
+            ],
             by: member(company), now: now)
         #expect(home[0].status == .applied && home[0].version == 2)
         #expect(host[0].status == .merged && host[0].version == 3)
@@ -83,7 +91,9 @@ import Testing
         #expect(try await record(id)?["starts_on"] == .string("2026-05-05"))
         let open = try await store.conflicts(for: coordinator, includeResolved: false)
         #expect(open.count == 1)
-        #expect(open[0].field == "starts_on" && open[0].current == .string("2026-05-05") && open[0].incoming == .string("2026-05-06"))
+        #expect(
+            open[0].field == "starts_on" && open[0].current == .string("2026-05-05")
+                && open[0].incoming == .string("2026-05-06"))
         let resolved = try await store.resolve(conflict: open[0].id, with: .keepIncoming, by: coordinator, now: now)
         #expect(resolved.status == .resolved && resolved.current == .string("2026-05-06"))
         #expect(try await store.conflicts(for: coordinator, includeResolved: false).isEmpty)
@@ -106,7 +116,8 @@ import Testing
         #expect(forbidden?.kind == .forbidden)
         // An owner may resolve; a value that breaks the date order is refused and nothing changes.
         let refused = await #expect(throws: ServerError.self) {
-            try await store.resolve(conflict: next[0].id, with: .value(.string("2026-01-01")), by: member(company), now: now)
+            try await store.resolve(
+                conflict: next[0].id, with: .value(.string("2026-01-01")), by: member(company), now: now)
         }
         #expect(refused?.kind == .unprocessable)
         _ = try await store.resolve(conflict: next[0].id, with: .keepCurrent, by: member(company), now: now)
@@ -115,22 +126,31 @@ import Testing
     @Test func lastWriterWinsOnStatusAndTheLoserIsInTheLog() async throws {
         let id = try await exchange()
         let later = change(.update, "exchange", id, ["status": .string("confirmed")], base: 1, device: "m", offset: 50)
-        let earlier = change(.update, "exchange", id, ["status": .string("cancelled")], base: 1, device: "k", offset: 10)
+        let earlier = change(
+            .update, "exchange", id, ["status": .string("cancelled")], base: 1, device: "k", offset: 10)
         _ = try await store.push([later], by: member(ministry), now: now)
         let result = try await store.push([earlier], by: member(company), now: now)
         #expect(result[0].status == .conflict)
         #expect(try await record(id)?["status"] == .string("confirmed"))
         let page = try await store.pull(since: 0, limit: 100, for: coordinator)
         let entry = try #require(page.items.last?.entry)
-        #expect(entry.outcome.conflicts == [FieldConflict(field: "status", rule: .lww, kept: .string("confirmed"), lost: .string("cancelled"))])
+        #expect(
+            entry.outcome.conflicts == [
+                FieldConflict(field: "status", rule: .lww, kept: .string("confirmed"), lost: .string("cancelled"))
+            ])
     }
 
     @Test func deleteWinsOverAConcurrentUpdate() async throws {
         let id = try await exchange()
-        _ = try await store.push([change(.update, "exchange", id, ["notes": .string("x")], base: 1, device: "k")], by: member(company), now: now)
-        let deleted = try await store.push([change(.delete, "exchange", id, [:], base: 1, device: "m")], by: member(ministry), now: now)
+        _ = try await store.push(
+            [change(.update, "exchange", id, ["notes": .string("x")], base: 1, device: "k")], by: member(company),
+            now: now)
+        let deleted = try await store.push(
+            [change(.delete, "exchange", id, [:], base: 1, device: "m")], by: member(ministry), now: now)
         #expect(deleted[0].status == .merged)
-        let late = try await store.push([change(.update, "exchange", id, ["goals": .string("y")], base: 1, device: "k")], by: member(company), now: now)
+        let late = try await store.push(
+            [change(.update, "exchange", id, ["goals": .string("y")], base: 1, device: "k")], by: member(company),
+            now: now)
         #expect(late[0].status == .rejected && late[0].reason == "deleted")
         #expect(try await record(id)?.isDeleted == true)
     }
@@ -164,20 +184,25 @@ import Testing
         let id = try await exchange()
         let outsider = try await store.addOrganisation(name: "Tree", sector: "ngo", now: now).id
         let refused = try await store.push(
-            [change(.update, "exchange", id, ["notes": .string("mine now")], base: 1, device: "t")], by: member(outsider), now: now)
+            [change(.update, "exchange", id, ["notes": .string("mine now")], base: 1, device: "t")],
+            by: member(outsider), now: now)
         #expect(refused[0].status == .rejected && refused[0].reason == "not_permitted")
         let stolen = try await store.push(
-            [change(.update, "exchange", id, ["host": .string(outsider)], base: 1, device: "k")], by: member(company), now: now)
+            [change(.update, "exchange", id, ["host": .string(outsider)], base: 1, device: "k")], by: member(company),
+            now: now)
         #expect(stolen[0].reason == "not_permitted")
         let auditor = Principal(tokenID: "a", organisation: nil, role: .auditor)
-        let audited = try await store.push([change(.update, "exchange", id, ["notes": .string("x")], base: 1, device: "a")], by: auditor, now: now)
+        let audited = try await store.push(
+            [change(.update, "exchange", id, ["notes": .string("x")], base: 1, device: "a")], by: auditor, now: now)
         #expect(audited[0].reason == "not_permitted")
         #expect(try await record(id)?.version == 1)
     }
 
     @Test func pullPagesThroughTheLogWithRecordsAsTheyStand() async throws {
         let id = try await exchange()
-        _ = try await store.push([change(.update, "exchange", id, ["goals": .string("g")], base: 1, device: "m")], by: member(ministry), now: now)
+        _ = try await store.push(
+            [change(.update, "exchange", id, ["goals": .string("g")], base: 1, device: "m")], by: member(ministry),
+            now: now)
         let first = try await store.pull(since: 0, limit: 2, for: coordinator)
         #expect(first.items.count == 2 && first.more && first.next == 2)
         var since = first.next
@@ -203,7 +228,9 @@ import Testing
         #expect(try await store.revoke(token: token, now: now))
         #expect(try await store.authenticate(token: token) == nil)
         #expect(try await store.revoke(token: token, now: now) == false)
-        await #expect(throws: ServerError.self) { try await store.issueToken(role: .member, organisation: nil, now: now) }
+        await #expect(throws: ServerError.self) {
+            try await store.issueToken(role: .member, organisation: nil, now: now)
+        }
         await #expect(throws: ServerError.self) {
             try await store.issueToken(role: .member, organisation: "0193aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee", now: now)
         }
@@ -214,6 +241,8 @@ import Testing
         #expect(page.items.count == 2)
         #expect(page.items[0].entry?.author.role == .server)
         #expect(page.items[0].record?["sector"] == .string("public"))
-        await #expect(throws: ServerError.self) { try await store.addOrganisation(name: "X", sector: "pirate", now: now) }
+        await #expect(throws: ServerError.self) {
+            try await store.addOrganisation(name: "X", sector: "pirate", now: now)
+        }
     }
 }

@@ -4,15 +4,41 @@ import TandemClient
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init", _superCommandName: "tandem",
-        abstract: "Create a replica (offline: with the bundled partnership schema).")
+        abstract: "Create a replica (offline: with the bundled partnership schema).",
+        discussion: """
+            With --server and --token, asks the server who the token is and for its schema first (nothing \
+            is created when it cannot be reached: 69), then creates the replica and pulls.
+            """)
 
+    @Option(name: .long, help: "The server to sync with (http://HOST:PORT or https://HOST).") var server: String?
+    @Option(name: .long, help: "The bearer token the server issued (with --server).") var token: String?
     @OptionGroup var replica: ReplicaOptions
+
+    func validate() throws {
+        guard (server == nil) == (token == nil) else { throw ValidationError("Give --server and --token together.") }
+    }
 
     func run() throws {
         try reporting { () throws(ReplicaError) in
-            let created = try Replica.create(at: replica.path)
+            guard let server, let token else {
+                let created = try Replica.create(at: replica.path)
+                emit(
+                    "Created replica \(replica.path) (schema \(created.schema.name) v\(created.schema.version), device \(created.device))\n"
+                )
+                return
+            }
+            let transport = try CurlTransport(server: server, token: token)
+            let progress = ProgressLine()
+            defer { progress.clear() }
+            let (created, summary) = try SyncEngine.createReplica(
+                at: replica.path, remote: TandemClient.Remote(server: transport.server, token: token),
+                transport: transport, progress: progress.show)
+            progress.clear()
+            let status = try created.status()
+            let who = (status.role ?? "?") + (status.organisation.map { " of \($0)" } ?? "")
             emit(
-                "Created replica \(replica.path) (schema \(created.schema.name) v\(created.schema.version), device \(created.device))\n"
+                "Created replica \(replica.path) (schema \(created.schema.name) v\(created.schema.version), device \(created.device)) "
+                    + "from \(transport.server) as \(who); pulled \(summary.pulled) item\(summary.pulled == 1 ? "" : "s")\n"
             )
         }
     }

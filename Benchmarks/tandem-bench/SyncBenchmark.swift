@@ -1,0 +1,152 @@
+// The sync figures (issue #3): push + merge of N changes over HTTP into a real `tandem-server`
+// process, pull of N records into a fresh replica, a no-op sync — beside raw SQLite upserting
+// the same rows (C API, one transaction) in the same run.
+
+import Foundation
+import GRDBSQLite
+import TandemClient
+import TandemProtocol
+
+/// A `tandem-server serve` process on a loopback port with a fresh store.
+final class BenchServer {
+    let data: String
+    let token: String
+    let url: String
+    private let process: Process
+
+    init(binaries: URL, scratch: URL) throws {
+        data = scratch.appendingPathComponent("server").path
+        let initProcess = Process()
+        initProcess.executableURL = binaries.appendingPathComponent("tandem-server")
+        initProcess.arguments = ["init", "--data", data]
+        let initOutput = Pipe()
+        initProcess.standardOutput = initOutput
+        try initProcess.run()
+        initProcess.waitUntilExit()
+        token = String(decoding: initOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        process = Process()
+        process.executableURL = binaries.appendingPathComponent("tandem-server")
+        process.arguments = ["serve", "--data", data, "--host", "127.0.0.1", "--port", "0"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["LOG_LEVEL"] = "error"
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let range = text.range(of: "http://") else { fail("tandem-server did not start: \(text)") }
+        url = String(text[range.lowerBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+/// Raw SQLite: N upserts of the same exchange rows into a table already holding them (the
+/// server's work without Tandem), one prepared statement, one transaction.
+func rawUpsert(path: String, ids: [String], notes: [String]) -> Double {
+    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    var db: OpaquePointer?
+    guard sqlite3_open(path, &db) == SQLITE_OK else { fail("cannot open \(path)") }
+    defer { sqlite3_close(db) }
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL", nil, nil, nil)
+    sqlite3_exec(
+        db, "CREATE TABLE exchange (id TEXT PRIMARY KEY NOT NULL, status TEXT, notes TEXT, version INTEGER) STRICT",
+        nil,
+        nil, nil)
+    let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    var statement: OpaquePointer?
+    let start = now()
+    sqlite3_exec(db, "BEGIN", nil, nil, nil)
+    sqlite3_prepare_v2(
+        db,
+        "INSERT INTO exchange(id, status, notes, version) VALUES (?, 'confirmed', ?, 1) ON CONFLICT(id) DO UPDATE SET status = excluded.status, notes = excluded.notes, version = exchange.version + 1",
+        -1, &statement, nil)
+    for (id, note) in zip(ids, notes) {
+        sqlite3_bind_text(statement, 1, id, -1, transient)
+        sqlite3_bind_text(statement, 2, note, -1, transient)
+        guard sqlite3_step(statement) == SQLITE_DONE else { fail(String(cString: sqlite3_errmsg(db))) }
+        sqlite3_reset(statement)
+    }
+    sqlite3_finalize(statement)
+    sqlite3_exec(db, "COMMIT", nil, nil, nil)
+    return now() - start
+}
+
+func runSyncBenchmark(options: Options, scratch: URL) throws {
+    let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    guard FileManager.default.isExecutableFile(atPath: binaries.appendingPathComponent("tandem-server").path) else {
+        fail("no tandem-server binary beside tandem-bench (build it: swift build -c release --product tandem-server)")
+    }
+    let server = try BenchServer(binaries: binaries, scratch: scratch)
+    defer { server.stop() }
+    let remote = Remote(server: server.url, token: server.token)
+
+    // A coordinator's replica with N new exchanges waiting to be pushed.
+    let writerPath = scratch.appendingPathComponent("writer.sqlite").path
+    let (writer, _) = try SyncEngine.createReplica(
+        at: writerPath, remote: remote, transport: try CurlTransport(server: server.url, token: server.token))
+    let setup = try Setup(replica: writer, path: writerPath)
+    let workload = Workload(rows: options.rows, setup: setup)
+    let csvPath = scratch.appendingPathComponent("sync.csv").path
+    try workload.csv.write(toFile: csvPath, atomically: false, encoding: .utf8)
+    _ = try writer.importCSV(into: "exchange", from: csvPath)
+    let engine = try SyncEngine.connecting(writer)
+
+    var start = now()
+    let pushed = try engine.push()
+    let pushTime = now() - start
+    guard pushed.rejected.isEmpty, pushed.pushed >= options.rows else {
+        fail("push: \(pushed.pushed) answered, \(pushed.rejected.count) rejected")
+    }
+
+    // A fresh replica pulls everything.
+    let readerPath = scratch.appendingPathComponent("reader.sqlite").path
+    start = now()
+    let (reader, pulled) = try SyncEngine.createReplica(
+        at: readerPath, remote: remote, transport: try CurlTransport(server: server.url, token: server.token))
+    let pullTime = now() - start
+    let pulledRows = try reader.records(in: "exchange").count
+    guard pulledRows == options.rows else { fail("pulled \(pulledRows) exchanges, expected \(options.rows)") }
+
+    // Nothing changed: a sync is a push of nothing and one empty pull page.
+    let readerEngine = try SyncEngine.connecting(reader)
+    _ = try readerEngine.sync()
+    var noOps: [Double] = []
+    for _ in 0..<max(options.edits, 5) {
+        start = now()
+        _ = try readerEngine.sync()
+        noOps.append(now() - start)
+    }
+    let tandem = binaries.appendingPathComponent("tandem").path
+    var processNoOps: [Double] = []
+    for _ in 0..<max(options.edits, 5) { processNoOps.append(spawn(tandem, ["sync", "--db", readerPath])) }
+
+    let raw = rawUpsert(
+        path: scratch.appendingPathComponent("raw-upsert.sqlite").path, ids: workload.ids, notes: workload.notes)
+
+    func rate(_ count: Int, _ milliseconds: Double) -> String { "\(Int(Double(count) / milliseconds * 1000))/s" }
+    say("")
+    say(padded("metric", 58) + "      time  rate")
+    say(
+        padded("3 push + merge of \(options.rows) changes over HTTP (target >= 50k/s)", 58) + figure(pushTime) + " ms  "
+            + rate(options.rows, pushTime))
+    say(
+        padded("3 pull of \(pulled.pulled) items into a fresh replica (target >= 100k/s)", 58) + figure(pullTime)
+            + " ms  "
+            + rate(pulled.pulled, pullTime))
+    say(padded("3 raw SQLite upsert of the same rows (1 txn)", 58) + figure(raw) + " ms  " + rate(options.rows, raw))
+    say(padded("3 ratio push / raw upsert", 58) + figure(pushTime / raw) + " x")
+    say(padded("3 no-op sync, in process (median; target <= 5 ms)", 58) + figure(median(noOps)) + " ms")
+    say(padded("3 no-op `tandem sync` process, start to exit (median)", 58) + figure(median(processNoOps)) + " ms")
+}

@@ -1,0 +1,228 @@
+import Foundation
+import GRDB
+public import TandemProtocol
+
+extension Replica {
+    /// Applies one page of the server's log in one transaction, then moves the cursor to
+    /// `page.next`.
+    ///
+    /// For each item: the record's server version goes to `tandem_record`; its row is written
+    /// from the server's state (every schema field, absent ones NULL) or deleted; its log entry
+    /// goes to `tandem_history`; and the changes still in the outbox for it are laid over the row
+    /// again (``SyncRules/rebase(server:pending:)``), so local reads keep showing the user's own
+    /// edits until the server has them. The outbox is frozen first, so that every pending value
+    /// lives in the outbox and rows can be rewritten freely.
+    ///
+    /// - Parameter since: the cursor the page was asked from.
+    /// - Returns: false when the cursor is no longer `since` (another process pulled meanwhile):
+    ///   nothing was written, and the caller should continue from the current cursor.
+    @discardableResult
+    func applyPullPage(_ page: PullResponse, since: Int64) throws(ReplicaError) -> Bool {
+        try write { db in
+            guard try Self.cursor(in: db) == since else { return false }
+            try freezeOutbox(in: db)
+            var writer = RowWriter()
+            for item in page.items {
+                try apply(item, db: db, writer: &writer)
+            }
+            try Setting.cursor.write(String(max(page.next, since)), in: db)
+            return true
+        }
+    }
+
+    private func apply(_ item: PullItem, db: Database, writer: inout RowWriter) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO tandem_record(id, tbl, version) VALUES (?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET tbl = excluded.tbl, version = excluded.version
+                """, arguments: [item.recordID, item.table, item.version])
+        if let entry = item.entry {
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO tandem_history
+                        (seq, tbl, record_id, version, time, author, op, fields, outcome, change_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    item.seq, item.table, item.recordID, entry.outcome.version, entry.time,
+                    entry.author.json.serialized(), entry.op.rawValue, OutboxRow.encodeFields(entry.fields),
+                    entry.outcome.json.serialized(), entry.changeID,
+                ])
+        }
+        // A table this replica's schema does not have (a newer server): history only.
+        guard let table = try? schema.table(named: item.table) else { return }
+        let pending = try Row.fetchAll(
+            db, sql: "SELECT \(OutboxRow.columns) FROM tandem_outbox WHERE record_id = ? ORDER BY seq",
+            arguments: [item.recordID]
+        ).map(OutboxRow.init)
+        let server = item.isDeleted ? nil : item.record
+        let edits = pending.map { SyncRules.PendingEdit(op: $0.op, fields: $0.fields ?? [:]) }
+        let values = SyncRules.rebase(server: server, pending: edits)
+        try writer.write(values, id: item.recordID, in: table, isServerState: pending.isEmpty, db: db)
+    }
+}
+
+/// Writes rows as the pull settles them: an upsert of every field, or a delete.
+///
+/// Unique values can collide for a moment: a row pulled early may take a value that another
+/// row still holds locally because that row's own item comes later in the log, or because a
+/// pending edit gave it the value (the server will reject that edit: `unique:FIELD`). The
+/// server's state wins: a pure server row takes the value and the other row's field is set to
+/// NULL (its own item, or the rejection's, corrects it); a row showing pending edits leaves the
+/// colliding field NULL (the outbox still holds the value the user typed).
+struct RowWriter {
+    private var upserts: [String: String] = [:]
+
+    mutating func write(
+        _ values: [String: JSONValue]?, id: String, in table: TableSchema, isServerState: Bool, db: Database
+    ) throws {
+        let name = table.name.quotedIdentifier
+        guard let values else {
+            try db.execute(sql: "DELETE FROM \(name) WHERE id = ?", arguments: [id])
+            return
+        }
+        var fields = table.fields.map { field -> FieldValue in
+            guard let json = values[field.name] else { return .null }
+            return (try? FieldValue(json: json, for: field, in: table.name)) ?? .null
+        }
+        let sql = upsert(for: table)
+        for attempt in 0..<2 {
+            do {
+                try db.execute(
+                    sql: sql, arguments: StatementArguments([id.databaseValue] + fields.map(\.databaseValue)))
+                return
+            } catch let error as DatabaseError
+                where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE && attempt == 0
+            {
+                for (position, field) in table.fields.enumerated() where field.isUnique && !fields[position].isNull {
+                    let column = field.name.quotedIdentifier
+                    let holder = try String.fetchOne(
+                        db, sql: "SELECT id FROM \(name) WHERE \(column) = ? AND id != ? LIMIT 1",
+                        arguments: [fields[position].databaseValue, id])
+                    guard holder != nil else { continue }
+                    if isServerState {
+                        try db.execute(
+                            sql: "UPDATE \(name) SET \(column) = NULL WHERE \(column) = ? AND id != ?",
+                            arguments: [fields[position].databaseValue, id])
+                    } else {
+                        fields[position] = .null
+                    }
+                }
+            }
+        }
+    }
+
+    private mutating func upsert(for table: TableSchema) -> String {
+        if let sql = upserts[table.name] { return sql }
+        let columns = ["id"] + table.fields.map(\.name.quotedIdentifier)
+        let marks = Array(repeating: "?", count: columns.count).joined(separator: ", ")
+        let updates = table.fields.map { "\($0.name.quotedIdentifier) = excluded.\($0.name.quotedIdentifier)" }
+        var sql = "INSERT INTO \(table.name.quotedIdentifier) (\(columns.joined(separator: ", "))) VALUES (\(marks))"
+        sql +=
+            updates.isEmpty
+            ? " ON CONFLICT(id) DO NOTHING" : " ON CONFLICT(id) DO UPDATE SET " + updates.joined(separator: ", ")
+        upserts[table.name] = sql
+        return sql
+    }
+}
+
+extension Replica {
+    /// Replaces the cached conflicts with the server's list (for `status` and offline `conflicts`).
+    func cacheConflicts(_ conflicts: [ConflictInfo]) throws(ReplicaError) {
+        try write { db in
+            try db.execute(sql: "DELETE FROM tandem_conflict")
+            for conflict in conflicts {
+                try db.execute(
+                    sql: """
+                        INSERT OR REPLACE INTO tandem_conflict(id, tbl, record_id, field, current, incoming, status)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        conflict.id, conflict.table, conflict.recordID, conflict.field, conflict.current.serialized(),
+                        conflict.incoming.serialized(), conflict.status.rawValue,
+                    ])
+            }
+        }
+    }
+
+    /// The conflicts cached by the last sync (or `conflicts`): open ones, or all.
+    public func cachedConflicts(includeResolved: Bool = false) throws(ReplicaError) -> [ConflictInfo] {
+        try read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, tbl, record_id, field, current, incoming, status FROM tandem_conflict
+                    \(includeResolved ? "" : "WHERE status = 'open'") ORDER BY id
+                    """)
+            return rows.map { row in
+                ConflictInfo(
+                    id: row["id"], table: row["tbl"], recordID: row["record_id"], field: row["field"],
+                    current: (try? JSONValue.parse(row["current"] as String)) ?? .null,
+                    incoming: (try? JSONValue.parse(row["incoming"] as String)) ?? .null,
+                    status: ConflictInfo.Status(rawValue: row["status"]) ?? .open)
+            }
+        }
+    }
+
+    /// The full id of a cached conflict that `text` names (an id or a unique prefix of at least 4
+    /// characters); nil when the cache holds none that starts with it.
+    ///
+    /// - Throws: `usage` when the prefix is too short or ambiguous.
+    public func conflictID(matching text: String) throws(ReplicaError) -> String? {
+        let prefix = text.lowercased()
+        return try read { db in
+            let matches = try String.fetchAll(
+                db, sql: "SELECT id FROM tandem_conflict WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 3",
+                arguments: [prefix.count, prefix])
+            if matches.contains(prefix) { return prefix }
+            guard !matches.isEmpty else { return nil }
+            guard prefix.count >= 4 else {
+                throw ReplicaError(.usage, "conflict id prefix \"\(text)\" is too short (at least 4 characters)")
+            }
+            guard matches.count == 1 else {
+                throw ReplicaError(
+                    .usage,
+                    "conflict id prefix \"\(text)\" is ambiguous (\(matches.prefix(2).joined(separator: ", "))…)")
+            }
+            return matches[0]
+        }
+    }
+
+    /// A value for `table.field` given as command-line text, as wire JSON (refs may be prefixes).
+    ///
+    /// - Throws: `invalidData` naming table and field; `notFound` for an unknown table or field.
+    public func wireValue(parsing text: String, table tableName: String, field fieldName: String) throws(ReplicaError)
+        -> JSONValue
+    {
+        let table = try table(tableName)
+        return try read { db in
+            let field = try table.field(named: fieldName)
+            let value = try FieldValue(parsing: text, for: field, in: table.name)
+            if field.type == .ref, let reference = value.text, let target = field.references {
+                return .string(try Self.resolve(reference, in: try schema.table(named: target), db: db))
+            }
+            return value.json
+        }
+    }
+
+    /// Forgets what was pulled, keeping the rows that pending changes touch: every other record,
+    /// the server versions, the pulled history, the cursor (for `sync --resync`).
+    func forgetPulledState() throws(ReplicaError) {
+        try write { db in
+            try freezeOutbox(in: db)
+            for table in schema.tables {
+                try db.execute(
+                    sql:
+                        "DELETE FROM \(table.name.quotedIdentifier) WHERE id NOT IN (SELECT record_id FROM tandem_outbox)"
+                )
+            }
+            try db.execute(sql: "DELETE FROM tandem_record; DELETE FROM tandem_history")
+            try Setting.cursor.write("0", in: db)
+        }
+    }
+
+    /// Records the end of a successful sync.
+    func recordSync(at milliseconds: Int64) throws(ReplicaError) {
+        try write { db in try Setting.lastSync.write(Self.timestamp(milliseconds), in: db) }
+    }
+}

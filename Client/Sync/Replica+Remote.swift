@@ -1,0 +1,69 @@
+import GRDB
+public import TandemProtocol
+
+/// Where a replica syncs: the server's URL and the bearer token (kept in `tandem_meta`, in a file
+/// readable by its owner only). Never printed, never logged.
+public struct Remote: Hashable, Sendable {
+    public var server: String
+    public var token: String
+
+    public init(server: String, token: String) {
+        self.server = server
+        self.token = token
+    }
+}
+
+extension Replica {
+    /// The server and token this replica syncs with, or nil when it has none yet.
+    public func remote() throws(ReplicaError) -> Remote? {
+        try read { db in
+            let settings = try Setting.readAll(in: db)
+            guard let server = settings[.server], let token = settings[.token] else { return nil }
+            return Remote(server: server, token: token)
+        }
+    }
+
+    /// The server and token, or a `usage` error telling how to set them.
+    public func requireRemote() throws(ReplicaError) -> Remote {
+        guard let remote = try remote() else {
+            throw ReplicaError(.usage, "this replica has no server; run `tandem remote URL --token TOKEN` first")
+        }
+        return remote
+    }
+
+    /// Sets or changes the server, the token and who the token is (from `GET /v1/whoami`).
+    ///
+    /// When the server or the identity changes, what this replica has pulled may not be what the
+    /// new server (or the new identity) would send: the cursor goes back to 0, so the next sync
+    /// pulls everything again (pulling is idempotent, and pending edits are kept and rebased).
+    /// A new token for the same server and identity keeps the cursor.
+    ///
+    /// - Returns: whether the cursor was reset.
+    @discardableResult
+    public func setRemote(_ remote: Remote, identity: WhoAmI) throws(ReplicaError) -> Bool {
+        try write { db in
+            let settings = try Setting.readAll(in: db)
+            let isSame =
+                settings[.server] == remote.server && settings[.organisation] == identity.organisation
+                && settings[.role] == identity.role.rawValue
+            try Setting.server.write(remote.server, in: db)
+            try Setting.token.write(remote.token, in: db)
+            try Setting.organisation.write(identity.organisation, in: db)
+            try Setting.role.write(identity.role.rawValue, in: db)
+            if !isSame && settings[.cursor] != nil {
+                try Setting.cursor.write("0", in: db)
+                return true
+            }
+            return false
+        }
+    }
+
+    /// The seq up to which this replica has pulled the server's log (0 before the first pull).
+    public func cursor() throws(ReplicaError) -> Int64 {
+        try read { db in try Self.cursor(in: db) }
+    }
+
+    static func cursor(in db: Database) throws -> Int64 {
+        try Setting.cursor.read(in: db).flatMap { Int64($0) } ?? 0
+    }
+}

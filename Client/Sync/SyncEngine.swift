@@ -1,0 +1,198 @@
+import Foundation
+public import TandemProtocol
+
+/// Syncs a replica with its server: push the outbox, then pull the log until up to date, then
+/// refresh the conflicts (SPEC §3 `tandem sync`, §5).
+///
+/// Every step is safe to interrupt and run again: changes are frozen with their ids before they
+/// are first sent, so a retry resends the same changes and the server answers `duplicate`; each
+/// push answer and each pull page is recorded in one transaction, and the pull cursor moves only
+/// with the page it belongs to. See `docs/sync.md`.
+///
+/// ```swift
+/// let engine = try SyncEngine.connecting(replica)   // the replica's server and token, over libcurl
+/// let summary = try engine.sync()
+/// summary.rejected.count  // changes the server refused (listed by `tandem status`)
+/// ```
+public struct SyncEngine: Sendable {
+    /// What a sync is doing, for a progress line.
+    public enum Progress: Hashable, Sendable {
+        case pushing(sent: Int, of: Int)
+        case pulling(items: Int, seq: Int64)
+    }
+
+    /// What a push, a pull, or a whole sync did.
+    public struct Summary: Hashable, Sendable {
+        /// Changes the server answered (accepted or rejected).
+        public var pushed = 0
+        public var rejected: [Rejection] = []
+        /// Log items pulled.
+        public var pulled = 0
+        /// Open conflicts after the sync.
+        public var conflicts = 0
+
+        public init() {}
+    }
+
+    public let replica: Replica
+    public let api: SyncAPI
+    /// Changes per push request.
+    public var batchSize = 500
+    /// Items asked for per pull page.
+    public var pageSize = 1000
+
+    public init(replica: Replica, transport: any SyncTransport) {
+        self.replica = replica
+        api = SyncAPI(transport: transport)
+    }
+
+    /// An engine for the server and token stored in `replica`, over ``CurlTransport``.
+    ///
+    /// - Throws: `usage` when the replica has no server yet.
+    public static func connecting(
+        _ replica: Replica, configuration: CurlTransport.Configuration = .init()
+    ) throws(ReplicaError) -> SyncEngine {
+        let remote = try replica.requireRemote()
+        return SyncEngine(
+            replica: replica,
+            transport: try CurlTransport(server: remote.server, token: remote.token, configuration: configuration))
+    }
+
+    /// Push, then pull until up to date, then refresh the conflicts and note the time.
+    public func sync(progress: (Progress) -> Void = { _ in }) throws(ReplicaError) -> Summary {
+        var summary = try push(progress: progress)
+        let pulled = try pull(progress: progress)
+        summary.pulled = pulled.pulled
+        summary.conflicts = pulled.conflicts
+        try replica.recordSync(at: replica.clock.now())
+        return summary
+    }
+
+    /// `sync --resync`: pushes, then forgets every record that has no pending change (and the
+    /// pulled history and cursor), then pulls everything again. Rows with pending changes stay
+    /// and are rebased as their records arrive. Interrupted, the replica is partial until the
+    /// next `sync` finishes the pull.
+    public func resync(progress: (Progress) -> Void = { _ in }) throws(ReplicaError) -> Summary {
+        var summary = try push(progress: progress)
+        try replica.forgetPulledState()
+        let pulled = try pull(progress: progress)
+        summary.pulled = pulled.pulled
+        summary.conflicts = pulled.conflicts
+        try replica.recordSync(at: replica.clock.now())
+        return summary
+    }
+
+    /// Sends every pending change, in edit order, in batches; records each batch's answers.
+    public func push(progress: (Progress) -> Void = { _ in }) throws(ReplicaError) -> Summary {
+        var summary = Summary()
+        try replica.freezeOutbox()
+        let total = try replica.status().pending
+        var last: Int64 = 0
+        while true {
+            let batch = try replica.frozenChanges(after: last, limit: batchSize)
+            guard let tail = batch.last else { break }
+            progress(.pushing(sent: summary.pushed, of: total))
+            let results = try api.push(batch.map { $0.change(device: replica.device) })
+            summary.rejected += try replica.recordPushResults(results, for: batch)
+            summary.pushed += batch.count
+            last = tail.seq
+        }
+        if summary.pushed > 0 { progress(.pushing(sent: summary.pushed, of: max(total, summary.pushed))) }
+        return summary
+    }
+
+    /// Pulls the log from the cursor until the server says there is no more, then refreshes the
+    /// cached conflicts.
+    public func pull(progress: (Progress) -> Void = { _ in }) throws(ReplicaError) -> Summary {
+        var summary = Summary()
+        var since = try replica.cursor()
+        while true {
+            let page = try api.pull(since: since, limit: pageSize)
+            guard try replica.applyPullPage(page, since: since) else {
+                // Another process pulled meanwhile: carry on from where it got to.
+                since = try replica.cursor()
+                continue
+            }
+            summary.pulled += page.items.count
+            progress(.pulling(items: summary.pulled, seq: page.next))
+            guard let next = try SyncRules.nextPull(after: page, since: since) else { break }
+            since = next
+        }
+        let conflicts = try api.conflicts(includeResolved: false)
+        try replica.cacheConflicts(conflicts)
+        summary.conflicts = conflicts.count
+        return summary
+    }
+
+    /// The conflicts on records the caller can see, from the server (and cached).
+    public func conflicts(includeResolved: Bool) throws(ReplicaError) -> [ConflictInfo] {
+        let conflicts = try api.conflicts(includeResolved: includeResolved)
+        try replica.cacheConflicts(conflicts)
+        return conflicts
+    }
+
+    /// Settles a conflict on the server, then pulls so the replica holds the decision.
+    ///
+    /// - Parameter id: a conflict id, or a unique prefix of one the server lists.
+    public func resolve(_ id: String, with resolution: Resolution) throws(ReplicaError) -> ConflictInfo {
+        let conflict = try findConflict(id)
+        let resolved = try api.resolve(conflict: conflict.id, with: resolution)
+        _ = try pull()
+        return resolved
+    }
+
+    /// Settles a conflict with a value given as command-line text, read as the conflict's
+    /// field reads it (`tandem resolve ID --value V`).
+    public func resolve(_ id: String, value text: String) throws(ReplicaError) -> ConflictInfo {
+        let conflict = try findConflict(id)
+        let value = try replica.wireValue(parsing: text, table: conflict.table, field: conflict.field)
+        let resolved = try api.resolve(conflict: conflict.id, with: .value(value))
+        _ = try pull()
+        return resolved
+    }
+
+    /// The conflict `id` names (a unique prefix will do), from the cache, else from the server.
+    private func findConflict(_ id: String) throws(ReplicaError) -> ConflictInfo {
+        var full = try replica.conflictID(matching: id)
+        if full == nil {
+            _ = try conflicts(includeResolved: true)
+            full = try replica.conflictID(matching: id)
+        }
+        guard let full,
+            let conflict = try replica.cachedConflicts(includeResolved: true).first(where: { $0.id == full })
+        else { throw ReplicaError(.notFound, "no conflict with id \(id)") }
+        return conflict
+    }
+
+    /// Creates a replica at `path` from a server: asks who the token is and for the schema
+    /// first (so nothing is created when the server cannot be reached or refuses the token),
+    /// then creates the replica with that schema, stores the server, token and identity, and
+    /// pulls everything the token may see.
+    ///
+    /// - Throws: `cannotCreate` when something is at `path` already; the transport's and the
+    ///   server's errors. When the first pull fails, the replica is kept and the error says so:
+    ///   `tandem sync` finishes the job.
+    public static func createReplica(
+        at path: String, remote: Remote, transport: any SyncTransport, clock: ReplicaClock = .system,
+        progress: (Progress) -> Void = { _ in }
+    ) throws(ReplicaError) -> (replica: Replica, summary: Summary) {
+        if FileManager.default.fileExists(atPath: path) {
+            throw ReplicaError(.cannotCreate, "\(path) already exists; not overwriting it")
+        }
+        let api = SyncAPI(transport: transport)
+        let identity = try api.whoAmI()
+        let schema = try api.schema()
+        let replica = try Replica.create(at: path, schema: schema, clock: clock)
+        try replica.setRemote(remote, identity: identity)
+        let engine = SyncEngine(replica: replica, transport: transport)
+        do {
+            let summary = try engine.pull(progress: progress)
+            try replica.recordSync(at: clock.now())
+            return (replica, summary)
+        } catch {
+            throw ReplicaError(
+                error.code, "created \(path), but the first pull failed: \(error.message) (run `tandem sync` to finish)"
+            )
+        }
+    }
+}

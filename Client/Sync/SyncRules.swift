@@ -1,0 +1,89 @@
+package import TandemProtocol
+
+/// The sync engine's decisions, as pure functions of what the replica holds and what the server
+/// answered: what a push result means for its outbox entry, where the pull cursor must go, and
+/// what a record looks like locally once the user's pending changes are laid over the server's
+/// state (the rebase). ``SyncEngine`` and the `Replica+Push`/`Replica+Pull` extensions carry
+/// them out; tests check them without a database or a network.
+package enum SyncRules {
+    /// What a push result does to the change it answers.
+    package enum Disposition: Equatable, Sendable {
+        /// The server has the change (applied, merged, conflict, or an earlier copy): it is no
+        /// longer pending.
+        case accepted
+        /// The server refused it: no longer pending, and reported in `tandem status`.
+        case rejected(reason: String)
+    }
+
+    package static func disposition(of result: PushResult) -> Disposition {
+        switch result.status {
+        case .applied, .merged, .conflict:
+            return .accepted
+        case .rejected:
+            return .rejected(reason: result.reason ?? "unknown")
+        case .duplicate:
+            // The server answers a change it has seen before with its first result: a change
+            // whose first answer was lost and was a rejection comes back with its reason.
+            return result.reason.map { .rejected(reason: $0) } ?? .accepted
+        }
+    }
+
+    /// The pull cursor after a push. A change whose log entry the replica has already pulled
+    /// past (its first answer was lost, and a pull ran before the retry) was shown locally
+    /// through the rebase, not as the server settled it: the cursor goes back to just before
+    /// that entry, so the next pull brings the record as it really is.
+    package static func cursor(after results: [PushResult], current: Int64) -> Int64 {
+        var cursor = current
+        for result in results {
+            if let seq = result.seq, seq <= cursor { cursor = max(0, seq - 1) }
+        }
+        return cursor
+    }
+
+    /// A change still in the outbox, as the rebase needs it: what it does and the fields it sets
+    /// (for an insert, every value of the new record).
+    package struct PendingEdit: Equatable, Sendable {
+        package var op: Operation
+        package var fields: [String: JSONValue]
+
+        package init(op: Operation, fields: [String: JSONValue]) {
+            self.op = op
+            self.fields = fields
+        }
+    }
+
+    /// The record as the replica shows it: the server's state (nil when the server has no live
+    /// record) with the pending changes laid over it in order. An update sets its fields on a
+    /// live record and cannot revive a deleted one (the server will reject it: `deleted`); a
+    /// delete removes the record; an insert makes it from its own values.
+    ///
+    /// - Returns: the values to write (absent fields are NULL), or nil for no row.
+    package static func rebase(server: [String: JSONValue]?, pending: [PendingEdit]) -> [String: JSONValue]? {
+        var values = server
+        for edit in pending {
+            switch edit.op {
+            case .insert:
+                values = edit.fields
+            case .update:
+                guard var current = values else { continue }
+                for (field, value) in edit.fields { current[field] = value }
+                values = current
+            case .delete:
+                values = nil
+            }
+        }
+        return values?.filter { $0.value != .null }
+    }
+
+    /// The cursor to continue a pull from after a page, or nil when the pull is done.
+    ///
+    /// - Throws: `internal` when the server says there is more but its cursor did not move (a
+    ///   loop a faulty server would otherwise cause).
+    package static func nextPull(after page: PullResponse, since: Int64) throws(ReplicaError) -> Int64? {
+        guard page.more else { return nil }
+        guard page.next > since else {
+            throw ReplicaError(.internal, "the server's pull did not advance past seq \(since)")
+        }
+        return page.next
+    }
+}

@@ -1,0 +1,125 @@
+import Hummingbird
+import TandemProtocol
+
+/// The authenticated `/v1` endpoints (SPEC §4): each reads what it needs from the request, asks
+/// the store, and answers JSON. Who may call what is decided here by role; what a role may see
+/// or change record by record is the store's (and the merge's) business.
+struct APIController: Sendable {
+    typealias Context = TandemRequestContext
+
+    let store: any ServerStore
+    let clock: @Sendable () -> Int64
+
+    /// The pull page size when the request names none.
+    static let defaultPullLimit = 1000
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get("whoami", use: whoami)
+        group.get("schema", use: schema)
+        group.post("push", use: push)
+        group.get("pull", use: pull)
+        group.get("conflicts", use: conflicts)
+        group.post("conflicts/:id/resolve", use: resolve)
+    }
+
+    // MARK: - Endpoints
+
+    /// `GET /v1/whoami` → `{"organisation", "role"}`.
+    @Sendable func whoami(request: Request, context: Context) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        return JSONResponse.make(WhoAmI(organisation: principal.organisation, role: principal.role).json, for: request)
+    }
+
+    /// `GET /v1/schema` → the schema document.
+    @Sendable func schema(request: Request, context: Context) async throws -> Response {
+        _ = try context.requirePrincipal()
+        return JSONResponse.make(store.schema.json, for: request)
+    }
+
+    /// `POST /v1/push` → one result a change, in order; 200 even when all are rejected.
+    @Sendable func push(request: Request, context: Context) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        try requireEditor(principal, "push changes")
+        let body = try await RequestBodyReader.json(from: request, context: context)
+        if case let .array(items)? = body["changes"], items.count > WireProtocol.maximumChangesPerPush {
+            throw ServerError(
+                .tooLarge, "too_many_changes",
+                "a push may carry at most \(WireProtocol.maximumChangesPerPush) changes; got \(items.count)")
+        }
+        let push: PushRequest
+        do {
+            push = try PushRequest(json: body)
+        } catch {
+            throw ServerError.badJSON(error.message)
+        }
+        let results = try await store.push(push.changes, by: principal, now: clock())
+        return JSONResponse.make(PushResponse(results: results).json, for: request)
+    }
+
+    /// `GET /v1/pull?since=SEQ&limit=N` → `{"items", "next", "more"}`.
+    @Sendable func pull(request: Request, context: Context) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let query = request.uri.queryParameters
+        let since = try integer(
+            query["since"].map(String.init), range: 0...Int64.max, default: 0,
+            otherwise: "since: expected a seq, an integer of 0 or more")
+        let limit = try integer(
+            query["limit"].map(String.init), range: 1...Int64(WireProtocol.maximumPullLimit),
+            default: Int64(Self.defaultPullLimit),
+            otherwise: "limit: expected an integer from 1 to \(WireProtocol.maximumPullLimit)")
+        let page = try await store.pull(since: since, limit: Int(limit), for: principal)
+        return JSONResponse.make(page.json, for: request)
+    }
+
+    /// `GET /v1/conflicts[?all=true]` → an array of conflicts, open ones unless `all`.
+    @Sendable func conflicts(request: Request, context: Context) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let includeResolved: Bool
+        switch request.uri.queryParameters["all"].map({ $0.lowercased() }) {
+        case nil, "false", "0": includeResolved = false
+        case "true", "1", "": includeResolved = true
+        default: throw ServerError(.badRequest, "bad_query", "all: expected true or false")
+        }
+        let list = try await store.conflicts(for: principal, includeResolved: includeResolved)
+        return JSONResponse.make(.array(list.map(\.json)), for: request)
+    }
+
+    /// `POST /v1/conflicts/{id}/resolve` with `{"keep": "current"|"incoming"}` or `{"value": V}`
+    /// → the conflict as it now stands.
+    @Sendable func resolve(request: Request, context: Context) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        try requireEditor(principal, "resolve conflicts")
+        guard let id = context.parameters.get("id"), !id.isEmpty else {
+            throw ServerError(.notFound, "not_found", "no such conflict")
+        }
+        let body = try await RequestBodyReader.json(from: request, context: context)
+        let resolution: Resolution
+        do {
+            resolution = try Resolution(json: body)
+        } catch {
+            throw ServerError.badJSON(error.message)
+        }
+        let conflict = try await store.resolve(conflict: id, with: resolution, by: principal, now: clock())
+        return JSONResponse.make(conflict.json, for: request)
+    }
+
+    // MARK: - Checks
+
+    /// Members and coordinators change data; auditors (and anything else) only read.
+    private func requireEditor(_ principal: Principal, _ action: String) throws(ServerError) {
+        guard principal.role == .member || principal.role == .coordinator else {
+            throw ServerError.forbidden("\(principal.role.rawValue) tokens may not \(action)")
+        }
+    }
+
+    /// A query parameter as an integer within `range`, `fallback` when absent.
+    private func integer(
+        _ text: String?, range: ClosedRange<Int64>, default fallback: Int64, otherwise message: String
+    ) throws(ServerError) -> Int64 {
+        guard let text else { return fallback }
+        guard let value = Int64(text), range.contains(value) else {
+            throw ServerError(.badRequest, "bad_query", message)
+        }
+        return value
+    }
+}

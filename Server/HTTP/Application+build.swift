@@ -1,0 +1,46 @@
+public import Hummingbird
+public import Logging
+import NIOCore
+import TandemProtocol
+
+/// Builds the Tandem HTTP server (SPEC §4) on `store`: the executable runs it, tests drive it
+/// with `app.test(.router)` or `.live`.
+///
+/// - Parameters:
+///   - configuration: where to listen and the body limit.
+///   - store: where everything is kept.
+///   - logger: for requests and store failures; tokens and field values never reach it.
+///   - clock: milliseconds since the epoch, the `now` of every store call.
+///   - onServerRunning: called once listening, with the bound address and port (the real one
+///     when `configuration.port` is 0).
+///
+/// ```swift
+/// let store = try SQLiteServerStore.open(directory: "/var/lib/tandem")
+/// let app = buildApplication(configuration: ServerConfiguration(dataDirectory: "/var/lib/tandem"), store: store, logger: logger)
+/// try await app.runService()
+/// ```
+public func buildApplication(
+    configuration: ServerConfiguration, store: any ServerStore, logger: Logger,
+    clock: @escaping @Sendable () -> Int64 = ServerClock.wall,
+    onServerRunning: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }
+) -> some ApplicationProtocol {
+    let router = Router(context: TandemRequestContext.self, options: .autoGenerateHeadEndpoints)
+    // The limit first, so that the error middleware reports the configured one.
+    router.add(middleware: BodyLimitMiddleware(limit: configuration.maximumBodySize))
+    router.add(middleware: ErrorMiddleware())
+    router.get("healthz") { request, _ in
+        JSONResponse.make(.object([JSONMember("status", .string("ok"))]), for: request)
+    }
+    let api = router.group("v1").add(middleware: AuthenticationMiddleware(store: store))
+    APIController(store: store, clock: clock).addRoutes(to: api)
+    return Application(
+        router: router,
+        configuration: ApplicationConfiguration(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "tandem-server"),
+        onServerRunning: { channel in
+            let address = channel.localAddress
+            await onServerRunning(address?.ipAddress ?? configuration.host, address?.port ?? configuration.port)
+        },
+        logger: logger
+    )
+}

@@ -1,0 +1,28 @@
+import Hummingbird
+
+/// The API's paths and the methods each answers, so that a known path asked with another method
+/// gets 405 with an `Allow` header instead of the router's 404.
+///
+/// Keep in step with the routes ``buildApplication(configuration:store:logger:clock:onServerRunning:)``
+/// registers (a test walks every entry).
+enum RouteTable {
+    /// Path segments (`:name` matches any one segment) and the methods served there.
+    static let entries: [(segments: [String], methods: [HTTPRequest.Method])] = [
+        (["healthz"], [.get, .head]),
+        (["v1", "whoami"], [.get, .head]),
+        (["v1", "schema"], [.get, .head]),
+        (["v1", "push"], [.post]),
+        (["v1", "pull"], [.get, .head]),
+        (["v1", "conflicts"], [.get, .head]),
+        (["v1", "conflicts", ":id", "resolve"], [.post]),
+    ]
+
+    /// The methods `path` answers, or nil when no route has that path.
+    static func methods(for path: String) -> [HTTPRequest.Method]? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        return entries.first { entry in
+            entry.segments.count == segments.count
+                && zip(entry.segments, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+        }?.methods
+    }
+}

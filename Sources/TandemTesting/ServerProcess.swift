@@ -1,0 +1,89 @@
+import Foundation
+
+/// A real `tandem-server serve` process on a loopback port, for end-to-end tests: made with a
+/// fresh store (`tandem-server init`) in a temporary folder, stopped when released.
+///
+/// ```swift
+/// let server = try ServerProcess.start()
+/// let result = try BinaryRunner.run("tandem", ["init", "--server", server.url, "--token", server.coordinatorToken, "--db", db])
+/// server.stop()   // later requests fail with 69
+/// ```
+public final class ServerProcess: @unchecked Sendable {
+    public let folder: TemporaryDirectory
+    /// The store folder (`--data`).
+    public let data: String
+    public let coordinatorToken: String
+    /// `http://127.0.0.1:PORT`, from the server's first line.
+    public private(set) var url: String = ""
+    private var process: Process?
+
+    private init(folder: TemporaryDirectory, coordinatorToken: String) {
+        self.folder = folder
+        data = folder.path("data")
+        self.coordinatorToken = coordinatorToken
+    }
+
+    /// Creates a store and starts serving it on a free port.
+    public static func start() throws -> ServerProcess {
+        let folder = try TemporaryDirectory(prefix: "tandem-server-e2e")
+        let created = try BinaryRunner.run("tandem-server", ["init", "--data", folder.path("data")])
+        guard created.status == 0 else { throw ServerProcessError("tandem-server init failed: \(created)") }
+        let server = ServerProcess(folder: folder, coordinatorToken: created.output)
+        try server.serve()
+        return server
+    }
+
+    /// Runs an admin command (`org add`, `token issue`, …) against this server's store.
+    public func admin(_ arguments: [String]) throws -> ProcessResult {
+        try BinaryRunner.run("tandem-server", arguments + ["--data", data])
+    }
+
+    /// Adds an organisation; returns its id and a member token.
+    public func addOrganisation(name: String, sector: String) throws -> (id: String, token: String) {
+        let result = try admin(["org", "add", "--name", name, "--sector", sector])
+        let lines = result.output.split(separator: "\n").map(String.init)
+        guard result.status == 0, lines.count == 2 else { throw ServerProcessError("org add failed: \(result)") }
+        return (lines[0], lines[1])
+    }
+
+    private func serve() throws {
+        let process = Process()
+        process.executableURL = BinaryRunner.binaryDirectory.appendingPathComponent("tandem-server")
+        process.arguments = ["serve", "--data", data, "--host", "127.0.0.1", "--port", "0"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["LOG_LEVEL"] = "error"
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        // The first line is "tandem-server listening on http://HOST:PORT".
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let start = text.range(of: "http://") else {
+            stop()
+            throw ServerProcessError("tandem-server serve did not start: \(text)")
+        }
+        url = String(text[start.lowerBound...].prefix { !$0.isWhitespace })
+    }
+
+    /// Stops the server (SIGTERM) and waits for it to exit.
+    public func stop() {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+public struct ServerProcessError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

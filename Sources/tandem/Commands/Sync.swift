@@ -1,0 +1,244 @@
+import ArgumentParser
+import Foundation
+import TandemClient
+import TandemProtocol
+
+struct Remote: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remote", _superCommandName: "tandem",
+        abstract: "Set or change the server this replica syncs with.",
+        discussion: """
+            Asks the server who the token is first; nothing changes when it cannot be reached (69) or \
+            refuses the token (77). A different server or identity makes the next sync pull everything again.
+            Example: tandem remote https://tandem.example.org --token "$TOKEN"
+            """)
+
+    @Argument(help: "The server's URL (http://HOST:PORT or https://HOST).") var url: String
+    @Option(name: .long, help: "The bearer token the server issued.") var token: String
+    @OptionGroup var replica: ReplicaOptions
+
+    func run() throws {
+        try reporting { () throws(ReplicaError) in
+            let opened = try replica.open()
+            let transport = try CurlTransport(server: url, token: token)
+            let identity = try SyncAPI(transport: transport).whoAmI()
+            let isReset = try opened.setRemote(
+                TandemClient.Remote(server: transport.server, token: token), identity: identity)
+            emit(
+                "Server \(transport.server): \(identity.role.rawValue)\(identity.organisation.map { " of \($0)" } ?? "")"
+                    + (isReset ? " (the next sync pulls everything again)" : "") + "\n")
+        }
+    }
+}
+
+struct Sync: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync", _superCommandName: "tandem",
+        abstract: "Push pending changes, then pull until up to date.",
+        discussion: """
+            Safe to interrupt and run again. Exits 0 when the exchange completed, even if the server \
+            rejected changes (they are listed by `tandem status`); 69 when the server cannot be reached, \
+            75 when it is busy, 77 when the token is refused.
+            """)
+
+    @Flag(name: .long, help: "Rebuild the replica's records from the server, keeping pending edits.")
+    var resync = false
+    @OptionGroup var replica: ReplicaOptions
+
+    func run() throws {
+        try reporting { () throws(ReplicaError) in
+            let opened = try replica.open()
+            let engine = try SyncEngine.connecting(opened)
+            let progress = ProgressLine()
+            defer { progress.clear() }
+            let summary =
+                resync ? try engine.resync(progress: progress.show) : try engine.sync(progress: progress.show)
+            progress.clear()
+            var line = "Pushed \(summary.pushed) change\(summary.pushed == 1 ? "" : "s"), pulled \(summary.pulled)"
+            line += " item\(summary.pulled == 1 ? "" : "s")"
+            if summary.conflicts > 0 {
+                line += "; \(summary.conflicts) open conflict\(summary.conflicts == 1 ? "" : "s") (tandem conflicts)"
+            }
+            emit(line + "\n")
+            if !summary.rejected.isEmpty {
+                let count = summary.rejected.count
+                warn("\(count) change\(count == 1 ? "" : "s") rejected; see tandem status")
+            }
+        }
+    }
+}
+
+struct Conflicts: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conflicts", _superCommandName: "tandem",
+        abstract: "Open (or all) conflicts on records you can see.",
+        discussion: "Asks the server; offline, shows what the last sync saw (and says so on stderr).")
+
+    @Flag(name: .long, help: "Resolved conflicts too.") var all = false
+    @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: FormatOptions
+
+    func run() throws {
+        try reporting { () throws(ReplicaError) in
+            let opened = try replica.open()
+            var conflicts: [ConflictInfo]
+            if try opened.remote() == nil {
+                conflicts = try opened.cachedConflicts(includeResolved: all)
+            } else {
+                do throws(ReplicaError) {
+                    conflicts = try SyncEngine.connecting(opened).conflicts(includeResolved: all)
+                } catch  where error.code == .unavailable {
+                    let since = try opened.status().lastSync.map { " (last sync \($0))" } ?? ""
+                    warn("\(error.message); showing the conflicts known locally\(since)")
+                    conflicts = try opened.cachedConflicts(includeResolved: all)
+                }
+            }
+            emit(render(conflicts, as: output.format))
+        }
+    }
+}
+
+struct Resolve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resolve", _superCommandName: "tandem",
+        abstract: "Settle a conflict: keep the current value, take the incoming one, or set another.",
+        discussion: """
+            Coordinators and the record's owners may resolve. The decision is a change like any other; \
+            the replica pulls it at once.
+            Example: tandem resolve 0193ab --keep incoming
+            """)
+
+    enum Side: String, ExpressibleByArgument, CaseIterable {
+        case current, incoming
+    }
+
+    @Argument(help: "The conflict's id or a unique prefix.") var id: String
+    @Option(name: .long, help: "current or incoming.") var keep: Side?
+    @Option(name: .long, help: "A value for the field, as on the command line.") var value: String?
+    @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: FormatOptions
+
+    func validate() throws {
+        guard (keep == nil) != (value == nil) else { throw ValidationError("Give either --keep or --value.") }
+    }
+
+    func run() throws {
+        try reporting { () throws(ReplicaError) in
+            let engine = try SyncEngine.connecting(try replica.open())
+            let resolved: ConflictInfo
+            switch (keep, value) {
+            case (.current?, _): resolved = try engine.resolve(id, with: .keepCurrent)
+            case (.incoming?, _): resolved = try engine.resolve(id, with: .keepIncoming)
+            case let (nil, value?): resolved = try engine.resolve(id, value: value)
+            case (nil, nil): throw ReplicaError(.usage, "give either --keep or --value")
+            }
+            switch output.format {
+            case .json: emit(resolved.json.serialized() + "\n")
+            case .csv, .table: emit(render([resolved], as: output.format))
+            }
+        }
+    }
+}
+
+struct History: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history", _superCommandName: "tandem",
+        abstract: "Every version of a record: the log entries pulled, then pending local edits.")
+
+    @Argument(help: "The table.") var table: String
+    @Argument(help: "The record's id or a unique prefix.") var id: String
+    @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var output: FormatOptions
+
+    func run() throws {
+        try reporting { () throws(ReplicaError) in
+            let entries = try replica.open().history(of: table, id: id)
+            switch output.format {
+            case .json:
+                emit(JSONValue.array(entries.map(\.json)).serialized() + "\n")
+            case .csv:
+                var text = CSVWriter.line([
+                    "seq", "version", "time", "organisation", "role", "op", "fields", "outcome", "pending",
+                ])
+                for entry in entries {
+                    text += CSVWriter.line([
+                        entry.seq.map(String.init) ?? "", entry.version.map(String.init) ?? "", entry.time,
+                        entry.organisation ?? "", entry.role ?? "", entry.op.rawValue, entry.fields.serialized(),
+                        entry.outcome == .null ? "" : entry.outcome.serialized(), entry.isPending ? "true" : "false",
+                    ])
+                }
+                emit(text)
+            case .table:
+                let rows = entries.map { entry -> [String] in
+                    [
+                        entry.seq.map(String.init) ?? "pending", entry.version.map(String.init) ?? "", entry.time,
+                        entry.role ?? "", entry.organisation ?? "", entry.op.rawValue, entry.fields.serialized(),
+                        Self.outcome(entry.outcome),
+                    ]
+                }
+                emit(
+                    TextTable.render(
+                        header: ["seq", "version", "time", "role", "organisation", "op", "fields", "outcome"],
+                        rows: rows, counting: "entry"
+                    ).replacingOccurrences(of: "entrys)", with: "entries)"))
+            }
+        }
+    }
+
+    /// `applied`, `conflict (status: kept …)`, `rejected: deleted`.
+    static func outcome(_ json: JSONValue) -> String {
+        guard case let .string(status)? = json["status"] else { return "" }
+        if case let .string(reason)? = json["reason"] { return "\(status): \(reason)" }
+        return status
+    }
+}
+
+/// Conflicts as a table, CSV, or the JSON array of SPEC §3.
+private func render(_ conflicts: [ConflictInfo], as format: OutputFormat) -> String {
+    switch format {
+    case .json:
+        return JSONValue.array(conflicts.map(\.json)).serialized() + "\n"
+    case .csv:
+        var text = CSVWriter.line(["id", "table", "record_id", "field", "current", "incoming", "status"])
+        for conflict in conflicts { text += CSVWriter.line(cells(conflict)) }
+        return text
+    case .table:
+        return TextTable.render(
+            header: ["id", "table", "record_id", "field", "current", "incoming", "status"],
+            rows: conflicts.map(cells), counting: "conflict")
+    }
+}
+
+private func cells(_ conflict: ConflictInfo) -> [String] {
+    func text(_ value: JSONValue) -> String {
+        switch value {
+        case .null: return ""
+        case let .string(text): return text
+        default: return value.serialized()
+        }
+    }
+    return [
+        conflict.id, conflict.table, conflict.recordID, conflict.field, text(conflict.current),
+        text(conflict.incoming), conflict.status.rawValue,
+    ]
+}
+
+/// One line on stderr that rewrites itself while a sync runs, only when stderr is a terminal.
+final class ProgressLine: Sendable {
+    private let isTerminal = isatty(2) == 1
+
+    func show(_ progress: SyncEngine.Progress) {
+        guard isTerminal else { return }
+        let text: String
+        switch progress {
+        case let .pushing(sent, total): text = "pushing: \(sent)/\(total) changes"
+        case let .pulling(items, seq): text = "pulling: \(items) items (seq \(seq))"
+        }
+        FileHandle.standardError.write(Data("\r\u{1B}[Ktandem: \(text)".utf8))
+    }
+
+    func clear() {
+        guard isTerminal else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}

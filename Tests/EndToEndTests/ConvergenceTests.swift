@@ -1,0 +1,331 @@
+import Foundation
+import TandemClient
+import TandemProtocol
+import TandemServer
+import TandemTesting
+import Testing
+
+/// The convergence property (SPEC §5): replicas editing offline within their permissions, syncing
+/// at random moments through a transport that drops requests and answers, with a server restart
+/// in the middle — once everyone has pushed and pulled, every replica equals the server, every
+/// change is in the log exactly once, and no losing value is missing from the log.
+///
+/// `TANDEM_SEED=N` replays one seed; `TANDEM_CONVERGENCE_SEEDS=K` runs K seeds (default 50).
+@Suite struct ConvergenceTests {
+    @Test func replicasConvergeUnderRandomEditsSyncsFaultsAndARestart() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let seeds: [UInt64]
+        if let text = environment["TANDEM_SEED"], let seed = UInt64(text) {
+            seeds = [seed]
+        } else {
+            let count = environment["TANDEM_CONVERGENCE_SEEDS"].flatMap(Int.init) ?? 50
+            var generator = SeededGenerator(seed: UInt64.random(in: 0...UInt64.max))
+            seeds = (0..<count).map { _ in generator.next() }
+        }
+        for seed in seeds {
+            print("convergence seed \(seed) (replay: TANDEM_SEED=\(seed) swift test --filter ConvergenceTests)")
+            try await Scenario.run(seed: seed)
+        }
+    }
+}
+
+/// One random run.
+struct Scenario {
+    struct Actor {
+        let name: String
+        let organisation: String?
+        let replica: Replica
+        let engine: SyncEngine
+        let faults: FaultInjectingTransport
+    }
+
+    static func run(seed: UInt64) async throws {
+        var random = SeededGenerator(seed: seed)
+        let server = try await TestServer.start()
+        let folder = try TemporaryDirectory(prefix: "tandem-convergence")
+        let now = ServerClock.wall()
+        let coordinator = Principal(tokenID: "", organisation: nil, role: .coordinator)
+        var organisations: [(id: String, token: String)] = []
+        for (name, sector) in [("Ministry", "public"), ("Kovina", "private")] {
+            organisations.append(try await server.store.addOrganisation(name: name, sector: sector, now: now))
+        }
+        let recorder = RecordingTransport()
+        var actors: [Actor] = []
+        let identities =
+            [("coordinator", nil as String?, server.coordinatorToken)]
+            + organisations.enumerated().map {
+                ("member\($0.offset)", Optional($0.element.id), $0.element.token)
+            }
+        for (index, (name, organisation, token)) in identities.enumerated() {
+            let curl = try CurlTransport(server: server.url, token: token)
+            let faults = FaultInjectingTransport(
+                wrapping: recorder.wrapping(curl), seed: seed &+ UInt64(index), dropRequests: 0, dropResponses: 0)
+            let (replica, _) = try await offPool {
+                try SyncEngine.createReplica(
+                    at: folder.path("\(name).sqlite"), remote: Remote(server: server.url, token: token),
+                    transport: faults)
+            }
+            actors.append(
+                Actor(
+                    name: name, organisation: organisation, replica: replica,
+                    engine: SyncEngine(replica: replica, transport: faults), faults: faults))
+        }
+        // The coordinator opens the round; each organisation sends one employee to the other;
+        // everyone syncs, so that the random edits below meet on shared records.
+        let coordinatorActor = actors[0]
+        let round = try coordinatorActor.replica.insert(
+            into: "round", [Assignment("number", "5"), Assignment("status", "open")])
+        _ = try await offPool { try coordinatorActor.engine.sync() }
+        for (index, actor) in actors.dropFirst().enumerated() {
+            _ = try await offPool { try actor.engine.sync() }
+            let home = organisations[index].id
+            let host = organisations[(index + 1) % organisations.count].id
+            let person = try actor.replica.insert(
+                into: "person", [Assignment("organisation", home), Assignment("full_name", "Employee \(index)")])
+            try actor.replica.insert(
+                into: "exchange",
+                [
+                    Assignment("round", round.id), Assignment("person", person.id), Assignment("home", home),
+                    Assignment("host", host), Assignment("starts_on", "2026-05-04"),
+                    Assignment("ends_on", "2026-06-30"),
+                ])
+            _ = try await offPool { try actor.engine.sync() }
+        }
+        for actor in actors { _ = try await offPool { try actor.engine.sync() } }
+        for actor in actors { actor.faults.setFaults(dropRequests: 0.15, dropResponses: 0.15) }
+
+        var restarted = false
+        var edits = 0
+        var refusedLocally: [String] = []
+        let steps = 60 + Int(random.next() % 60)
+        for _ in 0..<steps {
+            let actor = actors[Int(random.next() % UInt64(actors.count))]
+            let roll = random.next() % 100
+            do {
+                switch roll {
+                case 0..<12: edits += try addRecord(by: actor, organisations: organisations.map(\.id), random: &random)
+                case 12..<62: edits += try editRecord(by: actor, random: &random)
+                case 62..<70: edits += try removeRecord(by: actor, random: &random)
+                default: break
+                }
+            } catch let error as ReplicaError {
+                refusedLocally.append(error.message)  // e.g. rm of a record still referenced
+            }
+            switch roll {
+            case 0..<70: break
+            case 70..<92: _ = try? await offPool { try actor.engine.sync() }
+            default:
+                if !restarted {
+                    try await server.restart()
+                    restarted = true
+                }
+            }
+        }
+        if !restarted { try await server.restart() }
+
+        // Everyone pushes, then everyone pulls, with the faults gone.
+        for actor in actors { actor.faults.setFaults(dropRequests: 0, dropResponses: 0) }
+        for _ in 0..<3 {
+            for actor in actors { _ = try await offPool { try actor.engine.sync() } }
+        }
+        let context = "seed \(seed)"
+        #expect(edits > 5, "\(context): only \(edits) edits were made; the scenario tests nothing")
+        // Local refusals are the replica's own checks: a record still referenced, a date order.
+        #expect(
+            refusedLocally.allSatisfy { $0.contains("still referenced") || $0.contains("is before") },
+            "\(context): \(refusedLocally)")
+        for actor in actors {
+            #expect(try actor.replica.status().pending == 0, "\(context): \(actor.name) still has pending changes")
+        }
+
+        // The server's state, from its own log read from the start.
+        var items: [PullItem] = []
+        var since: Int64 = 0
+        while true {
+            let page = try await server.store.pull(since: since, limit: 1000, for: coordinator)
+            items += page.items
+            since = page.next
+            if !page.more { break }
+        }
+        var serverRecords: [String: (table: String, values: [String: JSONValue]?)] = [:]
+        for item in items { serverRecords[item.recordID] = (item.table, item.record) }
+        let schema = server.store.schema
+        for actor in actors {
+            for table in schema.tables {
+                let local = Dictionary(
+                    uniqueKeysWithValues: try actor.replica.records(in: table.name).map { ($0.id, $0.values) })
+                var expected: [String: [String: FieldValue]] = [:]
+                for (id, record) in serverRecords where record.table == table.name {
+                    guard let values = record.values else { continue }
+                    var fields: [String: FieldValue] = [:]
+                    for field in table.fields {
+                        let value = try FieldValue(json: values[field.name] ?? .null, for: field, in: table.name)
+                        if !value.isNull { fields[field.name] = value }
+                    }
+                    expected[id] = fields
+                }
+                #expect(local == expected, "\(context): \(actor.name)'s \(table.name) differs from the server's")
+            }
+        }
+
+        // Every change sent is in the log exactly once.
+        let logged = items.compactMap { $0.entry?.changeID }
+        #expect(Set(logged).count == logged.count, "\(context): a change is logged twice")
+        let sent = recorder.changeIDs()
+        #expect(
+            sent.isSubset(of: Set(logged)),
+            "\(context): \(sent.subtracting(logged).count) sent changes are not in the log")
+
+        // No value is silently lost: every field of every accepted update applied or is in a conflict.
+        for item in items {
+            guard let entry = item.entry, entry.op == .update, entry.outcome.status != .rejected else { continue }
+            let accounted = Set(entry.outcome.applied).union(entry.outcome.conflicts.map(\.field))
+            #expect(Set(entry.fields.keys).isSubset(of: accounted), "\(context): seq \(item.seq) dropped a field")
+        }
+        let manual = items.flatMap { item in
+            (item.entry?.outcome.conflicts ?? []).filter { $0.rule == .manual }.map { (item.recordID, $0) }
+        }
+        let conflicts = try await server.store.conflicts(for: coordinator, includeResolved: true)
+        for (recordID, conflict) in manual {
+            #expect(
+                conflicts.contains {
+                    $0.recordID == recordID && $0.field == conflict.field && $0.incoming == conflict.lost
+                },
+                "\(context): a manual conflict kept no record of its incoming value")
+        }
+        let faults = actors.flatMap(\.faults.history).filter { $0 != .delivered }.count
+        let statuses = Dictionary(grouping: items.compactMap { $0.entry?.outcome.status.rawValue }, by: { $0 })
+            .mapValues(\.count)
+        print(
+            "  seed \(seed): \(edits) edits, \(items.count) log entries \(statuses), \(faults) faults, \(manual.count) manual conflicts"
+        )
+        await server.stop()
+    }
+
+    // MARK: - Random edits within each actor's permissions
+
+    static func owned(by actor: Actor, _ table: String) throws -> [TandemProtocol.Record] {
+        let records = try actor.replica.records(in: table)
+        guard let organisation = actor.organisation else { return records }
+        return records.filter { record in
+            switch table {
+            case "exchange": record["home"] == .text(organisation) || record["host"] == .text(organisation)
+            case "person", "practice": record["organisation"] == .text(organisation)
+            default: false
+            }
+        }
+    }
+
+    static func pick<T>(_ items: [T], _ random: inout SeededGenerator) -> T? {
+        items.isEmpty ? nil : items[Int(random.next() % UInt64(items.count))]
+    }
+
+    /// A day in May (now and then in June, so that concurrent edits can break `ends_on ≥ starts_on`).
+    static func date(_ random: inout SeededGenerator, month: Int? = nil) -> String {
+        let month = month ?? (random.next() % 4 == 0 ? 6 : 5)
+        let day = 1 + Int(random.next() % 28)
+        return "2026-0\(month)-\(day < 10 ? "0" : "")\(day)"
+    }
+
+    static func addRecord(by actor: Actor, organisations: [String], random: inout SeededGenerator) throws -> Int {
+        let home = actor.organisation ?? pick(organisations, &random)!
+        switch random.next() % 3 {
+        case 0:
+            try actor.replica.insert(
+                into: "person", [Assignment("organisation", home), Assignment("full_name", "P\(random.next() % 1000)")])
+        case 1:
+            guard let round = try actor.replica.records(in: "round").first,
+                let person = pick(
+                    try actor.replica.records(in: "person", where: [Assignment("organisation", home)]), &random)
+            else { return 0 }
+            let host = pick(organisations, &random)!
+            let starts = date(&random)
+            try actor.replica.insert(
+                into: "exchange",
+                [
+                    Assignment("round", round.id), Assignment("person", person.id), Assignment("home", home),
+                    Assignment("host", host), Assignment("starts_on", starts), Assignment("ends_on", "2026-06-30"),
+                ])
+        default:
+            let tags = ["climate", "digital", "health", "roads"].filter { _ in random.next() % 2 == 0 }
+            try actor.replica.insert(
+                into: "practice",
+                [
+                    Assignment("organisation", home), Assignment("title", "T\(random.next() % 100)"),
+                    Assignment("tags", tags.joined(separator: ";")),
+                ])
+        }
+        return 1
+    }
+
+    static func editRecord(by actor: Actor, random: inout SeededGenerator) throws -> Int {
+        let table = pick(["exchange", "exchange", "exchange", "person", "practice"], &random)!
+        guard let record = pick(try owned(by: actor, table), &random) else { return 0 }
+        let assignment: Assignment
+        switch table {
+        case "exchange":
+            switch random.next() % 5 {
+            case 0:
+                assignment = Assignment(
+                    "status", pick(["draft", "proposed", "confirmed", "completed", "cancelled"], &random)!)
+            case 1: assignment = Assignment("notes", "n\(random.next() % 1000)")
+            case 2: assignment = Assignment("starts_on", date(&random))
+            case 3: assignment = Assignment("ends_on", date(&random, month: 6))
+            default: assignment = Assignment("goals", "g\(random.next() % 1000)")
+            }
+        case "person":
+            assignment = Assignment(random.next() % 2 == 0 ? "title" : "email", "v\(random.next() % 1000)")
+        default:
+            assignment =
+                random.next() % 2 == 0
+                ? Assignment(
+                    "tags", ["a", "b", "c", "d"].filter { _ in random.next() % 2 == 0 }.joined(separator: ";"))
+                : Assignment("summary", "s\(random.next() % 1000)")
+        }
+        try actor.replica.update(table, id: record.id, [assignment])
+        return 1
+    }
+
+    static func removeRecord(by actor: Actor, random: inout SeededGenerator) throws -> Int {
+        let table = pick(["exchange", "practice", "person"], &random)!
+        guard let record = pick(try owned(by: actor, table), &random) else { return 0 }
+        try actor.replica.delete(from: table, id: record.id)
+        return 1
+    }
+}
+
+/// Records the change ids of every push attempted through it.
+final class RecordingTransport: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids = Set<String>()
+
+    func changeIDs() -> Set<String> { lock.withLock { ids } }
+
+    func wrapping(_ base: any SyncTransport) -> any SyncTransport { Recorder(base: base, owner: self) }
+
+    fileprivate func note(_ request: TransportRequest) {
+        guard request.path.hasSuffix("/push"), let push = try? PushRequest(json: JSONValue.parse(bytes: request.body))
+        else { return }
+        lock.withLock { ids.formUnion(push.changes.map(\.changeID)) }
+    }
+
+    private struct Recorder: SyncTransport {
+        let base: any SyncTransport
+        let owner: RecordingTransport
+
+        func send(_ request: TransportRequest) throws -> TransportResponse {
+            owner.note(request)
+            return try base.send(request)
+        }
+    }
+}
+
+/// Runs blocking work (libcurl calls to the in-process server) on a thread of its own, so that
+/// the server's handlers always find a free thread in the cooperative pool.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try work() })
+        }
+    }
+}

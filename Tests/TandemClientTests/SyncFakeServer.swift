@@ -1,0 +1,195 @@
+import Foundation
+import TandemClient
+import TandemProtocol
+
+/// A small in-memory server for the sync engine's tests: it merges with the Protocol's pure
+/// `Merge` and answers the endpoints the engine uses, with no visibility rules. Each replica
+/// talks to it through `transport(as:)`; the author comes from there, as from a token.
+final class FakeServer: @unchecked Sendable {
+    struct Entry {
+        var seq: Int64
+        var change: Change
+        var author: Author
+        var outcome: Outcome
+        var time: String
+    }
+
+    let schema: Schema
+    private let lock = NSLock()
+    private(set) var records: [String: RecordState] = [:]
+    private(set) var log: [Entry] = []
+    private var results: [String: PushResult] = [:]
+    private(set) var conflicts: [ConflictInfo] = []
+    /// Every request received, as `METHOD /path`.
+    private(set) var requests: [String] = []
+    /// Answers to give instead of handling, by path (for error tests).
+    var cannedStatus: [String: (Int, String)] = [:]
+
+    init(schema: Schema = .partnership) { self.schema = schema }
+
+    func transport(as author: Author) -> Transport { Transport(server: self, author: author) }
+
+    struct Transport: SyncTransport {
+        let server: FakeServer
+        let author: Author
+
+        func send(_ request: TransportRequest) throws -> TransportResponse {
+            server.lock.withLock { server.handle(request, by: author) }
+        }
+    }
+
+    /// The live records of a table as `[id: values]`.
+    func live(_ table: String) -> [String: [String: JSONValue]] {
+        lock.withLock {
+            var result: [String: [String: JSONValue]] = [:]
+            for state in records.values where state.table == table && !state.isDeleted {
+                result[state.id] = state.values
+            }
+            return result
+        }
+    }
+
+    // MARK: - Endpoints
+
+    private func handle(_ request: TransportRequest, by author: Author) -> TransportResponse {
+        requests.append("\(request.method.rawValue) \(request.path)")
+        if let (status, code) = cannedStatus[request.path] {
+            return answer(ErrorBody(error: code, message: "canned \(status)").json, status: status)
+        }
+        let query = Dictionary(request.query.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
+        switch (request.method, request.path) {
+        case (.get, "/v1/whoami"):
+            return answer(WhoAmI(organisation: author.organisation, role: author.role).json)
+        case (.get, "/v1/schema"):
+            return TransportResponse(status: 200, body: schema.encoded())
+        case (.post, "/v1/push"):
+            guard let json = try? JSONValue.parse(bytes: request.body), let push = try? PushRequest(json: json) else {
+                return answer(ErrorBody(error: "bad_json", message: "malformed push").json, status: 400)
+            }
+            return answer(PushResponse(results: push.changes.map { apply($0, by: author) }).json)
+        case (.get, "/v1/pull"):
+            return answer(
+                pull(since: Int64(query["since"] ?? "0") ?? 0, limit: Int(query["limit"] ?? "100") ?? 100).json)
+        case (.get, "/v1/conflicts"):
+            let all = query["all"] == "true"
+            return answer(.array(conflicts.filter { all || $0.status == .open }.map(\.json)))
+        case (.post, let path) where path.hasPrefix("/v1/conflicts/") && path.hasSuffix("/resolve"):
+            let id = String(path.dropFirst("/v1/conflicts/".count).dropLast("/resolve".count))
+            guard let json = try? JSONValue.parse(bytes: request.body), let resolution = try? Resolution(json: json)
+            else { return answer(ErrorBody(error: "bad_json", message: "malformed").json, status: 400) }
+            return resolve(id, resolution, by: author)
+        default:
+            return answer(ErrorBody(error: "not_found", message: "no such endpoint").json, status: 404)
+        }
+    }
+
+    private func answer(_ json: JSONValue, status: Int = 200) -> TransportResponse {
+        TransportResponse(status: status, body: Array(json.serialized().utf8))
+    }
+
+    private func apply(_ change: Change, by author: Author) -> PushResult {
+        if let first = results[change.changeID] {
+            return PushResult(
+                changeID: first.changeID, status: .duplicate, seq: first.seq, version: first.version,
+                reason: first.reason)
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let merged = Merge(schema: schema).apply(
+            change, by: Author(organisation: author.organisation, role: author.role, device: change.device),
+            to: records[change.recordID], now: now, context: Context(records: records))
+        if let state = merged.state { records[change.recordID] = state }
+        let seq = Int64(log.count + 1)
+        log.append(
+            Entry(seq: seq, change: change, author: author, outcome: merged.outcome, time: "2026-05-04T10:00:00Z"))
+        for conflict in merged.openConflicts {
+            conflicts.append(
+                ConflictInfo(
+                    id: "c0de\(String(format: "%04d", conflicts.count))-0000-7000-8000-000000000000",
+                    table: change.table, recordID: change.recordID, field: conflict.field, current: conflict.kept,
+                    incoming: conflict.lost, status: .open))
+        }
+        let result = PushResult(
+            changeID: change.changeID, status: merged.outcome.status, seq: seq, version: merged.outcome.version,
+            reason: merged.outcome.reason)
+        results[change.changeID] = result
+        return result
+    }
+
+    private func pull(since: Int64, limit: Int) -> PullResponse {
+        let page = log.filter { $0.seq > since }.prefix(limit)
+        let items = page.map { entry -> PullItem in
+            let state = records[entry.change.recordID]
+            return PullItem(
+                seq: entry.seq, table: entry.change.table, recordID: entry.change.recordID,
+                version: state?.version ?? 0, isDeleted: state?.isDeleted ?? false,
+                record: state.flatMap { $0.isDeleted ? nil : $0.values },
+                entry: PullItem.Entry(
+                    changeID: entry.change.changeID, time: entry.time, author: entry.author, op: entry.change.op,
+                    fields: entry.change.fields, outcome: entry.outcome))
+        }
+        let next = page.last?.seq ?? since
+        return PullResponse(items: items, next: next, more: (log.last?.seq ?? 0) > next)
+    }
+
+    private func resolve(_ id: String, _ resolution: Resolution, by author: Author) -> TransportResponse {
+        guard let index = conflicts.firstIndex(where: { $0.id == id }) else {
+            return answer(ErrorBody(error: "not_found", message: "no conflict \(id)").json, status: 404)
+        }
+        var conflict = conflicts[index]
+        let value: JSONValue?
+        switch resolution {
+        case .keepCurrent: value = nil
+        case .keepIncoming: value = conflict.incoming
+        case let .value(chosen): value = chosen
+        }
+        if let value, let state = records[conflict.recordID] {
+            let change = Change(
+                changeID: UUID().uuidString.lowercased(), table: conflict.table, recordID: conflict.recordID,
+                op: .update, fields: [conflict.field: value], baseVersion: state.version,
+                hlc: HLC(milliseconds: Int64(Date().timeIntervalSince1970 * 1000), counter: 0, device: "server")
+                    .description, device: "server")
+            _ = apply(change, by: author)
+            conflict.current = value
+        }
+        conflict.status = .resolved
+        conflicts[index] = conflict
+        return answer(conflict.json)
+    }
+
+    private struct Context: MergeContext {
+        let records: [String: RecordState]
+
+        func isLive(table: String, id: String) -> Bool {
+            records[id].map { $0.table == table && !$0.isDeleted } ?? false
+        }
+
+        func isReferenced(table: String, id: String) -> Bool {
+            records.values.contains { state in
+                !state.isDeleted && state.fields.values.contains { $0.value == .string(id) }
+            }
+        }
+
+        func holder(of value: JSONValue, table: String, field: String, excluding id: String) -> String? {
+            records.values.first { $0.table == table && !$0.isDeleted && $0.id != id && $0[field] == value }?.id
+        }
+    }
+}
+
+/// A transport that loses the answer to the next request to `path` (after the server handled it).
+final class LosingTransport: SyncTransport, @unchecked Sendable {
+    let base: any SyncTransport
+    private let lock = NSLock()
+    private var losing: Set<String> = []
+
+    init(_ base: any SyncTransport) { self.base = base }
+
+    func loseNextAnswer(to path: String) { lock.withLock { _ = losing.insert(path) } }
+
+    func send(_ request: TransportRequest) throws -> TransportResponse {
+        let response = try base.send(request)
+        if lock.withLock({ losing.remove(request.path) }) != nil {
+            throw ReplicaError(.unavailable, "cannot reach the server: connection reset")
+        }
+        return response
+    }
+}

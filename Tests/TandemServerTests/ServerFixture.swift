@@ -1,0 +1,133 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import TandemCompression
+import TandemProtocol
+import TandemServer
+import TandemTesting
+
+/// A SQLite store in a temporary folder, its first coordinator token, and the application built
+/// on it with a pinned clock.
+struct ServerFixture: Sendable {
+    static let now: Int64 = 1_763_812_345_678
+
+    let folder: TemporaryDirectory
+    let store: SQLiteServerStore
+    let coordinator: String
+    let configuration: ServerConfiguration
+
+    init(maximumBodySize: Int = ServerConfiguration.defaultMaximumBodySize) throws {
+        folder = try TemporaryDirectory(prefix: "tandem-server-test")
+        let data = folder.path("data")
+        (store, coordinator) = try SQLiteServerStore.create(directory: data, now: Self.now)
+        configuration = ServerConfiguration(dataDirectory: data, port: 0, maximumBodySize: maximumBodySize)
+    }
+
+    func app() -> some ApplicationProtocol {
+        buildApplication(configuration: configuration, store: store, logger: Self.quietLogger, clock: { Self.now })
+    }
+
+    static let quietLogger = Logger(label: "tandem-server-test") { _ in SwiftLogNoOpLogHandler() }
+
+    /// A new organisation and its member token.
+    func organisation(_ name: String, sector: String = "public") async throws -> (id: String, token: String) {
+        try await store.addOrganisation(name: name, sector: sector, now: Self.now)
+    }
+
+    func token(_ role: Role, organisation: String? = nil) async throws -> String {
+        try await store.issueToken(role: role, organisation: organisation, now: Self.now)
+    }
+}
+
+/// What a test sees of a response: status, headers, and the body (gunzipped when it was gzip).
+struct Reply: Sendable {
+    let status: HTTPResponse.Status
+    let headers: HTTPFields
+    let body: [UInt8]
+
+    var json: JSONValue {
+        get throws { try JSONValue.parse(bytes: body) }
+    }
+
+    /// The `error` code of an error body, nil when the body is not one.
+    var errorCode: String? {
+        guard let value = try? json, case let .string(code)? = value["error"], case .string? = value["message"]
+        else { return nil }
+        return code
+    }
+}
+
+extension TestClientProtocol {
+    /// Sends a request with `token` as its bearer token and `body` as its bytes.
+    func call(
+        _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, body: [UInt8]? = nil,
+        headers: HTTPFields = [:]
+    ) async throws -> Reply {
+        var headers = headers
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        let response = try await execute(
+            uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) })
+        var bytes = Array(response.body.readableBytesView)
+        if response.headers[.contentEncoding] == "gzip" { bytes = try Gzip.decompress(bytes, limit: 1 << 30) }
+        return Reply(status: response.status, headers: response.headers, body: bytes)
+    }
+
+    func call(_ method: HTTPRequest.Method, _ uri: String, token: String?, json: JSONValue) async throws -> Reply {
+        try await call(method, uri, token: token, body: Array(json.serialized().utf8))
+    }
+
+    func push(_ changes: [Change], token: String) async throws -> Reply {
+        try await call(.post, "/v1/push", token: token, json: PushRequest(changes: changes).json)
+    }
+}
+
+/// Makes changes with ids, HLCs (a minute before the fixture's clock, in order) and a device.
+struct ChangeMaker {
+    var device = "device-1"
+    private var counter = 0
+
+    init(device: String = "device-1") { self.device = device }
+
+    mutating func insert(_ table: String, _ fields: [String: JSONValue]) -> Change {
+        let clock = nextClock()
+        return Change(
+            changeID: UUIDv7Generator.id(at: clock), table: table, recordID: UUIDv7Generator.id(at: clock), op: .insert,
+            fields: fields, baseVersion: 0, hlc: clock.description, device: device)
+    }
+
+    mutating func update(_ table: String, _ id: String, base: Int64, _ fields: [String: JSONValue]) -> Change {
+        let clock = nextClock()
+        return Change(
+            changeID: UUIDv7Generator.id(at: clock), table: table, recordID: id, op: .update, fields: fields,
+            baseVersion: base, hlc: clock.description, device: device)
+    }
+
+    private mutating func nextClock() -> HLC {
+        counter += 1
+        return HLC(milliseconds: ServerFixture.now - 60_000, counter: counter, device: device)
+    }
+}
+
+/// A store whose every call fails with an error that is not a ``ServerError``, as a broken disk would.
+struct FailingStore: ServerStore {
+    struct Broken: Error {}
+
+    var schema: Schema { .partnership }
+    func authenticate(token: String) async throws -> Principal? {
+        token == "ok" ? Principal(tokenID: "t1", organisation: nil, role: .coordinator) : nil
+    }
+    func push(_ changes: [Change], by principal: Principal, now: Int64) async throws -> [PushResult] { throw Broken() }
+    func pull(since: Int64, limit: Int, for principal: Principal) async throws -> PullResponse { throw Broken() }
+    func conflicts(for principal: Principal, includeResolved: Bool) async throws -> [ConflictInfo] { throw Broken() }
+    func resolve(conflict id: String, with resolution: Resolution, by principal: Principal, now: Int64) async throws
+        -> ConflictInfo
+    { throw Broken() }
+    func addOrganisation(name: String, sector: String, now: Int64) async throws -> (id: String, token: String) {
+        throw Broken()
+    }
+    func issueToken(role: Role, organisation: String?, now: Int64) async throws -> String { throw Broken() }
+    func revoke(token: String, now: Int64) async throws -> Bool { throw Broken() }
+    func headSeq() async throws -> Int64 { throw Broken() }
+}
