@@ -11,7 +11,9 @@ extension Replica {
     /// goes to `tandem_history`; and the changes still in the outbox for it are laid over the row
     /// again (``SyncRules/rebase(server:pending:)``), so local reads keep showing the user's own
     /// edits until the server has them. The outbox is frozen first, so that every pending value
-    /// lives in the outbox and rows can be rewritten freely.
+    /// lives in the outbox and rows can be rewritten freely. The device clock takes in the
+    /// page's latest clock (``SyncRules/latestClock(in:)``), so an edit made after seeing
+    /// another's is stamped later than it, even when this device's wall clock lags.
     ///
     /// - Parameter since: the cursor the page was asked from.
     /// - Returns: false when the cursor is no longer `since` (another process pulled meanwhile):
@@ -24,6 +26,12 @@ extension Replica {
             var writer = RowWriter()
             for item in page.items {
                 try apply(item, db: db, writer: &writer)
+            }
+            if let remote = SyncRules.latestClock(in: page.items) {
+                let local = try currentHLC(in: db)
+                if local < remote {
+                    try Setting.hlc.write(local.receiving(remote, now: clock.now()).description, in: db)
+                }
             }
             try Setting.cursor.write(String(max(page.next, since)), in: db)
             return true

@@ -75,6 +75,21 @@ package enum SyncRules {
         return values?.filter { $0.value != .null }
     }
 
+    /// The latest HLC of the changes the server accepted among `items`. Rejected ones are left
+    /// out: a change refused with `clock` carries a clock far ahead, and taking it in would make
+    /// every later edit of this device too far ahead as well. Accepted ones are at most the
+    /// server's allowed skew ahead of its clock.
+    package static func latestClock(in items: [PullItem]) -> HLC? {
+        var latest: HLC?
+        for item in items {
+            guard let entry = item.entry, entry.outcome.status != .rejected, let text = entry.hlc,
+                let clock = HLC(text)
+            else { continue }
+            if latest.map({ $0 < clock }) ?? true { latest = clock }
+        }
+        return latest
+    }
+
     /// The cursor to continue a pull from after a page, or nil when the pull is done.
     ///
     /// - Throws: `internal` when the server says there is more but its cursor did not move (a

@@ -71,6 +71,20 @@ import Testing
             ])
     }
 
+    @Test func aLargeImportGoesThroughInCompressedBatchesAndPages() throws {
+        let world = try World()
+        try world.clone("coordinator", token: world.server.coordinatorToken)
+        let rows = (1...1200).map { "\($0),Round number \($0) with a longer title to fill the body" }
+        let csv = try world.server.folder.write(
+            "number,title\n" + rows.joined(separator: "\n") + "\n", to: "rounds.csv")
+        try world.ok("coordinator", ["import", "round", csv])
+        let pushed = try world.ok("coordinator", ["sync"])
+        #expect(pushed.hasPrefix("Pushed 1200 changes"))
+        try world.clone("auditor", token: try world.server.admin(["token", "issue", "--role", "auditor"]).output)
+        let count = try world.ok("auditor", ["list", "round", "--format", "csv"]).split(separator: "\n").count
+        #expect(count == 1201)
+    }
+
     @Test func aRejectedChangeIsSaidOnStderrAndListedByStatus() throws {
         let world = try World()
         try world.clone("ministry", token: world.ministry.token)

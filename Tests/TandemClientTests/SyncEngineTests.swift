@@ -221,6 +221,29 @@ extension Replica {
         #expect(try first.snapshot() == second.snapshot())
     }
 
+    @Test func aLaggingClockCatchesUpWithWhatItPulls() throws {
+        let world = SyncWorld()
+        let (first, firstEngine) = try world.replica()
+        let lagging = try Replica.create(
+            in: try DatabaseQueue(), schema: world.server.schema, clock: ReplicaClock { 1_000 })
+        try lagging.setRemote(
+            Remote(server: "http://fake", token: "t"), identity: WhoAmI(organisation: nil, role: .coordinator))
+        let laggingEngine = SyncEngine(replica: lagging, transport: world.server.transport(as: SyncWorld.coordinator))
+        let round = try first.insert(into: "round", [.init("number", "5")])
+        try first.update("round", id: round.id, [.init("title", "first")])
+        _ = try firstEngine.sync()
+        _ = try laggingEngine.sync()
+        // Seen after the first replica's edit, the lagging replica's edit wins the lww field.
+        try lagging.update("round", id: round.id, [.init("title", "later")])
+        try first.update("round", id: round.id, [.init("status", "open")])
+        _ = try laggingEngine.sync()
+        _ = try firstEngine.sync()
+        #expect(world.server.live("round")[round.id]?["title"] == .string("later"))
+        let sent = try #require(world.server.log.last { $0.change.device == lagging.device })
+        let seen = try #require(world.server.log.first { $0.change.recordID == round.id })
+        #expect(sent.change.hlc > seen.change.hlc)
+    }
+
     @Test func swappedUniqueValuesArePulledCleanly() throws {
         let world = SyncWorld()
         let (first, firstEngine) = try world.replica()

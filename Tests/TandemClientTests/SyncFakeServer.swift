@@ -125,7 +125,7 @@ final class FakeServer: @unchecked Sendable {
                 record: state.flatMap { $0.isDeleted ? nil : $0.values },
                 entry: PullItem.Entry(
                     changeID: entry.change.changeID, time: entry.time, author: entry.author, op: entry.change.op,
-                    fields: entry.change.fields, outcome: entry.outcome))
+                    fields: entry.change.fields, outcome: entry.outcome, hlc: entry.change.hlc))
         }
         let next = page.last?.seq ?? since
         return PullResponse(items: items, next: next, more: (log.last?.seq ?? 0) > next)

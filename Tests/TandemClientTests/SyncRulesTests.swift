@@ -59,6 +59,25 @@ import Testing
                 == inserted.merging(["title": .string("t")]) { _, new in new })
     }
 
+    @Test func theLatestAcceptedClockIsTakenInButNotARejectedOne() {
+        func item(_ seq: Int64, hlc: String?, _ status: Outcome.Status = .applied) -> PullItem {
+            PullItem(
+                seq: seq, table: "round", recordID: "r", version: 1, isDeleted: false, record: [:],
+                entry: .init(
+                    changeID: "c\(seq)", time: "t", author: Author(organisation: nil, role: .coordinator), op: .update,
+                    fields: [:], outcome: Outcome(status: status), hlc: hlc))
+        }
+        let now: Int64 = 1_000_000
+        let items = [
+            item(1, hlc: HLC(milliseconds: now - 10, counter: 0, device: "a").description),
+            item(2, hlc: HLC(milliseconds: now + 50, counter: 3, device: "b").description),
+            item(3, hlc: HLC(milliseconds: now + 20 * 60_000, counter: 0, device: "c").description, .rejected),
+            item(5, hlc: nil), item(6, hlc: "garbage"),
+        ]
+        #expect(SyncRules.latestClock(in: items) == HLC(milliseconds: now + 50, counter: 3, device: "b"))
+        #expect(SyncRules.latestClock(in: [item(1, hlc: nil)]) == nil)
+    }
+
     @Test func aPullEndsWhenTheServerHasNoMoreAndRefusesACursorThatDoesNotMove() throws {
         #expect(try SyncRules.nextPull(after: PullResponse(items: [], next: 5, more: false), since: 5) == nil)
         #expect(try SyncRules.nextPull(after: PullResponse(items: [], next: 9, more: true), since: 5) == 9)

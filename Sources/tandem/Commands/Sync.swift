@@ -224,8 +224,9 @@ private func cells(_ conflict: ConflictInfo) -> [String] {
 }
 
 /// One line on stderr that rewrites itself while a sync runs, only when stderr is a terminal.
-final class ProgressLine: Sendable {
+final class ProgressLine {
     private let isTerminal = isatty(2) == 1
+    private var isShowing = false
 
     func show(_ progress: SyncEngine.Progress) {
         guard isTerminal else { return }
@@ -235,10 +236,13 @@ final class ProgressLine: Sendable {
         case let .pulling(items, seq): text = "pulling: \(items) items (seq \(seq))"
         }
         FileHandle.standardError.write(Data("\r\u{1B}[Ktandem: \(text)".utf8))
+        isShowing = true
     }
 
+    /// Erases the line, if one is shown.
     func clear() {
-        guard isTerminal else { return }
+        guard isShowing else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        isShowing = false
     }
 }
