@@ -6,51 +6,7 @@ import Foundation
 import GRDBSQLite
 import TandemClient
 import TandemProtocol
-
-/// A `tandem-server serve` process on a loopback port with a fresh store.
-final class BenchServer {
-    let data: String
-    let token: String
-    let url: String
-    private let process: Process
-
-    init(binaries: URL, scratch: URL) throws {
-        data = scratch.appendingPathComponent("server").path
-        let initProcess = Process()
-        initProcess.executableURL = binaries.appendingPathComponent("tandem-server")
-        initProcess.arguments = ["init", "--data", data]
-        let initOutput = Pipe()
-        initProcess.standardOutput = initOutput
-        try initProcess.run()
-        initProcess.waitUntilExit()
-        token = String(decoding: initOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        process = Process()
-        process.executableURL = binaries.appendingPathComponent("tandem-server")
-        process.arguments = ["serve", "--data", data, "--host", "127.0.0.1", "--port", "0"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["LOG_LEVEL"] = "error"
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard let range = text.range(of: "http://") else { fail("tandem-server did not start: \(text)") }
-        url = String(text[range.lowerBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    func stop() {
-        process.terminate()
-        process.waitUntilExit()
-    }
-}
+import TandemTesting
 
 /// Raw SQLite: N upserts of the same exchange rows into a table already holding them (the
 /// server's work without Tandem), one prepared statement, one transaction.
@@ -84,18 +40,19 @@ func rawUpsert(path: String, ids: [String], notes: [String]) -> Double {
 }
 
 func runSyncBenchmark(options: Options, scratch: URL) throws {
-    let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    let binaries = BinaryRunner.binaryDirectory
     guard FileManager.default.isExecutableFile(atPath: binaries.appendingPathComponent("tandem-server").path) else {
         fail("no tandem-server binary beside tandem-bench (build it: swift build -c release --product tandem-server)")
     }
-    let server = try BenchServer(binaries: binaries, scratch: scratch)
+    let server = try ServerProcess.start()
     defer { server.stop() }
-    let remote = Remote(server: server.url, token: server.token)
+    let token = server.coordinatorToken
+    let remote = Remote(server: server.url, token: token)
 
     // A coordinator's replica with N new exchanges waiting to be pushed.
     let writerPath = scratch.appendingPathComponent("writer.sqlite").path
     let (writer, _) = try SyncEngine.createReplica(
-        at: writerPath, remote: remote, transport: try CurlTransport(server: server.url, token: server.token))
+        at: writerPath, remote: remote, transport: try CurlTransport(server: server.url, token: token))
     let setup = try Setup(replica: writer, path: writerPath)
     let workload = Workload(rows: options.rows, setup: setup)
     let csvPath = scratch.appendingPathComponent("sync.csv").path
@@ -114,7 +71,7 @@ func runSyncBenchmark(options: Options, scratch: URL) throws {
     let readerPath = scratch.appendingPathComponent("reader.sqlite").path
     start = now()
     let (reader, pulled) = try SyncEngine.createReplica(
-        at: readerPath, remote: remote, transport: try CurlTransport(server: server.url, token: server.token))
+        at: readerPath, remote: remote, transport: try CurlTransport(server: server.url, token: token))
     let pullTime = now() - start
     let pulledRows = try reader.records(in: "exchange").count
     guard pulledRows == options.rows else { fail("pulled \(pulledRows) exchanges, expected \(options.rows)") }

@@ -88,6 +88,18 @@ extension Replica {
     /// - Throws: `usage` when the prefix is shorter than 4 characters or matches several
     ///   records; `notFound` when it matches none.
     static func resolve(_ text: String, in table: TableSchema, db: Database) throws -> String {
+        try resolve(text, in: table) { prefix, end in
+            try String.fetchAll(
+                db, sql: "SELECT id FROM \(table.name.quotedIdentifier) WHERE id >= ? AND id < ? ORDER BY id LIMIT 3",
+                arguments: [prefix, end])
+        }
+    }
+
+    /// ``resolve(_:in:db:)`` over other candidates: `matches(prefix, end)` returns up to 3 ids
+    /// in `[prefix, end)`.
+    static func resolve(
+        _ text: String, in table: TableSchema, matches: (_ prefix: String, _ end: String) throws -> [String]
+    ) throws -> String {
         let prefix = text.lowercased()
         if Identifier.isUUID(prefix) { return prefix }
         guard Identifier.isPrefix(prefix) else {
@@ -97,15 +109,13 @@ extension Replica {
             throw ReplicaError(.usage, "\(table.name): id prefix \"\(text)\" is too short (at least 4 characters)")
         }
         // Ids are lowercase hex and dashes, all below "g": [prefix, prefix + "g") is every id
-        // that starts with the prefix, and the primary-key index finds them.
-        let matches = try String.fetchAll(
-            db, sql: "SELECT id FROM \(table.name.quotedIdentifier) WHERE id >= ? AND id < ? ORDER BY id LIMIT 3",
-            arguments: [prefix, prefix + "g"])
-        switch matches.count {
+        // that starts with the prefix, and an index on the ids finds them.
+        let found = try matches(prefix, prefix + "g")
+        switch found.count {
         case 0: throw ReplicaError(.notFound, "\(table.name): no record with id \(text)")
-        case 1: return matches[0]
+        case 1: return found[0]
         default:
-            let shown = matches.prefix(2).joined(separator: ", ") + (matches.count > 2 ? ", …" : "")
+            let shown = found.prefix(2).joined(separator: ", ") + (found.count > 2 ? ", …" : "")
             throw ReplicaError(.usage, "\(table.name): id prefix \"\(text)\" is ambiguous (\(shown))")
         }
     }

@@ -102,30 +102,15 @@ extension Replica {
 
     /// The record id `text` names among the table's rows, its pulled history and its outbox.
     private static func resolveHistoryID(_ text: String, in table: TableSchema, db: Database) throws -> String {
-        let prefix = text.lowercased()
-        if Identifier.isUUID(prefix) { return prefix }
-        guard Identifier.isPrefix(prefix) else {
-            throw ReplicaError(.notFound, "\(table.name): no record with id \(text)")
-        }
-        guard prefix.count >= 4 else {
-            throw ReplicaError(.usage, "\(table.name): id prefix \"\(text)\" is too short (at least 4 characters)")
-        }
-        let end = prefix + "g"
-        let matches = try String.fetchAll(
-            db,
-            sql: """
-                SELECT id FROM \(table.name.quotedIdentifier) WHERE id >= ?1 AND id < ?2
-                UNION SELECT record_id FROM tandem_history WHERE tbl = ?3 AND record_id >= ?1 AND record_id < ?2
-                UNION SELECT record_id FROM tandem_outbox WHERE tbl = ?3 AND record_id >= ?1 AND record_id < ?2
-                ORDER BY 1 LIMIT 3
-                """, arguments: [prefix, end, table.name])
-        switch matches.count {
-        case 0: throw ReplicaError(.notFound, "\(table.name): no record with id \(text)")
-        case 1: return matches[0]
-        default:
-            throw ReplicaError(
-                .usage,
-                "\(table.name): id prefix \"\(text)\" is ambiguous (\(matches.prefix(2).joined(separator: ", "))…)")
+        try resolve(text, in: table) { prefix, end in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM \(table.name.quotedIdentifier) WHERE id >= ?1 AND id < ?2
+                    UNION SELECT record_id FROM tandem_history WHERE tbl = ?3 AND record_id >= ?1 AND record_id < ?2
+                    UNION SELECT record_id FROM tandem_outbox WHERE tbl = ?3 AND record_id >= ?1 AND record_id < ?2
+                    ORDER BY 1 LIMIT 3
+                    """, arguments: [prefix, end, table.name])
         }
     }
 }
