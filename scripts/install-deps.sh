@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages Tandem needs on Debian/Ubuntu when they are missing:
-# libsqlite3-dev (GRDB), libcurl4-openssl-dev (HTTP). Safe to run again; does nothing when all are there.
+# libsqlite3-dev (GRDB), libcurl4-openssl-dev (HTTP), zlib1g-dev (gzip), openssl (the TLS tests
+# make a throwaway certificate authority with it). Safe to run again; does nothing when all are there.
 set -euo pipefail
-packages=(libsqlite3-dev libcurl4-openssl-dev zlib1g-dev "$@")
+packages=(libsqlite3-dev libcurl4-openssl-dev zlib1g-dev openssl "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -16,5 +16,8 @@ swift build --build-tests
 echo "== tests"
 swift test --skip-build --parallel
 
+echo "== schemathesis against a live tandem-server and its /openapi.json (fails on a 5xx or a non-conforming answer)"
+scripts/schemathesis.sh
+
 echo "== benchmark smoke run (small sizes; the real run is scripts/bench.sh)"
 .build/debug/tandem-bench --rows 2000 --edits 3

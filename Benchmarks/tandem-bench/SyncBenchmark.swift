@@ -44,7 +44,7 @@ func runSyncBenchmark(options: Options, scratch: URL) throws {
     guard FileManager.default.isExecutableFile(atPath: binaries.appendingPathComponent("tandem-server").path) else {
         fail("no tandem-server binary beside tandem-bench (build it: swift build -c release --product tandem-server)")
     }
-    let server = try ServerProcess.start()
+    let server = try ServerProcess.start(arguments: ["--push-rate", "0", "--pull-rate", "0"])  // no rate limits
     defer { server.stop() }
     let token = server.coordinatorToken
     let remote = Remote(server: server.url, token: token)

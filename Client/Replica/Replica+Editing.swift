@@ -4,18 +4,26 @@ public import TandemProtocol
 extension Replica {
     /// Inserts a record; `id=UUID` among the assignments chooses its id, else a new UUIDv7 is made.
     ///
+    /// Every edit is checked against the replica's role when it knows it (a replica made from a
+    /// server): an auditor may edit nothing, a member only records its organisation owns, before
+    /// and after the edit (``Access``), as the server will check again.
+    ///
     /// - Returns: the record as stored, defaults included.
     /// - Throws: `notFound` (no such table), `invalidData` naming table and field (a bad value,
     ///   an unknown field, a missing required field, a dangling reference, a duplicate unique
-    ///   value, a broken date order), `usage` (an ambiguous reference prefix). Nothing is written.
+    ///   value, a broken date order), `usage` (an ambiguous reference prefix), `notPermitted`
+    ///   (the role may not make this edit). Nothing is written.
     @discardableResult
     public func insert(into tableName: String, _ assignments: [Assignment]) throws(ReplicaError) -> Record {
         let table = try table(tableName)
         return try write { db in
             var clock = try currentHLC(in: db)
             var references = ReferenceCache()
+            let editor = try Self.editor(in: db)
+            try Self.refuseAuditor(editor, table: table, id: nil)
             let values = try parse(assignments, for: table, db: db, resolvingPrefixes: true)
-            let record = try insert(values, into: table, clock: &clock, references: &references, db: db)
+            let record = try insert(
+                values, into: table, editor: editor, clock: &clock, references: &references, db: db)
             try Setting.hlc.write(clock.description, in: db)
             return record
         }
@@ -29,10 +37,13 @@ extension Replica {
     public func update(_ tableName: String, id: String, _ assignments: [Assignment]) throws(ReplicaError) -> Record {
         let table = try table(tableName)
         return try write { db in
+            let editor = try Self.editor(in: db)
+            try Self.refuseAuditor(editor, table: table, id: id)
             let id = try Self.resolve(id, in: table, db: db)
             guard var record = try fetchRecord(id, in: table, db: db) else {
                 throw ReplicaError(.notFound, "\(table.name): no record with id \(id)")
             }
+            let before = record.values
             var values = try parse(assignments, for: table, db: db, resolvingPrefixes: true)
             if values.removeValue(forKey: "id") != nil {
                 throw ReplicaError(.invalidData, "\(table.name).id: a record's id cannot be changed")
@@ -41,6 +52,7 @@ extension Replica {
             guard !changed.isEmpty else { return record }
             for field in changed { record[field.name] = values[field.name] ?? .null }
             record.values = record.values.filter { !$0.value.isNull }
+            try Self.checkAccess(editor, table: table, id: id, before: before, after: record.values)
             var references = ReferenceCache()
             let positions = table.fields.indices.filter { position in
                 changed.contains { $0.name == table.fields[position].name }
@@ -65,14 +77,18 @@ extension Replica {
 
     /// Deletes a record.
     ///
-    /// - Throws: `invalidData` while live records refer to it, naming the referring table and field.
+    /// - Throws: `invalidData` while live records refer to it, naming the referring table and field;
+    ///   `notPermitted` when the role may not delete it.
     public func delete(from tableName: String, id: String) throws(ReplicaError) {
         let table = try table(tableName)
         try write { db in
+            let editor = try Self.editor(in: db)
+            try Self.refuseAuditor(editor, table: table, id: id)
             let id = try Self.resolve(id, in: table, db: db)
-            guard try fetchRecord(id, in: table, db: db) != nil else {
+            guard let record = try fetchRecord(id, in: table, db: db) else {
                 throw ReplicaError(.notFound, "\(table.name): no record with id \(id)")
             }
+            try Self.checkAccess(editor, table: table, id: id, before: record.values, after: nil)
             for (referring, field) in schema.references(to: table.name) {
                 let count =
                     try Int.fetchOne(
@@ -136,7 +152,7 @@ extension Replica {
 
     /// Inserts a parsed record (`id` among the values chooses its id) with its outbox entry.
     func insert(
-        _ values: [String: FieldValue], into table: TableSchema, clock: inout HLC,
+        _ values: [String: FieldValue], into table: TableSchema, editor: Author?, clock: inout HLC,
         references: inout ReferenceCache, db: Database
     ) throws -> Record {
         var positional = table.defaultValues
@@ -144,20 +160,27 @@ extension Replica {
             if let value = values[field.name], !value.isNull { positional[position] = value }
         }
         let id = try insert(
-            positional, id: values["id"]?.text, into: table, clock: &clock, references: &references, db: db)
+            positional, id: values["id"]?.text, into: table, editor: editor, clock: &clock,
+            references: &references, db: db)
         return Record(id: id, values: Self.values(positional, of: table))
     }
 
     /// Inserts a record given by field position, defaults already applied: the path every insert
     /// takes, and the one a bulk import runs 100k times. Checks everything a record must satisfy.
     ///
+    /// - Parameter editor: who edits (``editor(in:)``), checked against the new record's owners.
     /// - Returns: the record's id (`id`, or a new UUIDv7 from the device clock).
     func insert(
-        _ values: [FieldValue], id: String?, into table: TableSchema, clock: inout HLC,
+        _ values: [FieldValue], id: String?, into table: TableSchema, editor: Author?, clock: inout HLC,
         references: inout ReferenceCache, db: Database
     ) throws -> String {
         clock = clock.advanced(now: self.clock.now())
+        let isNamed = id != nil
         let id = id ?? UUIDv7Generator.id(at: clock)
+        if let editor, editor.role != .coordinator {
+            try Self.checkAccess(
+                editor, table: table, id: id, before: nil, after: Self.values(values, of: table), isNamed: isNamed)
+        }
         try check(id: id, values, in: table, positions: table.fields.indices, references: &references, db: db)
         var bindings = [id.databaseValue]
         bindings.reserveCapacity(values.count + 1)
@@ -205,6 +228,56 @@ extension Replica {
                 }
             }
         }
+    }
+
+    // MARK: - Who may edit (SPEC §3, §6)
+
+    /// Who edits this replica: its role and organisation, learned from the server's `whoami`;
+    /// nil for a replica that has never had a server (it may edit anything; the server decides
+    /// at push).
+    static func editor(in db: Database) throws -> Author? {
+        guard let role = try Setting.role.read(in: db).flatMap(Role.init(rawValue:)) else { return nil }
+        return Author(organisation: try Setting.organisation.read(in: db), role: role)
+    }
+
+    /// Refuses any edit by an auditor, before anything else is looked at.
+    static func refuseAuditor(_ editor: Author?, table: TableSchema, id: String?) throws(ReplicaError) {
+        guard editor?.role == .auditor else { return }
+        throw ReplicaError(
+            .notPermitted, "\(table.name)\(id.map { " \($0)" } ?? ""): not permitted: an auditor may not edit records")
+    }
+
+    /// Refuses an edit turning `before` (nil: no record yet) into `after` (nil: deleted) that
+    /// ``Access/mayWrite(_:table:id:before:after:)`` forbids `editor`, naming table and record
+    /// (`isNamed` false: a new record whose id the user has not seen, named by its table alone).
+    static func checkAccess(
+        _ editor: Author?, table: TableSchema, id: String, before: [String: FieldValue]?,
+        after: [String: FieldValue]?, isNamed: Bool = true
+    ) throws(ReplicaError) {
+        guard let editor, editor.role != .coordinator else { return }
+        // Only the owner fields matter to the rule.
+        func owners(_ values: [String: FieldValue]?) -> [String: JSONValue]? {
+            values.map { values in
+                Dictionary(
+                    uniqueKeysWithValues: table.owners.compactMap { name in values[name].map { (name, $0.json) } })
+            }
+        }
+        guard !Access.mayWrite(editor, table: table, id: id, before: owners(before), after: owners(after)) else {
+            return
+        }
+        let reason: String
+        switch (editor.role, table.owners) {
+        case (.auditor, _): reason = "an auditor may not edit records"
+        case (_, []): reason = "only coordinators may change \(table.name) records"
+        case (_, ["id"]): reason = "a member may change only its own organisation's \(table.name) record"
+        case let (_, owners):
+            let fields =
+                owners.count == 1 ? owners[0] : owners.dropLast().joined(separator: ", ") + " or " + owners.last!
+            reason =
+                "a member may change only \(table.name) records whose \(fields) is its organisation"
+                + (before != nil && after != nil ? ", before and after the change" : "")
+        }
+        throw ReplicaError(.notPermitted, "\(table.name)\(isNamed ? " \(id)" : ""): not permitted: \(reason)")
     }
 
     /// A record id given by the user: a UUID, in any case.

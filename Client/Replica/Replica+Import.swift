@@ -58,6 +58,8 @@ extension Replica {
         return try write { db in
             var clock = try currentHLC(in: db)
             var references = ReferenceCache()
+            let editor = try Self.editor(in: db)
+            try Self.refuseAuditor(editor, table: table, id: nil)
             var count = 0
             var line = 1
             do {
@@ -81,7 +83,8 @@ extension Replica {
                         }
                         if !value.isNull { values[column] = value }
                     }
-                    _ = try insert(values, id: id, into: table, clock: &clock, references: &references, db: db)
+                    _ = try insert(
+                        values, id: id, into: table, editor: editor, clock: &clock, references: &references, db: db)
                     count += 1
                 }
             } catch {

@@ -107,6 +107,8 @@ enum Setting: String, CaseIterable {
     case token
     /// The seq up to which this replica has pulled the server's log.
     case cursor
+    /// A PEM file of certificate authorities to trust for an `https` server (absolute path).
+    case caFile = "ca_file"
 
     func write(_ value: String?, in db: Database) throws {
         if let value {

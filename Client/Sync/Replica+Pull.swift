@@ -39,6 +39,7 @@ extension Replica {
     }
 
     private func apply(_ item: PullItem, db: Database, writer: inout RowWriter) throws {
+        guard item.isVisible else { return try remove(item, db: db, writer: &writer) }
         try db.execute(
             sql: """
                 INSERT INTO tandem_record(id, tbl, version) VALUES (?, ?, ?)
@@ -66,6 +67,28 @@ extension Replica {
         let server = item.isDeleted ? nil : item.record
         let edits = pending.map { SyncRules.PendingEdit(op: $0.op, fields: $0.fields ?? [:]) }
         let values = SyncRules.rebase(server: server, pending: edits)
+        try writer.write(values, id: item.recordID, in: table, isServerState: pending.isEmpty, db: db)
+    }
+}
+
+extension Replica {
+    /// A record that stopped being visible to this replica's organisation leaves it (this is not
+    /// a delete: the server still has it): its row, its server version, its pulled history and
+    /// its cached conflicts go. Changes still in the outbox for it stay and are pushed as usual —
+    /// the server answers them (typically `not_permitted`, listed by `tandem status`), so nothing
+    /// the user typed is lost; meanwhile the row shows only what they make by themselves (a
+    /// pending insert), as the rebase on no server state does (docs/visibility.md).
+    fileprivate func remove(_ item: PullItem, db: Database, writer: inout RowWriter) throws {
+        try db.execute(sql: "DELETE FROM tandem_record WHERE id = ?", arguments: [item.recordID])
+        try db.execute(sql: "DELETE FROM tandem_history WHERE record_id = ?", arguments: [item.recordID])
+        try db.execute(sql: "DELETE FROM tandem_conflict WHERE record_id = ?", arguments: [item.recordID])
+        guard let table = try? schema.table(named: item.table) else { return }
+        let pending = try Row.fetchAll(
+            db, sql: "SELECT \(OutboxRow.columns) FROM tandem_outbox WHERE record_id = ? ORDER BY seq",
+            arguments: [item.recordID]
+        ).map(OutboxRow.init)
+        let edits = pending.map { SyncRules.PendingEdit(op: $0.op, fields: $0.fields ?? [:]) }
+        let values = SyncRules.rebase(server: nil, pending: edits)
         try writer.write(values, id: item.recordID, in: table, isServerState: pending.isEmpty, db: db)
     }
 }

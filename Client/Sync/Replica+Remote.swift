@@ -1,15 +1,26 @@
 import GRDB
 public import TandemProtocol
 
-/// Where a replica syncs: the server's URL and the bearer token (kept in `tandem_meta`, in a file
-/// readable by its owner only). Never printed, never logged.
+/// Where a replica syncs: the server's URL, the bearer token (kept in `tandem_meta`, in a file
+/// readable by its owner only; never printed, never logged) and, for a server whose certificate
+/// a private authority signed, that authority's PEM file.
 public struct Remote: Hashable, Sendable {
     public var server: String
     public var token: String
+    /// Certificate authorities to trust for `https` instead of the system's (an absolute path).
+    public var caFile: String?
 
-    public init(server: String, token: String) {
+    public init(server: String, token: String, caFile: String? = nil) {
         self.server = server
         self.token = token
+        self.caFile = caFile
+    }
+
+    /// How a ``CurlTransport`` reaches this server.
+    public var transportConfiguration: CurlTransport.Configuration {
+        var configuration = CurlTransport.Configuration()
+        configuration.caFile = caFile
+        return configuration
     }
 }
 
@@ -19,7 +30,7 @@ extension Replica {
         try read { db in
             let settings = try Setting.readAll(in: db)
             guard let server = settings[.server], let token = settings[.token] else { return nil }
-            return Remote(server: server, token: token)
+            return Remote(server: server, token: token, caFile: settings[.caFile])
         }
     }
 
@@ -31,7 +42,8 @@ extension Replica {
         return remote
     }
 
-    /// Sets or changes the server, the token and who the token is (from `GET /v1/whoami`).
+    /// Sets or changes the server, the token, the certificate authorities (`remote.caFile`; nil
+    /// forgets any set before) and who the token is (from `GET /v1/whoami`).
     ///
     /// When the server or the identity changes, what this replica has pulled may not be what the
     /// new server (or the new identity) would send: the cursor goes back to 0, so the next sync
@@ -48,6 +60,7 @@ extension Replica {
                 && settings[.role] == identity.role.rawValue
             try Setting.server.write(remote.server, in: db)
             try Setting.token.write(remote.token, in: db)
+            try Setting.caFile.write(remote.caFile, in: db)
             try Setting.organisation.write(identity.organisation, in: db)
             try Setting.role.write(identity.role.rawValue, in: db)
             if !isSame && settings[.cursor] != nil {
@@ -56,6 +69,12 @@ extension Replica {
             }
             return false
         }
+    }
+
+    /// Sets the certificate authorities later syncs trust (`tandem sync --ca-file`); nil: the
+    /// system's.
+    public func setCAFile(_ path: String?) throws(ReplicaError) {
+        try write { db in try Setting.caFile.write(path, in: db) }
     }
 
     /// The seq up to which this replica has pulled the server's log (0 before the first pull).

@@ -41,21 +41,28 @@ public struct SyncEngine: Sendable {
     /// Items asked for per pull page.
     public var pageSize = 1000
 
-    public init(replica: Replica, transport: any SyncTransport) {
+    /// - Parameter retry: what to do when the server answers 429 (wait `Retry-After` and retry).
+    public init(replica: Replica, transport: any SyncTransport, retry: SyncAPI.RetryPolicy = .init()) {
         self.replica = replica
-        api = SyncAPI(transport: transport)
+        api = SyncAPI(transport: transport, retry: retry)
     }
 
-    /// An engine for the server and token stored in `replica`, over ``CurlTransport``.
+    /// An engine for the server, token and certificate authorities stored in `replica`, over
+    /// ``CurlTransport``.
     ///
+    /// - Parameter configuration: the transport's settings; nil: the defaults with the replica's
+    ///   `caFile`.
     /// - Throws: `usage` when the replica has no server yet.
     public static func connecting(
-        _ replica: Replica, configuration: CurlTransport.Configuration = .init()
+        _ replica: Replica, configuration: CurlTransport.Configuration? = nil, retry: SyncAPI.RetryPolicy = .init()
     ) throws(ReplicaError) -> SyncEngine {
         let remote = try replica.requireRemote()
         return SyncEngine(
             replica: replica,
-            transport: try CurlTransport(server: remote.server, token: remote.token, configuration: configuration))
+            transport: try CurlTransport(
+                server: remote.server, token: remote.token,
+                configuration: configuration ?? remote.transportConfiguration),
+            retry: retry)
     }
 
     /// Push, then pull until up to date, then refresh the conflicts and note the time.
@@ -174,17 +181,17 @@ public struct SyncEngine: Sendable {
     ///   `tandem sync` finishes the job.
     public static func createReplica(
         at path: String, remote: Remote, transport: any SyncTransport, clock: ReplicaClock = .system,
-        progress: (Progress) -> Void = { _ in }
+        retry: SyncAPI.RetryPolicy = .init(), progress: (Progress) -> Void = { _ in }
     ) throws(ReplicaError) -> (replica: Replica, summary: Summary) {
         if FileManager.default.fileExists(atPath: path) {
             throw ReplicaError(.cannotCreate, "\(path) already exists; not overwriting it")
         }
-        let api = SyncAPI(transport: transport)
+        let api = SyncAPI(transport: transport, retry: retry)
         let identity = try api.whoAmI()
         let schema = try api.schema()
         let replica = try Replica.create(at: path, schema: schema, clock: clock)
         try replica.setRemote(remote, identity: identity)
-        let engine = SyncEngine(replica: replica, transport: transport)
+        let engine = SyncEngine(replica: replica, transport: transport, retry: retry)
         do {
             let summary = try engine.pull(progress: progress)
             try replica.recordSync(at: clock.now())

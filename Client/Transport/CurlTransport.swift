@@ -133,6 +133,9 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
         set(tandem_curl_set_pointer(curl, handle, CURLOPT_WRITEDATA, context))
         set(tandem_curl_set_header_function(curl, handle, writeHeader))
         set(tandem_curl_set_pointer(curl, handle, CURLOPT_HEADERDATA, context))
+        // libcurl verifies by default; said again so that no build or environment can turn it off.
+        set(tandem_curl_set_long(curl, handle, CURLOPT_SSL_VERIFYPEER, 1))
+        set(tandem_curl_set_long(curl, handle, CURLOPT_SSL_VERIFYHOST, 2))
         if let caFile = configuration.caFile { set(tandem_curl_set_string(curl, handle, CURLOPT_CAINFO, caFile)) }
         switch request.method {
         case .get:
@@ -185,13 +188,25 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
     }
 
     /// A libcurl failure as the CLI reports it: the server cannot be reached (69), whatever the
-    /// cause (refused, no such host, timeout, TLS), with libcurl's own words for it.
+    /// cause (refused, no such host, timeout, TLS), with libcurl's own words for it. A certificate
+    /// that cannot be verified is 69 too (no trusted connection is possible; retrying will not
+    /// help), said as such, with the way out (`--ca-file`).
     private func failure(_ code: CURLcode, detail: String) -> ReplicaError {
         let reason = detail.isEmpty ? String(cString: tandem_curl_easy_strerror(curl, code)) : detail
-        if code == CURLE_URL_MALFORMAT || code == CURLE_UNSUPPORTED_PROTOCOL {
+        switch code {
+        case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:
             return ReplicaError(.usage, "\(server) is not a server URL: \(reason)")
+        case CURLE_PEER_FAILED_VERIFICATION:
+            let hint =
+                configuration.caFile.map { "; is \($0) the authority that signed it?" }
+                ?? "; if a private authority signed it, give its certificate with --ca-file PATH"
+            return ReplicaError(.unavailable, "cannot verify the certificate of \(server): \(reason)\(hint)")
+        case CURLE_SSL_CACERT_BADFILE:
+            return ReplicaError(
+                .notFound, "cannot read the certificate authorities \(configuration.caFile ?? ""): \(reason)")
+        default:
+            return ReplicaError(.unavailable, "cannot reach \(server): \(reason)")
         }
-        return ReplicaError(.unavailable, "cannot reach \(server): \(reason)")
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 public import TandemProtocol
 
 /// The server's endpoints (SPEC §4) as typed calls over a ``SyncTransport``, and what each HTTP
@@ -9,6 +10,9 @@ public import TandemProtocol
 /// | 401, 403 | `notPermitted`, with the server's message | 77 |
 /// | 404 | `notFound` | 66 |
 /// | 429, 5xx | `temporary` | 75 |
+///
+/// A 429 is waited out and retried first (``RetryPolicy``: `Retry-After`, capped, a few times);
+/// only a 429 that outlasts the retries is an error.
 /// | other 4xx | `invalidData`, with the server's `{"error", "message"}` | 65 |
 /// | 2xx whose body is not what was expected | `internal` | 70 |
 ///
@@ -17,9 +21,50 @@ public import TandemProtocol
 /// let me = try api.whoAmI()   // WhoAmI(organisation: "0193…", role: .member)
 /// ```
 public struct SyncAPI: Sendable {
-    public let transport: any SyncTransport
+    /// What to do when the server answers 429 (too many requests): wait as long as its
+    /// `Retry-After` says (capped), say so, and try again, a few times.
+    ///
+    /// ```swift
+    /// var retry = SyncAPI.RetryPolicy()
+    /// retry.notice = { line in print(line) }   // "the server is rate-limiting this token; retrying in 2 s (1 of 3)"
+    /// ```
+    public struct RetryPolicy: Sendable {
+        /// Retries after the first 429 (default 3); then the 429 is a `temporary` error (75).
+        public var maximumRetries = 3
+        /// The longest wait, whatever `Retry-After` says (default 30 s).
+        public var maximumWait: Double = 30
+        /// The wait when `Retry-After` is missing or not a number of seconds (default 1 s).
+        public var defaultWait: Double = 1
+        /// Waits; tests pass one that only records.
+        public var sleep: @Sendable (_ seconds: Double) -> Void = { Thread.sleep(forTimeInterval: $0) }
+        /// Told one line before each wait (the CLI writes it to stderr).
+        public var notice: @Sendable (_ line: String) -> Void = { _ in }
 
-    public init(transport: any SyncTransport) { self.transport = transport }
+        public init() {}
+
+        /// Never retries.
+        public static var none: RetryPolicy {
+            var policy = RetryPolicy()
+            policy.maximumRetries = 0
+            return policy
+        }
+
+        /// The seconds to wait after an answer whose `Retry-After` is `header`.
+        func wait(after header: String?) -> Double {
+            let asked = header.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }.flatMap {
+                $0 >= 0 ? $0 : nil
+            }
+            return min(asked ?? defaultWait, maximumWait)
+        }
+    }
+
+    public let transport: any SyncTransport
+    public var retry: RetryPolicy
+
+    public init(transport: any SyncTransport, retry: RetryPolicy = RetryPolicy()) {
+        self.transport = transport
+        self.retry = retry
+    }
 
     /// `GET /v1/whoami`: who the token is.
     public func whoAmI() throws(ReplicaError) -> WhoAmI {
@@ -100,18 +145,35 @@ public struct SyncAPI: Sendable {
         return conflicts
     }
 
-    /// Sends `request`, returning a 2xx answer and turning any other into a ``ReplicaError``.
+    /// Sends `request`, returning a 2xx answer and turning any other into a ``ReplicaError``; a
+    /// 429 is retried as ``retry`` says (every endpoint is safe to repeat: a push resends the same
+    /// change ids, and the server did nothing with a request it refused).
     func send(_ request: TransportRequest) throws(ReplicaError) -> TransportResponse {
-        let response: TransportResponse
-        do {
-            response = try transport.send(request)
-        } catch let error as ReplicaError {
-            throw error
-        } catch {
-            throw ReplicaError(.unavailable, "cannot reach the server: \(error)")
+        var attempt = 0
+        while true {
+            let response: TransportResponse
+            do {
+                response = try transport.send(request)
+            } catch let error as ReplicaError {
+                throw error
+            } catch {
+                throw ReplicaError(.unavailable, "cannot reach the server: \(error)")
+            }
+            if (200..<300).contains(response.status) { return response }
+            guard response.status == 429, attempt < retry.maximumRetries else {
+                throw Self.error(for: response, of: request)
+            }
+            attempt += 1
+            let wait = retry.wait(after: response.headers["retry-after"])
+            retry.notice(
+                "the server is rate-limiting this token; retrying \(request.method.rawValue) \(request.path) in "
+                    + "\(Self.seconds(wait)) s (\(attempt) of \(retry.maximumRetries))")
+            retry.sleep(wait)
         }
-        if (200..<300).contains(response.status) { return response }
-        throw Self.error(for: response, of: request)
+    }
+
+    private static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
     }
 
     /// What a non-2xx answer means (see the table above).
@@ -123,7 +185,11 @@ public struct SyncAPI: Sendable {
         case 401: return ReplicaError(.notPermitted, "the server refused the token: \(detail)")
         case 403: return ReplicaError(.notPermitted, "not permitted: \(detail)")
         case 404: return ReplicaError(.notFound, "\(request.line): \(detail)")
-        case 429, 503: return ReplicaError(.temporary, "the server is busy; try again later: \(detail)")
+        case 429:
+            let after = response.headers["retry-after"].map { " (it asks to wait \($0) s)" } ?? ""
+            return ReplicaError(
+                .temporary, "the server is still rate-limiting this token; try again later\(after): \(detail)")
+        case 503: return ReplicaError(.temporary, "the server is busy; try again later: \(detail)")
         case 500..<600:
             return ReplicaError(.temporary, "the server failed (HTTP \(response.status)); try again: \(detail)")
         default: return ReplicaError(.invalidData, "the server refused \(request.line): \(detail)")

@@ -1,5 +1,5 @@
 /// The schema document's JSON form (SPEC §2): `{"name", "version", "tables": [{"name", "fields": […],
-/// "owners", "personal", "delete"}]}`, each field `{"name", "type", "required", "unique",
+/// "owners", "personal", "visibility", "delete"}]}`, each field `{"name", "type", "required", "unique",
 /// "values", "references", "default", "rule", "not_before"}`. Unknown members are refused.
 extension Schema {
     /// Reads a schema from its JSON (without validating it: ``decode(_:)`` does both).
@@ -28,7 +28,7 @@ extension Schema {
 extension TableSchema {
     init(json: JSONValue, path: String, fail: @escaping (String) -> ProtocolError) throws(ProtocolError) {
         let object = try JSONObjectReader(json, path: path, fail: fail)
-        try object.refuseUnknown(["name", "fields", "owners", "personal", "delete"])
+        try object.refuseUnknown(["name", "fields", "owners", "personal", "visibility", "delete"])
         name = try object.string("name")
         var fields: [FieldSchema] = []
         for (index, item) in try object.array("fields").enumerated() {
@@ -37,6 +37,7 @@ extension TableSchema {
         self.fields = fields
         owners = try object.optionalStrings("owners") ?? []
         isPersonal = try object.bool("personal", default: false)
+        visibility = try object.choice("visibility", default: .all)
         deleteRule = try object.choice("delete", default: .deleteWins)
     }
 
@@ -45,6 +46,7 @@ extension TableSchema {
             JSONMember("name", .string(name)), JSONMember("owners", .array(owners.map(JSONValue.string))),
         ]
         if isPersonal { members.append(JSONMember("personal", .bool(true))) }
+        if visibility != .all { members.append(JSONMember("visibility", .string(visibility.rawValue))) }
         members.append(JSONMember("delete", .string(deleteRule.rawValue)))
         members.append(JSONMember("fields", .array(fields.map(\.json))))
         return .object(members)

@@ -100,6 +100,9 @@ extension Schema {
         if table.owners.contains("id"), table.owners != ["id"] {
             throw fail(nil, "a table owned by itself has no other owners")
         }
+        if table.visibility == .owners, table.owners.isEmpty {
+            throw fail(nil, "a table visible to its owners needs owners")
+        }
     }
 
     private func validateRule(

@@ -45,19 +45,24 @@ public struct TableSchema: Hashable, Sendable {
     /// fields that reference the owning organisation (`exchange`: `home` and `host`). Empty: only
     /// coordinators write it.
     public var owners: [String]
-    /// Whether the table holds personal data (§6: it reaches only those who may see it).
+    /// Whether the table holds personal data (§6): a record reaches its owners and the owners of
+    /// every live record of an ``TableVisibility/owners`` table that refers to it, no one else
+    /// among members (see ``Visibility``).
     public var isPersonal: Bool
+    /// Which members may read the table's records: everyone, or only the owners (`exchange`).
+    public var visibility: TableVisibility
     /// What happens when a delete meets an update.
     public var deleteRule: DeleteRule
 
     public init(
         name: String, fields: [FieldSchema], owners: [String] = [], isPersonal: Bool = false,
-        deleteRule: DeleteRule = .deleteWins
+        visibility: TableVisibility = .all, deleteRule: DeleteRule = .deleteWins
     ) {
         self.name = name
         self.fields = fields
         self.owners = owners
         self.isPersonal = isPersonal
+        self.visibility = visibility
         self.deleteRule = deleteRule
     }
 
@@ -123,6 +128,14 @@ public enum ConflictRule: String, Hashable, Sendable, CaseIterable {
     case ownerWins = "owner-wins"
     case coordinatorWins = "coordinator-wins"
     case max, min, union, manual
+}
+
+/// Which members may read a table's records (SPEC §6); coordinators and auditors read everything.
+public enum TableVisibility: String, Hashable, Sendable, CaseIterable {
+    /// Every token (reference data: rounds, organisations, challenges, practices).
+    case all
+    /// Only the organisations that own the record (`exchange`: its home and its host).
+    case owners
 }
 
 /// What happens when a delete meets an update (SPEC §5).

@@ -15,6 +15,13 @@ public enum WireProtocol {
     public static let maximumPullLimit = 10_000
     /// How far ahead of the server's clock a change's HLC may be.
     public static let maximumClockSkewMilliseconds: Int64 = 5 * 60 * 1000
+    /// The largest field value a change may carry, counted as the UTF-8 bytes of its JSON
+    /// (64 KiB: a page of text is a few KiB; files do not belong in records). A push carrying a
+    /// bigger one is refused whole with 413 `value_too_large`.
+    public static let maximumValueSize = 64 * 1024
+    /// The longest `change_id`, `table`, `record_id`, `device`, `hlc`, `signature` or field name,
+    /// in UTF-8 bytes; a push carrying a longer one is refused whole with 413 `value_too_large`.
+    public static let maximumIdentifierSize = 1024
 }
 
 /// `POST /v1/push` body: `{"changes": [change…]}`.
@@ -86,12 +93,16 @@ public struct PushResponse: Hashable, Sendable {
     }
 }
 
-/// One item of a pull: a record as it stands after the log entry `seq` (or, with no entry, a
-/// record that has just become visible to the caller). `record` is nil when the record does
-/// not exist (deleted, or an insert that was rejected).
+/// One item of a pull: a record as it stands after the log entry `seq`, or, with no entry, a
+/// record whose visibility to the caller changed at `seq` (docs/visibility.md): it has become
+/// visible (`record` is its whole current state), or it has stopped being visible
+/// (`isVisible` false, `record` nil: the replica removes it — this is not a delete). `record`
+/// is nil when the record does not exist (deleted, or an insert that was rejected).
 ///
 /// JSON: `{"seq", "table", "record_id", "version", "deleted", "record": {field: value}|null,
-/// "entry": {"change_id", "time", "author", "op", "fields", "outcome", "hlc"}|null}`.
+/// "entry": {"change_id", "time", "author", "op", "fields", "outcome", "hlc"}|null}`, plus
+/// `"visible": false` on an item that leaves (absent means true, so older readers, which remove
+/// a row whose `record` is null, still do the right thing).
 public struct PullItem: Hashable, Sendable {
     /// What the log says of the change behind an item.
     public struct Entry: Hashable, Sendable {
@@ -126,10 +137,12 @@ public struct PullItem: Hashable, Sendable {
     public var isDeleted: Bool
     public var record: [String: JSONValue]?
     public var entry: Entry?
+    /// False when the record has stopped being visible to the caller and leaves its replica.
+    public var isVisible: Bool
 
     public init(
         seq: Int64, table: String, recordID: String, version: Int64, isDeleted: Bool, record: [String: JSONValue]?,
-        entry: Entry?
+        entry: Entry?, isVisible: Bool = true
     ) {
         self.seq = seq
         self.table = table
@@ -138,6 +151,7 @@ public struct PullItem: Hashable, Sendable {
         self.isDeleted = isDeleted
         self.record = record
         self.entry = entry
+        self.isVisible = isVisible
     }
 
     public var json: JSONValue {
@@ -152,12 +166,14 @@ public struct PullItem: Hashable, Sendable {
                 JSONMember("hlc", entry.hlc.map(JSONValue.string) ?? .null),
             ])
         }
-        return .object([
+        var members = [
             JSONMember("seq", .int(seq)), JSONMember("table", .string(table)),
             JSONMember("record_id", .string(recordID)),
             JSONMember("version", .int(version)), JSONMember("deleted", .bool(isDeleted)),
             JSONMember("record", record.map(object) ?? .null), JSONMember("entry", entry ?? .null),
-        ])
+        ]
+        if !isVisible { members.append(JSONMember("visible", .bool(false))) }
+        return .object(members)
     }
 
     public init(json: JSONValue) throws(ProtocolError) {
@@ -167,6 +183,7 @@ public struct PullItem: Hashable, Sendable {
         recordID = try object.string("record_id")
         version = try object.int64("version")
         isDeleted = try object.bool("deleted", default: false)
+        isVisible = try object.bool("visible", default: true)
         record = try object.optionalObject("record")
         if let value = object.optional("entry") {
             let entry = try JSONObjectReader(value, path: "item.entry") { ProtocolError(.invalidJSON, $0) }

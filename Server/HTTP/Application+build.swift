@@ -31,10 +31,12 @@ public func buildApplication(
     router.get("healthz") { request, _ in
         JSONResponse.make(.object([JSONMember("status", .string("ok"))]), for: request)
     }
+    router.get("openapi.json") { request, _ in JSONResponse.make(OpenAPIDocument.json, for: request) }
     let api = router.group("v1").add(middleware: AuthenticationMiddleware(store: store))
+    api.add(middleware: RateLimitMiddleware(configuration: configuration))
     APIController(store: store, clock: clock).addRoutes(to: api)
     return Application(
-        router: router,
+        router: router, server: configuration.httpServer,
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.host, port: configuration.port), serverName: "tandem-server"),
         onServerRunning: { channel in

@@ -13,10 +13,12 @@ public import TandemProtocol
 public enum RequestBodyReader {
     /// The body's JSON.
     ///
-    /// - Throws: ``ServerError`` `too_large` (413) over the limit, `unsupported_encoding` (415) for
-    ///   a `Content-Encoding` other than gzip, `bad_json` (400) for a corrupt gzip stream or text
-    ///   that is not JSON.
+    /// - Throws: ``ServerError`` `unsupported_media_type` (415) for a `Content-Type` other than
+    ///   JSON in UTF-8 (none at all is taken as JSON), `too_large` (413) over the limit,
+    ///   `unsupported_encoding` (415) for a `Content-Encoding` other than gzip, `bad_json` (400)
+    ///   for a corrupt gzip stream or text that is not JSON.
     public static func json(from request: Request, context: TandemRequestContext) async throws -> JSONValue {
+        try checkContentType(request.headers[.contentType])
         let bytes = try await self.bytes(from: request, limit: context.maxUploadSize)
         do {
             return try JSONValue.parse(bytes: bytes)
@@ -48,6 +50,21 @@ public enum RequestBodyReader {
             } catch {
                 throw ServerError.badJSON("the body is not a valid gzip stream")
             }
+        }
+    }
+
+    /// Accepts `application/json` and `application/<anything>+json`, with no charset or UTF-8.
+    static func checkContentType(_ header: String?) throws(ServerError) {
+        guard let header else { return }
+        let parts = header.split(separator: ";").map { $0.trimmingSpaces.lowercased() }
+        let type = parts.first ?? ""
+        let isJSON = type == "application/json" || (type.hasPrefix("application/") && type.hasSuffix("+json"))
+        let charsets = parts.dropFirst().filter { $0.hasPrefix("charset=") }.map {
+            $0.dropFirst("charset=".count).filter { $0 != "\"" }
+        }
+        guard isJSON, charsets.allSatisfy({ $0 == "utf-8" || $0 == "utf8" }) else {
+            throw ServerError(
+                .unsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json (UTF-8)")
         }
     }
 

@@ -9,6 +9,7 @@ enum RouteTable {
     /// Path segments (`:name` matches any one segment) and the methods served there.
     static let entries: [(segments: [String], methods: [HTTPRequest.Method])] = [
         (["healthz"], [.get, .head]),
+        (["openapi.json"], [.get, .head]),
         (["v1", "whoami"], [.get, .head]),
         (["v1", "schema"], [.get, .head]),
         (["v1", "push"], [.post]),

@@ -2,11 +2,25 @@ import GRDB
 public import TandemProtocol
 
 extension SQLiteServerStore {
+    /// Conflicts on records `principal` may read (docs/visibility.md): every one for coordinators
+    /// and auditors; for a member, those on records of tables every token reads and on records
+    /// its organisation may read now.
     public func conflicts(for principal: Principal, includeResolved: Bool) async throws -> [ConflictInfo] {
-        try await read { db in
-            let sql =
-                "SELECT id FROM conflict" + (includeResolved ? "" : " WHERE status = 'open'") + " ORDER BY seq, id"
-            return try String.fetchAll(db, sql: sql).compactMap { try self.conflict($0, db: db) }
+        let openTables = openTablesJSON
+        return try await read { db in
+            var conditions = includeResolved ? [] : ["c.status = 'open'"]
+            var arguments: StatementArguments = []
+            if principal.role == .member {
+                conditions.append(
+                    """
+                    (c.tbl IN (SELECT value FROM json_each(?))
+                        OR EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = c.record_id AND v.organisation = ?))
+                    """)
+                arguments += [openTables, principal.organisation ?? ""]
+            }
+            let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+            let sql = "SELECT c.id FROM conflict c" + filter + " ORDER BY c.seq, c.id"
+            return try String.fetchAll(db, sql: sql, arguments: arguments).compactMap { try self.conflict($0, db: db) }
         }
     }
 

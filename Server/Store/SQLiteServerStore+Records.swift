@@ -4,6 +4,10 @@ import TandemProtocol
 /// Reading and writing records, with the bookkeeping the merge asks about.
 extension SQLiteServerStore {
     func loadRecord(_ id: String, db: Database) throws -> RecordState? {
+        try Self.loadRecord(id, db: db)
+    }
+
+    static func loadRecord(_ id: String, db: Database) throws -> RecordState? {
         guard
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT tbl, version, deleted, state FROM record WHERE id = ?"), arguments: [id]
@@ -14,8 +18,10 @@ extension SQLiteServerStore {
             table: row["tbl"], id: id, version: row["version"], isDeleted: row["deleted"], fields: fields)
     }
 
-    /// Writes a record as the merge left it, with its references and unique values (live records only).
+    /// Writes a record as the merge left it, with its references and unique values (live records
+    /// only), then brings its visibility (and that of the personal records it grants) up to date.
     func saveRecord(_ state: RecordState, seq: Int64, db: Database) throws {
+        let formerReferences = try Self.references(from: state.id, db: db)
         try db.cachedStatement(
             sql: """
                 INSERT INTO record(id, tbl, version, deleted, last_seq, state) VALUES (?, ?, ?, ?, ?, ?)
@@ -27,8 +33,8 @@ extension SQLiteServerStore {
         ])
         try db.cachedStatement(sql: "DELETE FROM reference WHERE source = ?").execute(arguments: [state.id])
         try db.cachedStatement(sql: "DELETE FROM unique_value WHERE record_id = ?").execute(arguments: [state.id])
-        guard !state.isDeleted, let table = try? schema.table(named: state.table) else { return }
-        for field in table.fields {
+        guard let table = try? schema.table(named: state.table) else { return }
+        for field in table.fields where !state.isDeleted {
             let value = state[field.name]
             guard value != .null else { continue }
             if field.type == .ref, case let .string(target) = value {
@@ -41,6 +47,8 @@ extension SQLiteServerStore {
                 ).execute(arguments: [table.name, field.name, value.serialized(), state.id])
             }
         }
+        try VisibilityTracker(schema: schema).refresh(
+            after: state, formerReferences: formerReferences, seq: seq, db: db)
     }
 
     static func encodeFields(_ fields: [String: RecordState.Field]) -> JSONValue {

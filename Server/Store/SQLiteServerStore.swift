@@ -7,7 +7,8 @@ public import TandemProtocol
 /// Tables: `record` (each record's version and per-field state as JSON), `log` (the append-only
 /// history, one entry a change received, gap-free `seq`), `conflict` (manual conflicts),
 /// `reference` and `unique_value` (what the merge asks about other records), `token` (hashes
-/// only). A push batch is one transaction.
+/// only); `visibility` and `visibility_marker` (who may read what, migration `v2`:
+/// docs/visibility.md). A push batch is one transaction.
 ///
 /// ```swift
 /// let (store, coordinator) = try SQLiteServerStore.create(directory: "/var/lib/tandem", now: now)
@@ -148,11 +149,41 @@ public final class SQLiteServerStore: ServerStore {
                     CREATE TABLE reference (
                         target TEXT NOT NULL, source TEXT NOT NULL, field TEXT NOT NULL, PRIMARY KEY (target, source, field)
                     ) STRICT, WITHOUT ROWID;
+                    -- Every applied change rewrites its record's references: found by source.
+                    CREATE INDEX reference_source ON reference(source);
                     CREATE TABLE unique_value (
                         tbl TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, record_id TEXT NOT NULL,
                         PRIMARY KEY (tbl, field, value)
                     ) STRICT, WITHOUT ROWID;
+                    CREATE INDEX unique_value_record ON unique_value(record_id);
                     """)
+        }
+        migrator.registerMigration("v2") { db in
+            // Who may read what (docs/visibility.md).
+            try db.execute(
+                sql: """
+                    CREATE TABLE visibility (
+                        record_id TEXT NOT NULL, organisation TEXT NOT NULL, PRIMARY KEY (record_id, organisation)
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE TABLE visibility_marker (
+                        organisation TEXT NOT NULL, seq INTEGER NOT NULL, record_id TEXT NOT NULL,
+                        kind TEXT NOT NULL CHECK (kind IN ('arrival', 'departure')),
+                        PRIMARY KEY (organisation, seq, record_id)
+                    ) STRICT, WITHOUT ROWID;
+                    """)
+            // A store made before: the bundled schema gains its visibility, and every record's
+            // readers are worked out. Members' replicas already hold what they pulled then;
+            // `tandem sync --resync` trims them.
+            guard let text = try String.fetchOne(db, sql: "SELECT value FROM server_meta WHERE key = 'schema'")
+            else { return }
+            var schema = try Schema.decode(Array(text.utf8))
+            if let upgraded = addingBundledVisibility(to: schema) {
+                schema = upgraded
+                try db.execute(
+                    sql: "UPDATE server_meta SET value = ? WHERE key = 'schema'",
+                    arguments: [schema.json.serialized()])
+            }
+            try VisibilityTracker(schema: schema).rebuild(db: db)
         }
         return migrator
     }()

@@ -13,7 +13,7 @@ public final class ServerProcess: @unchecked Sendable {
     /// The store folder (`--data`).
     public let data: String
     public let coordinatorToken: String
-    /// `http://127.0.0.1:PORT`, from the server's first line.
+    /// `http://127.0.0.1:PORT` (`https://` when serving TLS), from the server's first line.
     public private(set) var url: String = ""
     private var process: Process?
 
@@ -24,12 +24,20 @@ public final class ServerProcess: @unchecked Sendable {
     }
 
     /// Creates a store and starts serving it on a free port.
-    public static func start() throws -> ServerProcess {
+    ///
+    /// - Parameters:
+    ///   - arguments: more `serve` options (`--tls-cert`, `--pull-rate`, …); with `--tls-cert`,
+    ///     ``url`` is `https://127.0.0.1:PORT`.
+    ///   - logLevel: `LOG_LEVEL` for the server.
+    ///   - log: a file that receives the server's stderr (its log); nil: discarded.
+    public static func start(arguments: [String] = [], logLevel: String = "error", log: String? = nil) throws
+        -> ServerProcess
+    {
         let folder = try TemporaryDirectory(prefix: "tandem-server-e2e")
         let created = try BinaryRunner.run("tandem-server", ["init", "--data", folder.path("data")])
         guard created.status == 0 else { throw ServerProcessError("tandem-server init failed: \(created)") }
         let server = ServerProcess(folder: folder, coordinatorToken: created.output)
-        try server.serve()
+        try server.serve(arguments: arguments, logLevel: logLevel, log: log)
         return server
     }
 
@@ -46,16 +54,21 @@ public final class ServerProcess: @unchecked Sendable {
         return (lines[0], lines[1])
     }
 
-    private func serve() throws {
+    private func serve(arguments: [String], logLevel: String, log: String?) throws {
         let process = Process()
         process.executableURL = BinaryRunner.binaryDirectory.appendingPathComponent("tandem-server")
-        process.arguments = ["serve", "--data", data, "--host", "127.0.0.1", "--port", "0"]
+        process.arguments = ["serve", "--data", data, "--host", "127.0.0.1", "--port", "0"] + arguments
         var environment = ProcessInfo.processInfo.environment
-        environment["LOG_LEVEL"] = "error"
+        environment["LOG_LEVEL"] = logLevel
         process.environment = environment
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        if let log {
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         self.process = process
         // The first line is "tandem-server listening on http://HOST:PORT".
@@ -66,7 +79,7 @@ public final class ServerProcess: @unchecked Sendable {
             line.append(chunk)
         }
         let text = String(decoding: line, as: UTF8.self)
-        guard let start = text.range(of: "http://") else {
+        guard let start = text.range(of: "https://") ?? text.range(of: "http://") else {
             stop()
             throw ServerProcessError("tandem-server serve did not start: \(text)")
         }

@@ -40,7 +40,10 @@ public final class TestServer: @unchecked Sendable {
     }
 
     private func run(port requested: Int) async throws {
-        let configuration = ServerConfiguration(dataDirectory: folder.url.path, host: "127.0.0.1", port: requested)
+        // No rate limits: convergence tests sync far faster than people do.
+        let configuration = ServerConfiguration(
+            dataDirectory: folder.url.path, host: "127.0.0.1", port: requested, pushRateLimit: .unlimited,
+            pullRateLimit: .unlimited)
         var logger = Logger(label: "tandem-test-server")
         logger.logLevel = .critical
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)

@@ -72,3 +72,38 @@ func parseAssignments(_ arguments: [String]) throws(ReplicaError) -> [Assignment
     for argument in arguments { assignments.append(try Assignment(parsing: argument)) }
     return assignments
 }
+
+/// `--ca-file PATH`: certificate authorities to trust for an `https` server (a private CA),
+/// stored in the replica so that later syncs use it.
+struct CAFileOptions: ParsableArguments {
+    @Option(
+        name: .customLong("ca-file"),
+        help: ArgumentHelp(
+            "A PEM file of certificate authorities to trust for https (kept for later syncs).", valueName: "path"))
+    var caFile: String?
+
+    /// The file as an absolute path (so a later sync from another folder finds it), or nil.
+    ///
+    /// - Throws: `notFound` (66) when it is not a readable file.
+    func resolved() throws(ReplicaError) -> String? {
+        guard let caFile else { return nil }
+        let path =
+            caFile.hasPrefix("/")
+            ? caFile : FileManager.default.currentDirectoryPath + "/" + caFile
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), !isFolder.boolValue,
+            FileManager.default.isReadableFile(atPath: url.path)
+        else { throw ReplicaError(.notFound, "--ca-file \(caFile): no such file, or not readable") }
+        return url.path
+    }
+}
+
+extension SyncAPI.RetryPolicy {
+    /// The CLI's: wait out a 429 (`Retry-After`, at most 30 s, 3 times), saying so on stderr.
+    static var commandLine: SyncAPI.RetryPolicy {
+        var policy = SyncAPI.RetryPolicy()
+        policy.notice = { line in warn(line) }
+        return policy
+    }
+}

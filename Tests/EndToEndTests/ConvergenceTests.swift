@@ -7,8 +7,9 @@ import Testing
 
 /// The convergence property (SPEC §5): replicas editing offline within their permissions, syncing
 /// at random moments through a transport that drops requests and answers, with a server restart
-/// in the middle — once everyone has pushed and pulled, every replica equals the server, every
-/// change is in the log exactly once, and no losing value is missing from the log.
+/// in the middle — once everyone has pushed and pulled, every replica equals the server's state
+/// filtered by what its token may read (SPEC §6: records arrive and leave as exchanges change
+/// host or go), every change is in the log exactly once, and no losing value is missing from the log.
 ///
 /// `TANDEM_SEED=N` replays one seed; `TANDEM_CONVERGENCE_SEEDS=K` runs K seeds (default 50).
 @Suite struct ConvergenceTests {
@@ -22,9 +23,13 @@ import Testing
             var generator = SeededGenerator(seed: UInt64.random(in: 0...UInt64.max))
             seeds = (0..<count).map { _ in generator.next() }
         }
+        var hidden = 0
         for seed in seeds {
             print("convergence seed \(seed) (replay: TANDEM_SEED=\(seed) swift test --filter ConvergenceTests)")
-            try await Scenario.run(seed: seed)
+            hidden += try await Scenario.run(seed: seed)
+        }
+        if seeds.count >= 10 {
+            #expect(hidden > 0, "no record was ever hidden from a member: visibility was not exercised")
         }
     }
 }
@@ -39,7 +44,9 @@ struct Scenario {
         let faults: FaultInjectingTransport
     }
 
-    static func run(seed: UInt64) async throws {
+    /// Returns how many (member, record) pairs the final check found hidden from the member.
+    @discardableResult
+    static func run(seed: UInt64) async throws -> Int {
         var random = SeededGenerator(seed: seed)
         let server = try await TestServer.start()
         let folder = try TemporaryDirectory(prefix: "tandem-convergence")
@@ -104,7 +111,8 @@ struct Scenario {
             do {
                 switch roll {
                 case 0..<12: edits += try addRecord(by: actor, organisations: organisations.map(\.id), random: &random)
-                case 12..<62: edits += try editRecord(by: actor, random: &random)
+                case 12..<62:
+                    edits += try editRecord(by: actor, organisations: organisations.map(\.id), random: &random)
                 case 62..<70: edits += try removeRecord(by: actor, random: &random)
                 default: break
                 }
@@ -150,13 +158,24 @@ struct Scenario {
         var serverRecords: [String: (table: String, values: [String: JSONValue]?)] = [:]
         for item in items { serverRecords[item.recordID] = (item.table, item.record) }
         let schema = server.store.schema
+        // Each replica holds what its token may read (SPEC §6), worked out here from the
+        // server's whole state with the pure rule, independently of the store's bookkeeping.
+        let readers = Self.readers(of: serverRecords, schema: schema)
+        var restricted = 0
         for actor in actors {
+            let viewer = Author(
+                organisation: actor.organisation, role: actor.organisation == nil ? .coordinator : .member)
             for table in schema.tables {
                 let local = Dictionary(
                     uniqueKeysWithValues: try actor.replica.records(in: table.name).map { ($0.id, $0.values) })
                 var expected: [String: [String: FieldValue]] = [:]
                 for (id, record) in serverRecords where record.table == table.name {
                     guard let values = record.values else { continue }
+                    guard Visibility.mayRead(viewer, table: table, id: id, values: values, granted: readers[id] ?? [])
+                    else {
+                        restricted += 1
+                        continue
+                    }
                     var fields: [String: FieldValue] = [:]
                     for field in table.fields {
                         let value = try FieldValue(json: values[field.name] ?? .null, for: field, in: table.name)
@@ -197,9 +216,25 @@ struct Scenario {
         let statuses = Dictionary(grouping: items.compactMap { $0.entry?.outcome.status.rawValue }, by: { $0 })
             .mapValues(\.count)
         print(
-            "  seed \(seed): \(edits) edits, \(items.count) log entries \(statuses), \(faults) faults, \(manual.count) manual conflicts"
+            "  seed \(seed): \(edits) edits, \(items.count) log entries \(statuses), \(faults) faults, \(manual.count) manual conflicts, \(restricted) records hidden from members"
         )
         await server.stop()
+        return restricted
+    }
+
+    /// For each personal record, the organisations granted sight of it: the owners of the live
+    /// records of owners-visibility tables that refer to it.
+    static func readers(
+        of records: [String: (table: String, values: [String: JSONValue]?)], schema: Schema
+    ) -> [String: Set<String>] {
+        var granted: [String: Set<String>] = [:]
+        for (id, record) in records {
+            guard let values = record.values, let table = try? schema.table(named: record.table) else { continue }
+            for target in Visibility.grantedRecords(in: schema, table: table, values: values) {
+                granted[target.id, default: []].formUnion(Visibility.owners(of: table, id: id, values: values))
+            }
+        }
+        return granted
     }
 
     // MARK: - Random edits within each actor's permissions
@@ -258,20 +293,24 @@ struct Scenario {
         return 1
     }
 
-    static func editRecord(by actor: Actor, random: inout SeededGenerator) throws -> Int {
+    static func editRecord(by actor: Actor, organisations: [String], random: inout SeededGenerator) throws -> Int {
         let table = pick(["exchange", "exchange", "exchange", "person", "practice"], &random)!
         guard let record = pick(try owned(by: actor, table), &random) else { return 0 }
         let assignment: Assignment
         switch table {
         case "exchange":
-            switch random.next() % 5 {
+            switch random.next() % 6 {
+            case 5 where actor.organisation == nil || record["home"] == .text(actor.organisation!):
+                // Another host (by the coordinator or the home): the exchange and its person leave
+                // one organisation's replica and arrive at another's.
+                assignment = Assignment("host", pick(organisations, &random)!)
             case 0:
                 assignment = Assignment(
                     "status", pick(["draft", "proposed", "confirmed", "completed", "cancelled"], &random)!)
             case 1: assignment = Assignment("notes", "n\(random.next() % 1000)")
             case 2: assignment = Assignment("starts_on", date(&random))
             case 3: assignment = Assignment("ends_on", date(&random, month: 6))
-            default: assignment = Assignment("goals", "g\(random.next() % 1000)")
+            default: assignment = Assignment("goals", "g\(random.next() % 1000)")  // 4, and 5 for a host
             }
         case "person":
             assignment = Assignment(random.next() % 2 == 0 ? "title" : "email", "v\(random.next() % 1000)")

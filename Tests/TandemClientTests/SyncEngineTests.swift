@@ -121,7 +121,11 @@ extension Replica {
         let member = Author(organisation: "0193a1b2-0000-7000-8000-000000000001", role: .member)
         let (replica, engine) = try world.replica(as: member)
         _ = try engine.sync()
-        // A member may not create rounds: the server refuses, the replica drops the row.
+        // A member may not create rounds: the server refuses, the replica drops the row. (The
+        // replica would refuse it too, knowing its role: here it believes it is a coordinator, as
+        // one whose token was downgraded since it last asked.)
+        try replica.setRemote(
+            Remote(server: "http://fake", token: "t"), identity: WhoAmI(organisation: nil, role: .coordinator))
         let refused = try replica.insert(into: "round", [.init("number", "6")])
         let summary = try engine.sync()
         #expect(summary.rejected.map(\.reason) == ["not_permitted"])
@@ -145,6 +149,9 @@ extension Replica {
             losing = transport
             return transport
         }
+        // Believing it is a coordinator, the replica lets the edit through; the server refuses it.
+        try replica.setRemote(
+            Remote(server: "http://fake", token: "t"), identity: WhoAmI(organisation: nil, role: .coordinator))
         try replica.insert(into: "round", [.init("number", "6")])
         losing?.loseNextAnswer(to: "/v1/push")
         #expect(throws: ReplicaError.self) { try engine.sync() }

@@ -7,15 +7,18 @@ struct Init: ParsableCommand {
         abstract: "Create a replica (offline: with the bundled partnership schema).",
         discussion: """
             With --server and --token, asks the server who the token is and for its schema first (nothing \
-            is created when it cannot be reached: 69), then creates the replica and pulls.
+            is created when it cannot be reached or its certificate cannot be verified: 69), then creates \
+            the replica and pulls. --ca-file trusts a private certificate authority (kept for later syncs).
             """)
 
     @Option(name: .long, help: "The server to sync with (http://HOST:PORT or https://HOST).") var server: String?
     @Option(name: .long, help: "The bearer token the server issued (with --server).") var token: String?
+    @OptionGroup var ca: CAFileOptions
     @OptionGroup var replica: ReplicaOptions
 
     func validate() throws {
         guard (server == nil) == (token == nil) else { throw ValidationError("Give --server and --token together.") }
+        guard ca.caFile == nil || server != nil else { throw ValidationError("--ca-file goes with --server.") }
     }
 
     func run() throws {
@@ -27,12 +30,14 @@ struct Init: ParsableCommand {
                 )
                 return
             }
-            let transport = try CurlTransport(server: server, token: token)
+            let remote = TandemClient.Remote(
+                server: try CurlTransport.normalize(server), token: token, caFile: try ca.resolved())
+            let transport = try CurlTransport(
+                server: remote.server, token: token, configuration: remote.transportConfiguration)
             let progress = ProgressLine()
             defer { progress.clear() }
             let (created, summary) = try SyncEngine.createReplica(
-                at: replica.path, remote: TandemClient.Remote(server: transport.server, token: token),
-                transport: transport, progress: progress.show)
+                at: replica.path, remote: remote, transport: transport, retry: .commandLine, progress: progress.show)
             progress.clear()
             let status = try created.status()
             let who = (status.role ?? "?") + (status.organisation.map { " of \($0)" } ?? "")

@@ -10,20 +10,28 @@ struct Remote: ParsableCommand {
         discussion: """
             Asks the server who the token is first; nothing changes when it cannot be reached (69) or \
             refuses the token (77). A different server or identity makes the next sync pull everything again.
+            --ca-file trusts a private certificate authority (kept; without it, the same server keeps \
+            the one given before).
             Example: tandem remote https://tandem.example.org --token "$TOKEN"
             """)
 
     @Argument(help: "The server's URL (http://HOST:PORT or https://HOST).") var url: String
     @Option(name: .long, help: "The bearer token the server issued.") var token: String
+    @OptionGroup var ca: CAFileOptions
     @OptionGroup var replica: ReplicaOptions
 
     func run() throws {
         try reporting { () throws(ReplicaError) in
             let opened = try replica.open()
-            let transport = try CurlTransport(server: url, token: token)
-            let identity = try SyncAPI(transport: transport).whoAmI()
-            let isReset = try opened.setRemote(
-                TandemClient.Remote(server: transport.server, token: token), identity: identity)
+            let server = try CurlTransport.normalize(url)
+            // Without --ca-file, the same server keeps the authorities given before.
+            let previous = try opened.remote()
+            let caFile = try ca.resolved() ?? (previous?.server == server ? previous?.caFile : nil)
+            let remote = TandemClient.Remote(server: server, token: token, caFile: caFile)
+            let transport = try CurlTransport(
+                server: server, token: token, configuration: remote.transportConfiguration)
+            let identity = try SyncAPI(transport: transport, retry: .commandLine).whoAmI()
+            let isReset = try opened.setRemote(remote, identity: identity)
             emit(
                 "Server \(transport.server): \(identity.role.rawValue)\(identity.organisation.map { " of \($0)" } ?? "")"
                     + (isReset ? " (the next sync pulls everything again)" : "") + "\n")
@@ -38,22 +46,29 @@ struct Sync: ParsableCommand {
         discussion: """
             Safe to interrupt and run again. Exits 0 when the exchange completed, even if the server \
             rejected changes (they are listed by `tandem status`); 69 when the server cannot be reached, \
-            75 when it is busy, 77 when the token is refused.
+            75 when it is busy (a 429 is waited out first: Retry-After, at most 30 s, 3 times, said on \
+            stderr), 77 when the token is refused. --ca-file trusts a private certificate authority, \
+            kept for later syncs once this one has reached the server.
             """)
 
     @Flag(name: .long, help: "Rebuild the replica's records from the server, keeping pending edits.")
     var resync = false
+    @OptionGroup var ca: CAFileOptions
     @OptionGroup var replica: ReplicaOptions
 
     func run() throws {
         try reporting { () throws(ReplicaError) in
             let opened = try replica.open()
-            let engine = try SyncEngine.connecting(opened)
+            let caFile = try ca.resolved()
+            var configuration = try opened.requireRemote().transportConfiguration
+            if let caFile { configuration.caFile = caFile }
+            let engine = try SyncEngine.connecting(opened, configuration: configuration, retry: .commandLine)
             let progress = ProgressLine()
             defer { progress.clear() }
             let summary =
                 resync ? try engine.resync(progress: progress.show) : try engine.sync(progress: progress.show)
             progress.clear()
+            if let caFile { try opened.setCAFile(caFile) }
             var line = "Pushed \(summary.pushed) change\(summary.pushed == 1 ? "" : "s"), pulled \(summary.pulled)"
             line += " item\(summary.pulled == 1 ? "" : "s")"
             if summary.conflicts > 0 {
@@ -86,7 +101,7 @@ struct Conflicts: ParsableCommand {
                 conflicts = try opened.cachedConflicts(includeResolved: all)
             } else {
                 do throws(ReplicaError) {
-                    conflicts = try SyncEngine.connecting(opened).conflicts(includeResolved: all)
+                    conflicts = try SyncEngine.connecting(opened, retry: .commandLine).conflicts(includeResolved: all)
                 } catch  where error.code == .unavailable {
                     let since = try opened.status().lastSync.map { " (last sync \($0))" } ?? ""
                     warn("\(error.message); showing the conflicts known locally\(since)")
@@ -124,7 +139,7 @@ struct Resolve: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(ReplicaError) in
-            let engine = try SyncEngine.connecting(try replica.open())
+            let engine = try SyncEngine.connecting(try replica.open(), retry: .commandLine)
             let resolved: ConflictInfo
             switch (keep, value) {
             case (.current?, _): resolved = try engine.resolve(id, with: .keepCurrent)

@@ -1,0 +1,97 @@
+import TandemProtocol
+
+/// The OpenAPI 3.1 document of the HTTP API, served at `GET /openapi.json` (no token needed).
+///
+/// It is kept here as JSON text, so that it reads as the document it is; the limits it states
+/// come from the code that enforces them. Keep it in step with ``RouteTable`` (a test checks
+/// that every route is described) and with the wire types (scripts/schemathesis.sh checks the
+/// live server's answers against it).
+enum OpenAPIDocument {
+    /// The document, parsed once (a test checks that the text parses: an empty object here would
+    /// be a build mistake, not something a request can cause).
+    static let json: JSONValue = (try? JSONValue.parse(text)) ?? .object([])
+
+    private static let errorResponses = #"""
+        "BadRequest": {"description": "The request is malformed (body, query or path).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "Unauthorized": {"description": "No, unknown or revoked token.", "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "Forbidden": {"description": "The token's role may not use this endpoint (an auditor's push).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "NotFound": {"description": "No such resource.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "Conflict": {"description": "The conflict is already resolved.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "TooLarge": {"description": "The body is over the limit (before or after gzip; `too_large`), carries too many changes (`too_many_changes`), or a value or identifier over its limit (`value_too_large`). Nothing is written.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "UnsupportedMediaType": {"description": "A Content-Type other than JSON (`unsupported_media_type`) or a Content-Encoding other than gzip (`unsupported_encoding`).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "TooManyRequests": {"description": "Over the token's rate limit (`rate_limited`); retry after `Retry-After` seconds.", "headers": {"Retry-After": {"schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "Unavailable": {"description": "The store is unavailable; retry later.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        """#
+
+    private static let schemas = #"""
+        "Error": {"type": "object", "required": ["error", "message"], "properties": {"error": {"type": "string", "description": "A stable code: bad_json, bad_query, unauthorized, forbidden, not_found, method_not_allowed, too_large, too_many_changes, value_too_large, unsupported_media_type, unsupported_encoding, rate_limited, headers_too_large, …"}, "message": {"type": "string"}}},
+        "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
+        "Role": {"type": "string", "enum": ["member", "coordinator", "auditor"]},
+        "WhoAmI": {"type": "object", "required": ["organisation", "role"], "properties": {"organisation": {"type": ["string", "null"]}, "role": {"$ref": "#/components/schemas/Role"}}},
+        "SchemaDocument": {"type": "object", "description": "The schema the server merges with (tables, fields, rules)."},
+        "Identifier": {"type": "string", "maxLength": \#(WireProtocol.maximumIdentifierSize)},
+        "Change": {"type": "object", "required": ["change_id", "table", "record_id", "op", "fields", "base_version", "hlc", "device"], "properties": {
+            "change_id": {"$ref": "#/components/schemas/Identifier", "description": "A UUIDv7; another id is rejected with reason schema:change_id."},
+            "table": {"$ref": "#/components/schemas/Identifier"},
+            "record_id": {"$ref": "#/components/schemas/Identifier"},
+            "op": {"type": "string", "enum": ["insert", "update", "delete"]},
+            "fields": {"type": "object", "description": "Only the fields the change sets; each value at most \#(WireProtocol.maximumValueSize) bytes of JSON.", "propertyNames": {"maxLength": \#(WireProtocol.maximumIdentifierSize)}},
+            "base_version": {"type": "integer", "minimum": 0, "format": "int64"},
+            "hlc": {"$ref": "#/components/schemas/Identifier", "description": "15-digit milliseconds, '.', 5-digit counter, '.', device id; more than 5 minutes ahead of the server is rejected with reason clock."},
+            "device": {"$ref": "#/components/schemas/Identifier"},
+            "signature": {"$ref": "#/components/schemas/Identifier"}}},
+        "PushRequest": {"type": "object", "required": ["changes"], "properties": {"changes": {"type": "array", "maxItems": \#(WireProtocol.maximumChangesPerPush), "items": {"$ref": "#/components/schemas/Change"}}}},
+        "Status": {"type": "string", "enum": ["applied", "merged", "conflict", "rejected", "duplicate"]},
+        "PushResult": {"type": "object", "required": ["change_id", "status", "seq", "version", "reason"], "properties": {"change_id": {"type": "string"}, "status": {"$ref": "#/components/schemas/Status"}, "seq": {"type": ["integer", "null"]}, "version": {"type": ["integer", "null"]}, "reason": {"type": ["string", "null"], "description": "Why a change was rejected: schema:…, check:…, clock, signature, deleted, referenced, unique:…, reference:…, not_permitted."}}},
+        "PushResponse": {"type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/PushResult"}}}},
+        "Author": {"type": "object", "required": ["organisation", "role"], "properties": {"organisation": {"type": ["string", "null"]}, "role": {"$ref": "#/components/schemas/Role"}, "device": {"type": ["string", "null"]}}},
+        "FieldConflict": {"type": "object", "required": ["field", "rule", "kept", "lost"], "properties": {"field": {"type": "string"}, "rule": {"type": "string"}, "kept": {}, "lost": {}}},
+        "Outcome": {"type": "object", "required": ["status"], "properties": {"status": {"$ref": "#/components/schemas/Status"}, "version": {"type": ["integer", "null"]}, "applied": {"type": "array", "items": {"type": "string"}}, "conflicts": {"type": "array", "items": {"$ref": "#/components/schemas/FieldConflict"}}, "reason": {"type": ["string", "null"]}}},
+        "Entry": {"type": "object", "required": ["change_id", "time", "author", "op", "fields", "outcome"], "properties": {"change_id": {"type": "string"}, "time": {"type": "string"}, "author": {"$ref": "#/components/schemas/Author"}, "op": {"type": "string", "enum": ["insert", "update", "delete"]}, "fields": {"type": "object"}, "outcome": {"$ref": "#/components/schemas/Outcome"}, "hlc": {"type": ["string", "null"]}}},
+        "PullItem": {"type": "object", "required": ["seq", "table", "record_id", "version", "deleted", "record", "entry"], "properties": {"seq": {"type": "integer"}, "table": {"type": "string"}, "record_id": {"type": "string"}, "version": {"type": "integer"}, "deleted": {"type": "boolean"}, "visible": {"type": "boolean", "description": "false: the record no longer reaches this caller and leaves its replica"}, "record": {"type": ["object", "null"]}, "entry": {"oneOf": [{"$ref": "#/components/schemas/Entry"}, {"type": "null"}]}}},
+        "PullResponse": {"type": "object", "required": ["items", "next", "more"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/PullItem"}}, "next": {"type": "integer", "minimum": 0}, "more": {"type": "boolean"}}},
+        "Conflict": {"type": "object", "required": ["id", "table", "record_id", "field", "current", "incoming", "status"], "properties": {"id": {"type": "string"}, "table": {"type": "string"}, "record_id": {"type": "string"}, "field": {"type": "string"}, "current": {}, "incoming": {}, "status": {"type": "string", "enum": ["open", "resolved"]}}},
+        "Resolution": {"oneOf": [
+            {"type": "object", "required": ["keep"], "properties": {"keep": {"type": "string", "enum": ["current", "incoming"]}}, "not": {"required": ["value"]}},
+            {"type": "object", "required": ["value"], "properties": {"value": {}}, "not": {"required": ["keep"]}}]}
+        """#
+
+    private static let paths = #"""
+        "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness.", "security": [], "responses": {"200": {"description": "Serving.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}}}},
+        "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document.", "security": [], "responses": {"200": {"description": "The OpenAPI 3.1 document.", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+        "/v1/whoami": {"get": {"operationId": "whoami", "summary": "Who the token stands for.", "responses": {"200": {"description": "The token's organisation and role.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WhoAmI"}}}}, "401": {"$ref": "#/components/responses/Unauthorized"}, "503": {"$ref": "#/components/responses/Unavailable"}}}},
+        "/v1/schema": {"get": {"operationId": "schema", "summary": "The schema document.", "responses": {"200": {"description": "The schema.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SchemaDocument"}}}}, "401": {"$ref": "#/components/responses/Unauthorized"}, "503": {"$ref": "#/components/responses/Unavailable"}}}},
+        "/v1/push": {"post": {"operationId": "push", "summary": "Push changes: one result a change, in order; 200 even when every change is rejected.", "description": "Members and coordinators. The body may be gzip (Content-Encoding) and is at most the configured limit (default 16 MiB) before and after decompression; a malformed body writes nothing.", "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PushRequest"}}}}, "responses": {"200": {"description": "One result a change.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PushResponse"}}}}, "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"}, "413": {"$ref": "#/components/responses/TooLarge"}, "415": {"$ref": "#/components/responses/UnsupportedMediaType"}, "429": {"$ref": "#/components/responses/TooManyRequests"}, "503": {"$ref": "#/components/responses/Unavailable"}}}},
+        "/v1/pull": {"get": {"operationId": "pull", "summary": "Log entries after `since` the token may see, with their records as they now stand.", "parameters": [
+            {"name": "since", "in": "query", "required": false, "description": "The last seq already pulled.", "schema": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 9223372036854775807, "default": 0}},
+            {"name": "limit", "in": "query", "required": false, "description": "The most items to return.", "schema": {"type": "integer", "minimum": 1, "maximum": \#(WireProtocol.maximumPullLimit), "default": \#(APIController.defaultPullLimit)}}],
+            "responses": {"200": {"description": "A page of items.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PullResponse"}}}}, "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "429": {"$ref": "#/components/responses/TooManyRequests"}, "503": {"$ref": "#/components/responses/Unavailable"}}}},
+        "/v1/conflicts": {"get": {"operationId": "conflicts", "summary": "Conflicts on records the token may see: open ones, or all.", "parameters": [
+            {"name": "all", "in": "query", "required": false, "schema": {"type": "boolean", "default": false}}],
+            "responses": {"200": {"description": "The conflicts.", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Conflict"}}}}}, "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "503": {"$ref": "#/components/responses/Unavailable"}}}},
+        "/v1/conflicts/{id}/resolve": {"post": {"operationId": "resolve", "summary": "Settle an open conflict (coordinators and the record's owners).", "parameters": [
+            {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Resolution"}}}},
+            "responses": {"200": {"description": "The conflict as it now stands.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Conflict"}}}}, "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"}, "404": {"$ref": "#/components/responses/NotFound"}, "409": {"$ref": "#/components/responses/Conflict"}, "413": {"$ref": "#/components/responses/TooLarge"}, "415": {"$ref": "#/components/responses/UnsupportedMediaType"}, "503": {"$ref": "#/components/responses/Unavailable"}}}}
+        """#
+
+    /// The whole document as text.
+    static let text = #"""
+        {"openapi": "3.1.0",
+         "info": {"title": "Tandem sync API", "version": "\#(WireProtocol.version)", "description": "The tandem-server HTTP API (SPEC §4). JSON everywhere; gzip accepted (Content-Encoding) and sent (Accept-Encoding). Every 4xx answer is {\"error\": CODE, \"message\": …}. A known path asked with another method is 405 with Allow. Connections idle longer than the server's idle timeout (default 30 s) are closed."},
+         "security": [{"bearerAuth": []}],
+         "paths": {
+        \#(paths)
+         },
+         "components": {
+          "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "A token from tandem-server init, org add or token issue."}},
+          "responses": {
+        \#(errorResponses)
+          },
+          "schemas": {
+        \#(schemas)
+          }
+         }
+        }
+        """#
+}

@@ -1,0 +1,132 @@
+import GRDB
+import TandemProtocol
+
+/// Keeps the store's record of who may read what (docs/visibility.md): `visibility` holds, for
+/// each record of a restricted table (``Visibility/isRestricted(_:)``), the organisations whose
+/// members may read it; `visibility_marker` holds, per organisation, the seqs at which a record
+/// came into its sight (`arrival`) or went out of it (`departure`), so that its next pull brings
+/// the record whole or takes it away.
+///
+/// The rule itself is ``Visibility`` (pure, in TandemProtocol); this works out its inputs from the
+/// store's tables — the owners of the live records that refer to a personal record — inside the
+/// transaction of the change.
+struct VisibilityTracker {
+    /// A reference held by a record: the record referred to and the field that holds it.
+    struct Reference: Hashable {
+        var target: String
+        var field: String
+    }
+
+    let schema: Schema
+
+    /// Brings visibility up to date after `state` was saved at `seq`: the record's own readers,
+    /// and, for a record of an owners-visibility table whose references changed (inserted,
+    /// deleted, another person, another host), the readers of the personal records it referred
+    /// to before and refers to now.
+    ///
+    /// No arrival is marked for the changed record itself: whoever may read it now also receives
+    /// the log entry of `seq`, which carries the whole record.
+    func refresh(after state: RecordState, formerReferences: Set<Reference>, seq: Int64, db: Database) throws {
+        guard let table = try? schema.table(named: state.table) else { return }
+        if Visibility.isRestricted(table) {
+            try update(state, table: table, seq: seq, marksArrivals: false, db: db)
+        }
+        guard Visibility.grantsSight(table) else { return }
+        let references = try SQLiteServerStore.references(from: state.id, db: db)
+        guard references != formerReferences else { return }
+        let targets = Set(formerReferences.map(\.target)).union(references.map(\.target))
+        for target in targets.sorted() where target != state.id {
+            guard let record = try SQLiteServerStore.loadRecord(target, db: db),
+                let targetTable = try? schema.table(named: record.table), targetTable.isPersonal
+            else { continue }
+            try update(record, table: targetTable, seq: seq, marksArrivals: true, db: db)
+        }
+    }
+
+    /// Fills `visibility` for every record, with no markers (a store made before visibility).
+    func rebuild(db: Database) throws {
+        for id in try String.fetchAll(db, sql: "SELECT id FROM record ORDER BY id") {
+            guard let record = try SQLiteServerStore.loadRecord(id, db: db),
+                let table = try? schema.table(named: record.table), Visibility.isRestricted(table)
+            else { continue }
+            try update(record, table: table, seq: nil, marksArrivals: false, db: db)
+        }
+    }
+
+    /// Stores the record's readers as they are now, and marks who gained or lost sight at `seq`.
+    private func update(_ record: RecordState, table: TableSchema, seq: Int64?, marksArrivals: Bool, db: Database)
+        throws
+    {
+        let readers = try readers(of: record, table: table, db: db) ?? []
+        let stored = Set(
+            try String.fetchAll(
+                db.cachedStatement(sql: "SELECT organisation FROM visibility WHERE record_id = ?"),
+                arguments: [record.id]))
+        for organisation in readers.subtracting(stored).sorted() {
+            try db.cachedStatement(sql: "INSERT INTO visibility(record_id, organisation) VALUES (?, ?)")
+                .execute(arguments: [record.id, organisation])
+            if marksArrivals, let seq { try mark(.arrival, record.id, for: organisation, seq: seq, db: db) }
+        }
+        for organisation in stored.subtracting(readers).sorted() {
+            try db.cachedStatement(sql: "DELETE FROM visibility WHERE record_id = ? AND organisation = ?")
+                .execute(arguments: [record.id, organisation])
+            if let seq { try mark(.departure, record.id, for: organisation, seq: seq, db: db) }
+        }
+    }
+
+    /// Who may read the record now: ``Visibility/readers(of:id:values:granted:)`` with, for a
+    /// live personal record, the owners of the live records that grant sight of it.
+    private func readers(of record: RecordState, table: TableSchema, db: Database) throws -> Set<String>? {
+        var granted = Set<String>()
+        if table.isPersonal, !record.isDeleted {
+            let sources = try String.fetchAll(
+                db.cachedStatement(sql: "SELECT DISTINCT source FROM reference WHERE target = ?"),
+                arguments: [record.id])
+            for source in sources {
+                guard let grantor = try SQLiteServerStore.loadRecord(source, db: db), !grantor.isDeleted,
+                    let grantorTable = try? schema.table(named: grantor.table),
+                    Visibility.grantedRecords(in: schema, table: grantorTable, values: grantor.values).contains(
+                        where: { $0.table == table.name && $0.id == record.id })
+                else { continue }
+                granted.formUnion(Visibility.owners(of: grantorTable, id: grantor.id, values: grantor.values))
+            }
+        }
+        return Visibility.readers(of: table, id: record.id, values: record.values, granted: granted)
+    }
+
+    enum Marker: String {
+        case arrival, departure
+    }
+
+    private func mark(_ kind: Marker, _ recordID: String, for organisation: String, seq: Int64, db: Database) throws {
+        try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO visibility_marker(organisation, seq, record_id, kind) VALUES (?, ?, ?, ?)"
+        ).execute(arguments: [organisation, seq, recordID, kind.rawValue])
+    }
+}
+
+extension SQLiteServerStore {
+    /// The references a live record holds (none for a deleted or unknown one).
+    static func references(from id: String, db: Database) throws -> Set<VisibilityTracker.Reference> {
+        let rows = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT target, field FROM reference WHERE source = ?"), arguments: [id])
+        return Set(rows.map { VisibilityTracker.Reference(target: $0["target"], field: $0["field"]) })
+    }
+
+    /// The tables every token reads whole, as a JSON array for `IN (SELECT value FROM json_each(?))`.
+    var openTablesJSON: String {
+        JSONValue.array(schema.tables.filter { !Visibility.isRestricted($0) }.map { .string($0.name) }).serialized()
+    }
+
+    /// Adopts the bundled schema's table visibility when `schema` is the bundled partnership
+    /// schema from before visibility existed; nil otherwise.
+    static func addingBundledVisibility(to schema: Schema) -> Schema? {
+        var candidate = schema
+        for index in candidate.tables.indices {
+            guard let bundled = Schema.partnership.tables.first(where: { $0.name == candidate.tables[index].name })
+            else { return nil }
+            candidate.tables[index].visibility = bundled.visibility
+        }
+        return candidate == .partnership && candidate != schema ? candidate : nil
+    }
+}

@@ -1,0 +1,124 @@
+import GRDB
+import TandemClient
+import TandemProtocol
+import Testing
+
+/// A replica that knows its role refuses, before writing anything, the edits the server would
+/// refuse (SPEC §3, §6): auditors edit nothing; members only what their organisation owns.
+@Suite struct EditingAccessTests {
+    /// The fixture's replica, then told (as `whoami` would) that it belongs to `role` of `organisation`.
+    private func fixture(
+        _ role: Role, of organisation: ((Fixture) -> String)? = nil, before: (Fixture) throws -> Void = { _ in }
+    ) throws -> Fixture {
+        let fixture = try Fixture()
+        try before(fixture)
+        try fixture.replica.setRemote(
+            Remote(server: "http://fake", token: "t"),
+            identity: WhoAmI(organisation: organisation?(fixture), role: role))
+        return fixture
+    }
+
+    /// Runs `edit`, expecting a `notPermitted` refusal whose message contains `words`, and checks
+    /// that nothing was written (the outbox and every table as they were).
+    private func expectRefused(
+        _ fixture: Fixture, _ words: String, sourceLocation: SourceLocation = #_sourceLocation,
+        _ edit: () throws -> Void
+    ) throws {
+        let before = try fixture.replica.snapshot()
+        let outbox = try fixture.outbox().count
+        do {
+            try edit()
+            Issue.record("the edit was accepted", sourceLocation: sourceLocation)
+        } catch let error as ReplicaError {
+            #expect(error.code == .notPermitted, "\(error.message)", sourceLocation: sourceLocation)
+            #expect(error.message.contains(words), "\(error.message)", sourceLocation: sourceLocation)
+        }
+        #expect(try fixture.replica.snapshot() == before, sourceLocation: sourceLocation)
+        #expect(try fixture.outbox().count == outbox, sourceLocation: sourceLocation)
+    }
+
+    @Test func anAuditorsReplicaRefusesEveryEdit() throws {
+        let fixture = try fixture(.auditor)
+        let exchange = try #require(try fixture.replica.records(in: "person").first)
+        try expectRefused(fixture, "person: not permitted: an auditor may not edit") {
+            try fixture.replica.insert(
+                into: "person", [.init("organisation", fixture.ministry), .init("full_name", "Eve")])
+        }
+        try expectRefused(fixture, "person \(exchange.id): not permitted") {
+            try fixture.replica.update("person", id: exchange.id, [.init("full_name", "Eve")])
+        }
+        try expectRefused(fixture, "person \(exchange.id): not permitted") {
+            try fixture.replica.delete(from: "person", id: exchange.id)
+        }
+        try expectRefused(fixture, "round: not permitted") {
+            _ = try fixture.replica.importCSV(into: "round", bytes: Array("number\n9\n".utf8), source: "r.csv")
+        }
+    }
+
+    @Test func aMemberEditsWhatItsOrganisationOwns() throws {
+        let fixture = try fixture(.member, of: \.ministry)
+        let exchange = try fixture.exchange()  // home: the ministry
+        try fixture.replica.update("exchange", id: exchange.id, [.init("status", "proposed")])
+        try fixture.replica.update("organisation", id: fixture.ministry, [.init("name", "Ministry of Work")])
+        let person = try fixture.replica.insert(
+            into: "person", [.init("organisation", fixture.ministry), .init("full_name", "Iva")])
+        try fixture.replica.delete(from: "person", id: person.id)
+        // As host too.
+        let hosted = try fixture.exchange(person: fixture.marko, home: fixture.company, host: fixture.ministry)
+        try fixture.replica.update("exchange", id: hosted.id, [.init("notes", "welcome")])
+        let imported = try fixture.replica.importCSV(
+            into: "person", bytes: Array("organisation,full_name\n\(fixture.ministry),Tom\n".utf8), source: "p.csv")
+        #expect(imported == 1)
+    }
+
+    @Test func aMemberCannotEditWhatOthersOwn() throws {
+        let fixture = try fixture(.member, of: \.ngo) { try $0.exchange() }
+        // The ministry's and the company's exchange.
+        let exchange = try #require(try fixture.replica.records(in: "exchange").first)
+        try expectRefused(
+            fixture,
+            "exchange \(exchange.id): not permitted: a member may change only exchange records whose home or host is its organisation"
+        ) {
+            try fixture.replica.update("exchange", id: exchange.id, [.init("status", "proposed")])
+        }
+        try expectRefused(fixture, "exchange \(exchange.id): not permitted") {
+            try fixture.replica.delete(from: "exchange", id: exchange.id)
+        }
+        try expectRefused(fixture, "exchange: not permitted") { try fixture.exchange() }
+        try expectRefused(
+            fixture,
+            "organisation \(fixture.ministry): not permitted: a member may change only its own organisation's organisation record"
+        ) {
+            try fixture.replica.update("organisation", id: fixture.ministry, [.init("name", "Mine")])
+        }
+        try expectRefused(fixture, "round \(fixture.round): not permitted: only coordinators may change round records")
+        {
+            try fixture.replica.update("round", id: fixture.round, [.init("title", "Spring")])
+        }
+        try expectRefused(fixture, "round: not permitted: only coordinators") {
+            try fixture.replica.insert(into: "round", [.init("number", "9")])
+        }
+        try expectRefused(fixture, "person") {
+            _ = try fixture.replica.importCSV(
+                into: "person", bytes: Array("organisation,full_name\n\(fixture.ministry),Tom\n".utf8), source: "p.csv")
+        }
+    }
+
+    @Test func aMemberCannotGiveAwayWhatItOwns() throws {
+        let fixture = try fixture(.member, of: \.ministry)
+        let exchange = try fixture.exchange()
+        // Before: the ministry's (home); after: neither home nor host is the ministry.
+        try expectRefused(fixture, "before and after the change") {
+            try fixture.replica.update("exchange", id: exchange.id, [.init("home", fixture.ngo)])
+        }
+    }
+
+    @Test func aCoordinatorAndAReplicaWithoutAServerEditAnything() throws {
+        for fixture in [try fixture(.coordinator), try Fixture()] {
+            let exchange = try fixture.exchange()
+            try fixture.replica.update("round", id: fixture.round, [.init("title", "Spring")])
+            try fixture.replica.update("exchange", id: exchange.id, [.init("home", fixture.ngo)])
+            try fixture.replica.delete(from: "exchange", id: exchange.id)
+        }
+    }
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Fuzzes a live tandem-server against its own GET /openapi.json with schemathesis: every answer
+# must be a non-5xx whose status, Content-Type and body the document describes.
+#   scripts/schemathesis.sh                 after `swift build` (uses .build/debug/tandem-server)
+#   ST_MAX_EXAMPLES=N ST_SEED=N scripts/schemathesis.sh
+# Needs python3 with venv; schemathesis goes into .build-venv (pinned, ~30 s the first time).
+# Exits non-zero when schemathesis finds a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SCHEMATHESIS_VERSION=4.32.5
+VENV=.build-venv
+SERVER=.build/debug/tandem-server
+MAX_EXAMPLES=${ST_MAX_EXAMPLES:-40}
+SEED=${ST_SEED:-$RANDOM}
+
+[ -x "$SERVER" ] || { echo "schemathesis.sh: $SERVER is missing; run swift build first" >&2; exit 1; }
+if ! "$VENV/bin/st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+    echo "== installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+WORK=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"$SERVER" init --data "$WORK/data" --format json > "$WORK/init.json"
+# Rate limits off: the fuzzer sends far more than a sync would (429 is documented regardless).
+LOG_LEVEL=error "$SERVER" serve --data "$WORK/data" --port 0 --push-rate 0 --pull-rate 0 \
+    > "$WORK/serve.out" 2> "$WORK/serve.err" &
+SERVER_PID=$!
+URL=
+for _ in $(seq 1 100); do
+    URL=$(sed -n 's/^tandem-server listening on \(http[^ ]*\)$/\1/p' "$WORK/serve.out")
+    [ -n "$URL" ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/serve.err" >&2; exit 1; }
+    sleep 0.1
+done
+[ -n "$URL" ] || { echo "schemathesis.sh: the server did not start" >&2; exit 1; }
+TOKEN=$("$SERVER" token issue --data "$WORK/data" --role coordinator --format json \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+
+echo "== schemathesis $SCHEMATHESIS_VERSION against $URL/openapi.json (max $MAX_EXAMPLES examples an operation, seed $SEED)"
+START=$(date +%s)
+STATUS=0
+ST="$PWD/$VENV/bin/st"
+# From the scratch folder: schemathesis leaves a .schemathesis/ cache where it runs.
+(cd "$WORK" && "$ST" run "$URL/openapi.json" \
+    --header "Authorization: Bearer $TOKEN" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,unsupported_method,ignored_auth \
+    --max-examples "$MAX_EXAMPLES" --seed "$SEED" --workers 2 --request-timeout 10 \
+    --max-time 110 --generation-database none --no-color --warnings off) || STATUS=$?
+echo "== schemathesis: exit $STATUS after $(( $(date +%s) - START )) s"
+if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "schemathesis.sh: the server died during the run" >&2
+    cat "$WORK/serve.err" >&2
+    exit 1
+fi
+exit "$STATUS"
