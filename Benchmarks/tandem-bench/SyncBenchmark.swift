@@ -54,7 +54,13 @@ func runSyncBenchmark(options: Options, scratch: URL) throws {
     let (writer, _) = try SyncEngine.createReplica(
         at: writerPath, remote: remote, transport: try CurlTransport(server: server.url, token: token))
     let setup = try Setup(replica: writer, path: writerPath)
-    let workload = Workload(rows: options.rows, setup: setup)
+    // A thousand employees, each on rows/1000 exchanges, as a programme has them.
+    let personsPath = scratch.appendingPathComponent("persons.csv").path
+    try ("organisation,full_name\n" + (0..<1000).map { "\(setup.home),Employee \($0)\n" }.joined())
+        .write(toFile: personsPath, atomically: false, encoding: .utf8)
+    _ = try writer.importCSV(into: "person", from: personsPath)
+    let persons = try writer.records(in: "person").map(\.id)
+    let workload = Workload(rows: options.rows, setup: setup, persons: persons)
     let csvPath = scratch.appendingPathComponent("sync.csv").path
     try workload.csv.write(toFile: csvPath, atomically: false, encoding: .utf8)
     _ = try writer.importCSV(into: "exchange", from: csvPath)

@@ -90,7 +90,9 @@ struct Workload {
     let notes: [String]
     let csv: String
 
-    init(rows: Int, setup: Setup) {
+    /// `persons`: the employees the exchanges go round (the setup's one when empty).
+    init(rows: Int, setup: Setup, persons: [String] = []) {
+        let persons = persons.isEmpty ? [setup.person] : persons
         var generator = UUIDv7Generator()
         let start = Int64(Date().timeIntervalSince1970 * 1000)
         ids = (0..<rows).map { generator.next(milliseconds: start + Int64($0 / 200)) }
@@ -101,7 +103,7 @@ struct Workload {
         csv.reserveCapacity(rows * 260)
         for index in 0..<rows {
             csv +=
-                "\(setup.round),\(setup.person),\(setup.home),\(setup.host),2026-05-04,2026-05-08,confirmed,\(notes[index])\n"
+                "\(setup.round),\(persons[index % persons.count]),\(setup.home),\(setup.host),2026-05-04,2026-05-08,confirmed,\(notes[index])\n"
         }
         self.csv = csv
     }

@@ -167,7 +167,7 @@ public final class SQLiteServerStore: ServerStore {
                     ) STRICT, WITHOUT ROWID;
                     CREATE TABLE visibility_marker (
                         organisation TEXT NOT NULL, seq INTEGER NOT NULL, record_id TEXT NOT NULL,
-                        kind TEXT NOT NULL CHECK (kind IN ('arrival', 'departure')),
+                        kind TEXT NOT NULL CHECK (kind = 'arrival' OR kind = 'departure'),
                         PRIMARY KEY (organisation, seq, record_id)
                     ) STRICT, WITHOUT ROWID;
                     """)
