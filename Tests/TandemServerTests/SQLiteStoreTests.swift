@@ -246,3 +246,54 @@ import Testing
         }
     }
 }
+
+/// Boundaries of identity (SPEC §6): the author is the token's, whatever the body says; a
+/// removed organisation's tokens stop working.
+@Suite struct IdentityBoundaryTests {
+    let now: Int64 = 1_790_000_000_000
+
+    @Test func anAuthorOrOrganisationInThePushBodyIsIgnored() async throws {
+        let store = try SQLiteServerStore.create(in: try DatabaseQueue())
+        let ministry = try await store.addOrganisation(name: "Ministry", sector: "public", now: now).id
+        let company = try await store.addOrganisation(name: "Kovina", sector: "private", now: now).id
+        let clock = HLC(milliseconds: now, counter: 0, device: "m")
+        let body = """
+            {"changes": [{"change_id": "\(UUIDv7Generator.id(at: clock))", "table": "organisation",
+              "record_id": "\(ministry)", "op": "update", "fields": {"web": "https://gov.example"},
+              "base_version": 1, "hlc": "\(clock)", "device": "m",
+              "author": {"organisation": "\(company)", "role": "coordinator"},
+              "organisation": "\(company)", "role": "coordinator"}],
+             "author": {"organisation": "\(company)", "role": "coordinator"}}
+            """
+        let request = try PushRequest(json: JSONValue.parse(body))
+        let member = Principal(tokenID: "t", organisation: ministry, role: .member)
+        let results = try await store.push(request.changes, by: member, now: now)
+        #expect(results[0].status == .applied)
+        let coordinator = Principal(tokenID: "c", organisation: nil, role: .coordinator)
+        let entry = try #require(try await store.pull(since: 2, limit: 10, for: coordinator).items.first?.entry)
+        #expect(entry.author == Author(organisation: ministry, role: .member, device: "m"))
+        // And a forged coordinator role buys nothing: the member still cannot write the company's record.
+        let clock2 = HLC(milliseconds: now, counter: 1, device: "m")
+        let steal = try PushRequest(
+            json: JSONValue.parse(
+                """
+                {"changes": [{"change_id": "\(UUIDv7Generator.id(at: clock2))", "table": "organisation",
+                  "record_id": "\(company)", "op": "update", "fields": {"web": "https://x.example"},
+                  "base_version": 1, "hlc": "\(clock2)", "device": "m", "role": "coordinator"}]}
+                """))
+        #expect(try await store.push(steal.changes, by: member, now: now)[0].reason == "not_permitted")
+    }
+
+    @Test func aRemovedOrganisationsTokensStopWorking() async throws {
+        let store = try SQLiteServerStore.create(in: try DatabaseQueue())
+        let (organisation, token) = try await store.addOrganisation(name: "Closing", sector: "ngo", now: now)
+        #expect(try await store.authenticate(token: token)?.organisation == organisation)
+        let clock = HLC(milliseconds: now, counter: 0, device: "c")
+        let coordinator = Principal(tokenID: "c", organisation: nil, role: .coordinator)
+        let removal = Change(
+            changeID: UUIDv7Generator.id(at: clock), table: "organisation", recordID: organisation, op: .delete,
+            fields: [:], baseVersion: 1, hlc: clock.description, device: "c")
+        #expect(try await store.push([removal], by: coordinator, now: now)[0].status == .applied)
+        #expect(try await store.authenticate(token: token) == nil)
+    }
+}
