@@ -90,6 +90,7 @@ let package = Package(
             name: "tandem-bench",
             dependencies: [
                 "TandemClient",
+                "TandemServer",
                 "TandemTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),

@@ -17,12 +17,12 @@ struct Options {
     var rows = 100_000
     var reps = 5
     var edits = 30
-    var parts: Set<String> = ["import", "sync"]
+    var parts: Set<String> = ["import", "sync", "store"]
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let flag = iterator.next() {
-            if flag == "--only", let part = iterator.next(), ["import", "sync"].contains(part) {
+            if flag == "--only", let part = iterator.next(), ["import", "sync", "store"].contains(part) {
                 parts = [part]
                 continue
             }
@@ -38,7 +38,7 @@ struct Options {
 
     func usage() -> Never {
         FileHandle.standardError.write(
-            Data("usage: tandem-bench [--rows N] [--reps R] [--edits K] [--only import|sync]\n".utf8))
+            Data("usage: tandem-bench [--rows N] [--reps R] [--edits K] [--only import|sync|store]\n".utf8))
         exit(64)
     }
 }
@@ -198,6 +198,9 @@ do {
     say("tandem-bench: \(options.rows) rows, \(options.reps) repetitions, \(options.edits) edits")
     if options.parts.contains("import") { try runImportBenchmark() }
     if options.parts.contains("sync") { try runSyncBenchmark(options: options, scratch: scratch) }
+    if options.parts.contains("store") {
+        try waitFor { try await runStoreBenchmark(options: options, scratch: scratch) }
+    }
 } catch {
     fail("\(error)")
 }
@@ -277,4 +280,19 @@ func runImportBenchmark() throws {
     }
     say(row("2 one `tandem set` process, start to exit", edits, rate: false) + "  (target <= 10 ms)")
     say(row("2 spawn /bin/true the same way (floor)", trues, rate: false))
+}
+
+/// Runs async work to its end from this synchronous tool. The task is made off the main actor
+/// (top-level code runs on it), so that blocking the main thread cannot starve it.
+nonisolated func waitFor(_ work: @escaping @Sendable () async throws -> Void) throws {
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var failure: (any Error)?
+    DispatchQueue.global().async {
+        Task {
+            do { try await work() } catch { failure = error }
+            done.signal()
+        }
+    }
+    done.wait()
+    if let failure { throw failure }
 }
