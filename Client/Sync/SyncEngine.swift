@@ -67,12 +67,7 @@ public struct SyncEngine: Sendable {
 
     /// Push, then pull until up to date, then refresh the conflicts and note the time.
     public func sync(progress: (Progress) -> Void = { _ in }) throws(ReplicaError) -> Summary {
-        var summary = try push(progress: progress)
-        let pulled = try pull(progress: progress)
-        summary.pulled = pulled.pulled
-        summary.conflicts = pulled.conflicts
-        try replica.recordSync(at: replica.clock.now())
-        return summary
+        try pushThenPull(forgettingPulledState: false, progress: progress)
     }
 
     /// `sync --resync`: pushes, then forgets every record that has no pending change (and the
@@ -80,8 +75,15 @@ public struct SyncEngine: Sendable {
     /// and are rebased as their records arrive. Interrupted, the replica is partial until the
     /// next `sync` finishes the pull.
     public func resync(progress: (Progress) -> Void = { _ in }) throws(ReplicaError) -> Summary {
+        try pushThenPull(forgettingPulledState: true, progress: progress)
+    }
+
+    /// `sync` and `resync`: push, (forget what was pulled,) pull, note the time.
+    private func pushThenPull(
+        forgettingPulledState: Bool, progress: (Progress) -> Void
+    ) throws(ReplicaError) -> Summary {
         var summary = try push(progress: progress)
-        try replica.forgetPulledState()
+        if forgettingPulledState { try replica.forgetPulledState() }
         let pulled = try pull(progress: progress)
         summary.pulled = pulled.pulled
         summary.conflicts = pulled.conflicts

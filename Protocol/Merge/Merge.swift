@@ -91,10 +91,7 @@ public struct Merge: Sendable {
         current: RecordState?, context: some MergeContext
     ) -> Result {
         guard let current else { return .rejected("missing") }
-        if current.isDeleted { return .rejected("deleted", version: current.version) }
-        guard change.baseVersion <= current.version else {
-            return .rejected("check:base_version", version: current.version)
-        }
+        if let rejection = rejection(ofDeletedOrFuture: current, for: change) { return rejection }
         let version = current.version + 1
         var state = current
         state.version = version
@@ -169,11 +166,8 @@ public struct Merge: Sendable {
         current: RecordState?, context: some MergeContext
     ) -> Result {
         guard let current else { return .rejected("missing") }
-        if current.isDeleted { return .rejected("deleted", version: current.version) }
+        if let rejection = rejection(ofDeletedOrFuture: current, for: change) { return rejection }
         guard incoming.isEmpty else { return .rejected("schema:fields", version: current.version) }
-        guard change.baseVersion <= current.version else {
-            return .rejected("check:base_version", version: current.version)
-        }
         guard Access.mayWrite(author, table: table, id: current.id, before: current.values, after: nil) else {
             return .rejected("not_permitted", version: current.version)
         }
@@ -187,6 +181,15 @@ public struct Merge: Sendable {
         state.isDeleted = true
         let status: Outcome.Status = change.baseVersion == current.version ? .applied : .merged
         return Result(state: state, outcome: Outcome(status: status, version: state.version), openConflicts: [])
+    }
+
+    /// An update or delete applies to a live record whose version is not older than its base.
+    private func rejection(ofDeletedOrFuture current: RecordState, for change: Change) -> Result? {
+        if current.isDeleted { return .rejected("deleted", version: current.version) }
+        guard change.baseVersion <= current.version else {
+            return .rejected("check:base_version", version: current.version)
+        }
+        return nil
     }
 
     // MARK: - Rules
