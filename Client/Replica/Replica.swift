@@ -182,9 +182,7 @@ public final class Replica: Sendable {
     }
 
     static func timestamp(_ milliseconds: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+        Timestamp.string(milliseconds: milliseconds, withMilliseconds: false)
     }
 }
 

@@ -79,4 +79,32 @@ public enum Timestamp {
         rightFraction += Array(repeating: UInt8(ascii: "0"), count: width - rightFraction.count)
         return leftFraction.lexicographicallyPrecedes(rightFraction)
     }
+
+    /// The RFC 3339 UTC text of a time in milliseconds since the epoch:
+    /// `2026-05-04T09:30:00Z`, or `2026-05-04T09:30:00.250Z` with milliseconds. Pure arithmetic
+    /// (days to civil date), no calendar library: the server stamps every log entry with it.
+    public static func string(milliseconds: Int64, withMilliseconds: Bool = true) -> String {
+        let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
+        let fraction = Int(milliseconds - seconds * 1000)
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = Int(seconds - days * 86_400)
+        // Howard Hinnant's civil_from_days.
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
+        let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
+        let year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
+        text += "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
+        if withMilliseconds { text += "." + pad(fraction, 3) }
+        return text + "Z"
+    }
 }

@@ -172,3 +172,14 @@ func calendarDatesThatExistAreValid(text: String) {
 func calendarDatesThatDoNotExistAreInvalid(text: String) {
     #expect(!CalendarDate.isValid(text))
 }
+
+@Test(arguments: [
+    (Int64(0), "1970-01-01T00:00:00.000Z"), (1_763_812_345_678, "2025-11-22T11:52:25.678Z"),
+    (951_782_400_000, "2000-02-29T00:00:00.000Z"), (4_107_542_399_999, "2100-02-28T23:59:59.999Z"),
+    (-1, "1969-12-31T23:59:59.999Z"),
+])
+func timestampsAreWrittenAsRFC3339UTC(milliseconds: Int64, text: String) {
+    #expect(Timestamp.string(milliseconds: milliseconds) == text)
+    #expect(Timestamp.string(milliseconds: milliseconds, withMilliseconds: false) == String(text.prefix(19)) + "Z")
+    #expect(Timestamp.normalize(text) == text)
+}
