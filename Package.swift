@@ -27,6 +27,7 @@ let package = Package(
         // The ground floor: everything both sides must agree on. Pure, no I/O.
         .target(
             name: "TandemProtocol",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             path: "Protocol",
             resources: [.embedInCode("Schemas/partnership.json")],
             swiftSettings: swiftSettings

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages Tandem needs on Debian/Ubuntu when they are missing:
 # libsqlite3-dev (GRDB), libcurl4-openssl-dev (HTTP), zlib1g-dev (gzip), openssl (the TLS tests
-# make a throwaway certificate authority with it). Safe to run again; does nothing when all are there.
+# make a throwaway certificate authority with it), python3 (scripts/verify-history.py and its tests).
+# Safe to run again; does nothing when all are there.
 set -euo pipefail
-packages=(libsqlite3-dev libcurl4-openssl-dev zlib1g-dev openssl "$@")
+packages=(libsqlite3-dev libcurl4-openssl-dev zlib1g-dev openssl python3 "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

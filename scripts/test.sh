@@ -20,4 +20,4 @@ echo "== schemathesis against a live tandem-server and its /openapi.json (fails 
 scripts/schemathesis.sh
 
 echo "== benchmark smoke run (small sizes; the real run is scripts/bench.sh)"
-.build/debug/tandem-bench --rows 2000 --edits 3
+.build/debug/tandem-bench --rows 2000 --edits 3 --entries 2000

@@ -5,6 +5,7 @@ import Foundation
 import GRDB
 import TandemProtocol
 import TandemServer
+import TandemTesting
 
 func runStoreBenchmark(options: Options, scratch: URL) async throws {
     let directory = scratch.appendingPathComponent("store").path
@@ -29,8 +30,9 @@ func runStoreBenchmark(options: Options, scratch: URL) async throws {
         persons.append(person.recordID)
         setup.append(person)
     }
-    _ = try await store.push(setup, by: coordinator, now: wall)
-    let changes = (0..<options.rows).map { index in
+    _ = try await store.pushSigned(setup, by: coordinator, now: wall)
+    // Signed before the clock starts, as a replica signs them before sending.
+    let unsigned = (0..<options.rows).map { index in
         change(
             "exchange",
             [
@@ -39,6 +41,7 @@ func runStoreBenchmark(options: Options, scratch: URL) async throws {
                 "ends_on": .string("2026-05-08"), "status": .string("confirmed"),
             ])
     }
+    let changes = try await TestDevices.shared.sign(unsigned, for: coordinator, in: store, now: wall)
     let start = now()
     for batch in stride(from: 0, to: changes.count, by: 500) {
         let results = try await store.push(

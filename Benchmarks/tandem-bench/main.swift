@@ -5,7 +5,11 @@
 //      inserting the same rows into the same table: a ratio per repetition, then the median.
 //   2. the wall time of one `tandem set` process, start to exit, vs. spawning /bin/true.
 //
-// Usage: tandem-bench [--rows N] [--reps R] [--edits K]   (defaults 100000, 5, 30)
+//   3. push, pull and the store's own merge (SyncBenchmark, StoreBenchmark).
+//   4. the auditor: `tandem audit pull` + `audit verify` of E history entries (AuditBenchmark).
+//
+// Usage: tandem-bench [--rows N] [--reps R] [--edits K] [--entries E] [--only PART]
+//        (defaults 100000, 5, 30, 1000000)
 
 import Foundation
 import GRDB
@@ -17,12 +21,13 @@ struct Options {
     var rows = 100_000
     var reps = 5
     var edits = 30
-    var parts: Set<String> = ["import", "sync", "store"]
+    var entries = 1_000_000
+    var parts: Set<String> = ["import", "sync", "store", "audit"]
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let flag = iterator.next() {
-            if flag == "--only", let part = iterator.next(), ["import", "sync", "store"].contains(part) {
+            if flag == "--only", let part = iterator.next(), ["import", "sync", "store", "audit"].contains(part) {
                 parts = [part]
                 continue
             }
@@ -31,6 +36,7 @@ struct Options {
             case "--rows": rows = value
             case "--reps": reps = value
             case "--edits": edits = value
+            case "--entries": entries = value
             default: usage()
             }
         }
@@ -38,7 +44,9 @@ struct Options {
 
     func usage() -> Never {
         FileHandle.standardError.write(
-            Data("usage: tandem-bench [--rows N] [--reps R] [--edits K] [--only import|sync|store]\n".utf8))
+            Data(
+                "usage: tandem-bench [--rows N] [--reps R] [--edits K] [--entries E] [--only import|sync|store|audit]\n"
+                    .utf8))
         exit(64)
     }
 }
@@ -169,20 +177,11 @@ func rawInsert(path: String, workload: Workload, setup: Setup, withOutbox: Bool 
 /// Runs a process to its end (posix_spawn + waitpid, as a shell does) and returns its wall
 /// time in milliseconds. Foundation's `Process` adds tens of milliseconds of its own on Linux.
 func spawn(_ executable: String, _ arguments: [String]) -> Double {
-    var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    let start = now()
-    guard posix_spawn(&pid, executable, &actions, nil, argv, environ) == 0 else { fail("cannot run \(executable)") }
-    var status: Int32 = 0
-    waitpid(pid, &status, 0)
-    let elapsed = now() - start
-    if status != 0 { fail("\(executable) \(arguments.joined(separator: " ")) exited with status \(status)") }
-    return elapsed
+    let result = measure(executable, arguments)
+    if result.status != 0 {
+        fail("\(executable) \(arguments.joined(separator: " ")) exited with status \(result.status)")
+    }
+    return result.milliseconds
 }
 
 func padded(_ text: String, _ width: Int) -> String {
@@ -200,6 +199,9 @@ do {
     if options.parts.contains("sync") { try runSyncBenchmark(options: options, scratch: scratch) }
     if options.parts.contains("store") {
         try waitFor { try await runStoreBenchmark(options: options, scratch: scratch) }
+    }
+    if options.parts.contains("audit") {
+        try waitFor { try await runAuditBenchmark(options: options, scratch: scratch) }
     }
 } catch {
     fail("\(error)")

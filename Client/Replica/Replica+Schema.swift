@@ -79,6 +79,36 @@ extension Replica {
                     ALTER TABLE tandem_rejected ADD COLUMN change TEXT;
                     """)
         }
+        // Device keys and the audit store (SPEC §8). A replica made before keys existed gets
+        // its key here, when it is first opened by a tandem that knows them.
+        migrator.registerMigration("v3") { db in
+            try db.execute(
+                sql: """
+                    -- The server's history as `tandem audit pull` fetched it: every line verbatim
+                    -- (the RFC 8785 text that was hashed), its hash, and the record it concerns.
+                    CREATE TABLE tandem_audit_entry (
+                        seq INTEGER PRIMARY KEY,
+                        line TEXT NOT NULL,
+                        hash TEXT NOT NULL,
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL
+                    ) STRICT;
+                    CREATE INDEX tandem_audit_entry_record ON tandem_audit_entry(record_id);
+
+                    -- The server's signed heads this replica has checked and kept, one per seq.
+                    CREATE TABLE tandem_audit_checkpoint (
+                        seq INTEGER PRIMARY KEY,
+                        hash TEXT NOT NULL,
+                        time TEXT NOT NULL,
+                        public_key TEXT NOT NULL,
+                        signature TEXT NOT NULL,
+                        fetched_at TEXT NOT NULL
+                    ) STRICT;
+                    """)
+            if try Setting.deviceKey.read(in: db) == nil {
+                try Setting.deviceKey.write(SigningKey().privateKeyBase64, in: db)
+            }
+        }
         return migrator
     }()
 
@@ -109,6 +139,11 @@ enum Setting: String, CaseIterable {
     case cursor
     /// A PEM file of certificate authorities to trust for an `https` server (absolute path).
     case caFile = "ca_file"
+    /// This replica's Ed25519 device key: its 32 private bytes in base64 (the file is 0600).
+    case deviceKey = "device_key"
+    /// The server URL the device key is registered with (`POST /v1/devices`), for the
+    /// organisation in `organisation`; absent until it is.
+    case deviceRegistered = "device_registered"
 
     func write(_ value: String?, in db: Database) throws {
         if let value {

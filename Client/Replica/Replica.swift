@@ -16,8 +16,10 @@ public final class Replica: Sendable {
     /// The file, or nil for an in-memory replica.
     public let path: String?
     public let schema: Schema
-    /// This replica's device id (the last part of its HLCs).
+    /// This replica's device id (the last part of its HLCs, and the `device` of its changes).
     public let device: String
+    /// The device key's private bytes in base64 (`tandem_meta.device_key`); see ``deviceKey()``.
+    let deviceKeyText: String
     let writer: any DatabaseWriter
     let clock: ReplicaClock
     private let statements: [String: TableSQL]
@@ -25,11 +27,15 @@ public final class Replica: Sendable {
     /// The value of the `format` setting that marks a file as a Tandem replica.
     static let format = "tandem-replica/1"
 
-    private init(path: String?, writer: any DatabaseWriter, schema: Schema, device: String, clock: ReplicaClock) {
+    private init(
+        path: String?, writer: any DatabaseWriter, schema: Schema, device: String, deviceKey: String,
+        clock: ReplicaClock
+    ) {
         self.path = path
         self.writer = writer
         self.schema = schema
         self.device = device
+        deviceKeyText = deviceKey
         self.clock = clock
         statements = Dictionary(uniqueKeysWithValues: schema.tables.map { ($0.name, TableSQL($0)) })
     }
@@ -69,15 +75,16 @@ public final class Replica: Sendable {
     }
 
     /// Makes a new replica in `writer` (an empty database): Tandem's tables, the schema's tables,
-    /// a device id. Tests pass an in-memory `DatabaseQueue()`.
+    /// a device id and a device key (made by migration `v3`). Tests pass an in-memory `DatabaseQueue()`.
     public static func create(
         in writer: any DatabaseWriter, path: String? = nil, schema: Schema = .partnership, clock: ReplicaClock = .system
     ) throws(ReplicaError) -> Replica {
         var ids = UUIDv7Generator()
         let device = ids.next(milliseconds: clock.now())
+        let deviceKey: String
         do {
             try migrator.migrate(writer)
-            try writer.write { db in
+            deviceKey = try writer.write { db in
                 for table in schema.tables { try db.execute(sql: createTableSQL(for: table)) }
                 let settings: [(Setting, String)] = [
                     (.format, format), (.schema, String(decoding: schema.encoded(), as: UTF8.self)),
@@ -85,11 +92,12 @@ public final class Replica: Sendable {
                     (.hlc, HLC(milliseconds: 0, counter: 0, device: device).description),
                 ]
                 for (setting, value) in settings { try setting.write(value, in: db) }
+                return try Setting.deviceKey.read(in: db) ?? ""
             }
         } catch {
             throw ReplicaError.from(error, path: path)
         }
-        return Replica(path: path, writer: writer, schema: schema, device: device, clock: clock)
+        return Replica(path: path, writer: writer, schema: schema, device: device, deviceKey: deviceKey, clock: clock)
     }
 
     /// Opens the replica at `path`.
@@ -131,8 +139,13 @@ public final class Replica: Sendable {
             } catch {
                 throw ReplicaError(.invalidData, "\(place): the stored schema is invalid: \(error.message)")
             }
-            if !isMigrated { try migrator.migrate(writer) }
-            return Replica(path: path, writer: writer, schema: schema, device: device, clock: clock)
+            var deviceKey = settings[.deviceKey]
+            if !isMigrated {
+                try migrator.migrate(writer)
+                deviceKey = try writer.read { db in try Setting.deviceKey.read(in: db) }
+            }
+            return Replica(
+                path: path, writer: writer, schema: schema, device: device, deviceKey: deviceKey ?? "", clock: clock)
         } catch {
             throw ReplicaError.from(error, path: path)
         }

@@ -38,8 +38,9 @@ public struct HistoryEntry: Hashable, Sendable {
 }
 
 extension Replica {
-    /// Every version of a record this replica knows: the log entries it has pulled, in seq
-    /// order, then its own changes still waiting to be pushed.
+    /// Every version of a record this replica knows: its history entries in seq order — those
+    /// of the audit store (`tandem audit pull`, complete up to its head), then the log entries
+    /// pulled after that — then its own changes still waiting to be pushed.
     ///
     /// - Parameter id: the record's id or a unique prefix (of a live record, or of one the history
     ///   or the outbox knows, so a deleted record's history can still be read).
@@ -48,20 +49,11 @@ extension Replica {
         let table = try table(tableName)
         return try read { db in
             let id = try Self.resolveHistoryID(id, in: table, db: db)
-            var entries = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT seq, version, time, author, op, fields, outcome FROM tandem_history
-                    WHERE record_id = ? AND tbl = ? ORDER BY seq
-                    """, arguments: [id, table.name]
-            ).map { row in
-                let author = (try? JSONValue.parse(row["author"] as String)) ?? .null
-                return HistoryEntry(
-                    seq: row["seq"], version: row["version"], time: row["time"],
-                    organisation: author["organisation"].flatMap(Self.text), role: author["role"].flatMap(Self.text),
-                    op: TandemProtocol.Operation(rawValue: row["op"]) ?? .update,
-                    fields: (try? JSONValue.parse(row["fields"] as String)) ?? .object([]),
-                    outcome: (try? JSONValue.parse(row["outcome"] as String)) ?? .null, isPending: false)
+            var entries = try Self.recordEvents(of: id, in: table.name, db: db).map { event in
+                HistoryEntry(
+                    seq: event.seq, version: event.outcome.version, time: event.time,
+                    organisation: event.author.organisation, role: event.author.role.rawValue, op: event.op,
+                    fields: event.fieldsJSON, outcome: event.outcomeJSON, isPending: false)
             }
             let settings = try Setting.readAll(in: db)
             let pending = try Row.fetchAll(
@@ -95,13 +87,9 @@ extension Replica {
         return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
     }
 
-    private static func text(_ value: JSONValue) -> String? {
-        if case let .string(text) = value { return text }
-        return nil
-    }
-
-    /// The record id `text` names among the table's rows, its pulled history and its outbox.
-    private static func resolveHistoryID(_ text: String, in table: TableSchema, db: Database) throws -> String {
+    /// The record id `text` names among the table's rows, its history (pulled or audited) and
+    /// its outbox.
+    static func resolveHistoryID(_ text: String, in table: TableSchema, db: Database) throws -> String {
         try resolve(text, in: table) { prefix, end in
             try String.fetchAll(
                 db,
@@ -109,6 +97,8 @@ extension Replica {
                     SELECT id FROM \(table.name.quotedIdentifier) WHERE id >= ?1 AND id < ?2
                     UNION SELECT record_id FROM tandem_history WHERE tbl = ?3 AND record_id >= ?1 AND record_id < ?2
                     UNION SELECT record_id FROM tandem_outbox WHERE tbl = ?3 AND record_id >= ?1 AND record_id < ?2
+                    UNION SELECT record_id FROM tandem_audit_entry
+                        WHERE tbl = ?3 AND record_id >= ?1 AND record_id < ?2
                     ORDER BY 1 LIMIT 3
                     """, arguments: [prefix, end, table.name])
         }

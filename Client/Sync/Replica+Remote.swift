@@ -50,14 +50,25 @@ extension Replica {
     /// pulls everything again (pulling is idempotent, and pending edits are kept and rebased).
     /// A new token for the same server and identity keeps the cursor.
     ///
+    /// The device key's registration (``deviceRegisteredServer()``) is forgotten with a change of
+    /// server or identity, so the next push registers it again, unless `isDeviceRegistered` says
+    /// the caller has just registered it with this server for this identity.
+    ///
     /// - Returns: whether the cursor was reset.
     @discardableResult
-    public func setRemote(_ remote: Remote, identity: WhoAmI) throws(ReplicaError) -> Bool {
+    public func setRemote(
+        _ remote: Remote, identity: WhoAmI, isDeviceRegistered: Bool = false
+    ) throws(ReplicaError) -> Bool {
         try write { db in
             let settings = try Setting.readAll(in: db)
             let isSame =
                 settings[.server] == remote.server && settings[.organisation] == identity.organisation
                 && settings[.role] == identity.role.rawValue
+            if isDeviceRegistered {
+                try Setting.deviceRegistered.write(remote.server, in: db)
+            } else if !isSame {
+                try Setting.deviceRegistered.write(nil, in: db)
+            }
             try Setting.server.write(remote.server, in: db)
             try Setting.token.write(remote.token, in: db)
             try Setting.caFile.write(remote.caFile, in: db)

@@ -91,18 +91,27 @@ public struct SyncEngine: Sendable {
         return summary
     }
 
-    /// Sends every pending change, in edit order, in batches; records each batch's answers.
+    /// Sends every pending change, in edit order, in batches, each signed with the device key;
+    /// records each batch's answers. When there is something to send and the device key is not
+    /// registered with this server yet, registers it first (``registerDevice()``).
     public func push(progress: (Progress) -> Void = { _ in }) throws(ReplicaError) -> Summary {
         var summary = Summary()
         try replica.freezeOutbox()
         let total = try replica.status().pending
+        guard total > 0 else { return summary }
+        try registerDevice()
+        let key = try replica.deviceKey()
         var last: Int64 = 0
         while true {
             let batch = try replica.frozenChanges(after: last, limit: batchSize)
             guard let tail = batch.last else { break }
             progress(.pushing(sent: summary.pushed, of: total))
-            let results = try api.push(batch.map { $0.change(device: replica.device) })
-            summary.rejected += try replica.recordPushResults(results, for: batch)
+            let results = try api.push(Self.sign(batch.map { $0.change(device: replica.device) }, with: key))
+            let rejected = try replica.recordPushResults(results, for: batch)
+            // The server does not know this device's key (its store was replaced, say): register
+            // again before the next push.
+            if rejected.contains(where: { $0.reason == "signature" }) { try replica.forgetDeviceRegistration() }
+            summary.rejected += rejected
             summary.pushed += batch.count
             last = tail.seq
         }
@@ -175,12 +184,13 @@ public struct SyncEngine: Sendable {
 
     /// Creates a replica at `path` from a server: asks who the token is and for the schema
     /// first (so nothing is created when the server cannot be reached or refuses the token),
-    /// then creates the replica with that schema, stores the server, token and identity, and
-    /// pulls everything the token may see.
+    /// then creates the replica with that schema, stores the server, token and identity,
+    /// registers the device key (unless the token is an auditor's), and pulls everything the
+    /// token may see.
     ///
     /// - Throws: `cannotCreate` when something is at `path` already; the transport's and the
-    ///   server's errors. When the first pull fails, the replica is kept and the error says so:
-    ///   `tandem sync` finishes the job.
+    ///   server's errors. When the registration or the first pull fails, the replica is kept and
+    ///   the error says so: `tandem sync` finishes the job.
     public static func createReplica(
         at path: String, remote: Remote, transport: any SyncTransport, clock: ReplicaClock = .system,
         retry: SyncAPI.RetryPolicy = .init(), progress: (Progress) -> Void = { _ in }
@@ -195,6 +205,7 @@ public struct SyncEngine: Sendable {
         try replica.setRemote(remote, identity: identity)
         let engine = SyncEngine(replica: replica, transport: transport, retry: retry)
         do {
+            try engine.registerDevice()
             let summary = try engine.pull(progress: progress)
             try replica.recordSync(at: clock.now())
             return (replica, summary)

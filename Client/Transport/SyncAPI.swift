@@ -201,7 +201,7 @@ public struct SyncAPI: Sendable {
         return text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
     }
 
-    private func decode<T>(
+    func decode<T>(
         _ response: TransportResponse, of request: TransportRequest? = nil,
         _ read: (JSONValue) throws(ProtocolError) -> T
     ) throws(ReplicaError) -> T {

@@ -20,6 +20,9 @@ struct APIController: Sendable {
         group.get("pull", use: pull)
         group.get("conflicts", use: conflicts)
         group.post("conflicts/:id/resolve", use: resolve)
+        group.post("devices", use: registerDevice)
+        group.get("history", use: history)
+        group.get("checkpoint", use: checkpoint)
     }
 
     // MARK: - Endpoints
@@ -102,6 +105,70 @@ struct APIController: Sendable {
         }
         let conflict = try await store.resolve(conflict: id, with: resolution, by: principal, now: clock())
         return JSONResponse.make(conflict.json, for: request)
+    }
+
+    /// `POST /v1/devices` with `{"device", "public_key"}` → `{"device", "public_key", "organisation", "seq"}`.
+    @Sendable func registerDevice(request: Request, context: Context) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        try requireEditor(principal, "register devices")
+        let body = try await RequestBodyReader.json(from: request, context: context)
+        guard case .object = body else { throw ServerError.badJSON("body: expected an object") }
+        guard case let .string(device)? = body["device"] else {
+            throw ServerError.badJSON("body.device: expected a string")
+        }
+        guard case let .string(publicKey)? = body["public_key"] else {
+            throw ServerError.badJSON("body.public_key: expected a string")
+        }
+        let record = try await store.registerDevice(device, publicKey: publicKey, by: principal, now: clock())
+        return JSONResponse.make(record.json, for: request)
+    }
+
+    /// History lines read per store transaction while streaming.
+    static let historyPage = 1000
+
+    /// `GET /v1/history?since=SEQ&limit=N` → NDJSON, one entry a line (SPEC §8), streamed page
+    /// by page: the whole history is never in memory. Without `limit`, everything after `since`.
+    @Sendable func history(request: Request, context: Context) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        guard principal.role == .auditor || principal.role == .coordinator else {
+            throw ServerError.forbidden("\(principal.role.rawValue) tokens may not read the history")
+        }
+        let query = request.uri.queryParameters
+        let since = try integer(
+            query["since"].map(String.init), range: 0...Int64.max, default: 0,
+            otherwise: "since: expected a seq, an integer of 0 or more")
+        let limit = try integer(
+            query["limit"].map(String.init), range: 1...Int64.max, default: Int64.max,
+            otherwise: "limit: expected an integer of 1 or more")
+        // The first page is read before answering, so that a failing store is a 503, not a cut stream.
+        let store = store
+        let first = try await store.history(since: since, limit: Int(min(limit, Int64(Self.historyPage))))
+        let headers: HTTPFields = [.contentType: "application/x-ndjson"]
+        let body = ResponseBody { writer in
+            var page = first
+            var sent: Int64 = 0
+            var cursor = since
+            while !page.isEmpty {
+                var buffer = ByteBuffer()
+                for entry in page {
+                    buffer.writeString(entry.line)
+                    buffer.writeInteger(UInt8(ascii: "\n"))
+                }
+                try await writer.write(buffer)
+                sent += Int64(page.count)
+                cursor = page.last?.seq ?? cursor
+                guard sent < limit, page.count == Self.historyPage else { break }
+                page = try await store.history(since: cursor, limit: Int(min(limit - sent, Int64(Self.historyPage))))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// `GET /v1/checkpoint` → `{"seq", "hash", "time", "public_key", "signature"}`.
+    @Sendable func checkpoint(request: Request, context: Context) async throws -> Response {
+        _ = try context.requirePrincipal()
+        return JSONResponse.make(try await store.checkpoint(now: clock()).json, for: request)
     }
 
     // MARK: - Checks

@@ -16,6 +16,9 @@ enum RouteTable {
         (["v1", "pull"], [.get, .head]),
         (["v1", "conflicts"], [.get, .head]),
         (["v1", "conflicts", ":id", "resolve"], [.post]),
+        (["v1", "devices"], [.post]),
+        (["v1", "history"], [.get, .head]),
+        (["v1", "checkpoint"], [.get, .head]),
     ]
 
     /// The methods `path` answers, or nil when no route has that path.

@@ -49,7 +49,8 @@ extension SQLiteServerStore {
             guard let record = try self.loadRecord(conflict.recordID, db: db), !record.isDeleted,
                 let table = try? self.schema.table(named: conflict.table)
             else { throw ServerError(.conflict, "deleted", "the record of conflict \(id) is deleted") }
-            let author = principal.author(device: "resolve")
+            // The server makes the decision's change and signs it, as its own device, for the resolver.
+            let author = principal.author(device: DeviceRegistry.serverDevice)
             guard
                 principal.role == .coordinator
                     || Access.isOwner(author, table: table, id: record.id, values: record.values)
@@ -64,10 +65,12 @@ extension SQLiteServerStore {
             case let .value(chosen): value = chosen
             }
             // The decision is a change like any other: logged, with its author.
-            let clock = HLC(milliseconds: now, counter: 0, device: "resolve")
-            let change = Change(
-                changeID: UUIDv7Generator.id(at: clock), table: table.name, recordID: record.id, op: .update,
-                fields: [conflict.field: value], baseVersion: record.version, hlc: clock.description, device: "resolve")
+            let clock = HLC(milliseconds: now, counter: 0, device: DeviceRegistry.serverDevice)
+            let change = self.serverSigned(
+                Change(
+                    changeID: UUIDv7Generator.id(at: clock), table: table.name, recordID: record.id, op: .update,
+                    fields: [conflict.field: value], baseVersion: record.version, hlc: clock.description,
+                    device: DeviceRegistry.serverDevice))
             let context = StoreMergeContext(db: db)
             let result = self.merge.apply(change, by: author, to: record, now: now, context: context)
             if let failure = context.failure { throw failure }
@@ -75,7 +78,8 @@ extension SQLiteServerStore {
                 throw ServerError(
                     .unprocessable, "rejected", "the chosen value is refused: \(result.outcome.reason ?? "rejected")")
             }
-            let seq = try self.appendLog(change, author: author, outcome: result.outcome, now: now, db: db)
+            let seq = try Self.appendLog(
+                change, author: author, outcome: result.outcome, now: now, serverKey: self.serverKey, db: db)
             try self.saveRecord(state, seq: seq, db: db)
             try db.execute(
                 sql: "UPDATE conflict SET status = 'resolved', resolved_seq = ? WHERE id = ?", arguments: [seq, id])

@@ -68,34 +68,35 @@ extension SQLiteServerStore {
         after since: Int64, limit: Int, viewer: String?, openTables: String, db: Database
     ) throws -> [PullItem] {
         let select = """
-            SELECT l.seq, l.tbl, l.record_id, l.time, l.author, l.change, l.outcome, r.version, r.deleted, r.state
+            SELECT l.seq, l.tbl, l.record_id, l.entry, r.version, r.deleted, r.state
             FROM log l LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
             """
+        // Device registrations are history for auditors, not data for replicas.
+        let devices = DeviceRegistry.table
         let rows: [Row]
         if let viewer {
             rows = try Row.fetchAll(
                 db.cachedStatement(
                     sql: select + """
-                         WHERE l.seq > ? AND (
+                         WHERE l.seq > ? AND l.tbl != ? AND (
                             l.tbl IN (SELECT value FROM json_each(?))
                             OR EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = l.record_id AND v.organisation = ?)
-                            OR (r.id IS NULL AND json_extract(l.author, '$.organisation') = ?))
+                            OR (r.id IS NULL AND json_extract(l.entry, '$.author.organisation') = ?))
                         ORDER BY l.seq LIMIT ?
                         """),
-                arguments: [since, openTables, viewer, viewer, limit])
+                arguments: [since, devices, openTables, viewer, viewer, limit])
         } else {
             rows = try Row.fetchAll(
-                db.cachedStatement(sql: select + " WHERE l.seq > ? ORDER BY l.seq LIMIT ?"),
-                arguments: [since, limit])
+                db.cachedStatement(sql: select + " WHERE l.seq > ? AND l.tbl != ? ORDER BY l.seq LIMIT ?"),
+                arguments: [since, devices, limit])
         }
         return try rows.map { row in
-            let change = try Change(json: JSONValue.parse(row["change"] as String))
+            let logged = try LogEntry(json: JSONValue.parse(row["entry"] as String))
+            let change = try Change(json: logged.change)
             let isDeleted: Bool = row["deleted"] ?? false
             let entry = PullItem.Entry(
-                changeID: change.changeID, time: row["time"],
-                author: try Author(json: JSONValue.parse(row["author"])),
-                op: change.op, fields: change.fields, outcome: try Outcome(json: JSONValue.parse(row["outcome"])),
-                hlc: change.hlc)
+                changeID: change.changeID, time: logged.time, author: logged.author, op: change.op,
+                fields: change.fields, outcome: try Outcome(json: logged.outcome), hlc: change.hlc)
             return PullItem(
                 seq: row["seq"], table: row["tbl"], recordID: row["record_id"], version: row["version"] ?? 0,
                 isDeleted: isDeleted, record: try Self.liveValues(row["state"], isDeleted: isDeleted), entry: entry)

@@ -5,25 +5,38 @@ public import TandemProtocol
 extension SQLiteServerStore {
     public func push(_ changes: [Change], by principal: Principal, now: Int64) async throws -> [PushResult] {
         try await write { db in
-            try changes.map { change in
-                try self.receive(change, by: principal.author(device: change.device), now: now, db: db)
+            var devices = DeviceCache()
+            return try changes.map { change in
+                try self.receive(
+                    change, by: principal.author(device: change.device), now: now, devices: &devices, db: db)
             }
         }
     }
 
-    /// Receives one change: a duplicate returns the first result; anything else is merged,
-    /// logged with the next seq, and its record, references and conflicts written.
-    func receive(_ change: Change, by author: Author, now: Int64, db: Database) throws -> PushResult {
+    /// Receives one change: a duplicate returns the first result; anything else is checked for
+    /// its device's signature, merged, logged with the next seq, and its record, references and
+    /// conflicts written.
+    func receive(
+        _ change: Change, by author: Author, now: Int64, devices: inout DeviceCache, db: Database
+    ) throws -> PushResult {
         if let first = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT seq, outcome FROM log WHERE change_id = ?"), arguments: [change.changeID])
+            db.cachedStatement(sql: "SELECT seq, entry FROM log WHERE change_id = ? AND signed = 1"),
+            arguments: [change.changeID])
         {
-            let outcome = try Outcome(json: JSONValue.parse(first["outcome"] as String))
+            let outcome = try JSONValue.parse(first["entry"] as String)["outcome"].map { json throws(ProtocolError) in
+                try Outcome(json: json)
+            }
             return PushResult(
-                changeID: change.changeID, status: .duplicate, seq: first["seq"], version: outcome.version,
-                reason: outcome.reason)
+                changeID: change.changeID, status: .duplicate, seq: first["seq"], version: outcome?.version,
+                reason: outcome?.reason)
         }
         let result: Merge.Result
-        if !Identifier.isUUID(change.changeID) {
+        // The signature first: whatever else the server decides, the history can then prove who
+        // sent it. A change refused for it is logged but does not take its change id (see `signed`).
+        let isSigned = try devices.isSigned(change, by: author, serverKey: serverKey, db: db)
+        if !isSigned {
+            result = .rejected("signature")
+        } else if !Identifier.isUUID(change.changeID) {
             result = .rejected("schema:change_id")
         } else if author.role == .auditor {
             result = .rejected("not_permitted")
@@ -33,7 +46,8 @@ extension SQLiteServerStore {
             result = merge.apply(change, by: author, to: current, now: now, context: context)
             if let failure = context.failure { throw failure }
         }
-        let seq = try appendLog(change, author: author, outcome: result.outcome, now: now, db: db)
+        let seq = try Self.appendLog(
+            change, author: author, outcome: result.outcome, now: now, serverKey: serverKey, isSigned: isSigned, db: db)
         if let state = result.state { try saveRecord(state, seq: seq, db: db) }
         for conflict in result.openConflicts {
             try db.cachedStatement(
@@ -49,19 +63,74 @@ extension SQLiteServerStore {
             reason: result.outcome.reason)
     }
 
-    /// Appends one history entry and returns its seq (the next one: seqs are gap-free).
-    func appendLog(_ change: Change, author: Author, outcome: Outcome, now: Int64, db: Database) throws -> Int64 {
+    /// Signs `change` with the server's key, as the server's own device.
+    func serverSigned(_ change: Change) -> Change {
+        var change = change
+        change.device = DeviceRegistry.serverDevice
+        return change.signed(with: serverKey)
+    }
+
+    /// Appends one history entry, chained on the last one, and returns its seq (the next one:
+    /// seqs are gap-free). Every ``checkpointInterval`` entries the head is signed and kept.
+    static func appendLog(
+        _ change: Change, author: Author, outcome: Outcome, now: Int64, serverKey: SigningKey, isSigned: Bool = true,
+        db: Database
+    ) throws -> Int64 {
+        let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1"))
+        let seq = (head?["seq"] as Int64? ?? 0) + 1
+        let entry = LogEntry(
+            seq: seq, time: timestamp(now), author: author, change: change.json, outcome: outcome.json,
+            prevHash: head?["hash"] as String? ?? LogEntry.genesisHash)
         try db.cachedStatement(
             sql: """
-                INSERT INTO log(change_id, time, tbl, record_id, author, change, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO log(seq, change_id, time, tbl, record_id, entry, prev_hash, hash, signed)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
-            change.changeID, Self.timestamp(now), change.table, change.recordID, author.json.serialized(),
-            change.json.serialized(), outcome.json.serialized(),
+            seq, change.changeID, entry.time, change.table, change.recordID, entry.line, entry.prevHash, entry.hash,
+            isSigned,
         ])
-        return db.lastInsertedRowID
+        if seq % checkpointInterval == 0 {
+            try saveCheckpoint(Checkpoint(seq: seq, hash: entry.hash, time: entry.time, signedBy: serverKey), db: db)
+        }
+        return seq
+    }
+
+    /// How often (in entries) the store signs and keeps its head on its own.
+    static let checkpointInterval: Int64 = 1000
+
+    static func saveCheckpoint(_ checkpoint: Checkpoint, db: Database) throws {
+        try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO checkpoint(seq, hash, time, public_key, signature) VALUES (?, ?, ?, ?, ?)"
+        ).execute(arguments: [
+            checkpoint.seq, checkpoint.hash, checkpoint.time, checkpoint.publicKey, checkpoint.signature,
+        ])
     }
 
     /// RFC 3339 UTC with milliseconds.
     static func timestamp(_ milliseconds: Int64) -> String { Timestamp.string(milliseconds: milliseconds) }
+}
+
+/// The registered devices a push batch has looked up, so that a batch from one device reads
+/// its key once.
+struct DeviceCache {
+    private var keys: [String: (organisation: String?, publicKey: String)?] = [:]
+
+    /// Whether `change` is signed by its device's registered key, the device being registered
+    /// for `author`'s organisation (or being the server's own, signed by `serverKey`).
+    mutating func isSigned(_ change: Change, by author: Author, serverKey: SigningKey, db: Database) throws -> Bool {
+        if change.device == DeviceRegistry.serverDevice { return change.isSigned(by: serverKey.publicKey) }
+        let registered: (organisation: String?, publicKey: String)?
+        if let cached = keys[change.device] {
+            registered = cached
+        } else {
+            registered = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT organisation, public_key FROM device WHERE id = ?"),
+                arguments: [change.device]
+            ).map { row in (row["organisation"], row["public_key"]) }
+            keys[change.device] = .some(registered)
+        }
+        guard let registered, registered.organisation == author.organisation else { return false }
+        return change.isSigned(by: registered.publicKey)
+    }
 }

@@ -62,15 +62,18 @@ extension SQLiteServerStore {
             throw ServerError(.badRequest, "no_organisations", "this schema has no organisation table")
         }
         return try await write { db in
-            let clock = HLC(milliseconds: now, counter: 0, device: "server")
+            let clock = HLC(milliseconds: now, counter: 0, device: DeviceRegistry.serverDevice)
             let id = UUIDv7Generator.id(at: clock)
             var fields: [String: JSONValue] = ["name": .string(name)]
             if table.fields.contains(where: { $0.name == "sector" }) { fields["sector"] = .string(sector) }
-            let change = Change(
-                changeID: UUIDv7Generator.id(at: clock), table: table.name, recordID: id, op: .insert, fields: fields,
-                baseVersion: 0, hlc: clock.description, device: "server")
+            let change = self.serverSigned(
+                Change(
+                    changeID: UUIDv7Generator.id(at: clock), table: table.name, recordID: id, op: .insert,
+                    fields: fields, baseVersion: 0, hlc: clock.description, device: DeviceRegistry.serverDevice))
+            var devices = DeviceCache()
             let result = try self.receive(
-                change, by: Author(organisation: nil, role: .server, device: "server"), now: now, db: db)
+                change, by: Author(organisation: nil, role: .server, device: DeviceRegistry.serverDevice), now: now,
+                devices: &devices, db: db)
             guard result.status == .applied else {
                 throw ServerError(
                     .badRequest, "bad_organisation", "the organisation is refused: \(result.reason ?? "rejected")")

@@ -18,12 +18,15 @@ public final class SQLiteServerStore: ServerStore {
     public let schema: Schema
     let writer: any DatabaseWriter
     let merge: Merge
+    /// The server's Ed25519 key (SPEC §8): signs checkpoints and the changes the server makes.
+    let serverKey: SigningKey
 
     static let fileName = "store.sqlite"
 
-    init(writer: any DatabaseWriter, schema: Schema) {
+    init(writer: any DatabaseWriter, schema: Schema, serverKey: SigningKey) {
         self.writer = writer
         self.schema = schema
+        self.serverKey = serverKey
         merge = Merge(schema: schema)
     }
 
@@ -48,7 +51,7 @@ public final class SQLiteServerStore: ServerStore {
         } catch {
             throw ServerError(.storage, "cannot_create", "cannot create \(path): \(error)")
         }
-        let store = try create(in: pool, schema: schema)
+        let store = try create(in: pool, schema: schema, now: now)
         let token = try store.writeSync { db in
             try store.issueToken(role: .coordinator, organisation: nil, now: now, db: db)
         }
@@ -56,19 +59,21 @@ public final class SQLiteServerStore: ServerStore {
     }
 
     /// Makes the store's tables in an empty database (tests pass an in-memory `DatabaseQueue`).
-    public static func create(in writer: any DatabaseWriter, schema: Schema = .partnership) throws -> SQLiteServerStore
-    {
+    public static func create(
+        in writer: any DatabaseWriter, schema: Schema = .partnership, now: Int64 = ServerClock.wall()
+    ) throws -> SQLiteServerStore {
         do {
             try migrator.migrate(writer)
-            try writer.write { db in
+            let key = try writer.write { db in
                 try db.execute(
                     sql: "INSERT INTO server_meta(key, value) VALUES ('format', ?), ('schema', ?)",
                     arguments: [format, schema.json.serialized()])
+                return try serverKey(db: db, now: now)
             }
+            return SQLiteServerStore(writer: writer, schema: schema, serverKey: key)
         } catch {
             throw ServerError(.storage, "cannot_create", "cannot create the store: \(error)")
         }
-        return SQLiteServerStore(writer: writer, schema: schema)
     }
 
     /// Opens the store in `directory`.
@@ -101,7 +106,10 @@ public final class SQLiteServerStore: ServerStore {
             guard meta["format"] == format, let text = meta["schema"] else {
                 throw ServerError(.storage, "not_a_store", "not a Tandem store")
             }
-            return SQLiteServerStore(writer: writer, schema: try Schema.decode(Array(text.utf8)))
+            let key =
+                try meta[signingKeyName].map { text in try SigningKey(privateKeyBase64: text) }
+                ?? writer.write { db in try serverKey(db: db, now: ServerClock.wall()) }
+            return SQLiteServerStore(writer: writer, schema: try Schema.decode(Array(text.utf8)), serverKey: key)
         } catch let error as ServerError {
             throw error
         } catch {
@@ -185,8 +193,68 @@ public final class SQLiteServerStore: ServerStore {
             }
             try VisibilityTracker(schema: schema).rebuild(db: db)
         }
+        migrator.registerMigration("v3") { db in
+            // The tamper-evident history (docs/audit.md): each entry kept as its RFC 8785 line,
+            // chained by hash; device keys; signed checkpoints. Entries made before are chained
+            // as they are (their changes carry no signatures, which `verify` reports).
+            try db.execute(
+                sql: """
+                    ALTER TABLE log ADD COLUMN entry TEXT;
+                    CREATE TABLE device (
+                        id TEXT PRIMARY KEY NOT NULL, organisation TEXT, role TEXT NOT NULL,
+                        public_key TEXT NOT NULL, seq INTEGER NOT NULL
+                    ) STRICT;
+                    CREATE TABLE checkpoint (
+                        seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, time TEXT NOT NULL,
+                        public_key TEXT NOT NULL, signature TEXT NOT NULL
+                    ) STRICT;
+                    """)
+            var previous = LogEntry.genesisHash
+            let rows = try Row.fetchAll(db, sql: "SELECT seq, time, author, change, outcome FROM log ORDER BY seq")
+            for row in rows {
+                let entry = LogEntry(
+                    seq: row["seq"], time: row["time"], author: try Author(json: JSONValue.parse(row["author"])),
+                    change: try JSONValue.parse(row["change"]), outcome: try JSONValue.parse(row["outcome"]),
+                    prevHash: previous)
+                try db.execute(
+                    sql: "UPDATE log SET entry = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                    arguments: [entry.line, entry.prevHash, entry.hash, entry.seq])
+                previous = entry.hash
+            }
+            // A change whose signature did not verify is kept as evidence but does not hold its
+            // change id: the genuine change may still come (and a forger cannot squat on an id).
+            try db.execute(
+                sql: """
+                    ALTER TABLE log DROP COLUMN author;
+                    ALTER TABLE log DROP COLUMN change;
+                    ALTER TABLE log DROP COLUMN outcome;
+                    ALTER TABLE log ADD COLUMN signed INTEGER NOT NULL DEFAULT 1;
+                    DROP INDEX log_change;
+                    CREATE UNIQUE INDEX log_change ON log(change_id) WHERE signed = 1;
+                    CREATE INDEX log_unsigned_change ON log(change_id) WHERE signed = 0;
+                    """)
+        }
         return migrator
     }()
+
+    static let signingKeyName = "signing_key"
+
+    /// The store's key, made (and registered as entry 1 of the history, or the next entry of a
+    /// store made before keys existed) when there is none yet.
+    static func serverKey(db: Database, now: Int64) throws -> SigningKey {
+        if let text = try String.fetchOne(
+            db, sql: "SELECT value FROM server_meta WHERE key = ?", arguments: [signingKeyName])
+        {
+            return try SigningKey(privateKeyBase64: text)
+        }
+        let key = SigningKey()
+        try db.execute(
+            sql: "INSERT INTO server_meta(key, value) VALUES (?, ?)", arguments: [signingKeyName, key.privateKeyBase64])
+        try registerDevice(
+            DeviceRegistry.serverDevice, publicKey: key.publicKey, organisation: nil, role: .server, serverKey: key,
+            now: now, db: db)
+        return key
+    }
 
     // MARK: - Running work
 

@@ -18,6 +18,18 @@ public struct Principal: Hashable, Sendable {
     public func author(device: String?) -> Author { Author(organisation: organisation, role: role, device: device) }
 }
 
+/// One line of the history (SPEC §8) with its seq.
+public struct HistoryLine: Hashable, Sendable {
+    public var seq: Int64
+    /// The entry's RFC 8785 text, without a newline.
+    public var line: String
+
+    public init(seq: Int64, line: String) {
+        self.seq = seq
+        self.line = line
+    }
+}
+
 /// Where the server keeps everything: records with their per-field state, the append-only log,
 /// conflicts, organisations and tokens. SQLite (the default) and PostgreSQL implement it; the
 /// HTTP layer and the admin commands only talk to this.
@@ -57,4 +69,18 @@ public protocol ServerStore: Sendable {
 
     /// The highest seq in the log (0 when empty).
     func headSeq() async throws -> Int64
+
+    /// Registers `device`'s Ed25519 public key (base64) for the principal's organisation, as a
+    /// history entry; registering the same again returns the first registration.
+    ///
+    /// - Throws: ``ServerError`` `forbidden` (auditors), `badRequest` (a bad id or key),
+    ///   `conflict` (`device_exists`: the id is registered with another key or organisation).
+    func registerDevice(_ device: String, publicKey: String, by principal: Principal, now: Int64) async throws
+        -> DeviceRecord
+
+    /// Up to `limit` history lines (RFC 8785 entries, SPEC §8) after `since`, in seq order.
+    func history(since: Int64, limit: Int) async throws -> [HistoryLine]
+
+    /// The head `(seq, hash)` signed by the server's key.
+    func checkpoint(now: Int64) async throws -> Checkpoint
 }

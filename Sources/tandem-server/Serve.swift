@@ -85,6 +85,21 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "tandem-server")
         logger.logLevel =
             ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        // A history that fails verification is reported loudly, and the server serves on, so
+        // that auditors can pull the evidence (SPEC §4). Checked on a thread of its own beside
+        // serving: it reads the whole history, and must not hold a thread of the server's pool.
+        DispatchQueue.global(qos: .utility).async { [logger] in
+            do {
+                let report = try store.verify()
+                if let failure = report.failure {
+                    logger.critical("THE HISTORY FAILS VERIFICATION: \(failure) (tandem-server verify; docs/audit.md)")
+                } else {
+                    logger.info("history verified: \(report.entries) entries, head seq \(report.headSeq)")
+                }
+            } catch {
+                logger.critical("the history could not be verified: \(error)")
+            }
+        }
         let app = buildApplication(
             configuration: configuration, store: store, logger: logger,
             onServerRunning: { host, port in

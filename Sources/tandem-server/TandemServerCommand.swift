@@ -10,10 +10,10 @@ struct TandemServerCommand: AsyncParsableCommand {
         discussion: """
             The server keeps everything in --data DIR (a SQLite store). Admin commands (org add, token \
             issue/revoke) may run while serve runs and take effect at once. Exit codes follow sysexits: \
-            64 usage, 65 invalid data, 66 no store in DIR, 70 internal error, 73 cannot create.
+            64 usage, 65 invalid data (incl. a history that fails verify), 66 no store in DIR, 70 internal error, 73 cannot create.
             """,
         version: "0.1.0",
-        subcommands: [Init.self, Serve.self, Org.self, Token.self]
+        subcommands: [Init.self, Serve.self, Org.self, Token.self, Verify.self]
     )
 
     /// Parses and runs as ArgumentParser does, but reports a usage error as one line on stderr

@@ -31,6 +31,8 @@ struct FormatOptions: ParsableArguments {
 
 extension OutputFormat: ExpressibleByArgument {}
 
+extension AuditExportFormat: ExpressibleByArgument {}
+
 /// Runs a command body, turning a `ReplicaError` into one line on stderr and its sysexits code.
 func reporting(_ body: () throws(ReplicaError) -> Void) throws {
     do {

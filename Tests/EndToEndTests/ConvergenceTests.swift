@@ -212,6 +212,15 @@ struct Scenario {
                 },
                 "\(context): a manual conflict kept no record of its incoming value")
         }
+        // The history is sound (SPEC §8): chained, every change signed by its replica's registered
+        // device, through drops, retries and a restart; and nothing was refused for its signature.
+        let verified = try server.store.verify()
+        #expect(
+            verified.failure == nil,
+            "\(context): the history fails verification: \(verified.failure.map(String.init(describing:)) ?? "")")
+        #expect(
+            !items.contains { $0.entry?.outcome.reason == "signature" },
+            "\(context): a replica's change was refused for its signature")
         let faults = actors.flatMap(\.faults.history).filter { $0 != .delivered }.count
         let statuses = Dictionary(grouping: items.compactMap { $0.entry?.outcome.status.rawValue }, by: { $0 })
             .mapValues(\.count)

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import TandemTesting
 import Testing
 
@@ -112,6 +113,86 @@ import Testing
         let twice = try BinaryRunner.run("tandem-server", ["token", "revoke", "--data", data, "--token", token])
         #expect(twice.status == 65)
         #expect(server.stop() == 0)
+    }
+
+    @Test func verifyReportsASoundHistory() throws {
+        let folder = try TemporaryDirectory()
+        let data = folder.path("data")
+        #expect(try BinaryRunner.run("tandem-server", ["init", "--data", data]).status == 0)
+        for name in ["Ministry", "Kovina"] {
+            let added = try BinaryRunner.run(
+                "tandem-server", ["org", "add", "--data", data, "--name", name, "--sector", "public"])
+            #expect(added.status == 0, "\(added)")
+        }
+        // Entry 1 registers the server's key; each organisation is an entry.
+        let head = try storedHash(data: data, seq: 3)
+
+        let text = try BinaryRunner.run("tandem-server", ["verify", "--data", data])
+        #expect(text.status == 0, "\(text)")
+        #expect(text.stderr.isEmpty)
+        #expect(text.output == "ok: 3 entries, head seq 3 \(head), 0 checkpoints verified")
+
+        let json = try object(try BinaryRunner.run("tandem-server", ["verify", "--data", data, "--format", "json"]))
+        #expect(Set(json.keys) == ["entries", "seq", "hash", "checkpoints"])
+        #expect(json["entries"] as? Int == 3 && json["seq"] as? Int == 3 && json["checkpoints"] as? Int == 0)
+        #expect(json["hash"] as? String == head)
+
+        let noStore = try BinaryRunner.run("tandem-server", ["verify", "--data", folder.path("empty")])
+        #expect(noStore.status == 66)
+        #expect(noStore.stderr.hasPrefix("tandem-server: "))
+    }
+
+    @Test func verifyNamesTheFirstTamperedSeqAndServeStillServes() async throws {
+        let folder = try TemporaryDirectory()
+        let data = folder.path("data")
+        let created = try BinaryRunner.run("tandem-server", ["init", "--data", data])
+        let coordinator = created.output
+        for name in ["Ministry", "Kovina", "Town"] {
+            #expect(
+                try BinaryRunner.run(
+                    "tandem-server", ["org", "add", "--data", data, "--name", name, "--sector", "public"]
+                ).status == 0)
+        }
+        #expect(try BinaryRunner.run("tandem-server", ["verify", "--data", data]).status == 0)
+        // Someone with the file renames the second organisation in its history entry (seq 3).
+        do {
+            let file = try DatabaseQueue(path: (data as NSString).appendingPathComponent("store.sqlite"))
+            try await file.write { db in
+                try db.execute(sql: "UPDATE log SET entry = replace(entry, 'Kovina', 'Kovlna') WHERE seq = 3")
+                #expect(db.changesCount == 1)
+            }
+        }
+
+        for arguments in [["verify", "--data", data], ["verify", "--data", data, "--format", "json"]] {
+            let refused = try BinaryRunner.run("tandem-server", arguments)
+            #expect(refused.status == 65, "\(refused)")
+            #expect(refused.stdout.isEmpty)
+            #expect(refused.stderr.hasPrefix("tandem-server: seq 3: "), "\(refused.stderr)")
+            #expect(refused.stderr.filter { $0 == "\n" }.count == 1 && refused.stderr.hasSuffix("\n"))
+        }
+
+        // The server starts anyway, so that auditors can pull the evidence, and says why loudly.
+        let log = folder.path("server.log")
+        let server = try RunningServer(data: data, log: log)
+        defer { server.stop() }
+        #expect(try await server.get("/healthz").status == 200)
+        let history = try await server.get("/v1/history", token: coordinator)
+        #expect(history.status == 200)
+        #expect(history.body.split(separator: "\n").count == 4 && history.body.contains("Kovlna"))
+        #expect(server.stop() == 0)
+        let logged = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(logged.contains("seq 3"), "\(logged)")
+    }
+
+    /// The hash of the entry at `seq`, as the store in `data` holds it.
+    private func storedHash(data: String, seq: Int64) throws -> String {
+        let file = try DatabaseQueue(path: (data as NSString).appendingPathComponent("store.sqlite"))
+        let hash = try file.read { db in
+            try String.fetchOne(db, sql: "SELECT hash FROM log WHERE seq = ?", arguments: [seq])
+        }
+        let found = try #require(hash)
+        #expect(found.count == 64 && found.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+        return found
     }
 
     private func object(_ result: ProcessResult) throws -> [String: Any] {

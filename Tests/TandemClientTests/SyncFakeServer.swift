@@ -5,6 +5,12 @@ import TandemProtocol
 /// A small in-memory server for the sync engine's tests: it merges with the Protocol's pure
 /// `Merge` and answers the endpoints the engine uses, with no visibility rules. Each replica
 /// talks to it through `transport(as:)`; the author comes from there, as from a token.
+///
+/// Like the real server it registers device keys (`POST /v1/devices`: 403 for an auditor, 400
+/// for a bad body, 409 for a device held with another key or organisation) and rejects, with
+/// reason `signature`, a change from an unregistered device, a device of another organisation,
+/// or whose signature does not verify. Unlike it, registrations take no seq in `log`, which holds
+/// the pushed changes only.
 final class FakeServer: @unchecked Sendable {
     struct Entry {
         var seq: Int64
@@ -24,6 +30,8 @@ final class FakeServer: @unchecked Sendable {
     private(set) var requests: [String] = []
     /// Answers to give instead of handling, by path (for error tests).
     var cannedStatus: [String: (Int, String)] = [:]
+    /// Registered device keys, by device id.
+    private(set) var devices: [String: (publicKey: String, organisation: String?)] = [:]
 
     init(schema: Schema = .partnership) { self.schema = schema }
 
@@ -62,6 +70,8 @@ final class FakeServer: @unchecked Sendable {
             return answer(WhoAmI(organisation: author.organisation, role: author.role).json)
         case (.get, "/v1/schema"):
             return TransportResponse(status: 200, body: schema.encoded())
+        case (.post, "/v1/devices"):
+            return register(request.body, by: author)
         case (.post, "/v1/push"):
             guard let json = try? JSONValue.parse(bytes: request.body), let push = try? PushRequest(json: json) else {
                 return answer(ErrorBody(error: "bad_json", message: "malformed push").json, status: 400)
@@ -87,16 +97,50 @@ final class FakeServer: @unchecked Sendable {
         TransportResponse(status: status, body: Array(json.serialized().utf8))
     }
 
-    private func apply(_ change: Change, by author: Author) -> PushResult {
+    private func register(_ body: [UInt8], by author: Author) -> TransportResponse {
+        guard author.role != .auditor else {
+            return answer(ErrorBody(error: "forbidden", message: "auditors do not push").json, status: 403)
+        }
+        guard let json = try? JSONValue.parse(bytes: body), case let .string(device)? = json["device"],
+            case let .string(key)? = json["public_key"], DeviceRegistry.isValidDeviceID(device),
+            Signature.isPublicKey(key)
+        else { return answer(ErrorBody(error: "bad_request", message: "malformed registration").json, status: 400) }
+        if let known = devices[device], known.publicKey != key || known.organisation != author.organisation {
+            return answer(
+                ErrorBody(error: "device_exists", message: "device \(device) is registered otherwise").json,
+                status: 409)
+        }
+        devices[device] = (key, author.organisation)
+        return answer(
+            .object([
+                JSONMember("device", .string(device)), JSONMember("public_key", .string(key)),
+                JSONMember("organisation", author.organisation.map(JSONValue.string) ?? .null),
+                JSONMember("seq", .int(Int64(devices.count))),
+            ]))
+    }
+
+    /// Forgets every device registration, as a server whose store was replaced would.
+    func forgetDevices() { lock.withLock { devices = [:] } }
+
+    /// Whether the change comes, signed, from a device registered for the author's organisation.
+    private func isSignatureValid(_ change: Change, by author: Author) -> Bool {
+        guard let device = devices[change.device], device.organisation == author.organisation else { return false }
+        return change.isSigned(by: device.publicKey)
+    }
+
+    private func apply(_ change: Change, by author: Author, isServer: Bool = false) -> PushResult {
         if let first = results[change.changeID] {
             return PushResult(
                 changeID: first.changeID, status: .duplicate, seq: first.seq, version: first.version,
                 reason: first.reason)
         }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let merged = Merge(schema: schema).apply(
-            change, by: Author(organisation: author.organisation, role: author.role, device: change.device),
-            to: records[change.recordID], now: now, context: Context(records: records))
+        let merged =
+            isServer || isSignatureValid(change, by: author)
+            ? Merge(schema: schema).apply(
+                change, by: Author(organisation: author.organisation, role: author.role, device: change.device),
+                to: records[change.recordID], now: now, context: Context(records: records))
+            : Merge.Result.rejected("signature", version: records[change.recordID]?.version)
         if let state = merged.state { records[change.recordID] = state }
         let seq = Int64(log.count + 1)
         log.append(
@@ -148,7 +192,7 @@ final class FakeServer: @unchecked Sendable {
                 op: .update, fields: [conflict.field: value], baseVersion: state.version,
                 hlc: HLC(milliseconds: Int64(Date().timeIntervalSince1970 * 1000), counter: 0, device: "server")
                     .description, device: "server")
-            _ = apply(change, by: author)
+            _ = apply(change, by: author, isServer: true)
             conflict.current = value
         }
         conflict.status = .resolved

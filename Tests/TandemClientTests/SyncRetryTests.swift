@@ -49,7 +49,8 @@ import Testing
 
     @Test func theEngineWaitsRetryAfterAndSucceeds() throws {
         let world = SyncWorld()
-        let (replica, _) = try world.replica()
+        let (replica, plain) = try world.replica()
+        try plain.registerDevice()  // so that the push is the first request the busy transport sees
         try replica.insert(into: "round", [.init("number", "5")])
         let busy = BusyTransport(world.server.transport(as: SyncWorld.coordinator), busy: 2, retryAfter: "2")
         let recorder = Recorder()
@@ -79,7 +80,8 @@ import Testing
 
     @Test func a429ThatOutlastsTheRetriesIsTemporary() throws {
         let world = SyncWorld()
-        let (replica, _) = try world.replica()
+        let (replica, plain) = try world.replica()
+        try plain.registerDevice()  // so that the push is the first request the busy transport sees
         try replica.insert(into: "round", [.init("number", "5")])
         let busy = BusyTransport(world.server.transport(as: SyncWorld.coordinator), busy: 100)
         let recorder = Recorder()

@@ -105,6 +105,9 @@ import Testing
                 try await client.call(.get, "/v1/pull", token: "ok"),
                 try await client.call(.get, "/v1/conflicts", token: "ok"),
                 try await client.call(.post, "/v1/push", token: "ok", body: Array(#"{"changes": []}"#.utf8)),
+                try await client.registerDevice("laptop", token: "ok"),
+                try await client.call(.get, "/v1/history", token: "ok"),
+                try await client.call(.get, "/v1/checkpoint", token: "ok"),
             ]
             for reply in replies {
                 #expect(reply.status == .serviceUnavailable)

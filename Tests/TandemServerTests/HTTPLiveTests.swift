@@ -10,8 +10,8 @@ import Testing
     @Test func liveServerAnswersHealthzAuthAndGzipPush() async throws {
         let fixture = try ServerFixture()
         var maker = ChangeMaker()
-        let round = maker.insert("round", ["number": .int(3)])
-        let body = try Gzip.compress(Array(PushRequest(changes: [round]).json.serialized().utf8))
+        let round = try await fixture.signed([maker.insert("round", ["number": .int(3)])], token: fixture.coordinator)
+        let body = try Gzip.compress(Array(PushRequest(changes: round).json.serialized().utf8))
         try await fixture.app().test(.live) { client in
             #expect(client.port != nil)
             let health = try await client.call(.get, "/healthz")

@@ -302,6 +302,56 @@ extension HostileCase {
         },
     ]
 
+    /// Changes whose signature is missing, forged or not theirs: a 200 with `signature`, and logged.
+    static let signatures: [HostileCase] = [
+        change(
+            "signature", "no signature", status: 200, outcome: rejected("signature"),
+            afterSigning: { $0.removeAll { $0.key == "signature" } }, { _ in }),
+        change(
+            "signature", "a null signature", status: 200, outcome: rejected("signature"),
+            afterSigning: set("signature", .null), { _ in }),
+        change(
+            "signature", "an empty signature", status: 200, outcome: rejected("signature"),
+            afterSigning: set("signature", .string("")), { _ in }),
+        change(
+            "signature", "a signature that is not base64", status: 200, outcome: rejected("signature"),
+            afterSigning: set("signature", .string("not base64 at all!")), { _ in }),
+        change(
+            "signature", "64 zero bytes", status: 200, outcome: rejected("signature"),
+            afterSigning: set("signature", .string(Base64.encode([UInt8](repeating: 0, count: 64)))), { _ in }),
+        change(
+            "signature", "a signature that is a number", status: 400, code: "bad_json",
+            afterSigning: set("signature", .int(7)), { _ in }),
+        change(
+            "signature", "signed by another key", status: 200, outcome: rejected("signature"),
+            afterSigning: { members in
+                members.removeAll { $0.key == "signature" }
+                let bytes = JSONValue.object(members).canonicalBytes()
+                members.append(JSONMember("signature", .string(SigningKey().sign(bytes))))
+            }, { _ in }),
+        change(
+            "signature", "a field changed after signing", status: 200, outcome: rejected("signature"),
+            afterSigning: set("fields", .object([JSONMember("number", .int(3))])), { _ in }),
+        change(
+            "signature", "the HLC changed after signing", status: 200, outcome: rejected("signature"),
+            afterSigning: set(
+                "hlc", .string(HLC(milliseconds: ServerFixture.now - 1, counter: 0, device: "device-1").description)),
+            { _ in }),
+        change(
+            "signature", "an unregistered device", status: 200, outcome: rejected("signature"),
+            set("device", .string("never-registered"))),
+        change(
+            "signature", "the server's device", status: 200, outcome: rejected("signature"),
+            set("device", .string(DeviceRegistry.serverDevice))),
+        change(
+            "signature", "a device registration pushed as a change", status: 200, outcome: rejected("schema:table")
+        ) { members in
+            set("table", .string(DeviceRegistry.table))(&members)
+            set("record_id", .string("rogue-device"))(&members)
+            set("fields", .object([JSONMember("public_key", .string(SigningKey().publicKey))]))(&members)
+        },
+    ]
+
     static func resolve(_ target: String) -> HostileCase {
         HostileCase(kind: "path traversal", name: "POST \(target)", status: 404, code: "not_found", outcomes: nil) {
             bench in

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import TandemCompression
 import TandemProtocol
 import TandemServer
+import TandemTesting
 import Testing
 
 /// A corpus of hostile requests against a live server: each gets a 4xx with
@@ -57,6 +58,9 @@ struct HostileBench: Sendable {
     let member: String
     let auditor: String
     let seed: Change
+    /// The coordinator's registered device: what the corpus's well-formed changes are signed by,
+    /// so that a case about the schema or the clock meets that check, not the signature's.
+    let device: String
 
     init() async throws {
         fixture = try ServerFixture(maximumBodySize: HostileCase.bodyLimit)
@@ -64,8 +68,17 @@ struct HostileBench: Sendable {
         auditor = try await fixture.token(.auditor)
         var maker = ChangeMaker(device: "seed-device")
         seed = maker.insert("round", ["number": .int(1), "title": .string("seed")])
-        _ = try await fixture.store.push(
+        _ = try await fixture.store.pushSigned(
             [seed], by: Principal(tokenID: "seed", organisation: nil, role: .coordinator), now: ServerFixture.now)
+        device = try await fixture.registerDevice("device-1", token: fixture.coordinator)
+    }
+
+    /// `members` (a change's JSON) signed by the bench's device as it stands; left unsigned when
+    /// it is not a change at all (the server refuses it before any signature matters).
+    func sign(_ members: inout [JSONMember]) {
+        members.removeAll { $0.key == "signature" }
+        guard let change = try? Change(json: .object(members)) else { return }
+        members.append(JSONMember("signature", .string(TestDevices.shared.key(for: device).sign(change.signingBytes))))
     }
 
     /// The live application, rate limits off: the corpus sends far more pushes a second than a
@@ -146,11 +159,11 @@ extension HostileCase {
         "body limit", "gzip", "malformed JSON", "wrong shape or type", "unknown table or field", "invalid UTF-8",
         "SQL injection", "cursor and limit", "oversized value", "too many changes", "deep nesting", "duplicate keys",
         "NUL byte", "clock", "Content-Encoding", "Content-Type", "huge header", "path traversal",
-        "method not allowed", "authentication",
+        "method not allowed", "authentication", "signature",
     ]
 
     static let corpus: [HostileCase] =
-        bodyAndEncoding + malformed + shapes + schemaAndInjection + queries + sizes + protocolLevel
+        bodyAndEncoding + malformed + shapes + schemaAndInjection + queries + sizes + protocolLevel + signatures
 
     // MARK: Builders
 
@@ -170,15 +183,20 @@ extension HostileCase {
         push(kind, name, Array(body.utf8), status: status, code: code)
     }
 
-    /// A push of one change made from a good insert of a round with `edit` applied to its JSON.
+    /// A push of one change made from a good insert of a round from the bench's device, with
+    /// `edit` applied to its JSON, then signed by that device, then `afterSigning` applied.
     static func change(
         _ kind: String, _ name: String, status: Int, code: String? = nil, outcome: Expected? = nil,
+        afterSigning: @escaping @Sendable (inout [JSONMember]) -> Void = { _ in },
         _ edit: @escaping @Sendable (inout [JSONMember]) -> Void
     ) -> HostileCase {
         HostileCase(kind: kind, name: name, status: status, code: code, outcomes: outcome.map { [$0] }) { bench in
             var maker = ChangeMaker()
             guard case var .object(members) = maker.insert("round", ["number": .int(2)]).json else { return [] }
+            set("device", .string(bench.device))(&members)
             edit(&members)
+            bench.sign(&members)
+            afterSigning(&members)
             let body = JSONValue.object([JSONMember("changes", .array([.object(members)]))])
             return RawHTTPConnection.request(
                 "POST", "/v1/push", headers: [("Authorization", "Bearer \(bench.fixture.coordinator)")],

@@ -51,7 +51,7 @@ import Testing
             #expect(seconds != nil, "\(name): still open after 10 s")
             #expect((seconds ?? 0) >= Self.timeout * 0.5, "\(name): closed too early")
             #expect((seconds ?? 99) < Self.timeout * 4, "\(name): closed after \(seconds ?? 0) s")
-            #expect(try await fixture.store.headSeq() == 0)
+            #expect(try await fixture.store.headSeq() == 1, "only entry 1, the server's key")
             let health = try await RawHTTPConnection.exchange(port: port, RawHTTPConnection.request("GET", "/healthz"))
             #expect(health.status == 200)
         }

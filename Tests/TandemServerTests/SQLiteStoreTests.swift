@@ -1,5 +1,6 @@
 import GRDB
 import TandemProtocol
+import TandemTesting
 import Testing
 
 @testable import TandemServer
@@ -40,7 +41,7 @@ import Testing
         let round = newID()
         let person = newID()
         let exchange = newID()
-        let results = try await store.push(
+        let results = try await store.pushSigned(
             [
                 change(.insert, "round", round, ["number": .int(5)], base: 0, device: "c1"),
                 change(
@@ -64,10 +65,10 @@ import Testing
 
     @Test func twoOrganisationsEditingOneExchangeOfflineMergeFieldByField() async throws {
         let id = try await exchange()
-        let home = try await store.push(
+        let home = try await store.pushSigned(
             [change(.update, "exchange", id, ["goals": .string("learn")], base: 1, device: "ministry-laptop")],
             by: member(ministry), now: now)
-        let host = try await store.push(
+        let host = try await store.pushSigned(
             [
                 change(
                     .update, "exchange", id, ["notes": .string("desk ready")], base: 1, device: "kovina-pc", offset: 5)
@@ -81,10 +82,10 @@ import Testing
 
     @Test func aManualConflictOnStartsOnIsHeldUntilTheCoordinatorResolvesIt() async throws {
         let id = try await exchange()
-        _ = try await store.push(
+        _ = try await store.pushSigned(
             [change(.update, "exchange", id, ["starts_on": .string("2026-05-05")], base: 1, device: "m")],
             by: member(ministry), now: now)
-        let second = try await store.push(
+        let second = try await store.pushSigned(
             [change(.update, "exchange", id, ["starts_on": .string("2026-05-06")], base: 1, device: "k", offset: 9)],
             by: member(company), now: now)
         #expect(second[0].status == .conflict)
@@ -103,10 +104,10 @@ import Testing
         }
         #expect(again?.kind == .conflict)
         let outsider = try await store.addOrganisation(name: "Tree", sector: "ngo", now: now).id
-        _ = try await store.push(
+        _ = try await store.pushSigned(
             [change(.update, "exchange", id, ["ends_on": .string("2026-05-09")], base: 4, device: "m")],
             by: member(ministry), now: now)
-        _ = try await store.push(
+        _ = try await store.pushSigned(
             [change(.update, "exchange", id, ["ends_on": .string("2026-05-10")], base: 4, device: "k", offset: 3)],
             by: member(company), now: now)
         let next = try await store.conflicts(for: coordinator, includeResolved: false)
@@ -128,8 +129,8 @@ import Testing
         let later = change(.update, "exchange", id, ["status": .string("confirmed")], base: 1, device: "m", offset: 50)
         let earlier = change(
             .update, "exchange", id, ["status": .string("cancelled")], base: 1, device: "k", offset: 10)
-        _ = try await store.push([later], by: member(ministry), now: now)
-        let result = try await store.push([earlier], by: member(company), now: now)
+        _ = try await store.pushSigned([later], by: member(ministry), now: now)
+        let result = try await store.pushSigned([earlier], by: member(company), now: now)
         #expect(result[0].status == .conflict)
         #expect(try await record(id)?["status"] == .string("confirmed"))
         let page = try await store.pull(since: 0, limit: 100, for: coordinator)
@@ -142,13 +143,13 @@ import Testing
 
     @Test func deleteWinsOverAConcurrentUpdate() async throws {
         let id = try await exchange()
-        _ = try await store.push(
+        _ = try await store.pushSigned(
             [change(.update, "exchange", id, ["notes": .string("x")], base: 1, device: "k")], by: member(company),
             now: now)
-        let deleted = try await store.push(
+        let deleted = try await store.pushSigned(
             [change(.delete, "exchange", id, [:], base: 1, device: "m")], by: member(ministry), now: now)
         #expect(deleted[0].status == .merged)
-        let late = try await store.push(
+        let late = try await store.pushSigned(
             [change(.update, "exchange", id, ["goals": .string("y")], base: 1, device: "k")], by: member(company),
             now: now)
         #expect(late[0].status == .rejected && late[0].reason == "deleted")
@@ -156,11 +157,11 @@ import Testing
     }
 
     @Test func aUniqueCollisionIsRejectedWithTheField() async throws {
-        let first = try await store.push(
+        let first = try await store.pushSigned(
             [change(.update, "organisation", ministry, ["registration_id": .string("SI-1")], base: 1, device: "m")],
             by: member(ministry), now: now)
         #expect(first[0].status == .applied)
-        let second = try await store.push(
+        let second = try await store.pushSigned(
             [change(.update, "organisation", company, ["registration_id": .string("SI-1")], base: 1, device: "k")],
             by: member(company), now: now)
         #expect(second[0].status == .rejected && second[0].reason == "unique:registration_id")
@@ -169,42 +170,46 @@ import Testing
     @Test func aRePushedChangeIsADuplicateAndIsLoggedOnce() async throws {
         let id = try await exchange()
         let edit = change(.update, "exchange", id, ["goals": .string("learn")], base: 1, device: "m")
-        let first = try await store.push([edit], by: member(ministry), now: now)
-        let again = try await store.push([edit, edit], by: member(ministry), now: now)
+        let first = try await store.pushSigned([edit], by: member(ministry), now: now)
+        let again = try await store.pushSigned([edit, edit], by: member(ministry), now: now)
         #expect(again.map(\.status) == [.duplicate, .duplicate])
         #expect(again.map(\.seq) == [first[0].seq, first[0].seq])
         #expect(again[0].version == first[0].version)
         let page = try await store.pull(since: 0, limit: 1000, for: coordinator)
         #expect(page.items.filter { $0.entry?.changeID == edit.changeID }.count == 1)
-        #expect(page.items.map(\.seq) == Array(1...Int64(page.items.count)))
+        // Seqs stay gap-free in the history (pull leaves out the device registrations).
+        let history = try await store.history(since: 0, limit: 1000)
+        #expect(history.map(\.seq) == Array(1...(try await store.headSeq())))
+        #expect(try history.filter { try $0.entry.change["change_id"] == .string(edit.changeID) }.count == 1)
         #expect(try await record(id)?.version == 2)
     }
 
     @Test func aMemberCannotWriteAnotherOrganisationsRecordAndAuditorsWriteNothing() async throws {
         let id = try await exchange()
         let outsider = try await store.addOrganisation(name: "Tree", sector: "ngo", now: now).id
-        let refused = try await store.push(
+        let refused = try await store.pushSigned(
             [change(.update, "exchange", id, ["notes": .string("mine now")], base: 1, device: "t")],
             by: member(outsider), now: now)
         #expect(refused[0].status == .rejected && refused[0].reason == "not_permitted")
-        let stolen = try await store.push(
+        let stolen = try await store.pushSigned(
             [change(.update, "exchange", id, ["host": .string(outsider)], base: 1, device: "k")], by: member(company),
             now: now)
         #expect(stolen[0].reason == "not_permitted")
+        // An auditor cannot register a device, so nothing it pushes carries a valid signature.
         let auditor = Principal(tokenID: "a", organisation: nil, role: .auditor)
-        let audited = try await store.push(
+        let audited = try await store.pushSigned(
             [change(.update, "exchange", id, ["notes": .string("x")], base: 1, device: "a")], by: auditor, now: now)
-        #expect(audited[0].reason == "not_permitted")
+        #expect(audited[0].status == .rejected && audited[0].reason == "signature")
         #expect(try await record(id)?.version == 1)
     }
 
     @Test func pullPagesThroughTheLogWithRecordsAsTheyStand() async throws {
         let id = try await exchange()
-        _ = try await store.push(
+        _ = try await store.pushSigned(
             [change(.update, "exchange", id, ["goals": .string("g")], base: 1, device: "m")], by: member(ministry),
             now: now)
         let first = try await store.pull(since: 0, limit: 2, for: coordinator)
-        #expect(first.items.count == 2 && first.more && first.next == 2)
+        #expect(first.items.count == 2 && first.more && first.next == first.items.last?.seq)
         var since = first.next
         var items = first.items
         while true {
@@ -213,7 +218,9 @@ import Testing
             since = page.next
             if !page.more { break }
         }
-        #expect(items.map(\.seq) == Array(1...Int64(items.count)))
+        // Every entry but the device registrations, in seq order.
+        let entries = try await store.history(since: 0, limit: 1000).filter { try !$0.isDeviceRegistration }
+        #expect(items.map(\.seq) == entries.map(\.seq))
         let last = try #require(items.last)
         #expect(last.recordID == id && last.version == 2 && last.record?["goals"] == .string("g"))
         #expect(try await store.pull(since: since, limit: 2, for: coordinator).items.isEmpty)
@@ -267,11 +274,16 @@ import Testing
             """
         let request = try PushRequest(json: JSONValue.parse(body))
         let member = Principal(tokenID: "t", organisation: ministry, role: .member)
-        let results = try await store.push(request.changes, by: member, now: now)
+        let results = try await store.pushSigned(request.changes, by: member, now: now)
         #expect(results[0].status == .applied)
         let coordinator = Principal(tokenID: "c", organisation: nil, role: .coordinator)
-        let entry = try #require(try await store.pull(since: 2, limit: 10, for: coordinator).items.first?.entry)
-        #expect(entry.author == Author(organisation: ministry, role: .member, device: "m"))
+        let entry = try #require(
+            try await store.pull(since: 0, limit: 10, for: coordinator).items.first {
+                $0.entry?.changeID == request.changes[0].changeID
+            }?.entry)
+        #expect(
+            entry.author
+                == Author(organisation: ministry, role: .member, device: TestDevices.deviceID("m", identity: "t")))
         // And a forged coordinator role buys nothing: the member still cannot write the company's record.
         let clock2 = HLC(milliseconds: now, counter: 1, device: "m")
         let steal = try PushRequest(
@@ -281,7 +293,7 @@ import Testing
                   "record_id": "\(company)", "op": "update", "fields": {"web": "https://x.example"},
                   "base_version": 1, "hlc": "\(clock2)", "device": "m", "role": "coordinator"}]}
                 """))
-        #expect(try await store.push(steal.changes, by: member, now: now)[0].reason == "not_permitted")
+        #expect(try await store.pushSigned(steal.changes, by: member, now: now)[0].reason == "not_permitted")
     }
 
     @Test func aRemovedOrganisationsTokensStopWorking() async throws {
@@ -293,7 +305,7 @@ import Testing
         let removal = Change(
             changeID: UUIDv7Generator.id(at: clock), table: "organisation", recordID: organisation, op: .delete,
             fields: [:], baseVersion: 1, hlc: clock.description, device: "c")
-        #expect(try await store.push([removal], by: coordinator, now: now)[0].status == .applied)
+        #expect(try await store.pushSigned([removal], by: coordinator, now: now)[0].status == .applied)
         #expect(try await store.authenticate(token: token) == nil)
     }
 }

@@ -39,6 +39,38 @@ struct ServerFixture: Sendable {
     func token(_ role: Role, organisation: String? = nil) async throws -> String {
         try await store.issueToken(role: role, organisation: organisation, now: Self.now)
     }
+
+    /// What `token` stands for.
+    func principal(_ token: String) async throws -> Principal {
+        guard let principal = try await store.authenticate(token: token) else {
+            throw FixtureError(description: "the token is not known")
+        }
+        return principal
+    }
+
+    /// Registers, straight in the store, the device a test names `name` for the holder of
+    /// `token` (the id ``TestClientProtocol/push(_:token:)`` registers over HTTP), and returns its id.
+    @discardableResult
+    func registerDevice(_ name: String, token: String) async throws -> String {
+        let device = TestDevices.deviceID(name, identity: token)
+        _ = try await store.registerDevice(
+            device, publicKey: TestDevices.shared.key(for: device).publicKey, by: try await principal(token),
+            now: Self.now)
+        return device
+    }
+
+    /// `changes` as the holder of `token` would push them: each from its registered device, signed.
+    func signed(_ changes: [Change], token: String) async throws -> [Change] {
+        var signed: [Change] = []
+        for change in changes {
+            signed.append(TestDevices.shared.signed(change, as: try await registerDevice(change.device, token: token)))
+        }
+        return signed
+    }
+}
+
+struct FixtureError: Error, CustomStringConvertible {
+    let description: String
 }
 
 /// What a test sees of a response: status, headers, and the body (gunzipped when it was gzip).
@@ -78,8 +110,30 @@ extension TestClientProtocol {
         try await call(method, uri, token: token, body: Array(json.serialized().utf8))
     }
 
+    /// Pushes `changes` as a replica would: registers each device a change names (`POST
+    /// /v1/devices`, as ``TestDevices/deviceID(_:identity:)`` with the token) and signs the change
+    /// with its key. Changes naming device `server` are sent as they are.
     func push(_ changes: [Change], token: String) async throws -> Reply {
+        // A token that may not register (an auditor's) pushes from an unregistered device.
+        let signed = try await TestDevices.shared.sign(changes, identity: token) { device, publicKey in
+            _ = try await registerDevice(device, token: token, publicKey: publicKey)
+        }
+        return try await pushUnsigned(signed, token: token)
+    }
+
+    /// Pushes `changes` exactly as they are: no device is registered and nothing is signed.
+    func pushUnsigned(_ changes: [Change], token: String) async throws -> Reply {
         try await call(.post, "/v1/push", token: token, json: PushRequest(changes: changes).json)
+    }
+
+    /// `POST /v1/devices` of `device` with its ``TestDevices`` key (or `publicKey`).
+    func registerDevice(_ device: String, token: String, publicKey: String? = nil) async throws -> Reply {
+        try await call(
+            .post, "/v1/devices", token: token,
+            json: .object([
+                JSONMember("device", .string(device)),
+                JSONMember("public_key", .string(publicKey ?? TestDevices.shared.key(for: device).publicKey)),
+            ]))
     }
 }
 
@@ -130,4 +184,21 @@ struct FailingStore: ServerStore {
     func issueToken(role: Role, organisation: String?, now: Int64) async throws -> String { throw Broken() }
     func revoke(token: String, now: Int64) async throws -> Bool { throw Broken() }
     func headSeq() async throws -> Int64 { throw Broken() }
+    func registerDevice(_ device: String, publicKey: String, by principal: Principal, now: Int64) async throws
+        -> DeviceRecord
+    { throw Broken() }
+    func history(since: Int64, limit: Int) async throws -> [HistoryLine] { throw Broken() }
+    func checkpoint(now: Int64) async throws -> Checkpoint { throw Broken() }
+}
+
+extension HistoryLine {
+    /// The line read back as a history entry.
+    var entry: LogEntry {
+        get throws { try LogEntry(json: JSONValue.parse(line)) }
+    }
+
+    /// Whether the entry registers a device (what pull never returns).
+    var isDeviceRegistration: Bool {
+        get throws { try entry.change["table"] == .string(DeviceRegistry.table) }
+    }
 }

@@ -4,17 +4,35 @@ import TandemProtocol
 
 struct Get: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "get", _superCommandName: "tandem", abstract: "Show one record.")
+        commandName: "get", _superCommandName: "tandem", abstract: "Show one record, now or as it was.",
+        discussion: """
+            --as-of rebuilds the record from the history this replica holds (the audit store of \
+            `tandem audit pull`, then the log entries pulled by sync): an integer is a seq (the record \
+            after that entry); otherwise an RFC 3339 time (2026-05-04T10:00:00Z, any offset) or a date \
+            (2026-05-04: the end of that day, UTC). A record that did not exist then is 66; bad --as-of text 64.
+            Example: tandem get exchange 0193ab --as-of 2026-05-04
+            """)
 
     @Argument(help: "The table.") var table: String
     @Argument(help: "The record's id or a unique prefix of at least 4 characters.") var id: String
+    @Option(
+        name: .customLong("as-of"),
+        help: ArgumentHelp("The record as it was after this seq, or at this time or date.", valueName: "seq|time"))
+    var asOf: String?
     @OptionGroup var replica: ReplicaOptions
     @OptionGroup var output: FormatOptions
 
     func run() throws {
         try reporting { () throws(ReplicaError) in
+            var point: AsOfPoint?
+            if let asOf { point = try AsOfPoint(parsing: asOf) }
             let opened = try replica.open()
-            let record = try opened.record(in: table, id: id)
+            let record: Record
+            if let point {
+                record = try opened.record(in: table, id: id, asOf: point)
+            } else {
+                record = try opened.record(in: table, id: id)
+            }
             emit(RecordFormat.render(record, of: try opened.table(table), as: output.format))
         }
     }

@@ -8,8 +8,10 @@ struct Remote: ParsableCommand {
         commandName: "remote", _superCommandName: "tandem",
         abstract: "Set or change the server this replica syncs with.",
         discussion: """
-            Asks the server who the token is first; nothing changes when it cannot be reached (69) or \
-            refuses the token (77). A different server or identity makes the next sync pull everything again.
+            Asks the server who the token is and registers this replica's device key there (not for an \
+            auditor's token) first; nothing changes when it cannot be reached (69), refuses the token (77), \
+            or holds this device with another key or organisation (65). A different server or identity \
+            makes the next sync pull everything again.
             --ca-file trusts a private certificate authority (kept; without it, the same server keeps \
             the one given before).
             Example: tandem remote https://tandem.example.org --token "$TOKEN"
@@ -30,8 +32,8 @@ struct Remote: ParsableCommand {
             let remote = TandemClient.Remote(server: server, token: token, caFile: caFile)
             let transport = try CurlTransport(
                 server: server, token: token, configuration: remote.transportConfiguration)
-            let identity = try SyncAPI(transport: transport, retry: .commandLine).whoAmI()
-            let isReset = try opened.setRemote(remote, identity: identity)
+            let (identity, isReset) = try SyncEngine.connect(
+                opened, to: remote, transport: transport, retry: .commandLine)
             emit(
                 "Server \(transport.server): \(identity.role.rawValue)\(identity.organisation.map { " of \($0)" } ?? "")"
                     + (isReset ? " (the next sync pulls everything again)" : "") + "\n")
@@ -244,12 +246,14 @@ final class ProgressLine {
     private var isShowing = false
 
     func show(_ progress: SyncEngine.Progress) {
-        guard isTerminal else { return }
-        let text: String
         switch progress {
-        case let .pushing(sent, total): text = "pushing: \(sent)/\(total) changes"
-        case let .pulling(items, seq): text = "pulling: \(items) items (seq \(seq))"
+        case let .pushing(sent, total): show("pushing: \(sent)/\(total) changes")
+        case let .pulling(items, seq): show("pulling: \(items) items (seq \(seq))")
         }
+    }
+
+    func show(_ text: String) {
+        guard isTerminal else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[Ktandem: \(text)".utf8))
         isShowing = true
     }

@@ -1,0 +1,152 @@
+// The auditor's side (issue #5): `tandem audit pull` of a long history from a real server, then
+// `tandem audit verify` of it, as processes — wall time, entries/s and peak memory (max RSS) —
+// beside `tandem-server verify` on the store and a raw SQLite scan of the same entries.
+//
+// The history is written straight into the store's log (as the server would: entries chained
+// with LogEntry, changes signed by a registered device), because merging a million changes
+// first would take most of an hour and measure the merge, not the audit.
+
+import Dispatch
+import Foundation
+import GRDB
+import TandemProtocol
+import TandemServer
+import TandemTesting
+
+func runAuditBenchmark(options: Options, scratch: URL) async throws {
+    let count = options.entries
+    let wall = Int64(Date().timeIntervalSince1970 * 1000)
+    let server = try ServerProcess.start(arguments: ["--pull-rate", "0", "--push-rate", "0"])
+    defer { server.stop() }
+    let store = try SQLiteServerStore.open(directory: server.data)
+    let device = "bench-device"
+    let key = SigningKey()
+    let principal = Principal(tokenID: "bench", organisation: nil, role: .coordinator)
+    _ = try await store.registerDevice(device, publicKey: key.publicKey, by: principal, now: wall)
+
+    say("")
+    var start = now()
+    try writeHistory(count: count, device: device, key: key, to: server.data + "/store.sqlite", wall: wall)
+    say(padded("4 writing a history of \(count) signed entries (setup)", 58) + figure(now() - start) + " ms")
+
+    start = now()
+    let scanned = try rawScan(server.data + "/store.sqlite")
+    let raw = now() - start
+    say(padded("  raw SQLite: read every entry's text (\(scanned / 1_048_576) MiB)", 58) + figure(raw) + " ms")
+
+    let serverBinary = BinaryRunner.binaryDirectory.appendingPathComponent("tandem-server").path
+    let serverVerify = measure(serverBinary, ["verify", "--data", server.data])
+    report("  tandem-server verify", serverVerify, entries: count, raw: raw)
+
+    let tandem = BinaryRunner.binaryDirectory.appendingPathComponent("tandem").path
+    let auditor = try server.admin(["token", "issue", "--role", "auditor"]).output
+    let db = scratch.appendingPathComponent("auditor.sqlite").path
+    for arguments in [["init", "--db", db], ["remote", server.url, "--token", auditor, "--db", db]] {
+        let result = measure(tandem, arguments)
+        if result.status != 0 { fail("tandem \(arguments[0]) exited \(result.status)") }
+    }
+    let pull = measure(tandem, ["audit", "pull", "--db", db])
+    report("  tandem audit pull (HTTP, into the replica file)", pull, entries: count, raw: raw)
+    let verify = measure(tandem, ["audit", "verify", "--db", db])
+    report("  tandem audit verify (chain + \(count) Ed25519 signatures)", verify, entries: count, raw: raw)
+}
+
+/// Appends `count` entries to the log: exchange inserts by `device`, signed, chained on the head.
+private func writeHistory(count: Int, device: String, key: SigningKey, to path: String, wall: Int64) throws {
+    var configuration = Configuration()
+    configuration.busyMode = .timeout(30)
+    let queue = try DatabaseQueue(path: path, configuration: configuration)
+    var head =
+        try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1").map {
+                (seq: $0["seq"] as Int64, hash: $0["hash"] as String)
+            }
+        } ?? (seq: 0, hash: LogEntry.genesisHash)
+    let author = Author(organisation: nil, role: .coordinator, device: device)
+    let time = Timestamp.string(milliseconds: wall)
+    let chunk = 10_000
+    var written = 0
+    while written < count {
+        let size = min(chunk, count - written)
+        let base = written
+        // Signing is most of the work: spread over the cores, as a fleet of devices would have.
+        var changes = [Change?](repeating: nil, count: size)
+        changes.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let output = buffer
+            DispatchQueue.concurrentPerform(iterations: 8) { part in
+                for index in (part * size / 8)..<((part + 1) * size / 8) {
+                    let clock = HLC(milliseconds: wall - 60_000, counter: (base + index) % 100_000, device: device)
+                    let change = Change(
+                        changeID: UUIDv7Generator.id(at: clock), table: "exchange",
+                        recordID: UUIDv7Generator.id(at: clock), op: .insert,
+                        fields: [
+                            "status": .string("confirmed"), "starts_on": .string("2026-05-04"),
+                            "ends_on": .string("2026-05-08"), "notes": .string("Exchange \(base + index)"),
+                        ], baseVersion: 0, hlc: clock.description, device: device)
+                    output[index] = change.signed(with: key)
+                }
+            }
+        }
+        try queue.write { db in
+            let insert = try db.makeStatement(
+                sql: """
+                    INSERT INTO log(seq, change_id, time, tbl, record_id, entry, prev_hash, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for case let change? in changes {
+                let entry = LogEntry(
+                    seq: head.seq + 1, time: time, author: author, change: change.json,
+                    outcome: Outcome(status: .applied, version: 1, applied: change.fields.keys.sorted()).json,
+                    prevHash: head.hash)
+                try insert.execute(arguments: [
+                    entry.seq, change.changeID, time, change.table, change.recordID, entry.line, entry.prevHash,
+                    entry.hash,
+                ])
+                head = (entry.seq, entry.hash)
+            }
+        }
+        written += size
+    }
+}
+
+/// Raw SQLite: every entry's text read once, in seq order (the floor of any audit pass). Bytes read.
+private func rawScan(_ path: String) throws -> Int {
+    let queue = try DatabaseQueue(path: path)
+    return try queue.read { db in
+        var bytes = 0
+        let cursor = try String.fetchCursor(db, sql: "SELECT entry FROM log ORDER BY seq")
+        while let line = try cursor.next() { bytes += line.utf8.count }
+        return bytes
+    }
+}
+
+struct Measured {
+    var milliseconds: Double
+    var maxRSSKiB: Int
+    var status: Int32
+}
+
+/// Runs a process to its end (stdout and stderr to /dev/null) and measures its wall time and peak memory.
+func measure(_ executable: String, _ arguments: [String]) -> Measured {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let start = now()
+    guard posix_spawn(&pid, executable, &actions, nil, argv, environ) == 0 else { fail("cannot run \(executable)") }
+    var status: Int32 = 0
+    var usage = rusage()
+    wait4(pid, &status, 0, &usage)
+    return Measured(milliseconds: now() - start, maxRSSKiB: usage.ru_maxrss, status: status >> 8 & 0xFF)
+}
+
+private func report(_ name: String, _ result: Measured, entries: Int, raw: Double) {
+    if result.status != 0 { fail("\(name) exited \(result.status)") }
+    say(
+        padded(name, 58) + figure(result.milliseconds) + " ms  \(Int(Double(entries) / result.milliseconds * 1000))/s  "
+            + "peak \(result.maxRSSKiB / 1024) MiB  ×\(String(format: "%.1f", result.milliseconds / raw)) raw")
+}

@@ -1,0 +1,184 @@
+import GRDB
+public import TandemProtocol
+
+/// `tandem audit pull`: fetches the server's history (SPEC §8) into the replica's audit store,
+/// incrementally, checking as it goes that what the server sends extends what the replica holds,
+/// and keeps the server's signed checkpoint once it is checked against the entries held.
+///
+/// Pages of ``pageSize`` lines (`GET /v1/history?since=HEAD&limit=…`) are each stored in one
+/// transaction, so an interrupted pull resumes where it stopped; only one page is in memory at a
+/// time. Every new line must be the next seq and carry the previous entry's hash as `prev_hash`;
+/// otherwise nothing of its page is stored and the pull fails (`invalidData`, 65) with a message
+/// that starts "history does not extend". The lines are stored as sent, even when their content
+/// is wrong: `tandem audit verify` (``Replica/verifyAudit(batchSize:)``) names what is wrong.
+///
+/// ```swift
+/// let summary = try AuditEngine.connecting(replica).pull()
+/// summary.description  // "pulled 120 entries (seq 1–120), checkpoint seq 120"
+/// ```
+public struct AuditEngine: Sendable {
+    /// What a pull did.
+    public struct Summary: Hashable, Sendable, CustomStringConvertible {
+        /// Entries stored by this pull, and their first and last seq.
+        public var pulled = 0
+        public var first: Int64?
+        public var last: Int64?
+        /// The last entry the store holds.
+        public var head: Int64 = 0
+        /// The server's checkpoint, checked and kept.
+        public var checkpoint: Checkpoint
+
+        /// `pulled N entries (seq A–B), checkpoint seq S`.
+        public var description: String {
+            let noun = pulled == 1 ? "entry" : "entries"
+            let range = first.map { "seq \($0)–\(last ?? $0)" } ?? "up to date at seq \(head)"
+            return "pulled \(pulled) \(noun) (\(range)), checkpoint seq \(checkpoint.seq)"
+        }
+    }
+
+    public let replica: Replica
+    public let api: SyncAPI
+    /// History lines asked for per request.
+    public var pageSize = 5000
+
+    public init(replica: Replica, transport: any SyncTransport, retry: SyncAPI.RetryPolicy = .init()) {
+        self.replica = replica
+        api = SyncAPI(transport: transport, retry: retry)
+    }
+
+    /// An engine for the replica's server and token, over ``CurlTransport``.
+    ///
+    /// - Throws: `usage` when the replica has no server yet.
+    public static func connecting(_ replica: Replica, retry: SyncAPI.RetryPolicy = .init()) throws(ReplicaError)
+        -> AuditEngine
+    {
+        let remote = try replica.requireRemote()
+        return AuditEngine(
+            replica: replica,
+            transport: try CurlTransport(
+                server: remote.server, token: remote.token, configuration: remote.transportConfiguration),
+            retry: retry)
+    }
+
+    /// Fetches the checkpoint, then every entry after the store's head, then checks the
+    /// checkpoint against the entries and keeps it.
+    ///
+    /// - Parameter progress: told the entries stored so far and the head's seq after each page.
+    /// - Throws: `invalidData` (65) when the history does not extend what the store holds or the
+    ///   checkpoint does not match it (a line naming the seq); `notPermitted` (77) for a
+    ///   member's token; the transport's errors.
+    public func pull(progress: (_ entries: Int, _ seq: Int64) -> Void = { _, _ in }) throws(ReplicaError) -> Summary {
+        let checkpoint = try api.checkpoint()
+        let start = try replica.auditHead()
+        var head = start
+        var summary = Summary(checkpoint: checkpoint)
+        while true {
+            let lines = try api.history(since: head.seq, limit: pageSize)
+            guard !lines.isEmpty else { break }
+            let rows = try Self.rows(lines, after: head)
+            guard try replica.appendAuditEntries(rows, after: head.seq) else {
+                // Another process pulled meanwhile: carry on from where it got to.
+                head = try replica.auditHead()
+                continue
+            }
+            if summary.first == nil { summary.first = rows.first?.seq }
+            summary.pulled += rows.count
+            summary.last = rows.last?.seq
+            head = (rows.last?.seq ?? head.seq, rows.last?.hash ?? head.hash)
+            progress(summary.pulled, head.seq)
+            if lines.count < pageSize { break }
+        }
+        summary.head = head.seq
+        try check(checkpoint, heldBefore: start.seq, head: head.seq)
+        try replica.keepAuditCheckpoint(checkpoint)
+        return summary
+    }
+
+    /// A page's lines as rows to store, each checked to chain on the one before (the first on
+    /// `head`).
+    static func rows(
+        _ lines: [ArraySlice<UInt8>], after head: (seq: Int64, hash: String)
+    ) throws(ReplicaError) -> [Replica.AuditRow] {
+        var rows: [Replica.AuditRow] = []
+        rows.reserveCapacity(lines.count)
+        var previous = head
+        for line in lines {
+            let bytes = Array(line)
+            let entry: LogEntry
+            do {
+                entry = try LogEntry(json: try JSONValue.parse(bytes: bytes))
+            } catch {
+                throw ReplicaError(
+                    .invalidData,
+                    "history does not extend what this replica holds: the entry after seq \(previous.seq) is not a "
+                        + "history entry (\(error.message)); nothing of this page was kept")
+            }
+            guard entry.seq == previous.seq + 1 else {
+                throw ReplicaError(
+                    .invalidData,
+                    "history does not extend what this replica holds at seq \(previous.seq + 1): the server sent "
+                        + "entry \(entry.seq) after entry \(previous.seq); nothing of this page was kept")
+            }
+            guard entry.prevHash == previous.hash else {
+                throw ReplicaError(
+                    .invalidData,
+                    "history does not extend what this replica holds at seq \(entry.seq): its prev_hash is not the "
+                        + "hash of entry \(previous.seq)\(previous.seq == head.seq ? " held here" : ""); "
+                        + "nothing of this page was kept")
+            }
+            guard case let .string(table)? = entry.change["table"],
+                case let .string(recordID)? = entry.change["record_id"],
+                let text = String(validating: bytes, as: UTF8.self)
+            else {
+                throw ReplicaError(
+                    .invalidData, "history entry \(entry.seq) is malformed (no table or record_id, or not UTF-8)")
+            }
+            rows.append(
+                Replica.AuditRow(seq: entry.seq, line: text, hash: entry.hash, table: table, recordID: recordID))
+            previous = (entry.seq, entry.hash)
+        }
+        return rows
+    }
+
+    /// The checkpoint is the server's (signed by the key entry 1 registers), names an entry the
+    /// store holds with that very hash, and is not below what was held before or kept before.
+    private func check(_ checkpoint: Checkpoint, heldBefore: Int64, head: Int64) throws(ReplicaError) {
+        let seq = checkpoint.seq
+        func failure(_ text: String) -> ReplicaError { ReplicaError(.invalidData, text) }
+        guard checkpoint.isSignatureValid else {
+            throw failure("the server's checkpoint at seq \(seq) does not carry a valid signature")
+        }
+        let (serverKey, kept, hash) = try replica.read { db in
+            (
+                try Replica.auditServerKey(in: db),
+                try Int64.fetchOne(db, sql: "SELECT max(seq) FROM tandem_audit_checkpoint"),
+                try Replica.auditHash(at: seq, in: db)
+            )
+        }
+        if let serverKey, checkpoint.publicKey != serverKey {
+            throw failure(
+                "the server's checkpoint at seq \(seq) is signed by a key that is not the server's (registered at seq 1)"
+            )
+        }
+        guard seq >= heldBefore else {
+            throw failure(
+                "history does not extend what this replica holds: the server's checkpoint is at seq \(seq) but "
+                    + "entries up to seq \(heldBefore) were pulled before (truncated)")
+        }
+        if let kept, seq < kept {
+            throw failure(
+                "history does not extend what this replica holds: the server's checkpoint is at seq \(seq) but a "
+                    + "checkpoint at seq \(kept) was kept before (truncated)")
+        }
+        guard seq <= head, let hash else {
+            throw failure(
+                "history does not extend the server's own checkpoint: it covers seq \(seq) but the history ends at "
+                    + "seq \(head) (truncated)")
+        }
+        guard hash == checkpoint.hash else {
+            throw failure(
+                "history does not extend the server's checkpoint at seq \(seq): the entry held at seq \(seq) has "
+                    + "another hash (a different history: forked)")
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import GRDB
+import TandemProtocol
+
+/// The audit store inside the replica (migration `v3`): the server's history lines as
+/// `tandem audit pull` fetched them (`tandem_audit_entry`), and the signed checkpoints it checked
+/// and kept (`tandem_audit_checkpoint`).
+extension Replica {
+    /// One new history line, checked to chain on the entry before it, ready to be stored.
+    struct AuditRow {
+        var seq: Int64
+        var line: String
+        var hash: String
+        var table: String
+        var recordID: String
+    }
+
+    /// The last entry held: its seq and hash (0 and 64 zeros when there is none).
+    func auditHead() throws(ReplicaError) -> (seq: Int64, hash: String) {
+        try read { db in try Self.auditHead(in: db) }
+    }
+
+    static func auditHead(in db: Database) throws -> (seq: Int64, hash: String) {
+        guard let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM tandem_audit_entry ORDER BY seq DESC LIMIT 1")
+        else { return (0, LogEntry.genesisHash) }
+        return (row["seq"], row["hash"])
+    }
+
+    /// Stores one page of new entries in one transaction, if the head is still `head` (another
+    /// process may have pulled meanwhile).
+    ///
+    /// - Returns: false when the head moved: nothing was written.
+    func appendAuditEntries(_ rows: [AuditRow], after head: Int64) throws(ReplicaError) -> Bool {
+        try write { db in
+            guard try Self.auditHead(in: db).seq == head else { return false }
+            let statement = try db.cachedStatement(
+                sql: "INSERT INTO tandem_audit_entry(seq, line, hash, tbl, record_id) VALUES (?, ?, ?, ?, ?)")
+            for row in rows {
+                try statement.execute(arguments: [row.seq, row.line, row.hash, row.table, row.recordID])
+            }
+            return true
+        }
+    }
+
+    /// The hash of entry `seq` as its stored line says (64 zeros for seq 0); nil when there is
+    /// no such entry.
+    static func auditHash(at seq: Int64, in db: Database) throws -> String? {
+        if seq == 0 { return LogEntry.genesisHash }
+        guard
+            let line = try String.fetchOne(
+                db, sql: "SELECT line FROM tandem_audit_entry WHERE seq = ?", arguments: [seq]),
+            case let .string(hash)? = try? JSONValue.parse(line)["hash"]
+        else { return nil }
+        return hash
+    }
+
+    /// The server's key, as entry 1 registers it.
+    static func auditServerKey(in db: Database) throws -> String? {
+        guard let line = try String.fetchOne(db, sql: "SELECT line FROM tandem_audit_entry WHERE seq = 1"),
+            case let .string(key)? = try? JSONValue.parse(line)["change"]?["fields"]?["public_key"]
+        else { return nil }
+        return key
+    }
+
+    /// The checkpoints kept, in seq order.
+    static func auditCheckpoints(in db: Database) throws -> [Checkpoint] {
+        try Row.fetchAll(
+            db, sql: "SELECT seq, hash, time, public_key, signature FROM tandem_audit_checkpoint ORDER BY seq"
+        ).map {
+            Checkpoint(
+                seq: $0["seq"], hash: $0["hash"], time: $0["time"], publicKey: $0["public_key"],
+                signature: $0["signature"])
+        }
+    }
+
+    /// Keeps a checkpoint that was checked against the entries held (one per seq).
+    func keepAuditCheckpoint(_ checkpoint: Checkpoint) throws(ReplicaError) {
+        let now = Self.timestamp(clock.now())
+        try write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO tandem_audit_checkpoint(seq, hash, time, public_key, signature, fetched_at)
+                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(seq) DO NOTHING
+                    """,
+                arguments: [
+                    checkpoint.seq, checkpoint.hash, checkpoint.time, checkpoint.publicKey, checkpoint.signature, now,
+                ])
+        }
+    }
+
+    /// How many entries the audit store holds.
+    public func auditEntryCount() throws(ReplicaError) -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM tandem_audit_entry") ?? 0 }
+    }
+
+    // MARK: - A record's history
+
+    /// Every history entry of a record this replica holds, in seq order: the audit store's up
+    /// to its head (complete), then the pulled log entries after it (`tandem_history`).
+    static func recordEvents(of id: String, in table: String, db: Database) throws -> [RecordEvent] {
+        let head = try auditHead(in: db).seq
+        var events: [RecordEvent] = []
+        let lines = try String.fetchAll(
+            db, sql: "SELECT line FROM tandem_audit_entry WHERE record_id = ? AND tbl = ? ORDER BY seq",
+            arguments: [id, table])
+        for line in lines {
+            guard let json = try? JSONValue.parse(line), let entry = try? LogEntry(json: json),
+                let change = try? Change(json: entry.change)
+            else {
+                throw ReplicaError(
+                    .invalidData,
+                    "the audit store holds an entry of \(table) \(id) that cannot be read (tandem audit verify)")
+            }
+            events.append(
+                RecordEvent(
+                    seq: entry.seq, time: entry.time, author: entry.author, op: change.op, fields: change.fields,
+                    baseVersion: change.baseVersion, hlc: change.hlc,
+                    outcome: (try? Outcome(json: entry.outcome)) ?? .rejected("unreadable"),
+                    fieldsJSON: entry.change["fields"] ?? .object([]), outcomeJSON: entry.outcome))
+        }
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT seq, time, author, op, fields, outcome FROM tandem_history
+                WHERE record_id = ? AND tbl = ? AND seq > ? ORDER BY seq
+                """, arguments: [id, table, head])
+        for row in rows {
+            let author = (try? JSONValue.parse(row["author"] as String)).flatMap { try? Author(json: $0) }
+            let fields = (try? JSONValue.parse(row["fields"] as String)) ?? .object([])
+            let outcome = (try? JSONValue.parse(row["outcome"] as String)) ?? .null
+            var fieldValues: [String: JSONValue] = [:]
+            if case let .object(members) = fields { for member in members { fieldValues[member.key] = member.value } }
+            events.append(
+                RecordEvent(
+                    seq: row["seq"], time: row["time"], author: author ?? Author(organisation: nil, role: .server),
+                    op: TandemProtocol.Operation(rawValue: row["op"]) ?? .update, fields: fieldValues,
+                    baseVersion: nil, hlc: nil, outcome: (try? Outcome(json: outcome)) ?? .rejected("unreadable"),
+                    fieldsJSON: fields, outcomeJSON: outcome))
+        }
+        return events
+    }
+}

@@ -1,0 +1,160 @@
+/// One entry of the history (SPEC §8), one NDJSON line of `GET /v1/history`:
+/// `{"seq", "time", "author", "change", "outcome", "prev_hash", "hash"}`.
+///
+/// `hash` is the lowercase hex SHA-256 of the 32 bytes of `prev_hash` followed by the RFC 8785
+/// bytes of the entry without `hash`; the first entry's `prev_hash` is 64 zeros. The line is
+/// itself the entry's RFC 8785 text, so what the server stores, serves and hashes is one text.
+public struct LogEntry: Hashable, Sendable {
+    public static let genesisHash = String(repeating: "0", count: 64)
+
+    public var seq: Int64
+    public var time: String
+    public var author: Author
+    /// The change as pushed, with its signature.
+    public var change: JSONValue
+    public var outcome: JSONValue
+    public var prevHash: String
+    public var hash: String
+
+    /// A new entry chained after `prevHash`: its hash is computed here.
+    public init(seq: Int64, time: String, author: Author, change: JSONValue, outcome: JSONValue, prevHash: String) {
+        self.seq = seq
+        self.time = time
+        self.author = author
+        self.change = change
+        self.outcome = outcome
+        self.prevHash = prevHash
+        hash = ""
+        hash = Self.hash(prevHash: prevHash, unhashed: unhashedJSON)
+    }
+
+    /// The entry without `hash`: what is hashed.
+    public var unhashedJSON: JSONValue {
+        .object([
+            JSONMember("seq", .int(seq)), JSONMember("time", .string(time)), JSONMember("author", author.json),
+            JSONMember("change", change), JSONMember("outcome", outcome), JSONMember("prev_hash", .string(prevHash)),
+        ])
+    }
+
+    /// The whole entry.
+    public var json: JSONValue {
+        guard case var .object(members) = unhashedJSON else { return unhashedJSON }
+        members.append(JSONMember("hash", .string(hash)))
+        return .object(members)
+    }
+
+    /// The NDJSON line (without its newline): the entry's RFC 8785 text.
+    public var line: String { json.canonicalText() }
+
+    /// SHA-256 of `prevHash`'s 32 bytes ‖ the RFC 8785 bytes of `unhashed`, in lowercase hex.
+    public static func hash(prevHash: String, unhashed: JSONValue) -> String {
+        var input = Digest.bytes(hex: prevHash) ?? Array(prevHash.utf8)
+        input += unhashed.canonicalBytes()
+        return Digest.sha256Hex(input)
+    }
+
+    /// Reads an entry from its JSON (a history line), without checking its hash.
+    ///
+    /// - Throws: ``ProtocolError`` (`invalidJSON`) naming the member that is missing or mistyped.
+    public init(json: JSONValue) throws(ProtocolError) {
+        let object = try JSONObjectReader(json, path: "entry") { ProtocolError(.invalidJSON, $0) }
+        let seq = try object.int("seq")
+        self.seq = Int64(seq)
+        time = try object.string("time")
+        author = try Author(json: try object.value("author"))
+        change = try object.value("change")
+        outcome = try object.value("outcome")
+        prevHash = try object.string("prev_hash")
+        hash = try object.string("hash")
+    }
+}
+
+/// Device keys in the history (SPEC §8). Registering a device (`POST /v1/devices`) appends an
+/// entry whose change is made and signed by the server: table `_device`, the device id as
+/// `record_id`, `op` `insert`, fields `{"organisation", "role", "public_key"}`. The first entry
+/// of every history registers the server's own key the same way, as device `server`; every
+/// change the server makes itself (an organisation added, a device registered, a conflict
+/// resolved through the API) is signed by that key and names device `server`.
+public enum DeviceRegistry {
+    /// The pseudo-table of device registrations: in the history, never in a replica.
+    public static let table = "_device"
+    /// The server's own device id.
+    public static let serverDevice = "server"
+
+    /// The change that registers `device` with `publicKey` for an organisation (nil: no
+    /// organisation, as for coordinators), unsigned; the server signs it.
+    public static func registration(
+        device: String, publicKey: String, organisation: String?, role: Role, changeID: String, hlc: String
+    ) -> Change {
+        Change(
+            changeID: changeID, table: table, recordID: device, op: .insert,
+            fields: [
+                "organisation": organisation.map(JSONValue.string) ?? .null, "role": .string(role.rawValue),
+                "public_key": .string(publicKey),
+            ], baseVersion: 0, hlc: hlc, device: serverDevice)
+    }
+
+    /// A device id a replica may register: 1 to 128 characters from `[A-Za-z0-9_-]`, not `server`.
+    public static func isValidDeviceID(_ id: String) -> Bool {
+        guard id != serverDevice, (1...128).contains(id.utf8.count) else { return false }
+        return id.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+                true
+            default: false
+            }
+        }
+    }
+}
+
+/// The server's signed head (SPEC §4 `GET /v1/checkpoint`): `{"seq", "hash", "time",
+/// "public_key", "signature"}`, the signature being Ed25519 over the RFC 8785 bytes of
+/// `{"seq", "hash", "time"}`.
+public struct Checkpoint: Hashable, Sendable {
+    public var seq: Int64
+    public var hash: String
+    public var time: String
+    public var publicKey: String
+    public var signature: String
+
+    public init(seq: Int64, hash: String, time: String, publicKey: String, signature: String) {
+        self.seq = seq
+        self.hash = hash
+        self.time = time
+        self.publicKey = publicKey
+        self.signature = signature
+    }
+
+    /// The head `(seq, hash)` at `time`, signed by `key`.
+    public init(seq: Int64, hash: String, time: String, signedBy key: SigningKey) {
+        self.init(seq: seq, hash: hash, time: time, publicKey: key.publicKey, signature: "")
+        signature = key.sign(signingBytes)
+    }
+
+    /// What is signed: the RFC 8785 bytes of `{"seq", "hash", "time"}`.
+    public var signingBytes: [UInt8] {
+        JSONValue.object([
+            JSONMember("seq", .int(seq)), JSONMember("hash", .string(hash)), JSONMember("time", .string(time)),
+        ]).canonicalBytes()
+    }
+
+    /// Whether the signature is `publicKey`'s.
+    public var isSignatureValid: Bool { Signature.isValid(signature, of: signingBytes, publicKey: publicKey) }
+
+    public var json: JSONValue {
+        .object([
+            JSONMember("seq", .int(seq)), JSONMember("hash", .string(hash)), JSONMember("time", .string(time)),
+            JSONMember("public_key", .string(publicKey)), JSONMember("signature", .string(signature)),
+        ])
+    }
+
+    public init(json: JSONValue) throws(ProtocolError) {
+        let object = try JSONObjectReader(json, path: "checkpoint") { ProtocolError(.invalidJSON, $0) }
+        seq = Int64(try object.int("seq"))
+        hash = try object.string("hash")
+        time = try object.string("time")
+        publicKey = try object.string("public_key")
+        signature = try object.string("signature")
+    }
+}

@@ -1,0 +1,153 @@
+import GRDB
+public import TandemProtocol
+
+/// The history for auditors (SPEC §8, docs/audit.md): device registrations, history pages,
+/// checkpoints, and the store's own verification.
+extension SQLiteServerStore {
+    public func registerDevice(_ device: String, publicKey: String, by principal: Principal, now: Int64) async throws
+        -> DeviceRecord
+    {
+        guard principal.role == .member || principal.role == .coordinator else {
+            throw ServerError.forbidden("\(principal.role.rawValue) tokens may not register devices")
+        }
+        guard DeviceRegistry.isValidDeviceID(device) else {
+            throw ServerError(
+                .badRequest, "bad_device", "device: expected 1 to 128 characters from A-Z a-z 0-9 - _ (not \"server\")")
+        }
+        guard Signature.isPublicKey(publicKey) else {
+            throw ServerError(
+                .badRequest, "bad_public_key", "public_key: expected an Ed25519 public key (32 bytes, base64)")
+        }
+        let serverKey = serverKey
+        return try await write { db in
+            if let row = try Row.fetchOne(
+                db, sql: "SELECT organisation, public_key, seq FROM device WHERE id = ?", arguments: [device])
+            {
+                guard row["public_key"] == publicKey, row["organisation"] as String? == principal.organisation else {
+                    throw ServerError(
+                        .conflict, "device_exists", "device \(device) is already registered with another key")
+                }
+                return DeviceRecord(
+                    device: device, publicKey: publicKey, organisation: principal.organisation, seq: row["seq"])
+            }
+            let seq = try Self.registerDevice(
+                device, publicKey: publicKey, organisation: principal.organisation, role: principal.role,
+                serverKey: serverKey, now: now, db: db)
+            return DeviceRecord(device: device, publicKey: publicKey, organisation: principal.organisation, seq: seq)
+        }
+    }
+
+    /// Registers a device: a history entry (a change the server makes and signs) and a row of `device`.
+    @discardableResult
+    static func registerDevice(
+        _ device: String, publicKey: String, organisation: String?, role: Role, serverKey: SigningKey, now: Int64,
+        db: Database
+    ) throws -> Int64 {
+        let clock = HLC(milliseconds: now, counter: 0, device: DeviceRegistry.serverDevice)
+        let change = DeviceRegistry.registration(
+            device: device, publicKey: publicKey, organisation: organisation, role: role,
+            changeID: UUIDv7Generator.id(at: clock), hlc: clock.description
+        ).signed(with: serverKey)
+        let outcome = Outcome(status: .applied, version: 1, applied: change.fields.keys.sorted())
+        let author = Author(organisation: organisation, role: role, device: DeviceRegistry.serverDevice)
+        let seq = try appendLog(change, author: author, outcome: outcome, now: now, serverKey: serverKey, db: db)
+        try db.execute(
+            sql: "INSERT INTO device(id, organisation, role, public_key, seq) VALUES (?, ?, ?, ?, ?)",
+            arguments: [device, organisation, role.rawValue, publicKey, seq])
+        return seq
+    }
+
+    public func history(since: Int64, limit: Int) async throws -> [HistoryLine] {
+        try await read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT seq, entry FROM log WHERE seq > ? ORDER BY seq LIMIT ?"),
+                arguments: [since, limit]
+            ).map { row in HistoryLine(seq: row["seq"], line: row["entry"]) }
+        }
+    }
+
+    /// The signed head. The last kept checkpoint when it is the head; else the head is signed
+    /// now and kept.
+    public func checkpoint(now: Int64) async throws -> Checkpoint {
+        let serverKey = serverKey
+        let time = Self.timestamp(now)
+        if let kept = try await read({ db in try Self.checkpointAtHead(db: db) }) { return kept }
+        return try await write { db in
+            if let kept = try Self.checkpointAtHead(db: db) { return kept }
+            guard let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1") else {
+                throw ServerError(.unavailable, "empty", "the history is empty")
+            }
+            let checkpoint = Checkpoint(seq: head["seq"], hash: head["hash"], time: time, signedBy: serverKey)
+            try Self.saveCheckpoint(checkpoint, db: db)
+            return checkpoint
+        }
+    }
+
+    private static func checkpointAtHead(db: Database) throws -> Checkpoint? {
+        try Row.fetchOne(
+            db,
+            sql: """
+                SELECT c.seq, c.hash, c.time, c.public_key, c.signature FROM checkpoint c
+                WHERE c.seq = (SELECT max(seq) FROM log)
+                """
+        ).map { row in
+            Checkpoint(
+                seq: row["seq"], hash: row["hash"], time: row["time"], publicKey: row["public_key"],
+                signature: row["signature"])
+        }
+    }
+
+    /// Checks the whole history as an auditor would (``HistoryVerification``): the chain, every
+    /// signature, every kept checkpoint, and that the store's key is the one entry 1 registers.
+    /// Reads entry by entry: memory does not grow with the history.
+    ///
+    /// - Returns: the report; its `failure` names the first bad seq.
+    public func verify() throws -> HistoryVerification.Report {
+        do {
+            return try writer.read { db in
+                var verification = HistoryVerification()
+                let entries = try String.fetchCursor(db, sql: "SELECT entry FROM log ORDER BY seq")
+                while let line = try entries.next(), verification.add(line: Array(line.utf8)) {}
+                let checkpoints = try Row.fetchAll(
+                    db, sql: "SELECT seq, hash, time, public_key, signature FROM checkpoint ORDER BY seq"
+                ).map { row in
+                    Checkpoint(
+                        seq: row["seq"], hash: row["hash"], time: row["time"], publicKey: row["public_key"],
+                        signature: row["signature"])
+                }
+                let hashes = try db.cachedStatement(sql: "SELECT hash FROM log WHERE seq = ?")
+                var report = verification.finish(checkpoints: checkpoints) { seq in
+                    try? String.fetchOne(hashes, arguments: [seq])
+                }
+                // Seq 1 is the first bad seq whatever else is wrong later (a checkpoint the
+                // replaced key signed, say): unless seq 1 has already been named.
+                if (report.failure?.seq ?? .max) > 1, let registered = verification.serverKey,
+                    registered != serverKey.publicKey
+                {
+                    report.failure = AuditFailure(
+                        seq: 1, "the store's signing key is not the server key registered at seq 1 (replaced)")
+                }
+                return report
+            }
+        } catch {
+            throw ServerError(.unavailable, "storage", "the store failed: \(error)")
+        }
+    }
+}
+
+/// A registered device key (`POST /v1/devices`).
+public struct DeviceRecord: Hashable, Sendable {
+    public var device: String
+    public var publicKey: String
+    public var organisation: String?
+    /// The seq of the history entry that registered it.
+    public var seq: Int64
+
+    /// `{"device", "public_key", "organisation", "seq"}`.
+    public var json: JSONValue {
+        .object([
+            JSONMember("device", .string(device)), JSONMember("public_key", .string(publicKey)),
+            JSONMember("organisation", organisation.map(JSONValue.string) ?? .null), JSONMember("seq", .int(seq)),
+        ])
+    }
+}
