@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, live, on the embedded SQLite store: a sync server, two organisations editing one
 # exchange offline, sync with a field-level merge, a manual conflict the coordinator resolves,
-# bad input refused, the round report, and the history of a record.
+# bad input refused, the round report, the history of a record, and an auditor who takes the
+# whole signed history home, verifies it, and catches an entry altered behind the server's back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -21,6 +22,8 @@ admin() { show "tandem-server $*"; "$bin/tandem-server" "$@"; }
 as_ministry() { TANDEM_DB="$work/ministry.sqlite" tandem "$@"; }
 as_company() { TANDEM_DB="$work/kovina.sqlite" tandem "$@"; }
 as_coordinator() { TANDEM_DB="$work/coordinator.sqlite" tandem "$@"; }
+as_auditor() { TANDEM_DB="$work/auditor.sqlite" tandem "$@"; }
+as_second_auditor() { TANDEM_DB="$work/auditor2.sqlite" tandem "$@"; }
 
 say "A sync server, its store in $work/server (SQLite)"
 coordinator_token=$(admin init --data "$work/server")
@@ -60,6 +63,7 @@ as_ministry get exchange "$exchange"
 as_coordinator sync
 as_coordinator conflicts
 
+before_resolution=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
 say "The coordinator resolves it"
 conflict=$("$bin/tandem" conflicts --db "$work/coordinator.sqlite" --format json | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4)
 as_coordinator resolve "$conflict" --keep incoming
@@ -79,3 +83,30 @@ as_coordinator report round 5
 
 say "Everything that happened to the exchange, from the history"
 as_coordinator history exchange "$exchange"
+
+say "An auditor takes the whole history home and checks it without trusting the server"
+auditor_token=$(admin token issue --data "$work/server" --role auditor)
+as_auditor init --server "$url" --token "$auditor_token"
+as_auditor audit pull
+as_auditor audit verify
+as_auditor audit export --format csv | cut -d, -f1-4,6-11 | tail -n 5
+admin verify --data "$work/server"
+
+say "The exchange as it stood before the coordinator resolved the conflict ($before_resolution)"
+as_auditor get exchange "$exchange" --as-of "$before_resolution"
+
+say "Someone alters an entry in the server's store behind its back"
+python3 - "$work/server/store.sqlite" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+seq = db.execute("SELECT min(seq) FROM log WHERE entry LIKE '%Ana Novak%'").fetchone()[0]
+db.execute("UPDATE log SET entry = replace(entry, 'Ana Novak', 'Ana Nowak') WHERE seq = ?", (seq,))
+db.commit()
+print(f"(entry {seq} now says Ana Nowak; its hash was left as it was)")
+PY
+admin verify --data "$work/server" || echo "(exit $?)"
+as_second_auditor init --server "$url" --token "$auditor_token"
+as_second_auditor audit pull
+as_second_auditor audit verify || echo "(exit $?: the auditor names the altered entry)"
+as_auditor audit verify
+echo "(the first auditor's copy, taken before, is intact and still verifies)"
