@@ -52,6 +52,8 @@ public struct ChainVerifier: Sendable {
     public private(set) var hash = LogEntry.genesisHash
     /// The server's key, from entry 1.
     public private(set) var serverKey: String?
+    /// The last entry taken in.
+    public private(set) var last: LogEntry?
     private var devices: [String: (organisation: String?, publicKey: String)] = [:]
 
     public init() {}
@@ -94,6 +96,7 @@ public struct ChainVerifier: Sendable {
         let check = try signatureCheck(for: entry)
         seq = entry.seq
         hash = entry.hash
+        last = entry
         return check
     }
 

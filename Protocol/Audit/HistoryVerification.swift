@@ -54,6 +54,16 @@ public struct HistoryVerification: Sendable {
         return failure == nil
     }
 
+    /// The last entry taken in (nil before the first, or when the first was bad).
+    public var last: LogEntry? { verifier.last }
+
+    /// Records a problem the caller found in the entry just added (say, a store whose own
+    /// columns disagree with the entry); the lowest seq is still the one reported.
+    public mutating func fail(_ problem: AuditFailure) {
+        runPending()
+        if failure.map({ problem.seq < $0.seq }) ?? true { failure = problem }
+    }
+
     /// Checks what is left, then each checkpoint against the history (`hashAt`: an entry's hash
     /// by seq, nil when there is none).
     public mutating func finish(checkpoints: [Checkpoint], hashAt: (Int64) -> String?) -> Report {

@@ -106,8 +106,30 @@ extension SQLiteServerStore {
         do {
             return try writer.read { db in
                 var verification = HistoryVerification()
-                let entries = try String.fetchCursor(db, sql: "SELECT entry FROM log ORDER BY seq")
-                while let line = try entries.next(), verification.add(line: Array(line.utf8)) {}
+                // The columns the store looks entries up by must say what the entry says.
+                let rows = try Row.fetchCursor(
+                    db, sql: "SELECT seq, change_id, tbl, record_id, entry, prev_hash, hash FROM log ORDER BY seq")
+                while let row = try rows.next(), verification.add(line: Array((row["entry"] as String).utf8)) {
+                    guard let entry = verification.last else { continue }
+                    func text(_ value: JSONValue?) -> String? {
+                        if case let .string(text)? = value { text } else { nil }
+                    }
+                    let columns: [String?] = [
+                        row["hash"], row["prev_hash"], row["change_id"], row["tbl"], row["record_id"],
+                    ]
+                    let said: [String?] = [
+                        entry.hash, entry.prevHash, text(entry.change["change_id"]), text(entry.change["table"]),
+                        text(entry.change["record_id"]),
+                    ]
+                    if row["seq"] as Int64 != entry.seq || columns != said {
+                        verification.fail(
+                            AuditFailure(
+                                seq: entry.seq,
+                                "the store's columns (seq, change_id, tbl, record_id, prev_hash, hash) disagree with the entry"
+                            ))
+                        break
+                    }
+                }
                 let checkpoints = try Row.fetchAll(
                     db, sql: "SELECT seq, hash, time, public_key, signature FROM checkpoint ORDER BY seq"
                 ).map { row in

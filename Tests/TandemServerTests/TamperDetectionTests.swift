@@ -101,6 +101,21 @@ import Testing
         #expect(report.headHash == (try bench.entry(report.headSeq)).hash)
     }
 
+    /// The columns the store finds entries by (pull joins on `tbl` and `record_id`) must agree
+    /// with the entry they index, or pull could serve one record's history as another's.
+    @Test(arguments: ["record_id", "tbl", "change_id", "hash", "prev_hash"])
+    func aColumnThatDisagreesWithItsEntryIsNamed(column: String) async throws {
+        let bench = try await Bench()
+        let seq = try #require(bench.rounds[2])
+        try await bench.file().write { db in
+            try db.execute(sql: "UPDATE log SET \(column) = 'x' || \(column) WHERE seq = ?", arguments: [seq])
+            #expect(db.changesCount == 1)
+        }
+        let failure = try #require(try bench.store.verify().failure)
+        #expect(failure.seq == seq, "\(failure)")
+        #expect(failure.problem.contains("columns"), "\(failure)")
+    }
+
     @Test func aFieldChangedInOneEntryIsNamed() async throws {
         let bench = try await Bench()
         let seq = try #require(bench.rounds[3])
