@@ -1,7 +1,8 @@
 import TandemProtocol
 
 /// One history entry of a record, as the replay reads it: from an audit line (every member) or
-/// from a pulled log entry (`tandem_history`, which has no `base_version` and no HLC).
+/// from a pulled log entry (`tandem_history`; entries pulled before servers sent `base_version`
+/// and the HLC have neither).
 struct RecordEvent: Hashable, Sendable {
     var seq: Int64
     var time: String
@@ -28,9 +29,9 @@ struct RecordEvent: Hashable, Sendable {
 ///   `applied` lost its conflict (or is held by a `manual` one) and keeps its value. A `union`
 ///   field that met a concurrent edit is the union of both sets, which the outcome does not
 ///   spell out: it is recomputed, concurrent meaning, as in the merge, that the field was last
-///   set after the change's `base_version` by another author. Pulled entries carry no
-///   `base_version`: for them, a field last set by another author is taken as concurrent when
-///   the change did not apply cleanly (status `merged` or `conflict`);
+///   set after the change's `base_version` by another author. (An entry pulled from a server
+///   that did not send `base_version` yet: a field last set by another author is taken as
+///   concurrent when the change did not apply cleanly, status `merged` or `conflict`.)
 /// - a delete removes the record.
 struct RecordReplay {
     struct Stamp: Hashable {

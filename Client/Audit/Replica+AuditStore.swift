@@ -120,7 +120,7 @@ extension Replica {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT seq, time, author, op, fields, outcome FROM tandem_history
+                SELECT seq, time, author, op, fields, outcome, hlc, base_version FROM tandem_history
                 WHERE record_id = ? AND tbl = ? AND seq > ? ORDER BY seq
                 """, arguments: [id, table, head])
         for row in rows {
@@ -133,7 +133,7 @@ extension Replica {
                 RecordEvent(
                     seq: row["seq"], time: row["time"], author: author ?? Author(organisation: nil, role: .server),
                     op: TandemProtocol.Operation(rawValue: row["op"]) ?? .update, fields: fieldValues,
-                    baseVersion: nil, hlc: nil, outcome: (try? Outcome(json: outcome)) ?? .rejected("unreadable"),
+                    baseVersion: row["base_version"], hlc: row["hlc"], outcome: (try? Outcome(json: outcome)) ?? .rejected("unreadable"),
                     fieldsJSON: fields, outcomeJSON: outcome))
         }
         return events

@@ -104,6 +104,10 @@ extension Replica {
                         signature TEXT NOT NULL,
                         fetched_at TEXT NOT NULL
                     ) STRICT;
+
+                    -- What `tandem get --as-of` needs to replay a pulled entry exactly.
+                    ALTER TABLE tandem_history ADD COLUMN hlc TEXT;
+                    ALTER TABLE tandem_history ADD COLUMN base_version INTEGER;
                     """)
             if try Setting.deviceKey.read(in: db) == nil {
                 try Setting.deviceKey.write(SigningKey().privateKeyBase64, in: db)

@@ -49,13 +49,13 @@ extension Replica {
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO tandem_history
-                        (seq, tbl, record_id, version, time, author, op, fields, outcome, change_id)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        (seq, tbl, record_id, version, time, author, op, fields, outcome, change_id, hlc, base_version)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     item.seq, item.table, item.recordID, entry.outcome.version, entry.time,
                     entry.author.json.serialized(), entry.op.rawValue, OutboxRow.encodeFields(entry.fields),
-                    entry.outcome.json.serialized(), entry.changeID,
+                    entry.outcome.json.serialized(), entry.changeID, entry.hlc, entry.baseVersion,
                 ])
         }
         // A table this replica's schema does not have (a newer server): history only.

@@ -100,7 +100,7 @@ public struct PushResponse: Hashable, Sendable {
 /// is nil when the record does not exist (deleted, or an insert that was rejected).
 ///
 /// JSON: `{"seq", "table", "record_id", "version", "deleted", "record": {field: value}|null,
-/// "entry": {"change_id", "time", "author", "op", "fields", "outcome", "hlc"}|null}`, plus
+/// "entry": {"change_id", "time", "author", "op", "fields", "outcome", "hlc", "base_version"}|null}`, plus
 /// `"visible": false` on an item that leaves (absent means true, so older readers, which remove
 /// a row whose `record` is null, still do the right thing).
 public struct PullItem: Hashable, Sendable {
@@ -114,11 +114,14 @@ public struct PullItem: Hashable, Sendable {
         public var outcome: Outcome
         /// The change's HLC: a replica's clock moves past every HLC it pulls.
         public var hlc: String?
+        /// The version the change was made on: with it a replica replays the record exactly
+        /// (`tandem get --as-of`), concurrent edits included.
+        public var baseVersion: Int64?
 
         public init(
             changeID: String, time: String, author: Author, op: Operation, fields: [String: JSONValue],
             outcome: Outcome,
-            hlc: String? = nil
+            hlc: String? = nil, baseVersion: Int64? = nil
         ) {
             self.changeID = changeID
             self.time = time
@@ -127,6 +130,7 @@ public struct PullItem: Hashable, Sendable {
             self.fields = fields
             self.outcome = outcome
             self.hlc = hlc
+            self.baseVersion = baseVersion
         }
     }
 
@@ -164,6 +168,7 @@ public struct PullItem: Hashable, Sendable {
                 JSONMember("author", entry.author.json), JSONMember("op", .string(entry.op.rawValue)),
                 JSONMember("fields", object(entry.fields)), JSONMember("outcome", entry.outcome.json),
                 JSONMember("hlc", entry.hlc.map(JSONValue.string) ?? .null),
+                JSONMember("base_version", entry.baseVersion.map(JSONValue.int) ?? .null),
             ])
         }
         var members = [
@@ -192,7 +197,7 @@ public struct PullItem: Hashable, Sendable {
                 author: try Author(json: try entry.value("author")), op: try entry.choice("op"),
                 fields: try entry.optionalObject("fields") ?? [:],
                 outcome: try Outcome(json: try entry.value("outcome")),
-                hlc: try entry.optionalString("hlc"))
+                hlc: try entry.optionalString("hlc"), baseVersion: try entry.optionalInt64("base_version"))
         } else {
             entry = nil
         }

@@ -277,7 +277,7 @@ private let pullEntry = PullItem.Entry(
     #expect(try reread(last.json) { json throws(ProtocolError) in try PullResponse(json: json) } == last)
 }
 
-@Test func aPullItemHasItsMembers() {
+@Test func aPullItemHasItsMembers() throws {
     let item = PullItem(
         seq: 41, table: "exchange", recordID: MergeIDs.exchange, version: 5, isDeleted: false,
         record: ["goals": .string("g")],
@@ -285,9 +285,13 @@ private let pullEntry = PullItem.Entry(
     #expect(Set(memberNames(item.json)) == ["seq", "table", "record_id", "version", "deleted", "record", "entry"])
     #expect(
         Set(memberNames(item.json["entry"] ?? .null)) == [
-            "change_id", "time", "author", "op", "fields", "outcome", "hlc",
+            "change_id", "time", "author", "op", "fields", "outcome", "hlc", "base_version",
         ])
     #expect(item.json["entry"]?["hlc"] == .string("001763812345678.00003.dev-a"))
+    var withBase = item
+    withBase.entry?.baseVersion = 4
+    #expect(withBase.json["entry"]?["base_version"] == .int(4))
+    #expect(try PullItem(json: withBase.json).entry?.baseVersion == 4)
     #expect(Set(memberNames(item.json["entry"]?["author"] ?? .null)) == ["organisation", "role", "device"])
 }
 
