@@ -133,7 +133,8 @@ extension Replica {
                 RecordEvent(
                     seq: row["seq"], time: row["time"], author: author ?? Author(organisation: nil, role: .server),
                     op: TandemProtocol.Operation(rawValue: row["op"]) ?? .update, fields: fieldValues,
-                    baseVersion: row["base_version"], hlc: row["hlc"], outcome: (try? Outcome(json: outcome)) ?? .rejected("unreadable"),
+                    baseVersion: row["base_version"], hlc: row["hlc"],
+                    outcome: (try? Outcome(json: outcome)) ?? .rejected("unreadable"),
                     fieldsJSON: fields, outcomeJSON: outcome))
         }
         return events
