@@ -34,6 +34,29 @@ func runAuditBenchmark(options: Options, scratch: URL) async throws {
     let raw = now() - start
     say(padded("  raw SQLite: read every entry's text (\(scanned / 1_048_576) MiB)", 58) + figure(raw) + " ms")
 
+    // The other floor: Ed25519 itself (swift-crypto's BoringSSL), on every core, as verify runs it.
+    let sample = min(count, 100_000)
+    let signed = (0..<sample).map { index in
+        let clock = HLC(milliseconds: wall, counter: index % 100_000, device: device)
+        return Change(
+            changeID: UUIDv7Generator.id(at: clock), table: "exchange", recordID: UUIDv7Generator.id(at: clock),
+            op: .insert, fields: ["notes": .string("Exchange \(index)")], baseVersion: 0, hlc: clock.description,
+            device: device
+        ).signed(with: key)
+    }
+    let checks = signed.map { change in (change.signature ?? "", change.signingBytes) }
+    start = now()
+    DispatchQueue.concurrentPerform(iterations: 8) { part in
+        for index in (part * sample / 8)..<((part + 1) * sample / 8)
+        where !Signature.isValid(checks[index].0, of: checks[index].1, publicKey: key.publicKey) {
+            fail("a benchmark signature does not verify")
+        }
+    }
+    let ed25519 = now() - start
+    say(
+        padded("  Ed25519 alone: \(sample) verifications on every core", 58) + figure(ed25519) + " ms  "
+            + "\(Int(Double(sample) / ed25519 * 1000))/s")
+
     let serverBinary = BinaryRunner.binaryDirectory.appendingPathComponent("tandem-server").path
     let serverVerify = measure(serverBinary, ["verify", "--data", server.data])
     report("  tandem-server verify", serverVerify, entries: count, raw: raw)
