@@ -177,7 +177,7 @@ func rawInsert(path: String, workload: Workload, setup: Setup, withOutbox: Bool 
 /// Runs a process to its end (posix_spawn + waitpid, as a shell does) and returns its wall
 /// time in milliseconds. Foundation's `Process` adds tens of milliseconds of its own on Linux.
 func spawn(_ executable: String, _ arguments: [String]) -> Double {
-    let result = measure(executable, arguments)
+    let result = measure(executable, arguments, sampleMemory: false)
     if result.status != 0 {
         fail("\(executable) \(arguments.joined(separator: " ")) exited with status \(result.status)")
     }
