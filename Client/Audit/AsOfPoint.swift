@@ -1,4 +1,4 @@
-public import TandemProtocol
+import TandemProtocol
 
 /// The point in the history a record is shown at (`tandem get … --as-of`): after a seq, or at a
 /// time (as the server stamped its entries).

@@ -29,6 +29,8 @@ public struct HistoryVerification: Sendable {
 
     private var verifier = ChainVerifier()
     private var pending: [SignatureCheck] = []
+    /// The batch being checked on other threads while the chain reads on.
+    private var inFlight: Batch?
     private var failure: AuditFailure?
     /// Signatures collected before they are checked together.
     public var batchSize = 4096
@@ -44,7 +46,7 @@ public struct HistoryVerification: Sendable {
         do {
             if let check = try verifier.append(line: line) {
                 pending.append(check)
-                if pending.count >= batchSize { runPending() }
+                if pending.count >= batchSize { launchPending() }
             }
         } catch {
             // A signature of an earlier entry may be bad too: the lowest seq is named.
@@ -81,28 +83,75 @@ public struct HistoryVerification: Sendable {
             failure: failure)
     }
 
-    /// Runs the collected signature checks on every core; keeps the failure at the lowest seq.
+    /// Starts checking the collected signatures on other threads, after collecting the batch
+    /// before (so at most one batch is in flight, and memory stays flat).
+    private mutating func launchPending() {
+        collectInFlight()
+        let batch = Batch(pending)
+        pending = []
+        pending.reserveCapacity(batchSize)
+        DispatchQueue.global().async(group: batch.group) { batch.run() }
+        inFlight = batch
+    }
+
+    /// Waits for the batch in flight and keeps its failure.
+    private mutating func collectInFlight() {
+        guard let batch = inFlight else { return }
+        inFlight = nil
+        batch.group.wait()
+        keep(batch.firstFailure)
+    }
+
+    /// Runs every collected signature check now (after the batch in flight).
     private mutating func runPending() {
-        let checks = pending
+        collectInFlight()
+        guard !pending.isEmpty else { return }
+        let batch = Batch(pending)
         pending.removeAll(keepingCapacity: true)
-        guard !checks.isEmpty else { return }
-        let chunks = min(8, checks.count)
-        var results = [AuditFailure?](repeating: nil, count: chunks)
-        results.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let output = buffer
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                let lower = chunk * checks.count / chunks
-                let upper = (chunk + 1) * checks.count / chunks
-                for index in lower..<upper {
-                    if let problem = checks[index].run() {
-                        output[chunk] = problem
-                        return
-                    }
+        batch.run()
+        keep(batch.firstFailure)
+    }
+
+    private mutating func keep(_ found: AuditFailure?) {
+        guard let found else { return }
+        if failure.map({ found.seq < $0.seq }) ?? true { failure = found }
+    }
+}
+
+/// Signature checks run on every core (`DispatchQueue.concurrentPerform`), each chunk writing
+/// only its own slot; read after `group` is done (or `run` returned).
+private final class Batch: @unchecked Sendable {
+    let group = DispatchGroup()
+    private let checks: [SignatureCheck]
+    private let results: UnsafeMutableBufferPointer<AuditFailure?>
+
+    init(_ checks: [SignatureCheck]) {
+        self.checks = checks
+        results = .allocate(capacity: min(8, max(1, checks.count)))
+        results.initialize(repeating: nil)
+    }
+
+    deinit {
+        _ = results.deinitialize()
+        results.deallocate()
+    }
+
+    func run() {
+        let chunks = results.count
+        let checks = checks
+        nonisolated(unsafe) let output = results
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let lower = chunk * checks.count / chunks
+            let upper = (chunk + 1) * checks.count / chunks
+            for index in lower..<upper {
+                if let problem = checks[index].run() {
+                    output[chunk] = problem
+                    return
                 }
             }
         }
-        if let first = results.compactMap({ $0 }).min(by: { $0.seq < $1.seq }) {
-            if failure.map({ first.seq < $0.seq }) ?? true { failure = first }
-        }
     }
+
+    /// The failure at the lowest seq; call once the batch has run.
+    var firstFailure: AuditFailure? { results.compactMap { $0 }.min { $0.seq < $1.seq } }
 }
