@@ -29,12 +29,13 @@ import Testing
     @Test func aReplicaFromBeforeDeviceKeysGetsOneWhenOpened() throws {
         let folder = try TemporaryDirectory()
         let path = folder.path("replica.sqlite")
-        // A replica as tandem made it before migration v3: no key, no audit tables.
+        // A replica as tandem made it before migration v3: no key, no audit tables, no replay columns.
         try Replica.create(at: path).withDatabase { db in
             try db.execute(
                 sql: """
                     DELETE FROM tandem_meta WHERE key = 'device_key';
                     DROP TABLE tandem_audit_entry; DROP TABLE tandem_audit_checkpoint;
+                    ALTER TABLE tandem_history DROP COLUMN hlc; ALTER TABLE tandem_history DROP COLUMN base_version;
                     DELETE FROM grdb_migrations WHERE identifier = 'v3';
                     """)
         }
