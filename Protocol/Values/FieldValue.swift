@@ -47,6 +47,9 @@ extension FieldValue {
             self = .text(text)
         case .int:
             guard let value = Int64(text) else { throw invalid("\"\(text)\" is not an integer") }
+            guard value.magnitude <= WireProtocol.maximumSafeInteger.magnitude else {
+                throw invalid("\(text) is out of range (integers are at most ±\(WireProtocol.maximumSafeInteger))")
+            }
             self = .int(value)
         case .real:
             guard let value = Double(text), value.isFinite else { throw invalid("\"\(text)\" is not a number") }

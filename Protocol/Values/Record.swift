@@ -47,7 +47,11 @@ extension FieldValue {
         }
         switch (field.type, json) {
         case (_, .null): self = .null
-        case let (.int, .int(value)): self = .int(value)
+        case let (.int, .int(value)):
+            guard value.magnitude <= WireProtocol.maximumSafeInteger.magnitude else {
+                throw invalid("an integer within ±\(WireProtocol.maximumSafeInteger)")
+            }
+            self = .int(value)
         case (.int, _): throw invalid("an integer")
         case let (.real, .int(value)): self = .real(Double(value))
         case let (.real, .double(value)):

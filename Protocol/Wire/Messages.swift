@@ -22,6 +22,10 @@ public enum WireProtocol {
     /// The longest `change_id`, `table`, `record_id`, `device`, `hlc`, `signature` or field name,
     /// in UTF-8 bytes; a push carrying a longer one is refused whole with 413 `value_too_large`.
     public static let maximumIdentifierSize = 1024
+    /// The largest integer magnitude anywhere in a change: 2^53 − 1, the I-JSON range (RFC 7493)
+    /// that RFC 8785 — and so the history's hashes and signatures — represents exactly. A push
+    /// carrying a bigger one is malformed (400); the CLI refuses such a value when it is typed.
+    public static let maximumSafeInteger: Int64 = 9_007_199_254_740_991
 }
 
 /// `POST /v1/push` body: `{"changes": [change…]}`.

@@ -418,3 +418,33 @@ extension JSONValue {
         return nil
     }
 }
+
+/// RFC 8785 writes numbers as IEEE doubles, so an integer beyond 2^53 would reach the history
+/// (hashed, signed) as another number: a change carrying one is malformed, and a value typed
+/// for an int field is refused.
+@Test(arguments: [Int64(1) << 53, -(Int64(1) << 53), Int64.max, Int64.min + 1])
+func integersBeyondTwoToThe53AreRefused(value: Int64) throws {
+    var change = sampleChange
+    change.fields = ["number": .int(value)]
+    expectInvalidJSON(change.json.serialized()) { json throws(ProtocolError) in try Change(json: json) }
+    change.fields = ["tags": .array([.object([JSONMember("deep", .int(value))])])]
+    expectInvalidJSON(change.json.serialized()) { json throws(ProtocolError) in try Change(json: json) }
+    change = sampleChange
+    change.baseVersion = value.magnitude > UInt64(Int64.max) ? 0 : Int64(value.magnitude)
+    if change.baseVersion > WireProtocol.maximumSafeInteger {
+        expectInvalidJSON(change.json.serialized()) { json throws(ProtocolError) in try Change(json: json) }
+    }
+    let field = FieldSchema(name: "number", type: .int)
+    #expect(throws: ProtocolError.self) { try FieldValue(parsing: String(value), for: field, in: "round") }
+    #expect(throws: ProtocolError.self) { try FieldValue(json: .int(value), for: field, in: "round") }
+}
+
+@Test func theLargestSafeIntegerKeepsItsExactValueThroughTheHistory() throws {
+    var change = sampleChange
+    change.fields = ["number": .int(WireProtocol.maximumSafeInteger)]
+    change.baseVersion = WireProtocol.maximumSafeInteger
+    let reread = try Change(json: JSONValue.parse(change.json.canonicalText()))
+    #expect(reread == change)
+    let field = FieldSchema(name: "number", type: .int)
+    #expect(try FieldValue(parsing: "-9007199254740991", for: field, in: "round") == .int(-9_007_199_254_740_991))
+}
