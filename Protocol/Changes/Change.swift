@@ -51,14 +51,6 @@ extension Change {
             throw ProtocolError(.invalidJSON, "\(path).fields: expected an object")
         }
         fields = Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
-        for member in members {
-            guard member.value.integersAreSafe else {
-                throw ProtocolError(
-                    .invalidJSON,
-                    "\(path).fields.\(member.key): integers must be within ±\(WireProtocol.maximumSafeInteger) "
-                        + "(RFC 7493), so that the history keeps their exact value")
-            }
-        }
         let base = try object.int("base_version")
         guard base >= 0, base <= WireProtocol.maximumSafeInteger else {
             throw ProtocolError(
@@ -81,17 +73,5 @@ extension Change {
         ]
         if let signature { members.append(JSONMember("signature", .string(signature))) }
         return .object(members)
-    }
-}
-
-extension JSONValue {
-    /// Whether every integer in the value is within ±(2^53 − 1) (``WireProtocol/maximumSafeInteger``).
-    var integersAreSafe: Bool {
-        switch self {
-        case let .int(value): value.magnitude <= WireProtocol.maximumSafeInteger.magnitude
-        case let .array(items): items.allSatisfy(\.integersAreSafe)
-        case let .object(members): members.allSatisfy(\.value.integersAreSafe)
-        default: true
-        }
     }
 }

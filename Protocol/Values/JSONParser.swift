@@ -220,7 +220,12 @@ public struct JSONParser {
             guard try skipRequiredDigits() else { throw error("expected a digit in the exponent") }
         }
         let text = String(decoding: bytes[start..<position], as: UTF8.self)
-        if isInteger, let value = Int64(text) { return .int(value) }
+        // An integer is an `int` within ±(2^53 − 1); beyond, as I-JSON (RFC 7493) and RFC 8785
+        // read every number, it is the double it rounds to — so that what the history writes
+        // reads back as the same value of the same kind.
+        if isInteger, let value = Int64(text), value.magnitude <= WireProtocol.maximumSafeInteger.magnitude {
+            return .int(value)
+        }
         guard let value = Double(text), value.isFinite else { throw error("number out of range") }
         return .double(value)
     }

@@ -22,9 +22,10 @@ public enum WireProtocol {
     /// The longest `change_id`, `table`, `record_id`, `device`, `hlc`, `signature` or field name,
     /// in UTF-8 bytes; a push carrying a longer one is refused whole with 413 `value_too_large`.
     public static let maximumIdentifierSize = 1024
-    /// The largest integer magnitude anywhere in a change: 2^53 − 1, the I-JSON range (RFC 7493)
-    /// that RFC 8785 — and so the history's hashes and signatures — represents exactly. A push
-    /// carrying a bigger one is malformed (400); the CLI refuses such a value when it is typed.
+    /// The largest integer magnitude: 2^53 − 1, the I-JSON range (RFC 7493) that RFC 8785 — and
+    /// so the history's hashes and signatures — represents exactly. Beyond it a JSON number is
+    /// read as a double (an int field refuses it); the CLI refuses such a value when it is typed;
+    /// a `base_version` beyond it makes a push malformed (400).
     public static let maximumSafeInteger: Int64 = 9_007_199_254_740_991
 }
 
