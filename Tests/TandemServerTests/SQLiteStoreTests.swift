@@ -252,6 +252,19 @@ import Testing
             try await store.addOrganisation(name: "X", sector: "pirate", now: now)
         }
     }
+    /// What the history writes reads back: numbers as RFC 8785 writes them (an integral double
+    /// beyond 2^53 has no exponent, `9300000000000000000`) pull and verify as what was pushed.
+    @Test(arguments: [9.3e18, -1e20, 1e21, 0.1, 1e-7, Double.leastNonzeroMagnitude])
+    func anyPushedNumberPullsAndVerifies(number: Double) async throws {
+        let round = change(
+            .insert, "round", newID(), ["number": .double(number), "title": .double(number)], base: 0, device: "d")
+        let result = try #require(try await store.pushSigned([round], by: coordinator, now: now).first)
+        #expect(result.status == .rejected, "a round's number is an int: \(result)")
+        let page = try await store.pull(since: 0, limit: 1000, for: coordinator)
+        let entry = try #require(page.items.first { $0.recordID == round.recordID }?.entry)
+        #expect(entry.fields["number"] == .double(number))
+        #expect(try store.verify().failure == nil)
+    }
 }
 
 /// Boundaries of identity (SPEC §6): the author is the token's, whatever the body says; a
@@ -308,4 +321,5 @@ import Testing
         #expect(try await store.pushSigned([removal], by: coordinator, now: now)[0].status == .applied)
         #expect(try await store.authenticate(token: token) == nil)
     }
+
 }
