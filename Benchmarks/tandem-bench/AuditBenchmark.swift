@@ -117,12 +117,12 @@ private func writeHistory(count: Int, device: String, key: SigningKey, to path: 
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for case let change? in changes {
-                let entry = LogEntry(
+                let (entry, line) = LogEntry.chained(
                     seq: head.seq + 1, time: time, author: author, change: change.json,
                     outcome: Outcome(status: .applied, version: 1, applied: change.fields.keys.sorted()).json,
                     prevHash: head.hash)
                 try insert.execute(arguments: [
-                    entry.seq, change.changeID, time, change.table, change.recordID, entry.line, entry.prevHash,
+                    entry.seq, change.changeID, time, change.table, change.recordID, line, entry.prevHash,
                     entry.hash,
                 ])
                 head = (entry.seq, entry.hash)

@@ -18,14 +18,55 @@ public struct LogEntry: Hashable, Sendable {
 
     /// A new entry chained after `prevHash`: its hash is computed here.
     public init(seq: Int64, time: String, author: Author, change: JSONValue, outcome: JSONValue, prevHash: String) {
+        self =
+            Self.chained(
+                seq: seq, time: time, author: author, change: change, outcome: outcome, prevHash: prevHash
+            ).entry
+    }
+
+    private init(
+        seq: Int64, time: String, author: Author, change: JSONValue, outcome: JSONValue, prevHash: String,
+        hash: String
+    ) {
         self.seq = seq
         self.time = time
         self.author = author
         self.change = change
         self.outcome = outcome
         self.prevHash = prevHash
-        hash = ""
-        hash = Self.hash(prevHash: prevHash, unhashed: unhashedJSON)
+        self.hash = hash
+    }
+
+    /// A new entry chained after `prevHash`, with its ``line``: the RFC 8785 bytes of each member
+    /// are written once, for the hash and for the line (the server's push path).
+    public static func chained(
+        seq: Int64, time: String, author: Author, change: JSONValue, outcome: JSONValue, prevHash: String
+    ) -> (entry: LogEntry, line: String) {
+        let parts = (
+            author: author.json.canonicalBytes(), change: change.canonicalBytes(), outcome: outcome.canonicalBytes()
+        )
+        // Members in RFC 8785 order: author, change, [hash], outcome, prev_hash, seq, time.
+        func assemble(hash: String?) -> [UInt8] {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(parts.author.count + parts.change.count + parts.outcome.count + 256)
+            bytes += Array(#"{"author":"#.utf8) + parts.author + Array(#","change":"#.utf8) + parts.change
+            if let hash {
+                bytes += Array(#","hash":"#.utf8)
+                JSONValue.writeCanonicalString(hash, to: &bytes)
+            }
+            bytes += Array(#","outcome":"#.utf8) + parts.outcome + Array(#","prev_hash":"#.utf8)
+            JSONValue.writeCanonicalString(prevHash, to: &bytes)
+            bytes += Array(#","seq":"#.utf8)
+            JSONValue.int(seq).writeCanonical(to: &bytes)
+            bytes += Array(#","time":"#.utf8)
+            JSONValue.writeCanonicalString(time, to: &bytes)
+            bytes.append(UInt8(ascii: "}"))
+            return bytes
+        }
+        let hash = Digest.sha256Hex((Digest.bytes(hex: prevHash) ?? Array(prevHash.utf8)) + assemble(hash: nil))
+        let entry = LogEntry(
+            seq: seq, time: time, author: author, change: change, outcome: outcome, prevHash: prevHash, hash: hash)
+        return (entry, String(decoding: assemble(hash: hash), as: UTF8.self))
     }
 
     /// The entry without `hash`: what is hashed.

@@ -78,7 +78,7 @@ extension SQLiteServerStore {
     ) throws -> Int64 {
         let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1"))
         let seq = (head?["seq"] as Int64? ?? 0) + 1
-        let entry = LogEntry(
+        let (entry, line) = LogEntry.chained(
             seq: seq, time: timestamp(now), author: author, change: change.json, outcome: outcome.json,
             prevHash: head?["hash"] as String? ?? LogEntry.genesisHash)
         try db.cachedStatement(
@@ -87,7 +87,7 @@ extension SQLiteServerStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
-            seq, change.changeID, entry.time, change.table, change.recordID, entry.line, entry.prevHash, entry.hash,
+            seq, change.changeID, entry.time, change.table, change.recordID, line, entry.prevHash, entry.hash,
             isSigned,
         ])
         if seq % checkpointInterval == 0 {

@@ -637,3 +637,28 @@ func changingAnyMemberOfASignedChangeBreaksItsSignature(member: Int) {
     lines[2] = "{\"seq\":3}"
     #expect(verifyHistory(lines)?.seq == 3)
 }
+
+/// The push path writes an entry's RFC 8785 text once for its hash and its line
+/// (`LogEntry.chained`): both must be exactly what the general writer makes of the entry,
+/// whatever the change's own member names (`hash`, `outcome`…) or values.
+@Test(arguments: [
+    ["hash": JSONValue.string("x"), "outcome": .int(1), "zzz": .null],
+    ["é": .string("\u{1F600}\n\"\\"), "a": .array([.object([JSONMember("seq", .double(1e21))])])],
+    [:],
+])
+func aChainedEntryIsWhatTheGeneralWriterMakes(fields: [String: JSONValue]) {
+    let change = Change(
+        changeID: "0193a1b2-0000-7000-8000-000000000001", table: "round",
+        recordID: "0193a1b2-0000-7000-8000-000000000002", op: .insert, fields: fields, baseVersion: 0,
+        hlc: "001763812345678.00000.d", device: "d", signature: "c2ln")
+    let outcome = Outcome(
+        status: .conflict, version: 3, applied: ["a"],
+        conflicts: [FieldConflict(field: "b", rule: .lww, kept: .string("k"), lost: .double(0.1))])
+    let (entry, line) = LogEntry.chained(
+        seq: 9_007_199_254_740_991, time: "2026-11-23T10:00:00.000Z",
+        author: Author(organisation: "org-a", role: .member, device: "d"), change: change.json, outcome: outcome.json,
+        prevHash: String(repeating: "ab", count: 32))
+    #expect(line == entry.json.canonicalText())
+    #expect(entry.hash == LogEntry.hash(prevHash: entry.prevHash, unhashed: entry.unhashedJSON))
+    #expect(line == entry.line)
+}
