@@ -93,30 +93,23 @@ private func writeHistory(count: Int, device: String, key: SigningKey, to path: 
         let size = min(chunk, count - written)
         let base = written
         // Signing is most of the work: spread over the cores, as a fleet of devices would have.
-        var changes = [Change?](repeating: nil, count: size)
-        changes.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let output = buffer
-            DispatchQueue.concurrentPerform(iterations: 8) { part in
-                for index in (part * size / 8)..<((part + 1) * size / 8) {
-                    let clock = HLC(milliseconds: wall - 60_000, counter: (base + index) % 100_000, device: device)
-                    let change = Change(
-                        changeID: UUIDv7Generator.id(at: clock), table: "exchange",
-                        recordID: UUIDv7Generator.id(at: clock), op: .insert,
-                        fields: [
-                            "status": .string("confirmed"), "starts_on": .string("2026-05-04"),
-                            "ends_on": .string("2026-05-08"), "notes": .string("Exchange \(base + index)"),
-                        ], baseVersion: 0, hlc: clock.description, device: device)
-                    output[index] = change.signed(with: key)
-                }
-            }
-        }
+        let changes = (base..<(base + size)).map { index in
+            let clock = HLC(milliseconds: wall - 60_000, counter: index % 100_000, device: device)
+            return Change(
+                changeID: UUIDv7Generator.id(at: clock), table: "exchange", recordID: UUIDv7Generator.id(at: clock),
+                op: .insert,
+                fields: [
+                    "status": .string("confirmed"), "starts_on": .string("2026-05-04"),
+                    "ends_on": .string("2026-05-08"), "notes": .string("Exchange \(index)"),
+                ], baseVersion: 0, hlc: clock.description, device: device)
+        }.signed(with: key)
         try queue.write { db in
             let insert = try db.makeStatement(
                 sql: """
                     INSERT INTO log(seq, change_id, time, tbl, record_id, entry, prev_hash, hash)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """)
-            for case let change? in changes {
+            for change in changes {
                 let (entry, line) = LogEntry.chained(
                     seq: head.seq + 1, time: time, author: author, change: change.json,
                     outcome: Outcome(status: .applied, version: 1, applied: change.fields.keys.sorted()).json,

@@ -35,23 +35,4 @@ extension SyncEngine {
         let isReset = try replica.setRemote(remote, identity: identity, isDeviceRegistered: isRegistered)
         return (identity, isReset)
     }
-
-    /// The changes signed with `key` (SPEC §5: Ed25519 over their RFC 8785 bytes without
-    /// `signature`), on every core: signing is most of the client's cost of a large push.
-    /// Ed25519 is deterministic, so a retry of a frozen change carries the same signature.
-    static func sign(_ changes: [Change], with key: SigningKey) -> [Change] {
-        guard changes.count > 64 else { return changes.map { $0.signed(with: key) } }
-        var signed = changes
-        let chunks = ProcessInfo.processInfo.activeProcessorCount * 2
-        signed.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let buffer = buffer
-            let size = (buffer.count + chunks - 1) / chunks
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                for index in min(buffer.count, chunk * size)..<min(buffer.count, (chunk + 1) * size) {
-                    buffer[index] = buffer[index].signed(with: key)
-                }
-            }
-        }
-        return signed
-    }
 }

@@ -106,7 +106,7 @@ public struct SyncEngine: Sendable {
             let batch = try replica.frozenChanges(after: last, limit: batchSize)
             guard let tail = batch.last else { break }
             progress(.pushing(sent: summary.pushed, of: total))
-            let results = try api.push(Self.sign(batch.map { $0.change(device: replica.device) }, with: key))
+            let results = try api.push(batch.map { $0.change(device: replica.device) }.signed(with: key))
             let rejected = try replica.recordPushResults(results, for: batch)
             // The server does not know this device's key (its store was replaced, say): register
             // again before the next push.
