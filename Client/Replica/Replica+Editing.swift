@@ -228,6 +228,20 @@ extension Replica {
                 }
             }
         }
+        try checkConstraints(values, in: table, db: db)
+    }
+
+    /// Checks the table's constraints (``Constraint``) against the records the replica holds, as
+    /// the server will at merge (`check:<field>`); a referenced record the replica does not hold
+    /// leaves the constraint to the server.
+    func checkConstraints(_ values: [FieldValue], in table: TableSchema, db: Database) throws {
+        guard !table.constraints.isEmpty else { return }
+        let json = Self.values(values, of: table).mapValues(\.json)
+        let violated = Constraint.violation(of: table, by: json) { target, id in
+            guard let targetTable = try? schema.table(named: target) else { return nil }
+            return (try? fetchRecord(id, in: targetTable, db: db))??.values.mapValues(\.json)
+        }
+        if let violated { throw ReplicaError(.invalidData, "\(table.name).\(violated.name): \(violated)") }
     }
 
     // MARK: - Who may edit (SPEC §3, §6)

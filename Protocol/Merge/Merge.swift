@@ -60,7 +60,11 @@ public struct Merge: Sendable {
         _ change: Change, _ incoming: [String: JSONValue], by author: Author, into table: TableSchema,
         current: RecordState?, context: some MergeContext
     ) -> Result {
-        if let current { return .rejected(current.isDeleted ? "deleted" : "exists", version: current.version) }
+        if let current {
+            // A record the author may not read is not described: not its state, not its version.
+            guard mayRead(current, in: table, by: author, context: context) else { return .rejected("exists") }
+            return .rejected(current.isDeleted ? "deleted" : "exists", version: current.version)
+        }
         guard change.baseVersion == 0 else { return .rejected("schema:base_version") }
         var values = incoming
         for (field, value) in zip(table.fields, table.defaultValues)
@@ -73,10 +77,11 @@ public struct Merge: Sendable {
         }
         if let reason = check(values, in: table) { return .rejected(reason) }
         if let reason = checkReferencesAndUniques(
-            values, fields: Set(values.keys), in: table, id: change.recordID, context: context)
+            values, fields: Set(values.keys), in: table, id: change.recordID, by: author, context: context)
         {
             return .rejected(reason)
         }
+        if let reason = checkConstraints(values, in: table, context: context) { return .rejected(reason) }
         let fields = values.mapValues {
             RecordState.Field(value: $0, version: 1, changeID: change.changeID, hlc: change.hlc, author: author)
         }
@@ -90,7 +95,9 @@ public struct Merge: Sendable {
         _ change: Change, _ incoming: [String: JSONValue], by author: Author, in table: TableSchema,
         current: RecordState?, context: some MergeContext
     ) -> Result {
-        guard let current else { return .rejected("missing") }
+        guard let current, mayRead(current, in: table, by: author, context: context) else {
+            return .rejected("missing")
+        }
         if let rejection = rejection(ofDeletedOrFuture: current, for: change) { return rejection }
         let version = current.version + 1
         var state = current
@@ -149,8 +156,11 @@ public struct Merge: Sendable {
         }
         if let reason = check(after, in: table) { return .rejected(reason, version: current.version) }
         if let reason = checkReferencesAndUniques(
-            after, fields: Set(applied), in: table, id: current.id, context: context)
+            after, fields: Set(applied), in: table, id: current.id, by: author, context: context)
         {
+            return .rejected(reason, version: current.version)
+        }
+        if let reason = checkConstraints(after, in: table, context: context) {
             return .rejected(reason, version: current.version)
         }
         let status: Outcome.Status =
@@ -165,7 +175,9 @@ public struct Merge: Sendable {
         _ change: Change, _ incoming: [String: JSONValue], by author: Author, in table: TableSchema,
         current: RecordState?, context: some MergeContext
     ) -> Result {
-        guard let current else { return .rejected("missing") }
+        guard let current, mayRead(current, in: table, by: author, context: context) else {
+            return .rejected("missing")
+        }
         if let rejection = rejection(ofDeletedOrFuture: current, for: change) { return rejection }
         guard incoming.isEmpty else { return .rejected("schema:fields", version: current.version) }
         guard Access.mayWrite(author, table: table, id: current.id, before: current.values, after: nil) else {
@@ -283,16 +295,19 @@ public struct Merge: Sendable {
         }
     }
 
-    /// `reference:<field>` for a reference to no live record, `unique:<field>` for a value a
-    /// live record already holds; only `fields` are checked.
+    /// `reference:<field>` for a reference to no live record — or to one the author may not read
+    /// (docs/security.md, "A reference never widens what a member sees"): the same answer, so
+    /// that it does not tell whether the record exists —, `unique:<field>` for a value a live
+    /// record already holds; only `fields` are checked.
     private func checkReferencesAndUniques(
-        _ values: [String: JSONValue], fields: Set<String>, in table: TableSchema, id: String,
+        _ values: [String: JSONValue], fields: Set<String>, in table: TableSchema, id: String, by author: Author,
         context: some MergeContext
     ) -> String? {
         for field in table.fields where fields.contains(field.name) {
             guard let value = values[field.name], value != .null else { continue }
             if field.type == .ref, let target = field.references, case let .string(reference) = value,
                 !context.isLive(table: target, id: reference)
+                    || !mayRead(reference, in: target, by: author, context: context)
             {
                 return "reference:\(field.name)"
             }
@@ -301,6 +316,30 @@ public struct Merge: Sendable {
             }
         }
         return nil
+    }
+}
+
+extension Merge {
+    /// `check:<field>` for the first constraint of the table (``Constraint``) the record breaks.
+    private func checkConstraints(
+        _ values: [String: JSONValue], in table: TableSchema, context: some MergeContext
+    ) -> String? {
+        Constraint.violation(of: table, by: values, lookup: context.liveValues).map { "check:\($0.name)" }
+    }
+
+    /// Whether `author` may read the record `id` of the table called `table` (SPEC §6): always
+    /// for coordinators, auditors and the server, and for a record of a table every token reads.
+    private func mayRead(_ id: String, in table: String, by author: Author, context: some MergeContext) -> Bool {
+        guard author.role == .member, let schema = try? schema.table(named: table), Visibility.isRestricted(schema)
+        else { return true }
+        guard let organisation = author.organisation else { return false }
+        return context.readers(of: id).contains(organisation)
+    }
+
+    private func mayRead(
+        _ record: RecordState, in table: TableSchema, by author: Author, context: some MergeContext
+    ) -> Bool {
+        mayRead(record.id, in: table.name, by: author, context: context)
     }
 }
 

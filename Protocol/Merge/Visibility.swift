@@ -51,6 +51,28 @@ public enum Visibility {
         return table.isPersonal ? owners.union(granted) : owners
     }
 
+    /// The organisations whose members may read `record` (nil: every token), its grants worked
+    /// out by scanning `records`, every record held: what a store keeps incrementally, stated
+    /// once for fakes and tests. Empty for a record of a table the schema does not know.
+    public static func readers(
+        of record: RecordState, in schema: Schema, among records: some Collection<RecordState>
+    ) -> Set<String>? {
+        guard let table = try? schema.table(named: record.table) else { return [] }
+        var granted = Set<String>()
+        if table.isPersonal, !record.isDeleted {
+            for grantor in records where !grantor.isDeleted {
+                guard let grantorTable = try? schema.table(named: grantor.table) else { continue }
+                let values = grantor.values
+                if grantedRecords(in: schema, table: grantorTable, values: values).contains(where: {
+                    $0.table == record.table && $0.id == record.id
+                }) {
+                    granted.formUnion(owners(of: grantorTable, id: grantor.id, values: values))
+                }
+            }
+        }
+        return readers(of: table, id: record.id, values: record.values, granted: granted)
+    }
+
     /// Whether `viewer` may read a record of `table` with these values.
     public static func mayRead(
         _ viewer: Author, table: TableSchema, id: String, values: [String: JSONValue], granted: Set<String> = []

@@ -1,5 +1,5 @@
 /// The schema document's JSON form (SPEC §2): `{"name", "version", "tables": [{"name", "fields": […],
-/// "owners", "personal", "visibility", "delete"}]}`, each field `{"name", "type", "required", "unique",
+/// "owners", "personal", "visibility", "delete", "constraints"}]}`, each field `{"name", "type", "required", "unique",
 /// "values", "references", "default", "rule", "not_before"}`. Unknown members are refused.
 extension Schema {
     /// Reads a schema from its JSON (without validating it: ``decode(_:)`` does both).
@@ -28,7 +28,7 @@ extension Schema {
 extension TableSchema {
     init(json: JSONValue, path: String, fail: @escaping (String) -> ProtocolError) throws(ProtocolError) {
         let object = try JSONObjectReader(json, path: path, fail: fail)
-        try object.refuseUnknown(["name", "fields", "owners", "personal", "visibility", "delete"])
+        try object.refuseUnknown(["name", "fields", "owners", "personal", "visibility", "delete", "constraints"])
         name = try object.string("name")
         var fields: [FieldSchema] = []
         for (index, item) in try object.array("fields").enumerated() {
@@ -39,6 +39,13 @@ extension TableSchema {
         isPersonal = try object.bool("personal", default: false)
         visibility = try object.choice("visibility", default: .all)
         deleteRule = try object.choice("delete", default: .deleteWins)
+        var constraints: [Constraint] = []
+        if object.has("constraints") {
+            for (index, item) in try object.array("constraints").enumerated() {
+                constraints.append(try Constraint(json: item, path: "\(path).constraints[\(index)]", fail: fail))
+            }
+        }
+        self.constraints = constraints
     }
 
     var json: JSONValue {
@@ -49,6 +56,7 @@ extension TableSchema {
         if visibility != .all { members.append(JSONMember("visibility", .string(visibility.rawValue))) }
         members.append(JSONMember("delete", .string(deleteRule.rawValue)))
         members.append(JSONMember("fields", .array(fields.map(\.json))))
+        if !constraints.isEmpty { members.append(JSONMember("constraints", .array(constraints.map(\.json)))) }
         return .object(members)
     }
 }

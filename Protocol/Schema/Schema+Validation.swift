@@ -103,6 +103,7 @@ extension Schema {
         if table.visibility == .owners, table.owners.isEmpty {
             throw fail(nil, "a table visible to its owners needs owners")
         }
+        for constraint in table.constraints { try validate(constraint, of: table) }
     }
 
     private func validateRule(

@@ -53,10 +53,12 @@ public struct TableSchema: Hashable, Sendable {
     public var visibility: TableVisibility
     /// What happens when a delete meets an update.
     public var deleteRule: DeleteRule
+    /// The rules its records must satisfy that reach into other records (``Constraint``).
+    public var constraints: [Constraint]
 
     public init(
         name: String, fields: [FieldSchema], owners: [String] = [], isPersonal: Bool = false,
-        visibility: TableVisibility = .all, deleteRule: DeleteRule = .deleteWins
+        visibility: TableVisibility = .all, deleteRule: DeleteRule = .deleteWins, constraints: [Constraint] = []
     ) {
         self.name = name
         self.fields = fields
@@ -64,6 +66,7 @@ public struct TableSchema: Hashable, Sendable {
         self.isPersonal = isPersonal
         self.visibility = visibility
         self.deleteRule = deleteRule
+        self.constraints = constraints
     }
 
     /// The field called `name`, or an `unknownField` error naming table and field.

@@ -24,6 +24,16 @@ extension SQLiteServerStore {
         }
     }
 
+    /// Whether `principal` may read the record `id` of `table` now (SPEC §6; docs/visibility.md).
+    func mayRead(_ id: String, table: String, by principal: Principal, db: Database) throws -> Bool {
+        guard principal.role == .member, let schema = try? schema.table(named: table), Visibility.isRestricted(schema)
+        else { return true }
+        return try Bool.fetchOne(
+            db.cachedStatement(
+                sql: "SELECT EXISTS (SELECT 1 FROM visibility WHERE record_id = ? AND organisation = ?)"),
+            arguments: [id, principal.organisation ?? ""]) ?? false
+    }
+
     func conflict(_ id: String, db: Database) throws -> ConflictInfo? {
         guard
             let row = try Row.fetchOne(
@@ -40,7 +50,10 @@ extension SQLiteServerStore {
         conflict id: String, with resolution: Resolution, by principal: Principal, now: Int64
     ) async throws -> ConflictInfo {
         try await write { db in
-            guard let conflict = try self.conflict(id, db: db) else {
+            // A conflict on a record the caller may not read is answered as one that does not exist.
+            guard let conflict = try self.conflict(id, db: db),
+                try self.mayRead(conflict.recordID, table: conflict.table, by: principal, db: db)
+            else {
                 throw ServerError(.notFound, "not_found", "no conflict \(id)")
             }
             guard conflict.status == .open else {

@@ -47,8 +47,11 @@ extension SQLiteServerStore {
                 ).execute(arguments: [table.name, field.name, value.serialized(), state.id])
             }
         }
+        // A record saved now satisfies its constraints (the merge checked them): grants withdrawn
+        // from it when it did not (migration v4-grants) are restored.
+        try db.cachedStatement(sql: "DELETE FROM withdrawn_grant WHERE record_id = ?").execute(arguments: [state.id])
         try VisibilityTracker(schema: schema).refresh(
-            after: state, formerReferences: formerReferences, seq: seq, db: db)
+            after: state, formerReferences: formerReferences, regrants: db.changesCount > 0, seq: seq, db: db)
     }
 
     static func encodeFields(_ fields: [String: RecordState.Field]) -> JSONValue {
@@ -104,6 +107,23 @@ final class StoreMergeContext: MergeContext {
                 db.cachedStatement(sql: "SELECT deleted = 0 FROM record WHERE id = ? AND tbl = ?"),
                 arguments: [id, table])
                 ?? false
+        }
+    }
+
+    func readers(of id: String) -> Set<String> {
+        attempt([]) {
+            Set(
+                try String.fetchAll(
+                    db.cachedStatement(sql: "SELECT organisation FROM visibility WHERE record_id = ?"), arguments: [id])
+            )
+        }
+    }
+
+    func liveValues(table: String, id: String) -> [String: JSONValue]? {
+        attempt(nil) {
+            guard let record = try SQLiteServerStore.loadRecord(id, db: db), record.table == table, !record.isDeleted
+            else { return nil }
+            return record.values
         }
     }
 

@@ -179,18 +179,12 @@ public final class SQLiteServerStore: ServerStore {
                         PRIMARY KEY (organisation, seq, record_id)
                     ) STRICT, WITHOUT ROWID;
                     """)
+            // Grants are worked out without the records whose grants were withdrawn (`v4-grants`).
+            try db.execute(sql: withdrawnGrantTable)
             // A store made before: the bundled schema gains its visibility, and every record's
             // readers are worked out. Members' replicas already hold what they pulled then;
             // `tandem sync --resync` trims them.
-            guard let text = try String.fetchOne(db, sql: "SELECT value FROM server_meta WHERE key = 'schema'")
-            else { return }
-            var schema = try Schema.decode(Array(text.utf8))
-            if let upgraded = addingBundledVisibility(to: schema) {
-                schema = upgraded
-                try db.execute(
-                    sql: "UPDATE server_meta SET value = ? WHERE key = 'schema'",
-                    arguments: [schema.json.serialized()])
-            }
+            guard let schema = try storedSchemaAdoptingBundledRules(db: db) else { return }
             try VisibilityTracker(schema: schema).rebuild(db: db)
         }
         migrator.registerMigration("v3") { db in
@@ -234,8 +228,35 @@ public final class SQLiteServerStore: ServerStore {
                     CREATE INDEX log_unsigned_change ON log(change_id) WHERE signed = 0;
                     """)
         }
+        migrator.registerMigration("v4-grants") { db in
+            // A reference never widens what a member sees (docs/security.md): an exchange that
+            // breaks its table's constraints (its person does not work for its home) no longer
+            // grants sight of the persons it refers to. Stores made before the rule may hold
+            // such exchanges: their grants are withdrawn now, and their readers lose the persons
+            // at the next seq (the departures reach replicas with the next entry written).
+            try db.execute(sql: withdrawnGrantTable)
+            guard let schema = try storedSchemaAdoptingBundledRules(db: db) else { return }
+            try VisibilityTracker(schema: schema).withdrawGrantsBreakingConstraints(db: db)
+        }
         return migrator
     }()
+
+    /// The store's schema (nil in a store being created), first given the bundled schema's
+    /// visibility and constraints when it is the bundled schema from before they existed.
+    static func storedSchemaAdoptingBundledRules(db: Database) throws -> Schema? {
+        guard let text = try String.fetchOne(db, sql: "SELECT value FROM server_meta WHERE key = 'schema'")
+        else { return nil }
+        let schema = try Schema.decode(Array(text.utf8))
+        guard let upgraded = adoptingBundledRules(to: schema) else { return schema }
+        try db.execute(
+            sql: "UPDATE server_meta SET value = ? WHERE key = 'schema'", arguments: [upgraded.json.serialized()])
+        return upgraded
+    }
+
+    /// The records whose grants of sight are withdrawn (docs/visibility.md), made by `v4-grants`
+    /// — or by `v2` for a store that works its grants out before `v4-grants` runs.
+    static let withdrawnGrantTable =
+        "CREATE TABLE IF NOT EXISTS withdrawn_grant (record_id TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL) STRICT"
 
     static let signingKeyName = "signing_key"
 

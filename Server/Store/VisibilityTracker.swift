@@ -26,14 +26,20 @@ struct VisibilityTracker {
     ///
     /// No arrival is marked for the changed record itself: whoever may read it now also receives
     /// the log entry of `seq`, which carries the whole record.
-    func refresh(after state: RecordState, formerReferences: Set<Reference>, seq: Int64, db: Database) throws {
+    ///
+    /// - Parameter regrants: the record's withdrawn grants were restored: its personal records'
+    ///   readers are worked out again even when its references did not change.
+    func refresh(
+        after state: RecordState, formerReferences: Set<Reference>, regrants: Bool = false, seq: Int64,
+        db: Database
+    ) throws {
         guard let table = try? schema.table(named: state.table) else { return }
         if Visibility.isRestricted(table) {
             try update(state, table: table, seq: seq, marksArrivals: false, db: db)
         }
         guard Visibility.grantsSight(table) else { return }
         let references = try SQLiteServerStore.references(from: state.id, db: db)
-        guard references != formerReferences else { return }
+        guard regrants || references != formerReferences else { return }
         let targets = Set(formerReferences.map(\.target)).union(references.map(\.target))
         for target in targets.sorted() where target != state.id {
             guard let record = try SQLiteServerStore.loadRecord(target, db: db),
@@ -53,6 +59,38 @@ struct VisibilityTracker {
                     table.isPersonal == personal
                 else { continue }
                 try update(record, table: table, seq: nil, marksArrivals: false, db: db)
+            }
+        }
+    }
+
+    /// Withdraws the grants of every live record of a table that grants sight and breaks one of
+    /// its constraints (a store made before the constraint), recording it in `withdrawn_grant`;
+    /// the personal records it referred to lose those readers, with departures marked at the
+    /// next seq (the first entry written after this carries them to the replicas).
+    func withdrawGrantsBreakingConstraints(db: Database) throws {
+        let grantors = schema.tables.filter { Visibility.grantsSight($0) && !$0.constraints.isEmpty }
+        guard !grantors.isEmpty else { return }
+        let next = (try Int64.fetchOne(db, sql: "SELECT max(seq) FROM log") ?? 0) + 1
+        let lookup = { (table: String, id: String) -> [String: JSONValue]? in
+            (try? SQLiteServerStore.loadRecord(id, db: db)).flatMap {
+                $0?.table == table && $0?.isDeleted == false ? $0?.values : nil
+            }
+        }
+        for table in grantors {
+            let ids = try String.fetchAll(
+                db, sql: "SELECT id FROM record WHERE tbl = ? AND deleted = 0 ORDER BY id", arguments: [table.name])
+            for id in ids {
+                guard let record = try SQLiteServerStore.loadRecord(id, db: db),
+                    Constraint.violation(of: table, by: record.values, lookup: lookup) != nil
+                else { continue }
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO withdrawn_grant(record_id, seq) VALUES (?, ?)", arguments: [id, next])
+                for granted in Visibility.grantedRecords(in: schema, table: table, values: record.values) {
+                    guard let person = try SQLiteServerStore.loadRecord(granted.id, db: db),
+                        let personTable = try? schema.table(named: person.table)
+                    else { continue }
+                    try update(person, table: personTable, seq: next, marksArrivals: true, db: db)
+                }
             }
         }
     }
@@ -103,6 +141,7 @@ struct VisibilityTracker {
             JOIN record g ON g.id = r.source AND g.deleted = 0
             JOIN visibility v ON v.record_id = r.source
             WHERE r.target = ? AND (\(pairs))
+                AND NOT EXISTS (SELECT 1 FROM withdrawn_grant w WHERE w.record_id = r.source)
             """
     }
 
@@ -130,15 +169,40 @@ extension SQLiteServerStore {
         JSONValue.array(schema.tables.filter { !Visibility.isRestricted($0) }.map { .string($0.name) }).serialized()
     }
 
-    /// Adopts the bundled schema's table visibility when `schema` is the bundled partnership
-    /// schema from before visibility existed; nil otherwise.
-    static func addingBundledVisibility(to schema: Schema) -> Schema? {
+    /// Adopts the bundled schema's table visibility and constraints when `schema` is the bundled
+    /// partnership schema from before they existed; nil otherwise.
+    static func adoptingBundledRules(to schema: Schema) -> Schema? {
         var candidate = schema
         for index in candidate.tables.indices {
             guard let bundled = Schema.partnership.tables.first(where: { $0.name == candidate.tables[index].name })
             else { return nil }
             candidate.tables[index].visibility = bundled.visibility
+            candidate.tables[index].constraints = bundled.constraints
         }
         return candidate == .partnership && candidate != schema ? candidate : nil
+    }
+}
+
+extension SQLiteServerStore {
+    /// A record whose grants of sight were withdrawn because it breaks its table's constraints
+    /// (migration `v4-grants`): its table, id, and the seq from which its personal records left
+    /// the replicas it had wrongly reached.
+    public struct WithdrawnGrant: Hashable, Sendable {
+        public var table: String
+        public var recordID: String
+        public var seq: Int64
+    }
+
+    /// The records whose grants are withdrawn now, for `tandem-server verify` to list.
+    public func withdrawnGrants() throws -> [WithdrawnGrant] {
+        try writeSync { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.tbl, w.record_id, w.seq FROM withdrawn_grant w JOIN record r ON r.id = w.record_id
+                    ORDER BY w.seq, w.record_id
+                    """
+            ).map { WithdrawnGrant(table: $0["tbl"], recordID: $0["record_id"], seq: $0["seq"]) }
+        }
     }
 }

@@ -17,17 +17,33 @@ struct Verify: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reporting {
-            let report = try data.open().verify()
+            let store = try data.open()
+            let report = try store.verify()
             if let failure = report.failure { throw Console.fail("\(failure)", status: 65) }
+            let withdrawn = try store.withdrawnGrants()
             switch output.format {
             case .text:
                 Console.print(report.summary)
+                for grant in withdrawn {
+                    Console.print(
+                        "withdrawn: \(grant.table) \(grant.recordID) breaks a constraint and grants no sight (since seq \(grant.seq))"
+                    )
+                }
             case .json:
                 Console.print(
                     JSONValue.object([
                         JSONMember("entries", .int(report.entries)), JSONMember("seq", .int(report.headSeq)),
                         JSONMember("hash", .string(report.headHash)),
                         JSONMember("checkpoints", .int(Int64(report.checkpoints))),
+                        JSONMember(
+                            "withdrawn_grants",
+                            .array(
+                                withdrawn.map {
+                                    .object([
+                                        JSONMember("table", .string($0.table)),
+                                        JSONMember("record_id", .string($0.recordID)), JSONMember("seq", .int($0.seq)),
+                                    ])
+                                })),
                     ]).serialized())
             }
         }

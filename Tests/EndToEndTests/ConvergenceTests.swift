@@ -89,6 +89,13 @@ struct Scenario {
             let host = organisations[(index + 1) % organisations.count].id
             let person = try actor.replica.insert(
                 into: "person", [Assignment("organisation", home), Assignment("full_name", "Employee \(index)")])
+            // Reference data publishes the employee's id to every member (docs/security.md).
+            try actor.replica.insert(
+                into: "practice",
+                [
+                    Assignment("organisation", home), Assignment("title", "Practice \(index)"),
+                    Assignment("contact", person.id),
+                ])
             try actor.replica.insert(
                 into: "exchange",
                 [
@@ -103,6 +110,7 @@ struct Scenario {
 
         var restarted = false
         var edits = 0
+        var probes: Set<String> = []
         var refusedLocally: [String] = []
         let steps = 60 + Int(random.next() % 60)
         for _ in 0..<steps {
@@ -118,6 +126,9 @@ struct Scenario {
                 }
             } catch let error as ReplicaError {
                 refusedLocally.append(error.message)  // e.g. rm of a record still referenced
+            }
+            if (66..<70).contains(roll), actor.organisation != nil {
+                probes.formUnion(try await probe(by: actor, random: &random))
             }
             switch roll {
             case 0..<70: break
@@ -186,6 +197,27 @@ struct Scenario {
                 #expect(local == expected, "\(context): \(actor.name)'s \(table.name) differs from the server's")
             }
         }
+
+        // No reading by referring: every probe that reached the server was refused, and no member
+        // holds a person who is neither its own nor on one of its exchanges from her employer.
+        let probed = items.filter { probes.contains($0.entry?.changeID ?? "") }
+        #expect(
+            probed.allSatisfy { $0.entry?.outcome.status == .rejected },
+            "\(context): a probe applied: \(probed.filter { $0.entry?.outcome.status != .rejected }.map(\.recordID))")
+        for actor in actors {
+            guard let organisation = actor.organisation else { continue }
+            let exchanges = try actor.replica.records(in: "exchange")
+            for person in try actor.replica.records(in: "person") {
+                let employer = person["organisation"]
+                let isOwn = employer == .text(organisation)
+                let isGranted = exchanges.contains {
+                    $0["person"] == .text(person.id) && $0["home"] == employer
+                        && ($0["home"] == .text(organisation) || $0["host"] == .text(organisation))
+                }
+                #expect(isOwn || isGranted, "\(context): \(actor.name) holds a person SPEC §6 does not give it")
+            }
+        }
+        print("  seed \(seed): \(probes.count) probes, \(probed.count) reached the server")
 
         // Every change sent is in the log exactly once.
         let logged = items.compactMap { $0.entry?.changeID }
@@ -332,6 +364,42 @@ struct Scenario {
         }
         try actor.replica.update(table, id: record.id, [assignment])
         return 1
+    }
+
+    /// A hostile member's probe, past its CLI: a signed push naming a person whose id it learned
+    /// from reference data (a practice's contact), on a new exchange or on one it is home of. Returns the
+    /// change id sent (none when there was nothing to probe with).
+    static func probe(by actor: Actor, random: inout SeededGenerator) async throws -> [String] {
+        guard let organisation = actor.organisation,
+            let round = try actor.replica.records(in: "round").first,
+            let learned = pick(
+                try actor.replica.records(in: "practice").filter { $0["organisation"] != .text(organisation) }
+                    .compactMap { $0["contact"].text }, &random)
+        else { return [] }
+        // Another organisation's employee: never rightly on an exchange from this one (it may
+        // read her when it hosts her, but she does not work for its home).
+        let homed = try owned(by: actor, "exchange").filter { $0["home"] == .text(organisation) }
+        let clock = HLC(
+            milliseconds: ServerClock.wall(), counter: Int(random.next() % 4096), device: actor.replica.device)
+        let change: Change
+        if random.next() % 2 == 0, let exchange = pick(homed, &random) {
+            change = Change(
+                changeID: UUIDv7Generator.id(at: clock), table: "exchange", recordID: exchange.id, op: .update,
+                fields: ["person": .string(learned)], baseVersion: 1, hlc: clock.description,
+                device: actor.replica.device)
+        } else {
+            change = Change(
+                changeID: UUIDv7Generator.id(at: clock), table: "exchange", recordID: UUIDv7Generator.id(at: clock),
+                op: .insert,
+                fields: [
+                    "round": .string(round.id), "person": .string(learned), "home": .string(organisation),
+                    "host": .string(organisation), "starts_on": .string("2026-05-04"),
+                    "ends_on": .string("2026-05-08"),
+                ], baseVersion: 0, hlc: clock.description, device: actor.replica.device)
+        }
+        let signed = [change].signed(with: try actor.replica.deviceKey())
+        _ = try? await offPool { try actor.engine.api.push(signed) }
+        return [change.changeID]
     }
 
     static func removeRecord(by actor: Actor, random: inout SeededGenerator) throws -> Int {

@@ -117,7 +117,10 @@ import Testing
         for fixture in [try fixture(.coordinator), try Fixture()] {
             let exchange = try fixture.exchange()
             try fixture.replica.update("round", id: fixture.round, [.init("title", "Spring")])
-            try fixture.replica.update("exchange", id: exchange.id, [.init("home", fixture.ngo)])
+            let ngoEmployee = try fixture.replica.insert(
+                into: "person", [.init("organisation", fixture.ngo), .init("full_name", "Nia")])
+            try fixture.replica.update(
+                "exchange", id: exchange.id, [.init("home", fixture.ngo), .init("person", ngoEmployee.id)])
             try fixture.replica.delete(from: "exchange", id: exchange.id)
         }
     }

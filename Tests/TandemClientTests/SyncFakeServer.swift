@@ -139,7 +139,7 @@ final class FakeServer: @unchecked Sendable {
             isServer || isSignatureValid(change, by: author)
             ? Merge(schema: schema).apply(
                 change, by: Author(organisation: author.organisation, role: author.role, device: change.device),
-                to: records[change.recordID], now: now, context: Context(records: records))
+                to: records[change.recordID], now: now, context: Context(schema: schema, records: records))
             : Merge.Result.rejected("signature", version: records[change.recordID]?.version)
         if let state = merged.state { records[change.recordID] = state }
         let seq = Int64(log.count + 1)
@@ -201,10 +201,19 @@ final class FakeServer: @unchecked Sendable {
     }
 
     private struct Context: MergeContext {
+        let schema: Schema
         let records: [String: RecordState]
 
         func isLive(table: String, id: String) -> Bool {
             records[id].map { $0.table == table && !$0.isDeleted } ?? false
+        }
+
+        func readers(of id: String) -> Set<String> {
+            records[id].flatMap { Visibility.readers(of: $0, in: schema, among: records.values) } ?? []
+        }
+
+        func liveValues(table: String, id: String) -> [String: JSONValue]? {
+            records[id].flatMap { $0.table == table && !$0.isDeleted ? $0.values : nil }
         }
 
         func isReferenced(table: String, id: String) -> Bool {

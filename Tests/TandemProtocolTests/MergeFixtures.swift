@@ -86,6 +86,14 @@ struct MemoryStore: MergeContext {
         return record.table == table && !record.isDeleted
     }
 
+    func readers(of id: String) -> Set<String> {
+        records[id].flatMap { Visibility.readers(of: $0, in: schema, among: records.values) } ?? []
+    }
+
+    func liveValues(table: String, id: String) -> [String: JSONValue]? {
+        records[id].flatMap { $0.table == table && !$0.isDeleted ? $0.values : nil }
+    }
+
     func isReferenced(table: String, id: String) -> Bool {
         let referring = schema.references(to: table)
         return records.values.contains { record in

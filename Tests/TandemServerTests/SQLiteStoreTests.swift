@@ -114,7 +114,8 @@ import Testing
         let forbidden = await #expect(throws: ServerError.self) {
             try await store.resolve(conflict: next[0].id, with: .keepCurrent, by: member(outsider), now: now)
         }
-        #expect(forbidden?.kind == .forbidden)
+        // An organisation that may not read the exchange is told no such conflict exists.
+        #expect(forbidden?.kind == .notFound)
         // An owner may resolve; a value that breaks the date order is refused and nothing changes.
         let refused = await #expect(throws: ServerError.self) {
             try await store.resolve(
@@ -190,7 +191,8 @@ import Testing
         let refused = try await store.pushSigned(
             [change(.update, "exchange", id, ["notes": .string("mine now")], base: 1, device: "t")],
             by: member(outsider), now: now)
-        #expect(refused[0].status == .rejected && refused[0].reason == "not_permitted")
+        // The outsider may not read the exchange either: it is answered as missing (docs/security.md).
+        #expect(refused[0].status == .rejected && refused[0].reason == "missing" && refused[0].version == nil)
         let stolen = try await store.pushSigned(
             [change(.update, "exchange", id, ["host": .string(outsider)], base: 1, device: "k")], by: member(company),
             now: now)
