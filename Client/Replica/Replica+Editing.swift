@@ -59,7 +59,7 @@ extension Replica {
             }
             try check(
                 id: id, table.fields.map { record[$0.name] }, in: table, positions: positions, references: &references,
-                db: db)
+                before: before, db: db)
 
             let assignments = changed.map { "\($0.name.quotedIdentifier) = ?" }.joined(separator: ", ")
             try db.execute(
@@ -197,10 +197,11 @@ extension Replica {
     }
 
     /// Checks a record against the schema, then the references and unique values of the fields
-    /// at `positions` (an update checks only what it changes).
+    /// at `positions` (an update checks only what it changes), then the table's constraints
+    /// (`before`: the record before an update).
     func check<Positions: Sequence<Int>>(
         id: String, _ values: [FieldValue], in table: TableSchema, positions: Positions,
-        references: inout ReferenceCache, db: Database
+        references: inout ReferenceCache, before: [String: FieldValue]? = nil, db: Database
     ) throws {
         try table.validate(fieldValues: values)
         for position in positions {
@@ -228,20 +229,7 @@ extension Replica {
                 }
             }
         }
-        try checkConstraints(values, in: table, db: db)
-    }
-
-    /// Checks the table's constraints (``Constraint``) against the records the replica holds, as
-    /// the server will at merge (`check:<field>`); a referenced record the replica does not hold
-    /// leaves the constraint to the server.
-    func checkConstraints(_ values: [FieldValue], in table: TableSchema, db: Database) throws {
-        guard !table.constraints.isEmpty else { return }
-        let json = Self.values(values, of: table).mapValues(\.json)
-        let violated = Constraint.violation(of: table, by: json) { target, id in
-            guard let targetTable = try? schema.table(named: target) else { return nil }
-            return (try? fetchRecord(id, in: targetTable, db: db))??.values.mapValues(\.json)
-        }
-        if let violated { throw ReplicaError(.invalidData, "\(table.name).\(violated.name): \(violated)") }
+        try checkConstraints(id: id, values, before: before, in: table, db: db)
     }
 
     // MARK: - Who may edit (SPEC §3, §6)

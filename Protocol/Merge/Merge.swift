@@ -81,7 +81,9 @@ public struct Merge: Sendable {
         {
             return .rejected(reason)
         }
-        if let reason = checkConstraints(values, in: table, context: context) { return .rejected(reason) }
+        if let reason = checkConstraints(values, before: nil, id: change.recordID, in: table, context: context) {
+            return .rejected(reason)
+        }
         let fields = values.mapValues {
             RecordState.Field(value: $0, version: 1, changeID: change.changeID, hlc: change.hlc, author: author)
         }
@@ -160,7 +162,7 @@ public struct Merge: Sendable {
         {
             return .rejected(reason, version: current.version)
         }
-        if let reason = checkConstraints(after, in: table, context: context) {
+        if let reason = checkConstraints(after, before: current.values, id: current.id, in: table, context: context) {
             return .rejected(reason, version: current.version)
         }
         let status: Outcome.Status =
@@ -320,11 +322,18 @@ public struct Merge: Sendable {
 }
 
 extension Merge {
-    /// `check:<field>` for the first constraint of the table (``Constraint``) the record breaks.
+    /// The reason of the first constraint (``Constraint``) the record breaks (`check:<field>`,
+    /// `limit:<group>`), or — for an update — that a record referring to it would break.
     private func checkConstraints(
-        _ values: [String: JSONValue], in table: TableSchema, context: some MergeContext
+        _ values: [String: JSONValue], before: [String: JSONValue]?, id: String, in table: TableSchema,
+        context: some MergeContext
     ) -> String? {
-        Constraint.violation(of: table, by: values, lookup: context.liveValues).map { "check:\($0.name)" }
+        if let broken = Constraint.violation(of: table, by: values, before: before, id: id, context: context) {
+            return broken.reason
+        }
+        guard let before else { return nil }
+        return Constraint.violationByReferrers(
+            ofChangeTo: values, before: before, id: id, in: table, schema: schema, context: context)?.reason
     }
 
     /// Whether `author` may read the record `id` of the table called `table` (SPEC §6): always

@@ -45,15 +45,12 @@ public struct RecordState: Hashable, Sendable {
 /// may read a restricted record, the values a constraint reads, whether live records refer to
 /// this one, and who holds a unique value. The server's store answers from its tables; tests
 /// answer from a dictionary.
-public protocol MergeContext {
+public protocol MergeContext: ConstraintContext {
     func isLive(table: String, id: String) -> Bool
     /// The organisations whose members may read the record with this id now — for a record of a
     /// restricted table (``Visibility/isRestricted(_:)``), as ``Visibility/readers(of:id:values:granted:)``
     /// says with the grants the store holds; empty when there is no such record.
     func readers(of id: String) -> Set<String>
-    /// The values of the live record of `table` with this id (unset fields left out); nil when
-    /// there is none. Read for constraints (``Constraint``).
-    func liveValues(table: String, id: String) -> [String: JSONValue]?
     func isReferenced(table: String, id: String) -> Bool
     /// The id of a live record of `table` other than `excluding` whose `field` equals `value`.
     func holder(of value: JSONValue, table: String, field: String, excluding id: String) -> String?

@@ -127,6 +127,41 @@ final class StoreMergeContext: MergeContext {
         }
     }
 
+    func count(
+        in table: String, field: String, refersTo group: String, meeting condition: Constraint.Condition?,
+        excluding id: String
+    ) -> Int {
+        attempt(Int.max) {
+            // The group is a reference: the records in it are found through the reference index.
+            var sql = """
+                SELECT count(*) FROM reference r JOIN record g ON g.id = r.source AND g.tbl = ? AND g.deleted = 0
+                WHERE r.target = ? AND r.field = ? AND r.source != ?
+                """
+            var arguments: StatementArguments = [table, group, field, id]
+            if let condition {
+                sql += " AND json_extract(g.state, ?) IN (SELECT value FROM json_each(?))"
+                arguments += ["$.\(condition.field).value", JSONValue.array(condition.values).serialized()]
+            }
+            return try Int.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) ?? 0
+        }
+    }
+
+    func referrers(in table: String, field: String, to id: String) -> [(id: String, values: [String: JSONValue])] {
+        attempt([]) {
+            let rows = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT g.id, g.state FROM reference r
+                        JOIN record g ON g.id = r.source AND g.tbl = ? AND g.deleted = 0
+                        WHERE r.target = ? AND r.field = ? ORDER BY g.id
+                        """), arguments: [table, id, field])
+            return try rows.map { row in
+                let fields = try SQLiteServerStore.decodeFields(row["state"])
+                return (row["id"], fields.compactMapValues { $0.value == .null ? nil : $0.value })
+            }
+        }
+    }
+
     func isReferenced(table: String, id: String) -> Bool {
         attempt(true) {
             try Bool.fetchOne(

@@ -68,21 +68,26 @@ struct VisibilityTracker {
     /// the personal records it referred to lose those readers, with departures marked at the
     /// next seq (the first entry written after this carries them to the replicas).
     func withdrawGrantsBreakingConstraints(db: Database) throws {
-        let grantors = schema.tables.filter { Visibility.grantsSight($0) && !$0.constraints.isEmpty }
-        guard !grantors.isEmpty else { return }
         let next = (try Int64.fetchOne(db, sql: "SELECT max(seq) FROM log") ?? 0) + 1
-        let lookup = { (table: String, id: String) -> [String: JSONValue]? in
-            (try? SQLiteServerStore.loadRecord(id, db: db)).flatMap {
-                $0?.table == table && $0?.isDeleted == false ? $0?.values : nil
-            }
-        }
-        for table in grantors {
+        let context = StoreMergeContext(db: db)
+        for table in schema.tables where Visibility.grantsSight(table) {
+            // Only the rules about the references that grant sight (an exchange's person): an
+            // exchange outside its round's dates still rightly shows its person to its host.
+            let granting = Set(
+                table.fields.filter { field in
+                    field.type == .ref && schema.tables.contains { $0.name == field.references && $0.isPersonal }
+                }.map(\.name))
+            let rules = table.constraints.filter { $0.paths.contains { granting.contains($0.field) } }
+            guard !rules.isEmpty else { continue }
             let ids = try String.fetchAll(
                 db, sql: "SELECT id FROM record WHERE tbl = ? AND deleted = 0 ORDER BY id", arguments: [table.name])
             for id in ids {
                 guard let record = try SQLiteServerStore.loadRecord(id, db: db),
-                    Constraint.violation(of: table, by: record.values, lookup: lookup) != nil
+                    rules.contains(where: {
+                        !$0.isSatisfied(by: record.values, before: record.values, id: id, in: table, context: context)
+                    })
                 else { continue }
+                if let failure = context.failure { throw failure }
                 try db.execute(
                     sql: "INSERT OR IGNORE INTO withdrawn_grant(record_id, seq) VALUES (?, ?)", arguments: [id, next])
                 for granted in Visibility.grantedRecords(in: schema, table: table, values: record.values) {

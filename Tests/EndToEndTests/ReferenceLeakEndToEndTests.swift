@@ -16,15 +16,9 @@ import Testing
         let ministry = try server.addOrganisation(name: "Ministry", sector: "public")
         let company = try server.addOrganisation(name: "Kovina", sector: "private")
         let town = try server.addOrganisation(name: "Town", sector: "municipality")
-        func replica(_ name: String, _ token: String) throws -> String {
-            let db = folder.path("\(name).sqlite")
-            let made = try BinaryRunner.run("tandem", ["init", "--server", server.url, "--token", token, "--db", db])
-            #expect(made.status == 0, "\(made)")
-            return db
-        }
-        func tandem(_ db: String, _ arguments: [String]) throws -> ProcessResult {
-            try BinaryRunner.run("tandem", arguments + ["--db", db])
-        }
+        let cli = CLIReplicas(folder: folder, server: server)
+        func replica(_ name: String, _ token: String) throws -> String { try cli.make(name, token: token) }
+        func tandem(_ db: String, _ arguments: [String]) throws -> ProcessResult { try cli.run(db, arguments) }
         let coordinatorDB = try replica("coordinator", server.coordinatorToken)
         let ministryDB = try replica("ministry", ministry.token)
         let companyDB = try replica("company", company.token)

@@ -139,7 +139,7 @@ final class FakeServer: @unchecked Sendable {
             isServer || isSignatureValid(change, by: author)
             ? Merge(schema: schema).apply(
                 change, by: Author(organisation: author.organisation, role: author.role, device: change.device),
-                to: records[change.recordID], now: now, context: Context(schema: schema, records: records))
+                to: records[change.recordID], now: now, context: RecordScan(schema: schema, records: records))
             : Merge.Result.rejected("signature", version: records[change.recordID]?.version)
         if let state = merged.state { records[change.recordID] = state }
         let seq = Int64(log.count + 1)
@@ -198,33 +198,6 @@ final class FakeServer: @unchecked Sendable {
         conflict.status = .resolved
         conflicts[index] = conflict
         return answer(conflict.json)
-    }
-
-    private struct Context: MergeContext {
-        let schema: Schema
-        let records: [String: RecordState]
-
-        func isLive(table: String, id: String) -> Bool {
-            records[id].map { $0.table == table && !$0.isDeleted } ?? false
-        }
-
-        func readers(of id: String) -> Set<String> {
-            records[id].flatMap { Visibility.readers(of: $0, in: schema, among: records.values) } ?? []
-        }
-
-        func liveValues(table: String, id: String) -> [String: JSONValue]? {
-            records[id].flatMap { $0.table == table && !$0.isDeleted ? $0.values : nil }
-        }
-
-        func isReferenced(table: String, id: String) -> Bool {
-            records.values.contains { state in
-                !state.isDeleted && state.fields.values.contains { $0.value == .string(id) }
-            }
-        }
-
-        func holder(of value: JSONValue, table: String, field: String, excluding id: String) -> String? {
-            records.values.first { $0.table == table && !$0.isDeleted && $0.id != id && $0[field] == value }?.id
-        }
     }
 }
 

@@ -73,7 +73,7 @@ func deleteChange(_ table: String, _ id: String, base: Int64, at time: Int64, by
 }
 
 /// The records as a server holds them, answering the merge's questions from a dictionary.
-struct MemoryStore: MergeContext {
+struct MemoryStore {
     let merge: Merge
     var records: [String: RecordState] = [:]
 
@@ -81,37 +81,20 @@ struct MemoryStore: MergeContext {
 
     var schema: Schema { merge.schema }
 
-    func isLive(table: String, id: String) -> Bool {
-        guard let record = records[id] else { return false }
-        return record.table == table && !record.isDeleted
-    }
+    /// The scan that answers the merge's questions for these records.
+    var scan: RecordScan { RecordScan(schema: schema, records: records) }
 
-    func readers(of id: String) -> Set<String> {
-        records[id].flatMap { Visibility.readers(of: $0, in: schema, among: records.values) } ?? []
-    }
-
-    func liveValues(table: String, id: String) -> [String: JSONValue]? {
-        records[id].flatMap { $0.table == table && !$0.isDeleted ? $0.values : nil }
-    }
-
-    func isReferenced(table: String, id: String) -> Bool {
-        let referring = schema.references(to: table)
-        return records.values.contains { record in
-            !record.isDeleted
-                && referring.contains { $0.table.name == record.table && record[$0.field.name] == .string(id) }
-        }
-    }
+    func isLive(table: String, id: String) -> Bool { scan.isLive(table: table, id: id) }
 
     func holder(of value: JSONValue, table: String, field: String, excluding id: String) -> String? {
-        records.values.filter { $0.table == table && !$0.isDeleted && $0.id != id && $0[field] == value }.map(\.id)
-            .min()
+        scan.holder(of: value, table: table, field: field, excluding: id)
     }
 
     subscript(id: String) -> RecordState? { records[id] }
 
     /// What the merge makes of `change` against the stored record, without storing anything.
     func preview(_ change: Change, by author: Author, now: Int64 = mergeNow) -> Merge.Result {
-        merge.apply(change, by: author, to: records[change.recordID], now: now, context: self)
+        merge.apply(change, by: author, to: records[change.recordID], now: now, context: scan)
     }
 
     /// Applies `change` as the server would: the record is replaced unless the change was rejected.
@@ -138,7 +121,7 @@ struct MemoryStore: MergeContext {
 
 /// The partnership schema with one of each kind of record, all at version 1, inserted by the server:
 /// a round, organisations A, B and C, a person of A and of B, an exchange from A (home) to B
-/// (host), a challenge proposed by A and a practice of A tagged "mentoring".
+/// (host), a challenge proposed by A with A's person as mentor, and a practice of A tagged "mentoring".
 func partnershipStore() -> MemoryStore {
     var store = MemoryStore(schema: .partnership)
     store.seed("round", MergeIDs.round, ["number": .int(1), "title": .string("Round one")])
@@ -156,6 +139,7 @@ func partnershipStore() -> MemoryStore {
         "challenge", MergeIDs.challenge,
         [
             "round": .string(MergeIDs.round), "title": .string("Open data"), "proposer": .string(MergeIDs.orgA),
+            "mentor": .string(MergeIDs.personA),
         ])
     store.seed(
         "practice", MergeIDs.practice,

@@ -147,7 +147,8 @@ private func randomHistory(
         randomHistory(seed: seed, steps: 120) { before, change, author, result in
             let again = before.preview(change, by: author)
             #expect(again == result, "seed \(seed): \(change.json.serialized())")
-            let other = fresh.apply(change, by: author, to: before[change.recordID], now: mergeNow, context: before)
+            let other = fresh.apply(
+                change, by: author, to: before[change.recordID], now: mergeNow, context: before.scan)
             #expect(other == result, "seed \(seed): \(change.json.serialized())")
         }
     }

@@ -139,8 +139,13 @@ private func refusal(_ change: Change, by author: Author, in store: MemoryStore)
 
 @Test func constraintsReadAsTheyAreWrittenAndAreValidated() throws {
     let exchange = try Schema.partnership.table(named: "exchange")
-    #expect(exchange.constraints.map(\.description) == ["person.organisation must equal home"])
-    #expect(exchange.constraints.map(\.name) == ["person"])
+    #expect(
+        exchange.constraints.map(\.description) == [
+            "person.organisation must equal home",
+            "starts_on must be on or after round.opens_on and on or before round.closes_on",
+            "ends_on must be on or after round.opens_on and on or before round.closes_on",
+        ])
+    #expect(exchange.constraints.map(\.reason).first == "check:person")
     // The document round-trips.
     let again = try Schema.decode(Schema.partnership.encoded())
     #expect(again == .partnership)
@@ -160,5 +165,8 @@ private func refusal(_ change: Change, by author: Author, in store: MemoryStore)
     }
     // Unset values satisfy it: the rule speaks of values that are set.
     let constraint = try #require(exchange.constraints.first)
-    #expect(constraint.isSatisfied(by: ["home": .string(MergeIDs.orgA)], in: exchange) { _, _ in nil })
+    #expect(
+        constraint.isSatisfied(
+            by: ["home": .string(MergeIDs.orgA)], before: nil, id: MergeIDs.exchange, in: exchange,
+            context: RecordScan(schema: .partnership, records: [:])))
 }
