@@ -19,6 +19,18 @@ extension Replica {
         } catch {
             throw ReplicaError(.usage, "the round report needs the partnership schema (\(error.message))")
         }
+        // The challenge figures, when the schema has challenges of rounds with a status; the
+        // selected statuses are those the schema's limit on a round's challenges counts.
+        let challenges = try? schema.table(named: "challenge")
+        let challengeStatuses = (try? challenges?.field(named: "status").values) ?? nil
+        let selectedStatuses =
+            challenges?.constraints.first { $0.kind == .limit && $0.field.field == "round" }?.when?.values.compactMap {
+                value -> String? in
+                if case let .string(text) = value { text } else { nil }
+            } ?? []
+        let hasChallenges =
+            challengeStatuses != nil
+            && ["round", "title", "mentor"].allSatisfy { (try? challenges?.field(named: $0)) != nil }
         return try read { db in
             guard let round = try String.fetchOne(db, sql: "SELECT id FROM round WHERE number = ?", arguments: [number])
             else { throw ReplicaError(.notFound, "round: no round number \(number)") }
@@ -36,7 +48,20 @@ extension Replica {
                     status: row["status"] ?? "", person: row["person"], home: row["home"],
                     homeSector: row["home_sector"], host: row["host"], hostSector: row["host_sector"])
             }
-            return RoundReport(round: number, statuses: statuses, sectors: sectors, exchanges: exchanges)
+            var challengeRows: [RoundReport.Challenge] = []
+            if hasChallenges {
+                challengeRows = try Row.fetchAll(
+                    db, sql: "SELECT id, title, status, mentor FROM challenge WHERE round = ? ORDER BY id",
+                    arguments: [round]
+                ).map {
+                    RoundReport.Challenge(
+                        id: $0["id"], title: $0["title"] ?? "", status: $0["status"] ?? "", mentor: $0["mentor"])
+                }
+            }
+            return RoundReport(
+                round: number, statuses: statuses, sectors: sectors, exchanges: exchanges,
+                challengeStatuses: hasChallenges ? challengeStatuses ?? [] : [], selectedStatuses: selectedStatuses,
+                challenges: challengeRows)
         }
     }
 }

@@ -117,6 +117,13 @@ import Testing
             "add", "exchange", "round=\(fixture.round)", "person=\(marko)", "home=\(fixture.company)",
             "host=\(fixture.ministry)", "starts_on=2026-06-01", "ends_on=2026-06-05", "status=completed",
         ])
+        let selected = try fixture.id([
+            "add", "challenge", "round=\(fixture.round)", "title=Open data", "proposer=\(fixture.ministry)",
+            "status=selected", "mentor=\(marko)",
+        ])
+        _ = try fixture.id([
+            "add", "challenge", "round=\(fixture.round)", "title=Permits", "proposer=\(fixture.company)",
+        ])
         let report = try #require(try fixture.json(["report", "round", "5"]) as? [String: Any])
         #expect((report["round"] as? NSNumber)?.intValue == 5)
         let exchanges = try #require(report["exchanges"] as? [String: Any])
@@ -133,7 +140,23 @@ import Testing
         #expect(sectors["ngo"]?["organisations"]?.intValue == 0)
         #expect((report["employees_exchanged"] as? NSNumber)?.intValue == 2)
         #expect(try fixture.tandem(["report", "round", "9"]).status == 66)
+        // The round's challenges: by status, and which selected ones have a mentor.
+        let challenges = try #require(report["challenges"] as? [String: Any])
+        #expect((challenges["total"] as? NSNumber)?.intValue == 2)
+        let challengeStatuses = try #require(challenges["by_status"] as? [String: NSNumber]).mapValues(\.intValue)
+        #expect(
+            challengeStatuses == ["proposed": 1, "selected": 1, "in_progress": 0, "completed": 0, "rejected": 0])
+        let picked = try #require(challenges["selected"] as? [[String: Any]])
+        #expect(picked.count == 1 && picked[0]["id"] as? String == selected && picked[0]["mentor"] as? String == marko)
+        #expect((challenges["mentored"] as? NSNumber)?.intValue == 1)
         let csv = try fixture.tandem(["report", "round", "5", "--format", "csv"])
-        #expect(csv.status == 0 && csv.stdout.contains("sector,public,1,1,\n"))
+        #expect(
+            csv.status == 0
+                && csv.stdout.hasPrefix("section,name,organisations,employees,exchanges,challenges,mentor\n"))
+        #expect(
+            csv.stdout.contains("sector,public,1,1,,,\n") && csv.stdout.contains("challenge_status,selected,,,,1,\n"))
+        #expect(csv.stdout.contains("selected_challenge,Open data,,,,selected,\(marko)\n"))
+        let table = try fixture.tandem(["report", "round", "5"])
+        #expect(table.stdout.contains("2 challenges") && table.stdout.contains("1 selected, 1 with a mentor"))
     }
 }

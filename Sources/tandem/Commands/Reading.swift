@@ -143,18 +143,33 @@ struct Report: ParsableCommand {
 }
 
 extension RoundReport {
-    /// `section,name,count` rows: every status, every sector's organisations and employees, totals.
+    /// `section,name,organisations,employees,exchanges` rows: every status, every sector's
+    /// organisations and employees, totals; with challenges, two more columns (`challenges`,
+    /// `mentor`) and a row per challenge status and per selected challenge.
     var csv: String {
-        var output = CSVWriter.line(["section", "name", "organisations", "employees", "exchanges"])
+        let hasChallenges = !challengesByStatus.isEmpty
+        func line(_ fields: [String], challenges: String = "", mentor: String = "") -> String {
+            CSVWriter.line(fields + (hasChallenges ? [challenges, mentor] : []))
+        }
+        var output = line(
+            ["section", "name", "organisations", "employees", "exchanges"], challenges: "challenges", mentor: "mentor")
         for (status, count) in exchangesByStatus {
-            output += CSVWriter.line(["status", status, "", "", String(count)])
+            output += line(["status", status, "", "", String(count)])
         }
         for sector in sectors {
-            output += CSVWriter.line([
-                "sector", sector.sector, String(sector.organisations), String(sector.employees), "",
-            ])
+            output += line(["sector", sector.sector, String(sector.organisations), String(sector.employees), ""])
         }
-        output += CSVWriter.line(["total", "", "", String(employeesExchanged), String(totalExchanges)])
+        for (status, count) in challengesByStatus {
+            output += line(["challenge_status", status, "", "", ""], challenges: String(count))
+        }
+        for challenge in selectedChallenges {
+            output += line(
+                ["selected_challenge", challenge.title, "", "", ""], challenges: challenge.status,
+                mentor: challenge.mentor ?? "")
+        }
+        output += line(
+            ["total", "", "", String(employeesExchanged), String(totalExchanges)],
+            challenges: hasChallenges ? String(totalChallenges) : "")
         return output
     }
 
@@ -168,6 +183,17 @@ extension RoundReport {
             header: ["sector", "organisations", "employees"],
             rows: sectors.map { [$0.sector, String($0.organisations), String($0.employees)] })
         output += "\n\(employeesExchanged) employee\(employeesExchanged == 1 ? "" : "s") exchanged\n"
+        guard !challengesByStatus.isEmpty else { return output }
+        output += "\n\(totalChallenges) challenge\(totalChallenges == 1 ? "" : "s")\n\n"
+        output += TextTable.render(
+            header: ["status", "challenges"], rows: challengesByStatus.map { [$0.status, String($0.count)] })
+        output += "\n\(selectedChallenges.count) selected, \(mentoredChallenges) with a mentor\n"
+        if !selectedChallenges.isEmpty {
+            output += "\n"
+            output += TextTable.render(
+                header: ["challenge", "status", "mentor"],
+                rows: selectedChallenges.map { [$0.title, $0.status, $0.mentor ?? "(none)"] })
+        }
         return output
     }
 }
