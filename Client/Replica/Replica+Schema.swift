@@ -123,11 +123,13 @@ extension Replica {
         var columns = ["id TEXT PRIMARY KEY NOT NULL"]
         columns += table.fields.map { "\($0.name.quotedIdentifier) \($0.type.sqlType)" }
         var sql = "CREATE TABLE \(table.name.quotedIdentifier) (\(columns.joined(separator: ", "))) STRICT;"
-        for field in table.fields where field.isUnique {
-            let index = "tandem_unique_\(table.name)_\(field.name)".quotedIdentifier
-            sql += " CREATE UNIQUE INDEX \(index) ON \(table.name.quotedIdentifier)(\(field.name.quotedIdentifier));"
-        }
+        for field in table.fields where field.isUnique { sql += " " + uniqueIndexSQL(table: table, field: field) }
         return sql
+    }
+
+    static func uniqueIndexSQL(table: TableSchema, field: FieldSchema) -> String {
+        let index = "tandem_unique_\(table.name)_\(field.name)".quotedIdentifier
+        return "CREATE UNIQUE INDEX \(index) ON \(table.name.quotedIdentifier)(\(field.name.quotedIdentifier));"
     }
 }
 

@@ -12,17 +12,20 @@ public import TandemProtocol
 /// let replica = try Replica.create(at: path, schema: .partnership)
 /// let round = try replica.insert(into: "round", [Assignment("number", "5")])
 /// ```
-public final class Replica: Sendable {
+public final class Replica: @unchecked Sendable {
     /// The file, or nil for an in-memory replica.
     public let path: String?
-    public let schema: Schema
+    /// The schema this replica holds (it moves to a newer version the server serves at a sync:
+    /// ``adopt(_:)``).
+    public var schema: Schema { lock.withLock { current.schema } }
     /// This replica's device id (the last part of its HLCs, and the `device` of its changes).
     public let device: String
     /// The device key's private bytes in base64 (`tandem_meta.device_key`); see ``deviceKey()``.
     let deviceKeyText: String
     let writer: any DatabaseWriter
     let clock: ReplicaClock
-    private let statements: [String: TableSQL]
+    private var current: (schema: Schema, statements: [String: TableSQL])
+    private let lock = NSLock()
 
     /// The value of the `format` setting that marks a file as a Tandem replica.
     static let format = "tandem-replica/1"
@@ -33,15 +36,26 @@ public final class Replica: Sendable {
     ) {
         self.path = path
         self.writer = writer
-        self.schema = schema
         self.device = device
         deviceKeyText = deviceKey
         self.clock = clock
-        statements = Dictionary(uniqueKeysWithValues: schema.tables.map { ($0.name, TableSQL($0)) })
+        current = (schema, Self.statements(for: schema))
+    }
+
+    private static func statements(for schema: Schema) -> [String: TableSQL] {
+        Dictionary(uniqueKeysWithValues: schema.tables.map { ($0.name, TableSQL($0)) })
+    }
+
+    /// Puts `schema` in force in this process (its tables already migrated).
+    func replaceSchema(with schema: Schema) {
+        let statements = Self.statements(for: schema)
+        lock.withLock { current = (schema, statements) }
     }
 
     /// The prepared SQL texts of a table of this replica's schema.
-    func sql(for table: TableSchema) -> TableSQL { statements[table.name] ?? TableSQL(table) }
+    func sql(for table: TableSchema) -> TableSQL {
+        lock.withLock { current.statements[table.name] } ?? TableSQL(table)
+    }
 
     /// Creates a replica file at `path` (and its folder), readable by its owner only.
     ///

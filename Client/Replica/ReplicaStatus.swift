@@ -17,8 +17,11 @@ public struct ReplicaStatus: Hashable, Sendable {
     public var conflicts: Int
     public var rejected: [Rejection]
     public var lastSync: String?
+    /// The schema the replica holds: its name and version (`"_schema"` in JSON).
+    public var schemaName = ""
+    public var schemaVersion = 0
 
-    /// The JSON shape of SPEC §3.
+    /// The JSON shape of SPEC §3, plus `"_schema": {"name", "version"}`.
     public var json: JSONValue {
         func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
         return .object([
@@ -37,6 +40,9 @@ public struct ReplicaStatus: Hashable, Sendable {
                         ])
                     })),
             JSONMember("last_sync", optional(lastSync)),
+            JSONMember(
+                "_schema",
+                .object([JSONMember("name", .string(schemaName)), JSONMember("version", .int(Int64(schemaVersion)))])),
         ])
     }
 }
@@ -55,7 +61,8 @@ extension Replica {
                 organisation: settings[.organisation], role: settings[.role], server: settings[.server],
                 pending: try Outbox.count(in: db),
                 conflicts: try Int.fetchOne(db, sql: "SELECT count(*) FROM tandem_conflict WHERE status = 'open'") ?? 0,
-                rejected: rejected, lastSync: settings[.lastSync])
+                rejected: rejected, lastSync: settings[.lastSync], schemaName: schema.name,
+                schemaVersion: schema.version)
         }
     }
 }

@@ -126,6 +126,8 @@ public struct SyncEngine: Sendable {
         var since = try replica.cursor()
         while true {
             let page = try api.pull(since: since, limit: pageSize)
+            // A newer schema first: the page may carry its new tables and fields.
+            if let version = page.schemaVersion, version > replica.schema.version { try replica.adopt(api.schema()) }
             guard try replica.applyPullPage(page, since: since) else {
                 // Another process pulled meanwhile: carry on from where it got to.
                 since = try replica.cursor()

@@ -214,18 +214,24 @@ public struct PullResponse: Hashable, Sendable {
     public var items: [PullItem]
     public var next: Int64
     public var more: Bool
+    /// The version of the schema the server merges with (`"schema_version"`), so that a replica
+    /// on an older one fetches `GET /v1/schema` and migrates before applying the page.
+    public var schemaVersion: Int?
 
-    public init(items: [PullItem], next: Int64, more: Bool) {
+    public init(items: [PullItem], next: Int64, more: Bool, schemaVersion: Int? = nil) {
         self.items = items
         self.next = next
         self.more = more
+        self.schemaVersion = schemaVersion
     }
 
     public var json: JSONValue {
-        .object([
+        var members = [
             JSONMember("items", .array(items.map(\.json))), JSONMember("next", .int(next)),
             JSONMember("more", .bool(more)),
-        ])
+        ]
+        if let schemaVersion { members.append(JSONMember("schema_version", .int(Int64(schemaVersion)))) }
+        return .object(members)
     }
 
     public init(json: JSONValue) throws(ProtocolError) {
@@ -235,6 +241,7 @@ public struct PullResponse: Hashable, Sendable {
         self.items = items
         next = try object.int64("next")
         more = try object.bool("more", default: false)
+        schemaVersion = try object.optionalInt64("schema_version").map { Int($0) }
     }
 }
 

@@ -36,7 +36,7 @@ struct APIController: Sendable {
     /// `GET /v1/schema` → the schema document.
     @Sendable func schema(request: Request, context: Context) async throws -> Response {
         _ = try context.requirePrincipal()
-        return JSONResponse.make(store.schema.json, for: request)
+        return JSONResponse.make(try await store.currentSchema().json, for: request)
     }
 
     /// `POST /v1/push` → one result a change, in order; 200 even when all are rejected.

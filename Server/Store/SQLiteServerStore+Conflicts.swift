@@ -6,8 +6,8 @@ extension SQLiteServerStore {
     /// and auditors; for a member, those on records of tables every token reads and on records
     /// its organisation may read now.
     public func conflicts(for principal: Principal, includeResolved: Bool) async throws -> [ConflictInfo] {
-        let openTables = openTablesJSON
         return try await read { db in
+            let openTables = self.openTablesJSON
             var conditions = includeResolved ? [] : ["c.status = 'open'"]
             var arguments: StatementArguments = []
             if principal.role == .member {

@@ -15,8 +15,8 @@ extension SQLiteServerStore {
     /// pages. `next` is the seq the page covers up to — past entries the caller may not read, so
     /// that it never scans them again — and `more` says whether the log goes beyond it.
     public func pull(since: Int64, limit: Int, for principal: Principal) async throws -> PullResponse {
-        let openTables = openTablesJSON
         return try await read { db in
+            let openTables = self.openTablesJSON
             let head = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM log") ?? 0
             let viewer: String?
             switch principal.role {
@@ -59,7 +59,7 @@ extension SQLiteServerStore {
                 items += candidates[index..<end]
                 index = end
             }
-            return PullResponse(items: items, next: next, more: next < head)
+            return PullResponse(items: items, next: next, more: next < head, schemaVersion: self.schema.version)
         }
     }
 
@@ -71,24 +71,26 @@ extension SQLiteServerStore {
             SELECT l.seq, l.tbl, l.record_id, l.entry, r.version, r.deleted, r.state
             FROM log l LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
             """
-        // Device registrations are history for auditors, not data for replicas.
-        let devices = DeviceRegistry.table
+        // Device registrations and schema installations are history for auditors, not data for replicas.
+        let pseudoTables = JSONValue.array(SchemaRegistry.pseudoTables.map(JSONValue.string)).serialized()
         let rows: [Row]
         if let viewer {
             rows = try Row.fetchAll(
                 db.cachedStatement(
                     sql: select + """
-                         WHERE l.seq > ? AND l.tbl != ? AND (
+                         WHERE l.seq > ? AND l.tbl NOT IN (SELECT value FROM json_each(?)) AND (
                             l.tbl IN (SELECT value FROM json_each(?))
                             OR EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = l.record_id AND v.organisation = ?)
                             OR (r.id IS NULL AND json_extract(l.entry, '$.author.organisation') = ?))
                         ORDER BY l.seq LIMIT ?
                         """),
-                arguments: [since, devices, openTables, viewer, viewer, limit])
+                arguments: [since, pseudoTables, openTables, viewer, viewer, limit])
         } else {
             rows = try Row.fetchAll(
-                db.cachedStatement(sql: select + " WHERE l.seq > ? AND l.tbl != ? ORDER BY l.seq LIMIT ?"),
-                arguments: [since, devices, limit])
+                db.cachedStatement(
+                    sql: select
+                        + " WHERE l.seq > ? AND l.tbl NOT IN (SELECT value FROM json_each(?)) ORDER BY l.seq LIMIT ?"),
+                arguments: [since, pseudoTables, limit])
         }
         return try rows.map { row in
             let logged = try LogEntry(json: JSONValue.parse(row["entry"] as String))

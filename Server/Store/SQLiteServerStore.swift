@@ -14,20 +14,38 @@ public import TandemProtocol
 /// let (store, coordinator) = try SQLiteServerStore.create(directory: "/var/lib/tandem", now: now)
 /// let results = try await store.push(changes, by: principal, now: now)
 /// ```
-public final class SQLiteServerStore: ServerStore {
-    public let schema: Schema
+public final class SQLiteServerStore: ServerStore, @unchecked Sendable {
     let writer: any DatabaseWriter
-    let merge: Merge
     /// The server's Ed25519 key (SPEC §8): signs checkpoints and the changes the server makes.
     let serverKey: SigningKey
+    /// The schema in force and its merge: replaced when `tandem-server schema apply` (in this
+    /// process or another sharing the file) installs a new version — every read and write
+    /// transaction first checks `server_meta.schema_version` (``refreshSchema(_:)``).
+    private var current: (schema: Schema, merge: Merge)
+    private let lock = NSLock()
 
     static let fileName = "store.sqlite"
 
     init(writer: any DatabaseWriter, schema: Schema, serverKey: SigningKey) {
         self.writer = writer
-        self.schema = schema
         self.serverKey = serverKey
-        merge = Merge(schema: schema)
+        current = (schema, Merge(schema: schema))
+    }
+
+    /// The schema the server serves and merges with.
+    public var schema: Schema { lock.withLock { current.schema } }
+    var merge: Merge { lock.withLock { current.merge } }
+
+    /// Takes up the schema version `server_meta` holds when it is not the one in force.
+    func refreshSchema(_ db: Database) throws {
+        let stored = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT value FROM server_meta WHERE key = 'schema_version'")
+        ).flatMap(Int.init)
+        guard let stored, stored != schema.version,
+            let text = try String.fetchOne(db, sql: "SELECT value FROM server_meta WHERE key = 'schema'")
+        else { return }
+        let installed = try Schema.decode(Array(text.utf8))
+        lock.withLock { current = (installed, Merge(schema: installed)) }
     }
 
     /// Creates `directory` if needed and a new store in it, with a first coordinator token.
@@ -281,7 +299,10 @@ public final class SQLiteServerStore: ServerStore {
 
     func writeSync<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try writer.write(body)
+            return try writer.write { db in
+                try refreshSchema(db)
+                return try body(db)
+            }
         } catch let error as ServerError {
             throw error
         } catch {
@@ -291,7 +312,10 @@ public final class SQLiteServerStore: ServerStore {
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await writer.write(body)
+            return try await writer.write { db in
+                try self.refreshSchema(db)
+                return try body(db)
+            }
         } catch let error as ServerError {
             throw error
         } catch {
@@ -301,7 +325,10 @@ public final class SQLiteServerStore: ServerStore {
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await writer.read(body)
+            return try await writer.read { db in
+                try self.refreshSchema(db)
+                return try body(db)
+            }
         } catch let error as ServerError {
             throw error
         } catch {

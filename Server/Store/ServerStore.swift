@@ -38,6 +38,8 @@ public struct HistoryLine: Hashable, Sendable {
 public protocol ServerStore: Sendable {
     /// The schema the server serves and merges with.
     var schema: Schema { get }
+    /// The schema in force now, taking up a version another process installed.
+    func currentSchema() async throws -> Schema
 
     /// The principal a token stands for; nil when the token is unknown or revoked.
     func authenticate(token: String) async throws -> Principal?

@@ -100,8 +100,13 @@ import Testing
     @Test func statusShowsPendingChangesInTheSpecShape() throws {
         let fixture = try CLIFixture.populated()
         let status = try #require(try fixture.json(["status"]) as? [String: Any])
+        // SPEC §3's keys, and the schema under an underscore (an extra key, as SPEC allows for records).
         #expect(
-            Set(status.keys) == ["organisation", "role", "server", "pending", "conflicts", "rejected", "last_sync"])
+            Set(status.keys) == [
+                "organisation", "role", "server", "pending", "conflicts", "rejected", "last_sync", "_schema",
+            ])
+        let schema = status["_schema"] as? [String: Any]
+        #expect(schema?["name"] as? String == "partnership" && (schema?["version"] as? NSNumber)?.intValue == 1)
         #expect((status["pending"] as? NSNumber)?.intValue == 4)
         #expect(status["organisation"] is NSNull && status["server"] is NSNull && status["last_sync"] is NSNull)
         #expect((status["rejected"] as? [Any])?.isEmpty == true)

@@ -169,6 +169,7 @@ struct FailingStore: ServerStore {
     struct Broken: Error {}
 
     var schema: Schema { .partnership }
+    func currentSchema() async throws -> Schema { throw Broken() }
     func authenticate(token: String) async throws -> Principal? {
         token == "ok" ? Principal(tokenID: "t1", organisation: nil, role: .coordinator) : nil
     }

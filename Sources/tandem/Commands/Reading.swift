@@ -99,6 +99,7 @@ struct Status: ParsableCommand {
                     ["server", status.server ?? ""], ["pending", String(status.pending)],
                     ["conflicts", String(status.conflicts)], ["rejected", String(status.rejected.count)],
                     ["last_sync", status.lastSync ?? ""],
+                    ["schema", "\(status.schemaName) v\(status.schemaVersion)"],
                 ]
                 if output.format == .csv {
                     emit(rows.map { CSVWriter.line($0) }.joined())
