@@ -80,8 +80,13 @@ struct Scenario {
         // The coordinator opens the round; each organisation sends one employee to the other;
         // everyone syncs, so that the random edits below meet on shared records.
         let coordinatorActor = actors[0]
+        // Round 5's window (SPEC §2): exchanges must run inside it (the scenario's dates are in May and June).
         let round = try coordinatorActor.replica.insert(
-            into: "round", [Assignment("number", "5"), Assignment("status", "open")])
+            into: "round",
+            [
+                Assignment("number", "5"), Assignment("status", "open"), Assignment("opens_on", "2026-04-15"),
+                Assignment("closes_on", "2026-09-30"),
+            ])
         _ = try await offPool { try coordinatorActor.engine.sync() }
         for (index, actor) in actors.dropFirst().enumerated() {
             _ = try await offPool { try actor.engine.sync() }
@@ -104,6 +109,20 @@ struct Scenario {
                     Assignment("ends_on", "2026-06-30"),
                 ])
             _ = try await offPool { try actor.engine.sync() }
+        }
+        for actor in actors { _ = try await offPool { try actor.engine.sync() } }
+        // Four challenges selected already: the next selections, made offline by the coordinator
+        // and the proposers, race for the fifth place (SPEC §2: at most five a round).
+        if let mentor = try coordinatorActor.replica.records(in: "person").first {
+            for index in 0..<4 {
+                try coordinatorActor.replica.insert(
+                    into: "challenge",
+                    [
+                        Assignment("round", round.id), Assignment("title", "Selected \(index)"),
+                        Assignment("proposer", organisations[index % organisations.count].id),
+                        Assignment("status", "selected"), Assignment("mentor", mentor.id),
+                    ])
+            }
         }
         for actor in actors { _ = try await offPool { try actor.engine.sync() } }
         for actor in actors { actor.faults.setFaults(dropRequests: 0.15, dropResponses: 0.15) }
@@ -149,10 +168,13 @@ struct Scenario {
         }
         let context = "seed \(seed)"
         #expect(edits > 5, "\(context): only \(edits) edits were made; the scenario tests nothing")
-        // Local refusals are the replica's own checks: a record still referenced, a date order.
+        // Local refusals are the replica's own checks: a record still referenced, a date order, the
+        // programme's rules (a selected challenge without a mentor, a sixth selected challenge).
         #expect(
-            refusedLocally.allSatisfy { $0.contains("still referenced") || $0.contains("is before") },
-            "\(context): \(refusedLocally)")
+            refusedLocally.allSatisfy {
+                $0.contains("still referenced") || $0.contains("is before") || $0.contains("is required when")
+                    || $0.contains("at most 5")
+            }, "\(context): \(refusedLocally)")
         for actor in actors {
             #expect(try actor.replica.status().pending == 0, "\(context): \(actor.name) still has pending changes")
         }
@@ -217,7 +239,12 @@ struct Scenario {
                 #expect(isOwn || isGranted, "\(context): \(actor.name) holds a person SPEC §6 does not give it")
             }
         }
-        print("  seed \(seed): \(probes.count) probes, \(probed.count) reached the server")
+        let ruled = items.compactMap { $0.entry?.outcome.reason }.filter {
+            $0.hasPrefix("limit:") || $0 == "check:mentor"
+        }
+        print(
+            "  seed \(seed): \(probes.count) probes, \(probed.count) reached the server; programme rules refused \(ruled.count) at merge"
+        )
 
         // Every change sent is in the log exactly once.
         let logged = items.compactMap { $0.entry?.changeID }
@@ -287,6 +314,7 @@ struct Scenario {
             switch table {
             case "exchange": record["home"] == .text(organisation) || record["host"] == .text(organisation)
             case "person", "practice": record["organisation"] == .text(organisation)
+            case "challenge": record["proposer"] == .text(organisation)
             default: false
             }
         }
@@ -305,7 +333,20 @@ struct Scenario {
 
     static func addRecord(by actor: Actor, organisations: [String], random: inout SeededGenerator) throws -> Int {
         let home = actor.organisation ?? pick(organisations, &random)!
-        switch random.next() % 3 {
+        switch random.next() % 4 {
+        case 3:
+            // A challenge of the round, now and then proposed as already selected (with a mentor, or
+            // without one: the replica refuses that itself).
+            guard let round = try actor.replica.records(in: "round").first else { return 0 }
+            let mentor = pick(
+                try actor.replica.records(in: "person", where: [Assignment("organisation", home)]), &random)
+            var fields = [
+                Assignment("round", round.id), Assignment("title", "C\(random.next() % 100)"),
+                Assignment("proposer", home),
+            ]
+            if random.next() % 3 == 0 { fields.append(Assignment("status", "selected")) }
+            if let mentor, random.next() % 4 != 0 { fields.append(Assignment("mentor", mentor.id)) }
+            try actor.replica.insert(into: "challenge", fields)
         case 0:
             try actor.replica.insert(
                 into: "person", [Assignment("organisation", home), Assignment("full_name", "P\(random.next() % 1000)")])
@@ -335,7 +376,8 @@ struct Scenario {
     }
 
     static func editRecord(by actor: Actor, organisations: [String], random: inout SeededGenerator) throws -> Int {
-        let table = pick(["exchange", "exchange", "exchange", "person", "practice"], &random)!
+        let table = pick(
+            ["exchange", "exchange", "exchange", "person", "practice", "challenge", "challenge"], &random)!
         guard let record = pick(try owned(by: actor, table), &random) else { return 0 }
         let assignment: Assignment
         switch table {
@@ -355,6 +397,18 @@ struct Scenario {
             }
         case "person":
             assignment = Assignment(random.next() % 2 == 0 ? "title" : "email", "v\(random.next() % 1000)")
+        case "challenge":
+            // Selections race between the coordinator and the proposers: at most five a round, each
+            // with a mentor (a concurrent sixth is refused `limit:round` at merge).
+            let status = pick(["proposed", "selected", "selected", "in_progress", "rejected"], &random)!
+            if ["selected", "in_progress"].contains(status), record["mentor"].isNull,
+                let proposer = record["proposer"].text,
+                let mentor = pick(
+                    try actor.replica.records(in: "person", where: [Assignment("organisation", proposer)]), &random)
+            {
+                try actor.replica.update("challenge", id: record.id, [Assignment("mentor", mentor.id)])
+            }
+            assignment = Assignment("status", status)
         default:
             assignment =
                 random.next() % 2 == 0
