@@ -17,14 +17,14 @@ extension Replica {
     public func insert(into tableName: String, _ assignments: [Assignment]) throws(ReplicaError) -> Record {
         let table = try table(tableName)
         return try write { db in
-            var clock = try currentHLC(in: db)
+            var clock = try editClock(in: db)
             var references = ReferenceCache()
             let editor = try Self.editor(in: db)
             try Self.refuseAuditor(editor, table: table, id: nil)
             let values = try parse(assignments, for: table, db: db, resolvingPrefixes: true)
             let record = try insert(
                 values, into: table, editor: editor, clock: &clock, references: &references, db: db)
-            try Setting.hlc.write(clock.description, in: db)
+            try Setting.hlc.write(clock.hlc.description, in: db)
             return record
         }
     }
@@ -65,7 +65,7 @@ extension Replica {
             try db.execute(
                 sql: "UPDATE \(table.name.quotedIdentifier) SET \(assignments) WHERE id = ?",
                 arguments: StatementArguments(changed.map { record[$0.name].databaseValue } + [id.databaseValue]))
-            let clock = try currentHLC(in: db).advanced(now: self.clock.now())
+            let clock = try currentHLC(in: db).advanced(now: try correctedNow(in: db))
             let fields = Dictionary(uniqueKeysWithValues: changed.map { ($0.name, record[$0.name].json) })
             try Outbox.record(
                 Outbox.Entry(op: .update, fields: fields, hlc: clock.description), table: table.name, recordID: id,
@@ -104,7 +104,7 @@ extension Replica {
                 }
             }
             try db.execute(sql: "DELETE FROM \(table.name.quotedIdentifier) WHERE id = ?", arguments: [id])
-            let clock = try currentHLC(in: db).advanced(now: self.clock.now())
+            let clock = try currentHLC(in: db).advanced(now: try correctedNow(in: db))
             try Outbox.record(
                 Outbox.Entry(op: .delete, fields: nil, hlc: clock.description), table: table.name, recordID: id, in: db)
             try Setting.hlc.write(clock.description, in: db)
@@ -152,7 +152,7 @@ extension Replica {
 
     /// Inserts a parsed record (`id` among the values chooses its id) with its outbox entry.
     func insert(
-        _ values: [String: FieldValue], into table: TableSchema, editor: Author?, clock: inout HLC,
+        _ values: [String: FieldValue], into table: TableSchema, editor: Author?, clock: inout EditClock,
         references: inout ReferenceCache, db: Database
     ) throws -> Record {
         var positional = table.defaultValues
@@ -171,12 +171,12 @@ extension Replica {
     /// - Parameter editor: who edits (``editor(in:)``), checked against the new record's owners.
     /// - Returns: the record's id (`id`, or a new UUIDv7 from the device clock).
     func insert(
-        _ values: [FieldValue], id: String?, into table: TableSchema, editor: Author?, clock: inout HLC,
+        _ values: [FieldValue], id: String?, into table: TableSchema, editor: Author?, clock: inout EditClock,
         references: inout ReferenceCache, db: Database
     ) throws -> String {
-        clock = clock.advanced(now: self.clock.now())
+        let stamp = clock.advance(wall: self.clock.now())
         let isNamed = id != nil
-        let id = id ?? UUIDv7Generator.id(at: clock)
+        let id = id ?? UUIDv7Generator.id(at: stamp)
         if let editor, editor.role != .coordinator {
             try Self.checkAccess(
                 editor, table: table, id: id, before: nil, after: Self.values(values, of: table), isNamed: isNamed)
@@ -192,7 +192,7 @@ extension Replica {
         }
         references.insert(id, in: table.name)
         try Outbox.append(
-            Outbox.Entry(op: .insert, fields: nil, hlc: clock.description), table: table.name, recordID: id, in: db)
+            Outbox.Entry(op: .insert, fields: nil, hlc: stamp.description), table: table.name, recordID: id, in: db)
         return id
     }
 

@@ -65,6 +65,7 @@ extension Replica {
         ).map(OutboxRow.init)
         guard !rows.isEmpty else { return 0 }
         var ids = UUIDv7Generator()
+        let now = try correctedNow(in: db)
         for row in rows {
             var fields = row.fields
             if row.op == .insert, fields == nil {
@@ -72,7 +73,7 @@ extension Replica {
             }
             try db.execute(
                 sql: "UPDATE tandem_outbox SET change_id = ?, fields = ? WHERE seq = ?",
-                arguments: [ids.next(milliseconds: clock.now()), fields.map(OutboxRow.encodeFields), row.seq])
+                arguments: [ids.next(milliseconds: now), fields.map(OutboxRow.encodeFields), row.seq])
         }
         return rows.count
     }

@@ -15,6 +15,10 @@ public enum WireProtocol {
     public static let maximumPullLimit = 10_000
     /// How far ahead of the server's clock a change's HLC may be.
     public static let maximumClockSkewMilliseconds: Int64 = 5 * 60 * 1000
+    /// The response header carrying the server's clock when it answered, in whole milliseconds
+    /// since the Unix epoch (`Tandem-Server-Time: 1763812345678`). Every answer of the server
+    /// has it, errors included; a client keeps its offset from it (``ClockOffset``).
+    public static let serverTimeHeader = "Tandem-Server-Time"
     /// The largest field value a change may carry, counted as the UTF-8 bytes of its JSON
     /// (64 KiB: a page of text is a few KiB; files do not belong in records). A push carrying a
     /// bigger one is refused whole with 413 `value_too_large`.

@@ -44,6 +44,15 @@ struct Scenario {
         let faults: FaultInjectingTransport
     }
 
+    /// A device clock's offset from the server's: right, a few seconds, minutes, or days off,
+    /// ahead or behind.
+    static func clockOffset(random: inout SeededGenerator) -> Int64 {
+        let scale: [Int64] = [0, 10_000, 30 * 60_000, 5 * 86_400_000]
+        let range = scale[Int(random.next() % UInt64(scale.count))]
+        guard range > 0 else { return 0 }
+        return Int64(random.next() % UInt64(2 * range + 1)) - range
+    }
+
     /// Returns how many (member, record) pairs the final check found hidden from the member.
     @discardableResult
     static func run(seed: UInt64) async throws -> Int {
@@ -63,14 +72,19 @@ struct Scenario {
             + organisations.enumerated().map {
                 ("member\($0.offset)", Optional($0.element.id), $0.element.token)
             }
+        // Each device's clock is off the server's by its own amount, derived from the seed (from
+        // a few seconds to days, either way): no change may be refused for `clock`.
+        var clockDice = SeededGenerator(seed: seed ^ 0xC10C)
+        let offsets = identities.map { _ in Self.clockOffset(random: &clockDice) }
         for (index, (name, organisation, token)) in identities.enumerated() {
             let curl = try CurlTransport(server: server.url, token: token)
             let faults = FaultInjectingTransport(
                 wrapping: recorder.wrapping(curl), seed: seed &+ UInt64(index), dropRequests: 0, dropResponses: 0)
+            let offset = offsets[index]
             let (replica, _) = try await offPool {
                 try SyncEngine.createReplica(
                     at: folder.path("\(name).sqlite"), remote: Remote(server: server.url, token: token),
-                    transport: faults)
+                    transport: faults, clock: ReplicaClock { ServerClock.wall() + offset })
             }
             actors.append(
                 Actor(
@@ -221,11 +235,14 @@ struct Scenario {
         #expect(
             !items.contains { $0.entry?.outcome.reason == "signature" },
             "\(context): a replica's change was refused for its signature")
+        #expect(
+            !items.contains { $0.entry?.outcome.reason == "clock" },
+            "\(context): a change was refused for its clock (device clocks off by \(offsets) ms)")
         let faults = actors.flatMap(\.faults.history).filter { $0 != .delivered }.count
         let statuses = Dictionary(grouping: items.compactMap { $0.entry?.outcome.status.rawValue }, by: { $0 })
             .mapValues(\.count)
         print(
-            "  seed \(seed): \(edits) edits, \(items.count) log entries \(statuses), \(faults) faults, \(manual.count) manual conflicts, \(restricted) records hidden from members"
+            "  seed \(seed): \(edits) edits, \(items.count) log entries \(statuses), \(faults) faults, \(manual.count) manual conflicts, \(restricted) records hidden from members, device clocks off by \(offsets) ms"
         )
         await server.stop()
         return restricted

@@ -31,6 +31,17 @@ import Testing
         }
     }
 
+    @Test func everyAnswerCarriesTheServersTime() async throws {
+        let fixture = try ServerFixture()
+        try await fixture.app().test(.router) { client in
+            let name = try #require(HTTPField.Name(WireProtocol.serverTimeHeader))
+            for (uri, token) in [("/healthz", nil), ("/v1/whoami", fixture.coordinator), ("/v1/whoami", "tdm_bad")] {
+                let reply = try await client.call(.get, uri, token: token)
+                #expect(reply.headers[name] == String(ServerFixture.now), "\(uri) \(reply.status)")
+            }
+        }
+    }
+
     @Test func pushIs200EvenWhenEveryChangeIsRejected() async throws {
         let fixture = try ServerFixture()
         var maker = ChangeMaker()

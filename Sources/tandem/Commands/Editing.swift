@@ -24,7 +24,7 @@ struct Init: ParsableCommand {
     func run() throws {
         try reporting { () throws(ReplicaError) in
             guard let server, let token else {
-                let created = try Replica.create(at: replica.path)
+                let created = try Replica.create(at: replica.path, clock: .commandLine)
                 emit(
                     "Created replica \(replica.path) (schema \(created.schema.name) v\(created.schema.version), device \(created.device))\n"
                 )
@@ -37,7 +37,8 @@ struct Init: ParsableCommand {
             let progress = ProgressLine()
             defer { progress.clear() }
             let (created, summary) = try SyncEngine.createReplica(
-                at: replica.path, remote: remote, transport: transport, retry: .commandLine, progress: progress.show)
+                at: replica.path, remote: remote, transport: transport, clock: .commandLine, retry: .commandLine,
+                progress: progress.show)
             progress.clear()
             let status = try created.status()
             let who = (status.role ?? "?") + (status.organisation.map { " of \($0)" } ?? "")

@@ -82,7 +82,11 @@ struct Export: ParsableCommand {
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", _superCommandName: "tandem",
-        abstract: "Organisation, role, server, pending changes, conflicts, rejected changes, last sync.")
+        abstract: "Organisation, role, server, pending changes, conflicts, rejected changes, last sync.",
+        discussion: """
+            A device clock off the server's by 5 s or more is said (`clock`), with how far: edits are \
+            stamped in the server's time anyway.
+            """)
 
     @OptionGroup var replica: ReplicaOptions
     @OptionGroup var output: FormatOptions
@@ -94,12 +98,13 @@ struct Status: ParsableCommand {
             case .json:
                 emit(status.json.serialized() + "\n")
             case .csv, .table:
-                let rows: [[String]] = [
-                    ["organisation", status.organisation ?? ""], ["role", status.role ?? ""],
-                    ["server", status.server ?? ""], ["pending", String(status.pending)],
-                    ["conflicts", String(status.conflicts)], ["rejected", String(status.rejected.count)],
-                    ["last_sync", status.lastSync ?? ""],
-                ]
+                let rows: [[String]] =
+                    [
+                        ["organisation", status.organisation ?? ""], ["role", status.role ?? ""],
+                        ["server", status.server ?? ""], ["pending", String(status.pending)],
+                        ["conflicts", String(status.conflicts)], ["rejected", String(status.rejected.count)],
+                        ["last_sync", status.lastSync ?? ""],
+                    ] + (status.clockNotice.map { [["clock", $0]] } ?? [])
                 if output.format == .csv {
                     emit(rows.map { CSVWriter.line($0) }.joined())
                     return
