@@ -40,39 +40,51 @@ extension Replica {
             let editor = try Self.editor(in: db)
             try Self.refuseAuditor(editor, table: table, id: id)
             let id = try Self.resolve(id, in: table, db: db)
-            guard var record = try fetchRecord(id, in: table, db: db) else {
+            guard try fetchRecord(id, in: table, db: db) != nil else {
                 throw ReplicaError(.notFound, "\(table.name): no record with id \(id)")
             }
-            let before = record.values
-            var values = try parse(assignments, for: table, db: db, resolvingPrefixes: true)
-            if values.removeValue(forKey: "id") != nil {
-                throw ReplicaError(.invalidData, "\(table.name).id: a record's id cannot be changed")
-            }
-            let changed = table.fields.filter { field in values[field.name].map { $0 != record[field.name] } ?? false }
-            guard !changed.isEmpty else { return record }
-            for field in changed { record[field.name] = values[field.name] ?? .null }
-            record.values = record.values.filter { !$0.value.isNull }
-            try Self.checkAccess(editor, table: table, id: id, before: before, after: record.values)
-            var references = ReferenceCache()
-            let positions = table.fields.indices.filter { position in
-                changed.contains { $0.name == table.fields[position].name }
-            }
-            try check(
-                id: id, table.fields.map { record[$0.name] }, in: table, positions: positions, references: &references,
-                db: db)
-
-            let assignments = changed.map { "\($0.name.quotedIdentifier) = ?" }.joined(separator: ", ")
-            try db.execute(
-                sql: "UPDATE \(table.name.quotedIdentifier) SET \(assignments) WHERE id = ?",
-                arguments: StatementArguments(changed.map { record[$0.name].databaseValue } + [id.databaseValue]))
-            let clock = try currentHLC(in: db).advanced(now: try correctedNow(in: db))
-            let fields = Dictionary(uniqueKeysWithValues: changed.map { ($0.name, record[$0.name].json) })
-            try Outbox.record(
-                Outbox.Entry(op: .update, fields: fields, hlc: clock.description), table: table.name, recordID: id,
-                in: db)
-            try Setting.hlc.write(clock.description, in: db)
-            return record
+            let values = try parse(assignments, for: table, db: db, resolvingPrefixes: true)
+            return try update(id, in: table, setting: values, editor: editor, db: db)
         }
+    }
+
+    /// Sets parsed `values` on the live record `id` with its outbox entry, checked as `set`
+    /// checks them; unchanged values are not recorded. `update` and `retry` take this path.
+    func update(
+        _ id: String, in table: TableSchema, setting given: [String: FieldValue], editor: Author?, db: Database
+    ) throws -> Record {
+        guard var record = try fetchRecord(id, in: table, db: db) else {
+            throw ReplicaError(.notFound, "\(table.name): no record with id \(id)")
+        }
+        let before = record.values
+        var values = given
+        if values.removeValue(forKey: "id") != nil {
+            throw ReplicaError(.invalidData, "\(table.name).id: a record's id cannot be changed")
+        }
+        let changed = table.fields.filter { field in values[field.name].map { $0 != record[field.name] } ?? false }
+        guard !changed.isEmpty else { return record }
+        for field in changed { record[field.name] = values[field.name] ?? .null }
+        record.values = record.values.filter { !$0.value.isNull }
+        try Self.checkAccess(editor, table: table, id: id, before: before, after: record.values)
+        var references = ReferenceCache()
+        let positions = table.fields.indices.filter { position in
+            changed.contains { $0.name == table.fields[position].name }
+        }
+        try check(
+            id: id, table.fields.map { record[$0.name] }, in: table, positions: positions, references: &references,
+            db: db)
+
+        let assignments = changed.map { "\($0.name.quotedIdentifier) = ?" }.joined(separator: ", ")
+        try db.execute(
+            sql: "UPDATE \(table.name.quotedIdentifier) SET \(assignments) WHERE id = ?",
+            arguments: StatementArguments(changed.map { record[$0.name].databaseValue } + [id.databaseValue]))
+        let clock = try currentHLC(in: db).advanced(now: try correctedNow(in: db))
+        let fields = Dictionary(uniqueKeysWithValues: changed.map { ($0.name, record[$0.name].json) })
+        try Outbox.record(
+            Outbox.Entry(op: .update, fields: fields, hlc: clock.description), table: table.name, recordID: id,
+            in: db)
+        try Setting.hlc.write(clock.description, in: db)
+        return record
     }
 
     /// Deletes a record.
@@ -84,31 +96,36 @@ extension Replica {
         try write { db in
             let editor = try Self.editor(in: db)
             try Self.refuseAuditor(editor, table: table, id: id)
-            let id = try Self.resolve(id, in: table, db: db)
-            guard let record = try fetchRecord(id, in: table, db: db) else {
-                throw ReplicaError(.notFound, "\(table.name): no record with id \(id)")
-            }
-            try Self.checkAccess(editor, table: table, id: id, before: record.values, after: nil)
-            for (referring, field) in schema.references(to: table.name) {
-                let count =
-                    try Int.fetchOne(
-                        db,
-                        sql:
-                            "SELECT count(*) FROM \(referring.name.quotedIdentifier) WHERE \(field.name.quotedIdentifier) = ?",
-                        arguments: [id]) ?? 0
-                if count > 0 {
-                    throw ReplicaError(
-                        .invalidData,
-                        "\(table.name) \(id): still referenced by \(count) \(referring.name) record\(count == 1 ? "" : "s") (\(referring.name).\(field.name))"
-                    )
-                }
-            }
-            try db.execute(sql: "DELETE FROM \(table.name.quotedIdentifier) WHERE id = ?", arguments: [id])
-            let clock = try currentHLC(in: db).advanced(now: try correctedNow(in: db))
-            try Outbox.record(
-                Outbox.Entry(op: .delete, fields: nil, hlc: clock.description), table: table.name, recordID: id, in: db)
-            try Setting.hlc.write(clock.description, in: db)
+            try delete(try Self.resolve(id, in: table, db: db), from: table, editor: editor, db: db)
         }
+    }
+
+    /// Deletes the record `id` with its outbox entry, checked as `rm` checks it (`rm` and
+    /// `retry` take this path).
+    func delete(_ id: String, from table: TableSchema, editor: Author?, db: Database) throws {
+        guard let record = try fetchRecord(id, in: table, db: db) else {
+            throw ReplicaError(.notFound, "\(table.name): no record with id \(id)")
+        }
+        try Self.checkAccess(editor, table: table, id: id, before: record.values, after: nil)
+        for (referring, field) in schema.references(to: table.name) {
+            let count =
+                try Int.fetchOne(
+                    db,
+                    sql:
+                        "SELECT count(*) FROM \(referring.name.quotedIdentifier) WHERE \(field.name.quotedIdentifier) = ?",
+                    arguments: [id]) ?? 0
+            if count > 0 {
+                throw ReplicaError(
+                    .invalidData,
+                    "\(table.name) \(id): still referenced by \(count) \(referring.name) record\(count == 1 ? "" : "s") (\(referring.name).\(field.name))"
+                )
+            }
+        }
+        try db.execute(sql: "DELETE FROM \(table.name.quotedIdentifier) WHERE id = ?", arguments: [id])
+        let clock = try currentHLC(in: db).advanced(now: try correctedNow(in: db))
+        try Outbox.record(
+            Outbox.Entry(op: .delete, fields: nil, hlc: clock.description), table: table.name, recordID: id, in: db)
+        try Setting.hlc.write(clock.description, in: db)
     }
 
     // MARK: - Shared by add and import

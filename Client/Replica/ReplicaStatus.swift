@@ -3,11 +3,38 @@ public import TandemProtocol
 
 /// What `tandem status` shows: who this replica is, where it syncs, and what is waiting.
 public struct ReplicaStatus: Hashable, Sendable {
+    /// A change the server refused, kept until the user retries or dismisses it (`tandem retry`,
+    /// `tandem dismiss`): never pushed again by itself, not pending.
     public struct Rejection: Hashable, Sendable {
         public var changeID: String
         public var table: String
         public var recordID: String
         public var reason: String
+        /// What the change did (nil for one refused before the replica kept its changes).
+        public var op: Operation?
+        /// The fields it tried to set, with their values (an insert: every value of the record).
+        public var fields: [String: JSONValue]
+
+        public init(
+            changeID: String, table: String, recordID: String, reason: String, op: Operation? = nil,
+            fields: [String: JSONValue] = [:]
+        ) {
+            self.changeID = changeID
+            self.table = table
+            self.recordID = recordID
+            self.reason = reason
+            self.op = op
+            self.fields = fields
+        }
+
+        /// `{"change_id", "table", "record_id", "reason", "fields"}` (SPEC §3).
+        public var json: JSONValue {
+            .object([
+                JSONMember("change_id", .string(changeID)), JSONMember("table", .string(table)),
+                JSONMember("record_id", .string(recordID)), JSONMember("reason", .string(reason)),
+                JSONMember("fields", .object(fields.sorted { $0.key < $1.key }.map { JSONMember($0.key, $0.value) })),
+            ])
+        }
     }
 
     public var organisation: String?
@@ -50,15 +77,7 @@ public struct ReplicaStatus: Hashable, Sendable {
             JSONMember("server", optional(server)),
             JSONMember("pending", .int(Int64(pending))),
             JSONMember("conflicts", .int(Int64(conflicts))),
-            JSONMember(
-                "rejected",
-                .array(
-                    rejected.map {
-                        .object([
-                            JSONMember("change_id", .string($0.changeID)), JSONMember("table", .string($0.table)),
-                            JSONMember("record_id", .string($0.recordID)), JSONMember("reason", .string($0.reason)),
-                        ])
-                    })),
+            JSONMember("rejected", .array(rejected.map(\.json))),
             JSONMember("last_sync", optional(lastSync)),
             JSONMember("_clock_offset_ms", clockOffset.map { .int($0) } ?? .null),
         ])
@@ -70,11 +89,8 @@ extension Replica {
         try read { db in
             let settings = try Setting.readAll(in: db)
             let rejected = try Row.fetchAll(
-                db, sql: "SELECT change_id, tbl, record_id, reason FROM tandem_rejected ORDER BY rowid"
-            ).map {
-                ReplicaStatus.Rejection(
-                    changeID: $0["change_id"], table: $0["tbl"], recordID: $0["record_id"], reason: $0["reason"])
-            }
+                db, sql: "SELECT \(Rejection.columns) FROM tandem_rejected ORDER BY rowid"
+            ).map(Rejection.init(row:))
             return ReplicaStatus(
                 organisation: settings[.organisation], role: settings[.role], server: settings[.server],
                 pending: try Outbox.count(in: db),
@@ -82,5 +98,18 @@ extension Replica {
                 rejected: rejected, lastSync: settings[.lastSync],
                 clockOffset: settings[.clockOffset].flatMap { Int64($0) })
         }
+    }
+}
+
+extension ReplicaStatus.Rejection {
+    /// The `tandem_rejected` columns ``init(row:)`` reads.
+    static let columns = "change_id, tbl, record_id, reason, change"
+
+    /// A row of `tandem_rejected`: its op and fields come from the change kept with it.
+    init(row: Row) throws {
+        let change = try (row["change"] as String?).map { text in try Change(json: try JSONValue.parse(text)) }
+        self.init(
+            changeID: row["change_id"], table: row["tbl"], recordID: row["record_id"], reason: row["reason"],
+            op: change?.op, fields: change?.fields ?? [:])
     }
 }

@@ -119,7 +119,8 @@ extension Replica {
                 try db.execute(sql: "DELETE FROM tandem_outbox WHERE seq = ?", arguments: [row.seq])
                 guard case let .rejected(reason) = SyncRules.disposition(of: result) else { continue }
                 let rejection = Rejection(
-                    changeID: result.changeID, table: row.table, recordID: row.recordID, reason: reason)
+                    changeID: result.changeID, table: row.table, recordID: row.recordID, reason: reason, op: row.op,
+                    fields: row.fields ?? [:])
                 try db.execute(
                     sql: """
                         INSERT INTO tandem_rejected(change_id, tbl, record_id, reason, change) VALUES (?, ?, ?, ?, ?)

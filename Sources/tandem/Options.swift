@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Foundation
 import TandemClient
+import TandemProtocol
 
 /// `--db PATH`: the replica, else `TANDEM_DB`, else `$XDG_DATA_HOME/tandem/replica.sqlite`
 /// (`~/.local/share/tandem/replica.sqlite` when XDG_DATA_HOME is unset).
@@ -51,6 +52,11 @@ func warn(_ text: String) {
 /// Writes to stdout.
 func emit(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+/// What `add` (and `retry`) print: the record's id, or the record in `json` and `csv`.
+func emitNew(_ record: Record, of table: TableSchema, as format: OutputFormat) {
+    emit(format == .table ? record.id + "\n" : RecordFormat.render(record, of: table, as: format))
 }
 
 extension ReplicaError.Code {

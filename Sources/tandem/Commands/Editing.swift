@@ -67,11 +67,7 @@ struct Add: ParsableCommand {
             let assignments = try parseAssignments(assignments)
             let opened = try replica.open()
             let record = try opened.insert(into: table, assignments)
-            if output.format == .table {
-                emit(record.id + "\n")
-            } else {
-                emit(RecordFormat.render(record, of: try opened.table(table), as: output.format))
-            }
+            emitNew(record, of: try opened.table(table), as: output.format)
         }
     }
 }
