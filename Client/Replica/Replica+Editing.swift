@@ -213,8 +213,9 @@ extension Replica {
         return id
     }
 
-    /// Checks a record against the schema, then the references and unique values of the fields
-    /// at `positions` (an update checks only what it changes).
+    /// Checks a record against the schema, then the size (``ChangeLimits``: what the server would
+    /// refuse, `value_too_large`), references and unique values of the fields at `positions` (an
+    /// update checks only what it changes).
     func check<Positions: Sequence<Int>>(
         id: String, _ values: [FieldValue], in table: TableSchema, positions: Positions,
         references: inout ReferenceCache, db: Database
@@ -224,6 +225,12 @@ extension Replica {
             let field = table.fields[position]
             let value = values[position]
             if value.isNull { continue }
+            if let size = ChangeLimits.oversize(of: value.json) {
+                throw ReplicaError(
+                    .invalidData,
+                    "\(table.name).\(field.name): the value is \(size) bytes of JSON; the server takes at most "
+                        + "\(WireProtocol.maximumValueSize)")
+            }
             if field.type == .ref, let target = field.references, let reference = value.text,
                 !references.contains(reference, in: target)
             {

@@ -17,7 +17,7 @@ enum OpenAPIDocument {
         "Forbidden": {"description": "The token's role may not use this endpoint (an auditor's push).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         "NotFound": {"description": "No such resource.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         "Conflict": {"description": "The conflict is already resolved.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-        "TooLarge": {"description": "The body is over the limit (before or after gzip; `too_large`), carries too many changes (`too_many_changes`), or a value or identifier over its limit (`value_too_large`). Nothing is written.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "TooLarge": {"description": "The body is over the limit (before or after gzip; `too_large`), carries too many changes (`too_many_changes`), or an identifier over its limit (`value_too_large`). Nothing is written. (A field value over its limit is not a 413: that change alone is rejected with reason `value_too_large`.)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         "UnsupportedMediaType": {"description": "A Content-Type other than JSON (`unsupported_media_type`) or a Content-Encoding other than gzip (`unsupported_encoding`).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         "TooManyRequests": {"description": "Over the token's rate limit (`rate_limited`); retry after `Retry-After` seconds.", "headers": {"Retry-After": {"schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         "Unavailable": {"description": "The store is unavailable; retry later.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -35,7 +35,7 @@ enum OpenAPIDocument {
             "table": {"$ref": "#/components/schemas/Identifier"},
             "record_id": {"$ref": "#/components/schemas/Identifier"},
             "op": {"type": "string", "enum": ["insert", "update", "delete"]},
-            "fields": {"type": "object", "description": "Only the fields the change sets; each value at most \#(WireProtocol.maximumValueSize) bytes of JSON; integers within ±\#(WireProtocol.maximumSafeInteger) (RFC 7493), else the push is 400.", "propertyNames": {"maxLength": \#(WireProtocol.maximumIdentifierSize)}},
+            "fields": {"type": "object", "description": "Only the fields the change sets; each value at most \#(WireProtocol.maximumValueSize) bytes of JSON (a change with a bigger one is rejected, reason value_too_large); integers within ±\#(WireProtocol.maximumSafeInteger) (RFC 7493), else the push is 400.", "propertyNames": {"maxLength": \#(WireProtocol.maximumIdentifierSize)}},
             "base_version": {"type": "integer", "minimum": 0, "maximum": \#(WireProtocol.maximumSafeInteger)},
             "hlc": {"$ref": "#/components/schemas/Identifier", "description": "15-digit milliseconds, '.', 5-digit counter, '.', device id; more than 5 minutes ahead of the server is rejected with reason clock."},
             "device": {"$ref": "#/components/schemas/Identifier"},
