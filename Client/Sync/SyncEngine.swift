@@ -97,12 +97,13 @@ public struct SyncEngine: Sendable {
     /// registered with this server yet, registers it first (``registerDevice()``).
     public func push(progress: (Progress) -> Void = { _ in }) throws(ReplicaError) -> Summary {
         var summary = Summary()
+        let started = ContinuousClock.now
         try replica.freezeOutbox()
         let total = try replica.status().pending
         guard total > 0 else { return summary }
         try registerDevice()
         // Stamps in the server's time before they are signed: a wrong clock never costs a `clock` rejection.
-        try replica.correctClocks(offset: api.measuredClockOffset())
+        try replica.correctClocks(offset: try api.measuredClockOffset(since: started))
         let key = try replica.deviceKey()
         var last: Int64 = 0
         while true {

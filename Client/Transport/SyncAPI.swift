@@ -74,13 +74,18 @@ public struct SyncAPI: Sendable {
     /// carried the server's time measured it; nil before any did.
     public var clockOffset: Int64? { offset.value }
 
-    /// The offset from this API's latest answer, or, when none has come yet, from a
-    /// `GET /healthz` asked for it (nil when the server does not send its time).
-    public func measuredClockOffset() -> Int64? {
-        if let known = offset.value { return known }
-        // Once, whatever the answer: a server that cannot be asked is found out by the push itself.
-        _ = try? exchange(TransportRequest(method: .get, path: "/healthz"))
-        return offset.value
+    /// The offset as measured now: from an answer received since `start` (the device
+    /// registration a push has just made), else from a `GET /healthz` asked for it (nil when the
+    /// server does not send its time). An older answer will not do: the device clock may have
+    /// changed since, and a long-lived engine keeps its API.
+    ///
+    /// - Throws: `unavailable` when the server cannot be asked (then a push would not be stamped
+    ///   right, and could not be sent anyway); any answer it gives will do.
+    public func measuredClockOffset(since start: ContinuousClock.Instant) throws(ReplicaError) -> Int64? {
+        if let known = offset.value(since: start) { return known }
+        let asked = ContinuousClock.now
+        _ = try exchange(TransportRequest(method: .get, path: "/healthz"))
+        return offset.value(since: asked)
     }
 
     /// `GET /v1/whoami`: who the token is.
@@ -238,18 +243,27 @@ public struct SyncAPI: Sendable {
     }
 }
 
-/// The latest clock offset an API's answers measured; shared by copies of the API.
+/// The latest clock offset an API's answers measured, and when (on the monotonic clock, which a
+/// change of the wall clock does not move); shared by copies of the API.
 private final class ServerClockOffset: @unchecked Sendable {
     private let lock = NSLock()
-    private var latest: Int64?
+    private var latest: (offset: Int64, at: ContinuousClock.Instant)?
 
-    var value: Int64? { lock.withLock { latest } }
+    var value: Int64? { lock.withLock { latest?.offset } }
+
+    /// The latest offset if it was measured at or after `start`.
+    func value(since start: ContinuousClock.Instant) -> Int64? {
+        lock.withLock {
+            guard let latest, latest.at >= start else { return nil }
+            return latest.offset
+        }
+    }
 
     func observe(_ response: TransportResponse, sent: Int64, received: Int64) {
         guard let header = response.headers[WireProtocol.serverTimeHeader.lowercased()],
             let server = ClockOffset.serverTime(header: header)
         else { return }
         let measured = ClockOffset.estimate(sent: sent, received: received, server: server)
-        lock.withLock { latest = measured }
+        lock.withLock { latest = (measured, ContinuousClock.now) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TandemClient
 import TandemProtocol
 import TandemServer
@@ -73,18 +74,22 @@ struct Scenario {
                 ("member\($0.offset)", Optional($0.element.id), $0.element.token)
             }
         // Each device's clock is off the server's by its own amount, derived from the seed (from
-        // a few seconds to days, either way): no change may be refused for `clock`.
+        // a few seconds to days, either way), and jumps once to another amount at a step of the
+        // scenario (also from the seed; maybe past its end): no change may be refused for `clock`.
         var clockDice = SeededGenerator(seed: seed ^ 0xC10C)
         let offsets = identities.map { _ in Self.clockOffset(random: &clockDice) }
+        let jumps = identities.map { _ in (step: Int(clockDice.next() % 120), to: Self.clockOffset(random: &clockDice))
+        }
+        let clocks = offsets.map(DeviceClock.init)
         for (index, (name, organisation, token)) in identities.enumerated() {
             let curl = try CurlTransport(server: server.url, token: token)
             let faults = FaultInjectingTransport(
                 wrapping: recorder.wrapping(curl), seed: seed &+ UInt64(index), dropRequests: 0, dropResponses: 0)
-            let offset = offsets[index]
+            let clock = clocks[index].clock
             let (replica, _) = try await offPool {
                 try SyncEngine.createReplica(
                     at: folder.path("\(name).sqlite"), remote: Remote(server: server.url, token: token),
-                    transport: faults, clock: ReplicaClock { ServerClock.wall() + offset })
+                    transport: faults, clock: clock)
             }
             actors.append(
                 Actor(
@@ -119,7 +124,8 @@ struct Scenario {
         var edits = 0
         var refusedLocally: [String] = []
         let steps = 60 + Int(random.next() % 60)
-        for _ in 0..<steps {
+        for step in 0..<steps {
+            for (index, jump) in jumps.enumerated() where jump.step == step { clocks[index].set(jump.to) }
             let actor = actors[Int(random.next() % UInt64(actors.count))]
             let roll = random.next() % 100
             do {
@@ -237,12 +243,12 @@ struct Scenario {
             "\(context): a replica's change was refused for its signature")
         #expect(
             !items.contains { $0.entry?.outcome.reason == "clock" },
-            "\(context): a change was refused for its clock (device clocks off by \(offsets) ms)")
+            "\(context): a change was refused for its clock (device clocks off by \(offsets) ms, then \(jumps))")
         let faults = actors.flatMap(\.faults.history).filter { $0 != .delivered }.count
         let statuses = Dictionary(grouping: items.compactMap { $0.entry?.outcome.status.rawValue }, by: { $0 })
             .mapValues(\.count)
         print(
-            "  seed \(seed): \(edits) edits, \(items.count) log entries \(statuses), \(faults) faults, \(manual.count) manual conflicts, \(restricted) records hidden from members, device clocks off by \(offsets) ms"
+            "  seed \(seed): \(edits) edits, \(items.count) log entries \(statuses), \(faults) faults, \(manual.count) manual conflicts, \(restricted) records hidden from members, device clocks off by \(offsets) ms, jumping at \(jumps.map { "step \($0.step) to \($0.to)" })"
         )
         await server.stop()
         return restricted
@@ -393,4 +399,15 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
             continuation.resume(with: Result { try work() })
         }
     }
+}
+
+/// A device's wall clock: the server's plus an offset that the scenario may change.
+final class DeviceClock: Sendable {
+    private let offset: Mutex<Int64>
+
+    init(_ offset: Int64) { self.offset = Mutex(offset) }
+
+    func set(_ value: Int64) { offset.withLock { $0 = value } }
+
+    var clock: ReplicaClock { ReplicaClock { ServerClock.wall() + self.offset.withLock { $0 } } }
 }
