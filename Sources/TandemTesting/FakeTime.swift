@@ -3,8 +3,9 @@
 /// runs as on a laptop whose clock is off while the test and the server keep the right time.
 ///
 /// libfaketime (Debian's `faketime` 0.9.10, `LD_PRELOAD=…/libfaketime.so.1 FAKETIME=+20m`) was the
-/// first choice; under it a Swift binary starts without its arguments (`tandem --version` prints
-/// the overview), so the shift is injected instead.
+/// first choice; under it a Swift program starts without its arguments (`CommandLine.arguments`
+/// is `[]`, with or without `-static-stdlib`; `tandem --version` prints the overview), so the
+/// shift is injected instead.
 ///
 /// ```swift
 /// let result = try BinaryRunner.run("tandem", ["sync", "--db", db], environment: FakeTime.environment("+20m"))
