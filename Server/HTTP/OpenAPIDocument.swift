@@ -42,7 +42,7 @@ enum OpenAPIDocument {
             "signature": {"$ref": "#/components/schemas/Identifier"}}},
         "PushRequest": {"type": "object", "required": ["changes"], "properties": {"changes": {"type": "array", "maxItems": \#(WireProtocol.maximumChangesPerPush), "items": {"$ref": "#/components/schemas/Change"}}}},
         "Status": {"type": "string", "enum": ["applied", "merged", "conflict", "rejected", "duplicate"]},
-        "PushResult": {"type": "object", "required": ["change_id", "status", "seq", "version", "reason"], "properties": {"change_id": {"type": "string"}, "status": {"$ref": "#/components/schemas/Status"}, "seq": {"type": ["integer", "null"]}, "version": {"type": ["integer", "null"]}, "reason": {"type": ["string", "null"], "description": "Why a change was rejected: schema:…, check:…, clock, signature, deleted, referenced, unique:…, reference:…, not_permitted."}}},
+        "PushResult": {"type": "object", "required": ["change_id", "status", "seq", "version", "reason"], "properties": {"change_id": {"type": "string"}, "status": {"$ref": "#/components/schemas/Status"}, "seq": {"type": ["integer", "null"]}, "version": {"type": ["integer", "null"]}, "reason": {"type": ["string", "null"], "description": "Why a change was rejected: schema:…, check:…, clock, value_too_large, signature, deleted, referenced, unique:…, reference:…, not_permitted."}}},
         "PushResponse": {"type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/PushResult"}}}},
         "Author": {"type": "object", "required": ["organisation", "role"], "properties": {"organisation": {"type": ["string", "null"]}, "role": {"type": "string", "enum": ["member", "coordinator", "auditor", "server"]}, "device": {"type": ["string", "null"]}}},
         "DeviceRegistration": {"type": "object", "required": ["device", "public_key"], "properties": {"device": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$", "description": "The replica's device id (not `server`)."}, "public_key": {"type": "string", "description": "The device's Ed25519 public key: 32 bytes, base64."}}},
@@ -88,7 +88,7 @@ enum OpenAPIDocument {
     /// The whole document as text.
     static let text = #"""
         {"openapi": "3.1.0",
-         "info": {"title": "Tandem sync API", "version": "\#(WireProtocol.version)", "description": "The tandem-server HTTP API (SPEC §4). JSON everywhere; gzip accepted (Content-Encoding) and sent (Accept-Encoding). Every 4xx answer is {\"error\": CODE, \"message\": …}. A known path asked with another method is 405 with Allow. Connections idle longer than the server's idle timeout (default 30 s) are closed."},
+         "info": {"title": "Tandem sync API", "version": "\#(WireProtocol.version)", "description": "The tandem-server HTTP API (SPEC §4). JSON everywhere; gzip accepted (Content-Encoding) and sent (Accept-Encoding). Every 4xx answer is {\"error\": CODE, \"message\": …}. A known path asked with another method is 405 with Allow. Connections idle longer than the server's idle timeout (default 30 s) are closed. Every answer, errors included, carries the server's clock in the header \#(WireProtocol.serverTimeHeader): whole milliseconds since the Unix epoch."},
          "security": [{"bearerAuth": []}],
          "paths": {
         \#(paths)
