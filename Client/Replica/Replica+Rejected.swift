@@ -77,7 +77,7 @@ extension Replica {
             let row = try Row.fetchOne(
                 db, sql: "SELECT \(Rejection.columns) FROM tandem_rejected WHERE change_id = ?", arguments: [id])
         else { throw ReplicaError(.notFound, "refused changes: no change with id \(text)") }
-        return try Rejection(row: row)
+        return Rejection(row: row)
     }
 
     private static func gone(_ rejection: Rejection) -> ReplicaError {

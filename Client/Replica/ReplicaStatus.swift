@@ -105,9 +105,12 @@ extension ReplicaStatus.Rejection {
     /// The `tandem_rejected` columns ``init(row:)`` reads.
     static let columns = "change_id, tbl, record_id, reason, change"
 
-    /// A row of `tandem_rejected`: its op and fields come from the change kept with it.
-    init(row: Row) throws {
-        let change = try (row["change"] as String?).map { text in try Change(json: try JSONValue.parse(text)) }
+    /// A row of `tandem_rejected`: its op and fields come from the change kept with it (none for a
+    /// row older than `v2`, or whose change does not read: it still shows, and can be dismissed).
+    init(row: Row) {
+        let change = (row["change"] as String?).flatMap { text in
+            try? Change(json: try JSONValue.parse(text))
+        }
         self.init(
             changeID: row["change_id"], table: row["tbl"], recordID: row["record_id"], reason: row["reason"],
             op: change?.op, fields: change?.fields ?? [:])

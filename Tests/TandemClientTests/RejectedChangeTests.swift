@@ -92,4 +92,22 @@ import Testing
         } throws: { ($0 as? ReplicaError)?.code == .notFound }
         #expect(try other.status().rejected.count == 1)
     }
+
+    @Test func aRefusalKeptBeforeChangesWereKeptStillShowsAndCanBeDismissed() throws {
+        let world = SyncWorld()
+        let (replica, _) = try world.replica()
+        let id = "0193a1b2-c3d4-7e5f-8a6b-000000000001"
+        try replica.withDatabase { db in
+            try db.execute(
+                sql: "INSERT INTO tandem_rejected(change_id, tbl, record_id, reason) VALUES (?, 'round', ?, 'clock')",
+                arguments: [id, "0193a1b2-c3d4-7e5f-8a6b-000000000002"])
+        }
+        let kept = try #require(try replica.status().rejected.first)
+        #expect(kept.reason == "clock" && kept.fields.isEmpty && kept.op == nil)
+        #expect {
+            try replica.retryRejected(id)
+        } throws: { ($0 as? ReplicaError)?.code == .notFound }
+        try replica.dismissRejected(String(id.prefix(30)))
+        #expect(try replica.status().rejected.isEmpty)
+    }
 }
