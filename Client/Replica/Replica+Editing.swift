@@ -17,14 +17,14 @@ extension Replica {
     public func insert(into tableName: String, _ assignments: [Assignment]) throws(ReplicaError) -> Record {
         let table = try table(tableName)
         return try write { db in
-            var clock = try currentHLC(in: db)
+            var clock = try editClock(in: db)
             var references = ReferenceCache()
             let editor = try Self.editor(in: db)
             try Self.refuseAuditor(editor, table: table, id: nil)
             let values = try parse(assignments, for: table, db: db, resolvingPrefixes: true)
             let record = try insert(
                 values, into: table, editor: editor, clock: &clock, references: &references, db: db)
-            try Setting.hlc.write(clock.description, in: db)
+            try Setting.hlc.write(clock.hlc.description, in: db)
             return record
         }
     }
@@ -40,39 +40,51 @@ extension Replica {
             let editor = try Self.editor(in: db)
             try Self.refuseAuditor(editor, table: table, id: id)
             let id = try Self.resolve(id, in: table, db: db)
-            guard var record = try fetchRecord(id, in: table, db: db) else {
+            guard try fetchRecord(id, in: table, db: db) != nil else {
                 throw ReplicaError(.notFound, "\(table.name): no record with id \(id)")
             }
-            let before = record.values
-            var values = try parse(assignments, for: table, db: db, resolvingPrefixes: true)
-            if values.removeValue(forKey: "id") != nil {
-                throw ReplicaError(.invalidData, "\(table.name).id: a record's id cannot be changed")
-            }
-            let changed = table.fields.filter { field in values[field.name].map { $0 != record[field.name] } ?? false }
-            guard !changed.isEmpty else { return record }
-            for field in changed { record[field.name] = values[field.name] ?? .null }
-            record.values = record.values.filter { !$0.value.isNull }
-            try Self.checkAccess(editor, table: table, id: id, before: before, after: record.values)
-            var references = ReferenceCache()
-            let positions = table.fields.indices.filter { position in
-                changed.contains { $0.name == table.fields[position].name }
-            }
-            try check(
-                id: id, table.fields.map { record[$0.name] }, in: table, positions: positions, references: &references,
-                before: before, db: db)
-
-            let assignments = changed.map { "\($0.name.quotedIdentifier) = ?" }.joined(separator: ", ")
-            try db.execute(
-                sql: "UPDATE \(table.name.quotedIdentifier) SET \(assignments) WHERE id = ?",
-                arguments: StatementArguments(changed.map { record[$0.name].databaseValue } + [id.databaseValue]))
-            let clock = try currentHLC(in: db).advanced(now: self.clock.now())
-            let fields = Dictionary(uniqueKeysWithValues: changed.map { ($0.name, record[$0.name].json) })
-            try Outbox.record(
-                Outbox.Entry(op: .update, fields: fields, hlc: clock.description), table: table.name, recordID: id,
-                in: db)
-            try Setting.hlc.write(clock.description, in: db)
-            return record
+            let values = try parse(assignments, for: table, db: db, resolvingPrefixes: true)
+            return try update(id, in: table, setting: values, editor: editor, db: db)
         }
+    }
+
+    /// Sets parsed `values` on the live record `id` with its outbox entry, checked as `set`
+    /// checks them; unchanged values are not recorded. `update` and `retry` take this path.
+    func update(
+        _ id: String, in table: TableSchema, setting given: [String: FieldValue], editor: Author?, db: Database
+    ) throws -> Record {
+        guard var record = try fetchRecord(id, in: table, db: db) else {
+            throw ReplicaError(.notFound, "\(table.name): no record with id \(id)")
+        }
+        let before = record.values
+        var values = given
+        if values.removeValue(forKey: "id") != nil {
+            throw ReplicaError(.invalidData, "\(table.name).id: a record's id cannot be changed")
+        }
+        let changed = table.fields.filter { field in values[field.name].map { $0 != record[field.name] } ?? false }
+        guard !changed.isEmpty else { return record }
+        for field in changed { record[field.name] = values[field.name] ?? .null }
+        record.values = record.values.filter { !$0.value.isNull }
+        try Self.checkAccess(editor, table: table, id: id, before: before, after: record.values)
+        var references = ReferenceCache()
+        let positions = table.fields.indices.filter { position in
+            changed.contains { $0.name == table.fields[position].name }
+        }
+        try check(
+            id: id, table.fields.map { record[$0.name] }, in: table, positions: positions, references: &references,
+            before: before, db: db)
+
+        let assignments = changed.map { "\($0.name.quotedIdentifier) = ?" }.joined(separator: ", ")
+        try db.execute(
+            sql: "UPDATE \(table.name.quotedIdentifier) SET \(assignments) WHERE id = ?",
+            arguments: StatementArguments(changed.map { record[$0.name].databaseValue } + [id.databaseValue]))
+        let clock = try currentHLC(in: db).advanced(now: try correctedNow(in: db))
+        let fields = Dictionary(uniqueKeysWithValues: changed.map { ($0.name, record[$0.name].json) })
+        try Outbox.record(
+            Outbox.Entry(op: .update, fields: fields, hlc: clock.description), table: table.name, recordID: id,
+            in: db)
+        try Setting.hlc.write(clock.description, in: db)
+        return record
     }
 
     /// Deletes a record.
@@ -84,31 +96,36 @@ extension Replica {
         try write { db in
             let editor = try Self.editor(in: db)
             try Self.refuseAuditor(editor, table: table, id: id)
-            let id = try Self.resolve(id, in: table, db: db)
-            guard let record = try fetchRecord(id, in: table, db: db) else {
-                throw ReplicaError(.notFound, "\(table.name): no record with id \(id)")
-            }
-            try Self.checkAccess(editor, table: table, id: id, before: record.values, after: nil)
-            for (referring, field) in schema.references(to: table.name) {
-                let count =
-                    try Int.fetchOne(
-                        db,
-                        sql:
-                            "SELECT count(*) FROM \(referring.name.quotedIdentifier) WHERE \(field.name.quotedIdentifier) = ?",
-                        arguments: [id]) ?? 0
-                if count > 0 {
-                    throw ReplicaError(
-                        .invalidData,
-                        "\(table.name) \(id): still referenced by \(count) \(referring.name) record\(count == 1 ? "" : "s") (\(referring.name).\(field.name))"
-                    )
-                }
-            }
-            try db.execute(sql: "DELETE FROM \(table.name.quotedIdentifier) WHERE id = ?", arguments: [id])
-            let clock = try currentHLC(in: db).advanced(now: self.clock.now())
-            try Outbox.record(
-                Outbox.Entry(op: .delete, fields: nil, hlc: clock.description), table: table.name, recordID: id, in: db)
-            try Setting.hlc.write(clock.description, in: db)
+            try delete(try Self.resolve(id, in: table, db: db), from: table, editor: editor, db: db)
         }
+    }
+
+    /// Deletes the record `id` with its outbox entry, checked as `rm` checks it (`rm` and
+    /// `retry` take this path).
+    func delete(_ id: String, from table: TableSchema, editor: Author?, db: Database) throws {
+        guard let record = try fetchRecord(id, in: table, db: db) else {
+            throw ReplicaError(.notFound, "\(table.name): no record with id \(id)")
+        }
+        try Self.checkAccess(editor, table: table, id: id, before: record.values, after: nil)
+        for (referring, field) in schema.references(to: table.name) {
+            let count =
+                try Int.fetchOne(
+                    db,
+                    sql:
+                        "SELECT count(*) FROM \(referring.name.quotedIdentifier) WHERE \(field.name.quotedIdentifier) = ?",
+                    arguments: [id]) ?? 0
+            if count > 0 {
+                throw ReplicaError(
+                    .invalidData,
+                    "\(table.name) \(id): still referenced by \(count) \(referring.name) record\(count == 1 ? "" : "s") (\(referring.name).\(field.name))"
+                )
+            }
+        }
+        try db.execute(sql: "DELETE FROM \(table.name.quotedIdentifier) WHERE id = ?", arguments: [id])
+        let clock = try currentHLC(in: db).advanced(now: try correctedNow(in: db))
+        try Outbox.record(
+            Outbox.Entry(op: .delete, fields: nil, hlc: clock.description), table: table.name, recordID: id, in: db)
+        try Setting.hlc.write(clock.description, in: db)
     }
 
     // MARK: - Shared by add and import
@@ -152,7 +169,7 @@ extension Replica {
 
     /// Inserts a parsed record (`id` among the values chooses its id) with its outbox entry.
     func insert(
-        _ values: [String: FieldValue], into table: TableSchema, editor: Author?, clock: inout HLC,
+        _ values: [String: FieldValue], into table: TableSchema, editor: Author?, clock: inout EditClock,
         references: inout ReferenceCache, db: Database
     ) throws -> Record {
         var positional = table.defaultValues
@@ -171,12 +188,12 @@ extension Replica {
     /// - Parameter editor: who edits (``editor(in:)``), checked against the new record's owners.
     /// - Returns: the record's id (`id`, or a new UUIDv7 from the device clock).
     func insert(
-        _ values: [FieldValue], id: String?, into table: TableSchema, editor: Author?, clock: inout HLC,
+        _ values: [FieldValue], id: String?, into table: TableSchema, editor: Author?, clock: inout EditClock,
         references: inout ReferenceCache, db: Database
     ) throws -> String {
-        clock = clock.advanced(now: self.clock.now())
+        let stamp = clock.advance(wall: self.clock.now())
         let isNamed = id != nil
-        let id = id ?? UUIDv7Generator.id(at: clock)
+        let id = id ?? UUIDv7Generator.id(at: stamp)
         if let editor, editor.role != .coordinator {
             try Self.checkAccess(
                 editor, table: table, id: id, before: nil, after: Self.values(values, of: table), isNamed: isNamed)
@@ -192,13 +209,14 @@ extension Replica {
         }
         references.insert(id, in: table.name)
         try Outbox.append(
-            Outbox.Entry(op: .insert, fields: nil, hlc: clock.description), table: table.name, recordID: id, in: db)
+            Outbox.Entry(op: .insert, fields: nil, hlc: stamp.description), table: table.name, recordID: id, in: db)
         return id
     }
 
-    /// Checks a record against the schema, then the references and unique values of the fields
-    /// at `positions` (an update checks only what it changes), then the table's constraints
-    /// (`before`: the record before an update).
+    /// Checks a record against the schema, then the size (``ChangeLimits``: what the server would
+    /// refuse, `value_too_large`), references and unique values of the fields at `positions` (an
+    /// update checks only what it changes), then the table's constraints (`before`: the record
+    /// before an update).
     func check<Positions: Sequence<Int>>(
         id: String, _ values: [FieldValue], in table: TableSchema, positions: Positions,
         references: inout ReferenceCache, before: [String: FieldValue]? = nil, db: Database
@@ -208,6 +226,12 @@ extension Replica {
             let field = table.fields[position]
             let value = values[position]
             if value.isNull { continue }
+            if let size = ChangeLimits.oversize(of: value.json) {
+                throw ReplicaError(
+                    .invalidData,
+                    "\(table.name).\(field.name): the value is \(size) bytes of JSON; the server takes at most "
+                        + "\(WireProtocol.maximumValueSize)")
+            }
             if field.type == .ref, let target = field.references, let reference = value.text,
                 !references.contains(reference, in: target)
             {

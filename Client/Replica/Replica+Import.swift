@@ -56,7 +56,7 @@ extension Replica {
         let positions = header.map { column in column == "id" ? -1 : table.fields.firstIndex { $0.name == column }! }
         let defaults = table.defaultValues
         return try write { db in
-            var clock = try currentHLC(in: db)
+            var clock = try editClock(in: db)
             var references = ReferenceCache()
             let editor = try Self.editor(in: db)
             try Self.refuseAuditor(editor, table: table, id: nil)
@@ -90,7 +90,7 @@ extension Replica {
             } catch {
                 throw located(line, error)
             }
-            try Setting.hlc.write(clock.description, in: db)
+            try Setting.hlc.write(clock.hlc.description, in: db)
             return count
         }
     }

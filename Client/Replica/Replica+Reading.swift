@@ -100,23 +100,31 @@ extension Replica {
     static func resolve(
         _ text: String, in table: TableSchema, matches: (_ prefix: String, _ end: String) throws -> [String]
     ) throws -> String {
+        try resolve(text, label: table.name, noun: "record", matches: matches)
+    }
+
+    /// The full id that `text` names among ids of one kind (`noun`, named in messages after
+    /// `label`): itself when it is a whole id, else the one that `matches(prefix, end)` finds.
+    static func resolve(
+        _ text: String, label: String, noun: String, matches: (_ prefix: String, _ end: String) throws -> [String]
+    ) throws -> String {
         let prefix = text.lowercased()
         if Identifier.isUUID(prefix) { return prefix }
         guard Identifier.isPrefix(prefix) else {
-            throw ReplicaError(.notFound, "\(table.name): no record with id \(text)")
+            throw ReplicaError(.notFound, "\(label): no \(noun) with id \(text)")
         }
         guard prefix.count >= 4 else {
-            throw ReplicaError(.usage, "\(table.name): id prefix \"\(text)\" is too short (at least 4 characters)")
+            throw ReplicaError(.usage, "\(label): id prefix \"\(text)\" is too short (at least 4 characters)")
         }
         // Ids are lowercase hex and dashes, all below "g": [prefix, prefix + "g") is every id
         // that starts with the prefix, and an index on the ids finds them.
         let found = try matches(prefix, prefix + "g")
         switch found.count {
-        case 0: throw ReplicaError(.notFound, "\(table.name): no record with id \(text)")
+        case 0: throw ReplicaError(.notFound, "\(label): no \(noun) with id \(text)")
         case 1: return found[0]
         default:
             let shown = found.prefix(2).joined(separator: ", ") + (found.count > 2 ? ", …" : "")
-            throw ReplicaError(.usage, "\(table.name): id prefix \"\(text)\" is ambiguous (\(shown))")
+            throw ReplicaError(.usage, "\(label): id prefix \"\(text)\" is ambiguous (\(shown))")
         }
     }
 }

@@ -150,6 +150,12 @@ enum Setting: String, CaseIterable {
     /// The server URL the device key is registered with (`POST /v1/devices`), for the
     /// organisation in `organisation`; absent until it is.
     case deviceRegistered = "device_registered"
+    /// The server's clock minus this device's, in milliseconds, as the latest exchange with the
+    /// server measured it (``ClockOffset``); edits are stamped with the device clock plus it.
+    case clockOffset = "clock_offset"
+    /// The latest HLC of a change the server accepted that this replica has pulled: a change
+    /// re-stamped at push is stamped after it.
+    case seenClock = "seen_hlc"
 
     func write(_ value: String?, in db: Database) throws {
         if let value {

@@ -30,7 +30,10 @@ extension Replica {
             if let remote = SyncRules.latestClock(in: page.items) {
                 let local = try currentHLC(in: db)
                 if local < remote {
-                    try Setting.hlc.write(local.receiving(remote, now: clock.now()).description, in: db)
+                    try Setting.hlc.write(local.receiving(remote, now: try correctedNow(in: db)).description, in: db)
+                }
+                if try Setting.seenClock.read(in: db).flatMap(HLC.init).map({ $0 < remote }) ?? true {
+                    try Setting.seenClock.write(remote.description, in: db)
                 }
             }
             try Setting.cursor.write(String(max(page.next, since)), in: db)

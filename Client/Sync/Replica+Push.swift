@@ -65,6 +65,7 @@ extension Replica {
         ).map(OutboxRow.init)
         guard !rows.isEmpty else { return 0 }
         var ids = UUIDv7Generator()
+        let now = try correctedNow(in: db)
         for row in rows {
             var fields = row.fields
             if row.op == .insert, fields == nil {
@@ -72,7 +73,7 @@ extension Replica {
             }
             try db.execute(
                 sql: "UPDATE tandem_outbox SET change_id = ?, fields = ? WHERE seq = ?",
-                arguments: [ids.next(milliseconds: clock.now()), fields.map(OutboxRow.encodeFields), row.seq])
+                arguments: [ids.next(milliseconds: now), fields.map(OutboxRow.encodeFields), row.seq])
         }
         return rows.count
     }
@@ -118,7 +119,8 @@ extension Replica {
                 try db.execute(sql: "DELETE FROM tandem_outbox WHERE seq = ?", arguments: [row.seq])
                 guard case let .rejected(reason) = SyncRules.disposition(of: result) else { continue }
                 let rejection = Rejection(
-                    changeID: result.changeID, table: row.table, recordID: row.recordID, reason: reason)
+                    changeID: result.changeID, table: row.table, recordID: row.recordID, reason: reason, op: row.op,
+                    fields: row.fields ?? [:])
                 try db.execute(
                     sql: """
                         INSERT INTO tandem_rejected(change_id, tbl, record_id, reason, change) VALUES (?, ?, ?, ?, ?)

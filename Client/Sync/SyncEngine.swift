@@ -44,7 +44,7 @@ public struct SyncEngine: Sendable {
     /// - Parameter retry: what to do when the server answers 429 (wait `Retry-After` and retry).
     public init(replica: Replica, transport: any SyncTransport, retry: SyncAPI.RetryPolicy = .init()) {
         self.replica = replica
-        api = SyncAPI(transport: transport, retry: retry)
+        api = SyncAPI(transport: transport, retry: retry, clock: replica.clock)
     }
 
     /// An engine for the server, token and certificate authorities stored in `replica`, over
@@ -87,7 +87,8 @@ public struct SyncEngine: Sendable {
         let pulled = try pull(progress: progress)
         summary.pulled = pulled.pulled
         summary.conflicts = pulled.conflicts
-        try replica.recordSync(at: replica.clock.now())
+        try noteServerClock()
+        try replica.recordSync(at: replica.clock.now() + (api.clockOffset ?? 0))
         return summary
     }
 
@@ -96,10 +97,13 @@ public struct SyncEngine: Sendable {
     /// registered with this server yet, registers it first (``registerDevice()``).
     public func push(progress: (Progress) -> Void = { _ in }) throws(ReplicaError) -> Summary {
         var summary = Summary()
+        let started = ContinuousClock.now
         try replica.freezeOutbox()
         let total = try replica.status().pending
         guard total > 0 else { return summary }
         try registerDevice()
+        // Stamps in the server's time before they are signed: a wrong clock never costs a `clock` rejection.
+        try replica.correctClocks(offset: try api.measuredClockOffset(since: started))
         let key = try replica.deviceKey()
         var last: Int64 = 0
         while true {
@@ -142,6 +146,13 @@ public struct SyncEngine: Sendable {
         try replica.cacheConflicts(conflicts)
         summary.conflicts = conflicts.count
         return summary
+    }
+
+    /// Keeps the clock offset this engine's answers measured, correcting pending stamps with it
+    /// (``Replica/correctClocks(offset:)``), so that edits made offline later are stamped in the
+    /// server's time.
+    func noteServerClock() throws(ReplicaError) {
+        if let offset = api.clockOffset { try replica.correctClocks(offset: offset) }
     }
 
     /// The conflicts on records the caller can see, from the server (and cached).
@@ -200,7 +211,7 @@ public struct SyncEngine: Sendable {
         if FileManager.default.fileExists(atPath: path) {
             throw ReplicaError(.cannotCreate, "\(path) already exists; not overwriting it")
         }
-        let api = SyncAPI(transport: transport, retry: retry)
+        let api = SyncAPI(transport: transport, retry: retry, clock: clock)
         let identity = try api.whoAmI()
         let schema = try api.schema()
         let replica = try Replica.create(at: path, schema: schema, clock: clock)
@@ -209,7 +220,8 @@ public struct SyncEngine: Sendable {
         do {
             try engine.registerDevice()
             let summary = try engine.pull(progress: progress)
-            try replica.recordSync(at: clock.now())
+            try engine.noteServerClock()
+            try replica.recordSync(at: clock.now() + (engine.api.clockOffset ?? 0))
             return (replica, summary)
         } catch {
             throw ReplicaError(

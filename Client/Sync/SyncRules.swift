@@ -90,6 +90,56 @@ package enum SyncRules {
         return latest
     }
 
+    /// How far ahead of the server's time (as the device's corrected clock has it) a stamp may be
+    /// before it counts as made by a wrong clock: the measurement's own error is well below it.
+    package static let clockTolerance: Int64 = 1_000
+
+    /// The clocks of the pending changes, and of the device, once the device has learned that its
+    /// clock is `shift` milliseconds off the offset their stamps were made with (`shift` = the new
+    /// offset minus the old), at corrected time `now`, having pulled changes up to `seen`:
+    ///
+    /// 1. each pending stamp moves by `shift` (unless it is within ``clockTolerance``): an edit
+    ///    made on a clock 20 minutes fast counts as made when it was, in the server's time, so
+    ///    `lww` against other devices follows the order the edits were really made in;
+    /// 2. a stamp still ahead of `now` (past the tolerance, and past `seen`) — the clock changed
+    ///    between the edit and the push — is stamped anew at `now`, after `seen` and after the
+    ///    stamps before it, so the server never refuses it for `clock`;
+    /// 3. the device's clock, if ahead in the same way, starts again from `now` (and after `seen`),
+    ///    and is never behind the pending stamps.
+    ///
+    /// Stamps keep their order, and their counters; HLC rules (SPEC §5) are unchanged.
+    package static func correctClocks(
+        pending: [HLC], device: HLC, shift: Int64, now: Int64, seen: HLC?
+    ) -> (pending: [HLC], device: HLC) {
+        let bound = max(now + clockTolerance, seen?.milliseconds ?? 0)
+        func isPlausible(_ clock: HLC) -> Bool { clock.milliseconds <= bound }
+        func fresh(after floor: HLC?) -> HLC {
+            var next = HLC(milliseconds: now, counter: 0, device: device.device)
+            if let seen, next.milliseconds <= seen.milliseconds { next = next.receiving(seen, now: now) }
+            if let floor, next <= floor { next = floor.advanced(now: now) }
+            return next
+        }
+        let plausibleDevice = isPlausible(device) ? device : nil
+        var previous: HLC?
+        var corrected: [HLC] = []
+        corrected.reserveCapacity(pending.count)
+        for stamp in pending {
+            var clock = stamp
+            if abs(shift) > clockTolerance {
+                clock.milliseconds = max(0, clock.milliseconds + shift)
+            }
+            if !isPlausible(clock) || previous.map({ clock <= $0 }) ?? false {
+                let floor = [previous, plausibleDevice].compactMap { $0 }.max()
+                clock = fresh(after: floor)
+            }
+            corrected.append(clock)
+            previous = clock
+        }
+        var deviceClock = plausibleDevice ?? fresh(after: nil)
+        if let previous, deviceClock < previous { deviceClock = previous }
+        return (corrected, deviceClock)
+    }
+
     /// The cursor to continue a pull from after a page, or nil when the pull is done.
     ///
     /// - Throws: `internal` when the server says there is more but its cursor did not move (a

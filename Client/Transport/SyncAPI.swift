@@ -60,10 +60,32 @@ public struct SyncAPI: Sendable {
 
     public let transport: any SyncTransport
     public var retry: RetryPolicy
+    /// The device's wall clock, read around each exchange to measure its offset from the server's.
+    public let clock: ReplicaClock
+    private let offset = ServerClockOffset()
 
-    public init(transport: any SyncTransport, retry: RetryPolicy = RetryPolicy()) {
+    public init(transport: any SyncTransport, retry: RetryPolicy = RetryPolicy(), clock: ReplicaClock = .system) {
         self.transport = transport
         self.retry = retry
+        self.clock = clock
+    }
+
+    /// The device clock's offset from the server's (``ClockOffset``) as the latest answer that
+    /// carried the server's time measured it; nil before any did.
+    public var clockOffset: Int64? { offset.value }
+
+    /// The offset as measured now: from an answer received since `start` (the device
+    /// registration a push has just made), else from a `GET /healthz` asked for it (nil when the
+    /// server does not send its time). An older answer will not do: the device clock may have
+    /// changed since, and a long-lived engine keeps its API.
+    ///
+    /// - Throws: `unavailable` when the server cannot be asked (then a push would not be stamped
+    ///   right, and could not be sent anyway); any answer it gives will do.
+    public func measuredClockOffset(since start: ContinuousClock.Instant) throws(ReplicaError) -> Int64? {
+        if let known = offset.value(since: start) { return known }
+        let asked = ContinuousClock.now
+        _ = try exchange(TransportRequest(method: .get, path: "/healthz"))
+        return offset.value(since: asked)
     }
 
     /// `GET /v1/whoami`: who the token is.
@@ -151,14 +173,7 @@ public struct SyncAPI: Sendable {
     func send(_ request: TransportRequest) throws(ReplicaError) -> TransportResponse {
         var attempt = 0
         while true {
-            let response: TransportResponse
-            do {
-                response = try transport.send(request)
-            } catch let error as ReplicaError {
-                throw error
-            } catch {
-                throw ReplicaError(.unavailable, "cannot reach the server: \(error)")
-            }
+            let response = try exchange(request)
             if (200..<300).contains(response.status) { return response }
             guard response.status == 429, attempt < retry.maximumRetries else {
                 throw Self.error(for: response, of: request)
@@ -169,6 +184,20 @@ public struct SyncAPI: Sendable {
                 "the server is rate-limiting this token; retrying \(request.method.rawValue) \(request.path) in "
                     + "\(Self.seconds(wait)) s (\(attempt) of \(retry.maximumRetries))")
             retry.sleep(wait)
+        }
+    }
+
+    /// One exchange, its answer whatever it is, the clock offset taken from it.
+    private func exchange(_ request: TransportRequest) throws(ReplicaError) -> TransportResponse {
+        let sent = clock.now()
+        do {
+            let response = try transport.send(request)
+            offset.observe(response, sent: sent, received: clock.now())
+            return response
+        } catch let error as ReplicaError {
+            throw error
+        } catch {
+            throw ReplicaError(.unavailable, "cannot reach the server: \(error)")
         }
     }
 
@@ -211,5 +240,30 @@ public struct SyncAPI: Sendable {
             let place = request.map { " to \($0.line)" } ?? ""
             throw ReplicaError(.internal, "unexpected answer from the server\(place): \(error.message)")
         }
+    }
+}
+
+/// The latest clock offset an API's answers measured, and when (on the monotonic clock, which a
+/// change of the wall clock does not move); shared by copies of the API.
+private final class ServerClockOffset: @unchecked Sendable {
+    private let lock = NSLock()
+    private var latest: (offset: Int64, at: ContinuousClock.Instant)?
+
+    var value: Int64? { lock.withLock { latest?.offset } }
+
+    /// The latest offset if it was measured at or after `start`.
+    func value(since start: ContinuousClock.Instant) -> Int64? {
+        lock.withLock {
+            guard let latest, latest.at >= start else { return nil }
+            return latest.offset
+        }
+    }
+
+    func observe(_ response: TransportResponse, sent: Int64, received: Int64) {
+        guard let header = response.headers[WireProtocol.serverTimeHeader.lowercased()],
+            let server = ClockOffset.serverTime(header: header)
+        else { return }
+        let measured = ClockOffset.estimate(sent: sent, received: received, server: server)
+        lock.withLock { latest = (measured, ContinuousClock.now) }
     }
 }

@@ -15,12 +15,18 @@ public enum WireProtocol {
     public static let maximumPullLimit = 10_000
     /// How far ahead of the server's clock a change's HLC may be.
     public static let maximumClockSkewMilliseconds: Int64 = 5 * 60 * 1000
+    /// The response header carrying the server's clock when it answered, in whole milliseconds
+    /// since the Unix epoch (`Tandem-Server-Time: 1763812345678`). Every answer of the server
+    /// has it, errors included; a client keeps its offset from it (``ClockOffset``).
+    public static let serverTimeHeader = "Tandem-Server-Time"
     /// The largest field value a change may carry, counted as the UTF-8 bytes of its JSON
-    /// (64 KiB: a page of text is a few KiB; files do not belong in records). A push carrying a
-    /// bigger one is refused whole with 413 `value_too_large`.
+    /// (64 KiB: a page of text is a few KiB; files do not belong in records). A change carrying a
+    /// bigger one is rejected alone with reason `value_too_large` (``ChangeLimits``); the CLI
+    /// refuses it when the edit is made.
     public static let maximumValueSize = 64 * 1024
     /// The longest `change_id`, `table`, `record_id`, `device`, `hlc`, `signature` or field name,
-    /// in UTF-8 bytes; a push carrying a longer one is refused whole with 413 `value_too_large`.
+    /// in UTF-8 bytes; a push carrying a longer one is refused whole with 413 `value_too_large`
+    /// (``ChangeLimits``).
     public static let maximumIdentifierSize = 1024
     /// The largest integer magnitude: 2^53 − 1, the I-JSON range (RFC 7493) that RFC 8785 — and
     /// so the history's hashes and signatures — represents exactly. Beyond it a JSON number is

@@ -25,6 +25,8 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: TandemRequestContext.self, options: .autoGenerateHeadEndpoints)
+    // The server's time on every answer, errors included (outside the error middleware).
+    router.add(middleware: ServerTimeMiddleware(clock: clock))
     // The limit first, so that the error middleware reports the configured one.
     router.add(middleware: BodyLimitMiddleware(limit: configuration.maximumBodySize))
     router.add(middleware: ErrorMiddleware())

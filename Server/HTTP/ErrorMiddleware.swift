@@ -3,7 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// The outermost middleware: whatever goes wrong below it becomes a 4xx JSON answer
+/// The outermost middleware but one (``ServerTimeMiddleware``): whatever goes wrong below it becomes a 4xx JSON answer
 /// `{"error": CODE, "message": …}` (or 503 `unavailable` when the store fails), never a 500.
 ///
 /// Router misses are told apart here: a known path with the wrong method is 405 (with `Allow`),

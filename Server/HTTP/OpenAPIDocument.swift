@@ -17,7 +17,7 @@ enum OpenAPIDocument {
         "Forbidden": {"description": "The token's role may not use this endpoint (an auditor's push).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         "NotFound": {"description": "No such resource.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         "Conflict": {"description": "The conflict is already resolved.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-        "TooLarge": {"description": "The body is over the limit (before or after gzip; `too_large`), carries too many changes (`too_many_changes`), or a value or identifier over its limit (`value_too_large`). Nothing is written.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "TooLarge": {"description": "The body is over the limit (before or after gzip; `too_large`), carries too many changes (`too_many_changes`), or an identifier over its limit (`value_too_large`). Nothing is written. (A field value over its limit is not a 413: that change alone is rejected with reason `value_too_large`.)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         "UnsupportedMediaType": {"description": "A Content-Type other than JSON (`unsupported_media_type`) or a Content-Encoding other than gzip (`unsupported_encoding`).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         "TooManyRequests": {"description": "Over the token's rate limit (`rate_limited`); retry after `Retry-After` seconds.", "headers": {"Retry-After": {"schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         "Unavailable": {"description": "The store is unavailable; retry later.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -35,14 +35,14 @@ enum OpenAPIDocument {
             "table": {"$ref": "#/components/schemas/Identifier"},
             "record_id": {"$ref": "#/components/schemas/Identifier"},
             "op": {"type": "string", "enum": ["insert", "update", "delete"]},
-            "fields": {"type": "object", "description": "Only the fields the change sets; each value at most \#(WireProtocol.maximumValueSize) bytes of JSON; integers within ±\#(WireProtocol.maximumSafeInteger) (RFC 7493), else the push is 400.", "propertyNames": {"maxLength": \#(WireProtocol.maximumIdentifierSize)}},
+            "fields": {"type": "object", "description": "Only the fields the change sets; each value at most \#(WireProtocol.maximumValueSize) bytes of JSON (a change with a bigger one is rejected, reason value_too_large); integers within ±\#(WireProtocol.maximumSafeInteger) (RFC 7493), else the push is 400.", "propertyNames": {"maxLength": \#(WireProtocol.maximumIdentifierSize)}},
             "base_version": {"type": "integer", "minimum": 0, "maximum": \#(WireProtocol.maximumSafeInteger)},
             "hlc": {"$ref": "#/components/schemas/Identifier", "description": "15-digit milliseconds, '.', 5-digit counter, '.', device id; more than 5 minutes ahead of the server is rejected with reason clock."},
             "device": {"$ref": "#/components/schemas/Identifier"},
             "signature": {"$ref": "#/components/schemas/Identifier"}}},
         "PushRequest": {"type": "object", "required": ["changes"], "properties": {"changes": {"type": "array", "maxItems": \#(WireProtocol.maximumChangesPerPush), "items": {"$ref": "#/components/schemas/Change"}}}},
         "Status": {"type": "string", "enum": ["applied", "merged", "conflict", "rejected", "duplicate"]},
-        "PushResult": {"type": "object", "required": ["change_id", "status", "seq", "version", "reason"], "properties": {"change_id": {"type": "string"}, "status": {"$ref": "#/components/schemas/Status"}, "seq": {"type": ["integer", "null"]}, "version": {"type": ["integer", "null"]}, "reason": {"type": ["string", "null"], "description": "Why a change was rejected: schema:…, check:…, clock, signature, deleted, referenced, unique:…, reference:…, not_permitted."}}},
+        "PushResult": {"type": "object", "required": ["change_id", "status", "seq", "version", "reason"], "properties": {"change_id": {"type": "string"}, "status": {"$ref": "#/components/schemas/Status"}, "seq": {"type": ["integer", "null"]}, "version": {"type": ["integer", "null"]}, "reason": {"type": ["string", "null"], "description": "Why a change was rejected: schema:…, check:…, clock, value_too_large, signature, deleted, referenced, unique:…, reference:…, not_permitted."}}},
         "PushResponse": {"type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/PushResult"}}}},
         "Author": {"type": "object", "required": ["organisation", "role"], "properties": {"organisation": {"type": ["string", "null"]}, "role": {"type": "string", "enum": ["member", "coordinator", "auditor", "server"]}, "device": {"type": ["string", "null"]}}},
         "DeviceRegistration": {"type": "object", "required": ["device", "public_key"], "properties": {"device": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$", "description": "The replica's device id (not `server`)."}, "public_key": {"type": "string", "description": "The device's Ed25519 public key: 32 bytes, base64."}}},
@@ -88,7 +88,7 @@ enum OpenAPIDocument {
     /// The whole document as text.
     static let text = #"""
         {"openapi": "3.1.0",
-         "info": {"title": "Tandem sync API", "version": "\#(WireProtocol.version)", "description": "The tandem-server HTTP API (SPEC §4). JSON everywhere; gzip accepted (Content-Encoding) and sent (Accept-Encoding). Every 4xx answer is {\"error\": CODE, \"message\": …}. A known path asked with another method is 405 with Allow. Connections idle longer than the server's idle timeout (default 30 s) are closed."},
+         "info": {"title": "Tandem sync API", "version": "\#(WireProtocol.version)", "description": "The tandem-server HTTP API (SPEC §4). JSON everywhere; gzip accepted (Content-Encoding) and sent (Accept-Encoding). Every 4xx answer is {\"error\": CODE, \"message\": …}. A known path asked with another method is 405 with Allow. Connections idle longer than the server's idle timeout (default 30 s) are closed. Every answer, errors included, carries the server's clock in the header \#(WireProtocol.serverTimeHeader): whole milliseconds since the Unix epoch."},
          "security": [{"bearerAuth": []}],
          "paths": {
         \#(paths)

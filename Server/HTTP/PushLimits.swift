@@ -1,41 +1,24 @@
 import TandemProtocol
 
-/// The sizes a push may not exceed beyond the body limit: each field value at most
-/// ``WireProtocol/maximumValueSize`` bytes of JSON, each identifier at most
-/// ``WireProtocol/maximumIdentifierSize`` bytes. A push that breaks either is refused whole
-/// (413 `value_too_large`, nothing written), before the store sees it: what the log keeps stays
-/// bounded whatever a client sends.
+/// The identifier sizes a push may not exceed beyond the body limit (``ChangeLimits``): a push
+/// carrying an identifier over ``WireProtocol/maximumIdentifierSize`` bytes is refused whole
+/// (413 `value_too_large`, nothing written), before the store sees it — no honest client makes
+/// one, and a change whose id is unbounded cannot be answered or logged on its own. A field value
+/// over ``WireProtocol/maximumValueSize`` is not checked here: the merge refuses that change alone
+/// (reason `value_too_large`), and the rest of the push goes through.
 enum PushLimits {
     /// Checks every change of a push.
     ///
-    /// - Throws: ``ServerError`` `value_too_large` naming where (`changes[3].fields.notes`),
-    ///   never the value.
+    /// - Throws: ``ServerError`` `value_too_large` naming where (`changes[3].record_id`), never
+    ///   the value.
     static func check(_ changes: [Change]) throws(ServerError) {
         for (index, change) in changes.enumerated() {
-            let identifiers = [
-                ("change_id", change.changeID), ("table", change.table), ("record_id", change.recordID),
-                ("device", change.device), ("hlc", change.hlc), ("signature", change.signature ?? ""),
-            ]
-            for (name, text) in identifiers where text.utf8.count > WireProtocol.maximumIdentifierSize {
-                throw identifierTooLong("changes[\(index)].\(name)")
-            }
-            for (name, value) in change.fields {
-                guard name.utf8.count <= WireProtocol.maximumIdentifierSize else {
-                    throw identifierTooLong("a field name of changes[\(index)]")
-                }
-                guard value.serialized().utf8.count <= WireProtocol.maximumValueSize else {
-                    throw ServerError(
-                        .tooLarge, "value_too_large",
-                        "changes[\(index)].fields.\(name): a value may be at most \(WireProtocol.maximumValueSize) bytes of JSON"
-                    )
-                }
+            if let place = ChangeLimits.oversizedIdentifier(in: change) {
+                throw ServerError(
+                    .tooLarge, ChangeLimits.valueTooLarge,
+                    "changes[\(index)]: \(place): identifiers may be at most \(WireProtocol.maximumIdentifierSize) bytes"
+                )
             }
         }
-    }
-
-    private static func identifierTooLong(_ place: String) -> ServerError {
-        ServerError(
-            .tooLarge, "value_too_large",
-            "\(place): identifiers may be at most \(WireProtocol.maximumIdentifierSize) bytes")
     }
 }

@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Foundation
 import TandemClient
+import TandemProtocol
 
 /// `--db PATH`: the replica, else `TANDEM_DB`, else `$XDG_DATA_HOME/tandem/replica.sqlite`
 /// (`~/.local/share/tandem/replica.sqlite` when XDG_DATA_HOME is unset).
@@ -21,7 +22,7 @@ struct ReplicaOptions: ParsableArguments {
         return data + "/tandem/replica.sqlite"
     }
 
-    func open() throws(ReplicaError) -> Replica { try Replica.open(at: path) }
+    func open() throws(ReplicaError) -> Replica { try Replica.open(at: path, clock: .commandLine) }
 }
 
 struct FormatOptions: ParsableArguments {
@@ -51,6 +52,11 @@ func warn(_ text: String) {
 /// Writes to stdout.
 func emit(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+/// What `add` (and `retry`) print: the record's id, or the record in `json` and `csv`.
+func emitNew(_ record: Record, of table: TableSchema, as format: OutputFormat) {
+    emit(format == .table ? record.id + "\n" : RecordFormat.render(record, of: table, as: format))
 }
 
 extension ReplicaError.Code {
@@ -107,5 +113,32 @@ extension SyncAPI.RetryPolicy {
         var policy = SyncAPI.RetryPolicy()
         policy.notice = { line in warn(line) }
         return policy
+    }
+}
+
+extension ReplicaClock {
+    /// The wall clock of every `tandem` command: the system's, shifted by `TANDEM_TEST_CLOCK_SHIFT`
+    /// when that is set (`+20m`, `-20m`, `+3d`, `-1h`, `+90s`: a sign, a whole number, one of
+    /// s, m, h, d). That variable is a **test seam**, read here and nowhere else: the end-to-end
+    /// tests run the real binary on a wrong clock with it (libfaketime, the natural tool, leaves a
+    /// Swift binary without its arguments; docs/sync.md). A value that does not read is 64.
+    static let commandLine: ReplicaClock = {
+        guard let text = ProcessInfo.processInfo.environment["TANDEM_TEST_CLOCK_SHIFT"], !text.isEmpty else {
+            return .system
+        }
+        guard let shift = clockShift(text) else {
+            warn("TANDEM_TEST_CLOCK_SHIFT: \"\(text)\" is not a shift such as +20m, -20m, +3d, -1h or +90s")
+            exit(64)
+        }
+        return ReplicaClock { ReplicaClock.system.now() + shift }
+    }()
+
+    /// `+20m` → 1 200 000 (milliseconds); nil for anything else.
+    static func clockShift(_ text: String) -> Int64? {
+        let units: [Character: Int64] = ["s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000]
+        guard let sign = text.first, sign == "+" || sign == "-", let unit = text.last.flatMap({ units[$0] }),
+            let amount = Int64(text.dropFirst().dropLast()), amount >= 0, amount <= 1_000_000
+        else { return nil }
+        return (sign == "-" ? -1 : 1) * amount * unit
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TandemClient
 import TandemProtocol
 import TandemServer
@@ -44,6 +45,15 @@ struct Scenario {
         let faults: FaultInjectingTransport
     }
 
+    /// A device clock's offset from the server's: right, a few seconds, minutes, or days off,
+    /// ahead or behind.
+    static func clockOffset(random: inout SeededGenerator) -> Int64 {
+        let scale: [Int64] = [0, 10_000, 30 * 60_000, 5 * 86_400_000]
+        let range = scale[Int(random.next() % UInt64(scale.count))]
+        guard range > 0 else { return 0 }
+        return Int64(random.next() % UInt64(2 * range + 1)) - range
+    }
+
     /// Returns how many (member, record) pairs the final check found hidden from the member.
     @discardableResult
     static func run(seed: UInt64) async throws -> Int {
@@ -63,14 +73,23 @@ struct Scenario {
             + organisations.enumerated().map {
                 ("member\($0.offset)", Optional($0.element.id), $0.element.token)
             }
+        // Each device's clock is off the server's by its own amount, derived from the seed (from
+        // a few seconds to days, either way), and jumps once to another amount at a step of the
+        // scenario (also from the seed; maybe past its end): no change may be refused for `clock`.
+        var clockDice = SeededGenerator(seed: seed ^ 0xC10C)
+        let offsets = identities.map { _ in Self.clockOffset(random: &clockDice) }
+        let jumps = identities.map { _ in (step: Int(clockDice.next() % 120), to: Self.clockOffset(random: &clockDice))
+        }
+        let clocks = offsets.map(DeviceClock.init)
         for (index, (name, organisation, token)) in identities.enumerated() {
             let curl = try CurlTransport(server: server.url, token: token)
             let faults = FaultInjectingTransport(
                 wrapping: recorder.wrapping(curl), seed: seed &+ UInt64(index), dropRequests: 0, dropResponses: 0)
+            let clock = clocks[index].clock
             let (replica, _) = try await offPool {
                 try SyncEngine.createReplica(
                     at: folder.path("\(name).sqlite"), remote: Remote(server: server.url, token: token),
-                    transport: faults)
+                    transport: faults, clock: clock)
             }
             actors.append(
                 Actor(
@@ -132,7 +151,8 @@ struct Scenario {
         var probes: Set<String> = []
         var refusedLocally: [String] = []
         let steps = 60 + Int(random.next() % 60)
-        for _ in 0..<steps {
+        for step in 0..<steps {
+            for (index, jump) in jumps.enumerated() where jump.step == step { clocks[index].set(jump.to) }
             let actor = actors[Int(random.next() % UInt64(actors.count))]
             let roll = random.next() % 100
             do {
@@ -280,11 +300,14 @@ struct Scenario {
         #expect(
             !items.contains { $0.entry?.outcome.reason == "signature" },
             "\(context): a replica's change was refused for its signature")
+        #expect(
+            !items.contains { $0.entry?.outcome.reason == "clock" },
+            "\(context): a change was refused for its clock (device clocks off by \(offsets) ms, then \(jumps))")
         let faults = actors.flatMap(\.faults.history).filter { $0 != .delivered }.count
         let statuses = Dictionary(grouping: items.compactMap { $0.entry?.outcome.status.rawValue }, by: { $0 })
             .mapValues(\.count)
         print(
-            "  seed \(seed): \(edits) edits, \(items.count) log entries \(statuses), \(faults) faults, \(manual.count) manual conflicts, \(restricted) records hidden from members"
+            "  seed \(seed): \(edits) edits, \(items.count) log entries \(statuses), \(faults) faults, \(manual.count) manual conflicts, \(restricted) records hidden from members, device clocks off by \(offsets) ms, jumping at \(jumps.map { "step \($0.step) to \($0.to)" })"
         )
         await server.stop()
         return restricted
@@ -498,4 +521,15 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
             continuation.resume(with: Result { try work() })
         }
     }
+}
+
+/// A device's wall clock: the server's plus an offset that the scenario may change.
+final class DeviceClock: Sendable {
+    private let offset: Mutex<Int64>
+
+    init(_ offset: Int64) { self.offset = Mutex(offset) }
+
+    func set(_ value: Int64) { offset.withLock { $0 = value } }
+
+    var clock: ReplicaClock { ReplicaClock { ServerClock.wall() + self.offset.withLock { $0 } } }
 }

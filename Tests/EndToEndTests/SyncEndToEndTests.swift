@@ -106,7 +106,8 @@ import Testing
         let rejected = try #require(status["rejected"] as? [[String: Any]])
         #expect(rejected.count == 1)
         #expect(rejected.first?["table"] as? String == "person" && rejected.first?["reason"] as? String == "deleted")
-        #expect(Set(rejected.first?.keys.map { $0 } ?? []) == ["change_id", "table", "record_id", "reason"])
+        #expect(Set(rejected.first?.keys.map { $0 } ?? []) == ["change_id", "table", "record_id", "reason", "fields"])
+        #expect((rejected.first?["fields"] as? [String: Any])?["full_name"] as? String == "Ana Novak", "what was typed")
         #expect(try world.tandem("ministry", ["get", "person", person]).status == 66)
         #expect(try world.tandem("ministry", ["get", "person", kept]).status == 0)
     }

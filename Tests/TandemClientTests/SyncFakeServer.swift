@@ -35,6 +35,9 @@ final class FakeServer: @unchecked Sendable {
 
     init(schema: Schema = .partnership) { self.schema = schema }
 
+    /// The server's clock: the wall clock (a test shifts the replica's clock, not this one).
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
     func transport(as author: Author) -> Transport { Transport(server: self, author: author) }
 
     struct Transport: SyncTransport {
@@ -42,7 +45,10 @@ final class FakeServer: @unchecked Sendable {
         let author: Author
 
         func send(_ request: TransportRequest) throws -> TransportResponse {
-            server.lock.withLock { server.handle(request, by: author) }
+            var response = server.lock.withLock { server.handle(request, by: author) }
+            // As the real server: its clock on every answer (transports give header names in lowercase).
+            response.headers[WireProtocol.serverTimeHeader.lowercased()] = String(FakeServer.now())
+            return response
         }
     }
 
@@ -134,7 +140,7 @@ final class FakeServer: @unchecked Sendable {
                 changeID: first.changeID, status: .duplicate, seq: first.seq, version: first.version,
                 reason: first.reason)
         }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = Self.now()
         let merged =
             isServer || isSignatureValid(change, by: author)
             ? Merge(schema: schema).apply(

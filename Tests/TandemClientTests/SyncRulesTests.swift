@@ -85,4 +85,42 @@ import Testing
             try SyncRules.nextPull(after: PullResponse(items: [], next: 5, more: true), since: 5)
         }
     }
+
+    @Test func pendingStampsMoveByTheCorrectionAndNoneStaysAhead() {
+        let now: Int64 = 10_000_000
+        let minute: Int64 = 60_000
+        func stamp(_ milliseconds: Int64, _ counter: Int = 0) -> HLC {
+            HLC(milliseconds: milliseconds, counter: counter, device: "d")
+        }
+        // A clock 20 minutes fast: the stamps move back by 20 minutes, order and counters kept.
+        let fast = SyncRules.correctClocks(
+            pending: [stamp(now + 20 * minute - 500), stamp(now + 20 * minute - 500, 1)],
+            device: stamp(now + 20 * minute - 500, 1), shift: -20 * minute, now: now, seen: nil)
+        #expect(fast.pending == [stamp(now - 500), stamp(now - 500, 1)])
+        #expect(fast.device == stamp(now, 0), "the device clock starts again from now")
+
+        // A slow clock: the stamps move forward; the device clock, not ahead, stays.
+        let slow = SyncRules.correctClocks(
+            pending: [stamp(now - 20 * minute - 900)], device: stamp(now - 20 * minute - 900), shift: 20 * minute,
+            now: now, seen: nil)
+        #expect(slow.pending == [stamp(now - 900)])
+        #expect(slow.device == stamp(now - 900))
+
+        // A jitter within the tolerance moves nothing.
+        let still = SyncRules.correctClocks(
+            pending: [stamp(now - 5)], device: stamp(now - 5), shift: 300, now: now, seen: nil)
+        #expect(still.pending == [stamp(now - 5)] && still.device == stamp(now - 5))
+
+        // A stamp still ahead after the shift (the clock changed between edit and push) is stamped
+        // anew at now, after what was pulled and after the stamps before it.
+        let seen = HLC(milliseconds: now + 2_000, counter: 4, device: "other")
+        let jumped = SyncRules.correctClocks(
+            pending: [stamp(now - 100), stamp(now + 3 * SyncRules.clockTolerance + 2_000), stamp(now + 90 * minute)],
+            device: stamp(now + 90 * minute), shift: 0, now: now, seen: seen)
+        #expect(jumped.pending[0] == stamp(now - 100))
+        #expect(jumped.pending[1] == stamp(now + 2_000, 5))
+        #expect(jumped.pending[2] == stamp(now + 2_000, 6))
+        #expect(jumped.device == stamp(now + 2_000, 6))
+        #expect(jumped.pending.allSatisfy { $0.milliseconds <= now + WireProtocol.maximumClockSkewMilliseconds })
+    }
 }

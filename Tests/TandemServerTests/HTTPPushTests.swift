@@ -31,6 +31,37 @@ import Testing
         }
     }
 
+    @Test func anOversizedValueIsRefusedForItsChangeAloneAndLogged() async throws {
+        let fixture = try ServerFixture()
+        var maker = ChangeMaker()
+        let big = maker.insert(
+            "round",
+            ["number": .int(5), "title": .string(String(repeating: "x", count: WireProtocol.maximumValueSize))])
+        let small = maker.insert("round", ["number": .int(6), "title": .string("Spring")])
+        let seqs = try await fixture.app().test(.router) { client in
+            let reply = try await client.push([big, small], token: fixture.coordinator)
+            #expect(reply.status == .ok)
+            let results = try PushResponse(json: reply.json).results
+            #expect(results.map(\.status) == [.rejected, .applied])
+            #expect(results.first?.reason == "value_too_large")
+            return results.compactMap(\.seq)
+        }
+        // The refusal is logged like any other: one entry a change.
+        #expect(seqs.count == 2 && seqs[1] == seqs[0] + 1)
+        #expect(try await fixture.store.headSeq() == seqs.last)
+    }
+
+    @Test func everyAnswerCarriesTheServersTime() async throws {
+        let fixture = try ServerFixture()
+        try await fixture.app().test(.router) { client in
+            let name = try #require(HTTPField.Name(WireProtocol.serverTimeHeader))
+            for (uri, token) in [("/healthz", nil), ("/v1/whoami", fixture.coordinator), ("/v1/whoami", "tdm_bad")] {
+                let reply = try await client.call(.get, uri, token: token)
+                #expect(reply.headers[name] == String(ServerFixture.now), "\(uri) \(reply.status)")
+            }
+        }
+    }
+
     @Test func pushIs200EvenWhenEveryChangeIsRejected() async throws {
         let fixture = try ServerFixture()
         var maker = ChangeMaker()

@@ -24,7 +24,7 @@ struct Init: ParsableCommand {
     func run() throws {
         try reporting { () throws(ReplicaError) in
             guard let server, let token else {
-                let created = try Replica.create(at: replica.path)
+                let created = try Replica.create(at: replica.path, clock: .commandLine)
                 emit(
                     "Created replica \(replica.path) (schema \(created.schema.name) v\(created.schema.version), device \(created.device))\n"
                 )
@@ -37,7 +37,8 @@ struct Init: ParsableCommand {
             let progress = ProgressLine()
             defer { progress.clear() }
             let (created, summary) = try SyncEngine.createReplica(
-                at: replica.path, remote: remote, transport: transport, retry: .commandLine, progress: progress.show)
+                at: replica.path, remote: remote, transport: transport, clock: .commandLine, retry: .commandLine,
+                progress: progress.show)
             progress.clear()
             let status = try created.status()
             let who = (status.role ?? "?") + (status.organisation.map { " of \($0)" } ?? "")
@@ -66,11 +67,7 @@ struct Add: ParsableCommand {
             let assignments = try parseAssignments(assignments)
             let opened = try replica.open()
             let record = try opened.insert(into: table, assignments)
-            if output.format == .table {
-                emit(record.id + "\n")
-            } else {
-                emit(RecordFormat.render(record, of: try opened.table(table), as: output.format))
-            }
+            emitNew(record, of: try opened.table(table), as: output.format)
         }
     }
 }

@@ -82,7 +82,12 @@ struct Export: ParsableCommand {
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", _superCommandName: "tandem",
-        abstract: "Organisation, role, server, pending changes, conflicts, rejected changes, last sync.")
+        abstract: "Organisation, role, server, pending changes, conflicts, rejected changes, last sync.",
+        discussion: """
+            Each change the server refused is listed with its id, reason and fields until `tandem retry` \
+            queues it again or `tandem dismiss` forgets it. A device clock off the server's by 5 s or more \
+            is said (`clock`), with how far: edits are stamped in the server's time anyway.
+            """)
 
     @OptionGroup var replica: ReplicaOptions
     @OptionGroup var output: FormatOptions
@@ -94,13 +99,14 @@ struct Status: ParsableCommand {
             case .json:
                 emit(status.json.serialized() + "\n")
             case .csv, .table:
-                let rows: [[String]] = [
-                    ["organisation", status.organisation ?? ""], ["role", status.role ?? ""],
-                    ["server", status.server ?? ""], ["pending", String(status.pending)],
-                    ["conflicts", String(status.conflicts)], ["rejected", String(status.rejected.count)],
-                    ["last_sync", status.lastSync ?? ""],
-                    ["schema", "\(status.schemaName) v\(status.schemaVersion)"],
-                ]
+                let rows: [[String]] =
+                    [
+                        ["organisation", status.organisation ?? ""], ["role", status.role ?? ""],
+                        ["server", status.server ?? ""], ["pending", String(status.pending)],
+                        ["conflicts", String(status.conflicts)], ["rejected", String(status.rejected.count)],
+                        ["last_sync", status.lastSync ?? ""],
+                        ["schema", "\(status.schemaName) v\(status.schemaVersion)"],
+                    ] + (status.clockNotice.map { [["clock", $0]] } ?? [])
                 if output.format == .csv {
                     emit(rows.map { CSVWriter.line($0) }.joined())
                     return
@@ -108,12 +114,31 @@ struct Status: ParsableCommand {
                 var text = TextTable.render(
                     header: nil,
                     rows: rows.map { [$0[0].replacingOccurrences(of: "_", with: " "), $0[1].isEmpty ? "—" : $0[1]] })
-                for rejection in status.rejected {
-                    text += "rejected: \(rejection.table) \(rejection.recordID) (\(rejection.reason))\n"
-                }
+                for rejection in status.rejected { text += Self.line(rejection) }
                 emit(text)
             }
         }
+    }
+}
+
+extension Status {
+    /// `rejected: CHANGE_ID exchange RECORD_ID update (clock): notes=…, starts_on=2026-05-04`
+    /// (long values shortened), so that the user sees what to retry or dismiss.
+    static func line(_ rejection: Rejection) -> String {
+        let fields = rejection.fields.sorted { $0.key < $1.key }.map { name, value -> String in
+            var text: String
+            switch value {
+            case .null: text = ""
+            case let .string(string): text = string
+            default: text = value.serialized()
+            }
+            text = String(text.map { $0.isNewline ? " " : $0 })
+            if text.count > 40 { text = text.prefix(39) + "…" }
+            return "\(name)=\(text)"
+        }
+        let op = rejection.op.map { " \($0.rawValue)" } ?? ""
+        return "rejected: \(rejection.changeID) \(rejection.table) \(rejection.recordID)\(op) (\(rejection.reason))"
+            + (fields.isEmpty ? "" : ": " + fields.joined(separator: ", ")) + "\n"
     }
 }
 
