@@ -89,6 +89,8 @@ extension SQLiteServerStore {
 final class StoreMergeContext: MergeContext {
     let db: Database
     private(set) var failure: (any Error)?
+    /// The records `liveValues` has read for this change: table and values (nil: deleted).
+    private var looked: [String: (table: String, values: [String: JSONValue]?)] = [:]
 
     init(db: Database) { self.db = db }
 
@@ -120,11 +122,16 @@ final class StoreMergeContext: MergeContext {
     }
 
     func liveValues(table: String, id: String) -> [String: JSONValue]? {
-        attempt(nil) {
-            guard let record = try SQLiteServerStore.loadRecord(id, db: db), record.table == table, !record.isDeleted
-            else { return nil }
-            return record.values
+        // A change's constraints may read one record several times (an exchange's round, for both
+        // ends of both dates): it is loaded and decoded once per change.
+        if let known = looked[id] { return known.table == table ? known.values : nil }
+        let values = attempt(nil) { () -> (table: String, values: [String: JSONValue]?)? in
+            guard let record = try SQLiteServerStore.loadRecord(id, db: db) else { return nil }
+            return (record.table, record.isDeleted ? nil : record.values)
         }
+        guard let values else { return nil }
+        looked[id] = values
+        return values.table == table ? values.values : nil
     }
 
     func count(
