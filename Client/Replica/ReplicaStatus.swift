@@ -17,11 +17,14 @@ public struct ReplicaStatus: Hashable, Sendable {
     public var conflicts: Int
     public var rejected: [Rejection]
     public var lastSync: String?
+    /// The server's history went back or forked and the repair is not finished (a sync finishes
+    /// it); nil otherwise. In JSON under `_rollback`, only when set (docs/operations.md).
+    public var rollback: RollbackState?
 
-    /// The JSON shape of SPEC §3.
+    /// The JSON shape of SPEC §3 (and `_rollback` while a rollback is being repaired).
     public var json: JSONValue {
         func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
-        return .object([
+        var members: [JSONMember] = [
             JSONMember("organisation", optional(organisation)),
             JSONMember("role", optional(role)),
             JSONMember("server", optional(server)),
@@ -37,7 +40,9 @@ public struct ReplicaStatus: Hashable, Sendable {
                         ])
                     })),
             JSONMember("last_sync", optional(lastSync)),
-        ])
+        ]
+        if let rollback { members.append(JSONMember("_rollback", rollback.json)) }
+        return .object(members)
     }
 }
 
@@ -55,7 +60,7 @@ extension Replica {
                 organisation: settings[.organisation], role: settings[.role], server: settings[.server],
                 pending: try Outbox.count(in: db),
                 conflicts: try Int.fetchOne(db, sql: "SELECT count(*) FROM tandem_conflict WHERE status = 'open'") ?? 0,
-                rejected: rejected, lastSync: settings[.lastSync])
+                rejected: rejected, lastSync: settings[.lastSync], rollback: try Self.rollbackState(in: db))
         }
     }
 }

@@ -100,6 +100,10 @@ struct Status: ParsableCommand {
                     ["conflicts", String(status.conflicts)], ["rejected", String(status.rejected.count)],
                     ["last_sync", status.lastSync ?? ""],
                 ]
+                if output.format == .csv, let rollback = status.rollback {
+                    emit(rows.map { CSVWriter.line($0) }.joined() + CSVWriter.line(["_rollback", rollback.what]))
+                    return
+                }
                 if output.format == .csv {
                     emit(rows.map { CSVWriter.line($0) }.joined())
                     return
@@ -109,6 +113,11 @@ struct Status: ParsableCommand {
                     rows: rows.map { [$0[0].replacingOccurrences(of: "_", with: " "), $0[1].isEmpty ? "—" : $0[1]] })
                 for rejection in status.rejected {
                     text += "rejected: \(rejection.table) \(rejection.recordID) (\(rejection.reason))\n"
+                }
+                if let rollback = status.rollback {
+                    text +=
+                        "rollback: \(rollback.what) (found \(rollback.detectedAt)); the repair is not finished: "
+                        + "run tandem sync\n"
                 }
                 emit(text)
             }
