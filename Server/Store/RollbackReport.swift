@@ -29,6 +29,9 @@ public struct RollbackReport: Hashable, Sendable {
         self.time = time
     }
 
+    /// `a coordinator`, `an auditor`.
+    var presenter: String { (role == .auditor ? "an " : "a ") + role.rawValue }
+
     /// Whether the store is still behind what was presented: its head is older than the
     /// presented seq (entries that replicas had seen are missing and nothing has replaced them
     /// yet). Once the head has passed it (replicas handed back what the store had lost, or new
@@ -36,20 +39,20 @@ public struct RollbackReport: Hashable, Sendable {
     /// a failure.
     public func isBehind(head: Int64) -> Bool { head < presented.seq }
 
-    /// One line: `a coordinator presented seq 9 (hash 1a2b3c4d…, signed TIME) on TIME; the store's head was seq 8`.
+    /// One line: `a coordinator token (ID) presented seq 9 (hash 1a2b3c4d…, signed TIME) on TIME; the store's head was seq 8`.
     public var summary: String {
         let held =
             storeHash.map { "the store's entry at seq \(presented.seq) is another (\($0.prefix(12))…)" }
             ?? "the store's head was seq \(headSeq)"
         return
-            "a \(role.rawValue) token (\(tokenID)) presented seq \(presented.seq) (hash \(presented.hash.prefix(12))…, "
+            "\(presenter) token (\(tokenID)) presented seq \(presented.seq) (hash \(presented.hash.prefix(12))…, "
             + "signed \(presented.time)) on \(time); \(held): the store was restored from an older copy or rolled back"
     }
 
     /// The line that says a store is behind `report`: `seq 9: the store's head (seq 8) is older
     /// than a checkpoint a coordinator presented on TIME: …`.
     public static func behindLine(_ report: RollbackReport, head: Int64) -> String {
-        "seq \(report.presented.seq): the store's head (seq \(head)) is older than a checkpoint a \(report.role.rawValue) "
+        "seq \(report.presented.seq): the store's head (seq \(head)) is older than a checkpoint \(report.presenter) "
             + "presented on \(report.time): the store was restored from an older copy or rolled back; replicas hand "
             + "back what it lost at their next sync (docs/operations.md)"
     }

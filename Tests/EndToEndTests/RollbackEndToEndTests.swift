@@ -251,3 +251,33 @@ private struct FailingPush: SyncTransport {
         return try base.send(request)
     }
 }
+
+extension RollbackEndToEndTests {
+    @Test func anAuditorsKeptCheckpointTellsTheServerItWentBack() throws {
+        let world = try World()
+        try world.clone("a", token: world.a.token)
+        try world.clone("auditor", token: try world.server.admin(["token", "issue", "--role", "auditor"]).output)
+        try world.ok("a", ["sync"])
+        try world.backUp(as: "backup")
+        let backupHead = try world.head()
+        try world.ok("a", ["add", "person", "organisation=\(world.a.id)", "full_name=After Backup"])
+        try world.ok("a", ["sync"])
+        try world.ok("auditor", ["audit", "pull"])
+        try world.restore("backup")
+        // The auditor's pull presents the checkpoint it kept: the history no longer extends it (65),
+        // and the server keeps the report, so verify fails until the store has moved past it.
+        let pull = try world.tandem("auditor", ["audit", "pull"])
+        #expect(pull.status == 65, "\(pull)")
+        let verify = try world.server.admin(["verify"])
+        #expect(verify.status == 65, "\(verify)")
+        #expect(
+            verify.stderr.hasPrefix(
+                "tandem-server: seq \(backupHead + 1): the store's head (seq \(backupHead)) is older than a "
+                    + "checkpoint an auditor presented"), "\(verify.stderr)")
+        // A hands back what it lost; the store moves past the report; verify is sound again and
+        // still lists it.
+        #expect(try world.tandem("a", ["sync"]).status == 65)
+        let after = try world.server.admin(["verify"])
+        #expect(after.status == 0 && after.stderr.contains("rollback reported: an auditor token"), "\(after)")
+    }
+}
