@@ -29,6 +29,21 @@ import Testing
         func ok(_ name: String, _ arguments: [String]) throws -> String { try base.ok(name, arguments) }
         func clone(_ name: String, token: String) throws { try base.clone(name, token: token) }
 
+        /// Imports `persons` persons of A into replica `name`, then starts `tandem sync` on it
+        /// in the background.
+        func importAndStartSyncing(_ name: String, persons: Int) throws -> Process {
+            let rows = (1...persons).map { "\(a.id),Person \($0)" }
+            let csv = try server.folder.write("organisation,full_name\n" + rows.joined(separator: "\n"), to: "p.csv")
+            try ok(name, ["import", "person", csv])
+            let sync = Process()
+            sync.executableURL = BinaryRunner.binaryDirectory.appendingPathComponent("tandem")
+            sync.arguments = ["sync", "--db", db(name)]
+            sync.standardOutput = FileHandle.nullDevice
+            sync.standardError = FileHandle.nullDevice
+            try sync.run()
+            return sync
+        }
+
         /// The operator's backup: stop, copy the data directory, start again (same port).
         func backUp(as name: String) throws {
             server.stop()
@@ -188,15 +203,7 @@ import Testing
         try world.ok("a", ["sync"])
         try world.ok("coordinator", ["sync"])
         // A big push, and the server killed while it runs.
-        let rows = (1...3000).map { "\(world.a.id),Person \($0)" }
-        let csv = try world.server.folder.write("organisation,full_name\n" + rows.joined(separator: "\n"), to: "p.csv")
-        try world.ok("a", ["import", "person", csv])
-        let sync = Process()
-        sync.executableURL = BinaryRunner.binaryDirectory.appendingPathComponent("tandem")
-        sync.arguments = ["sync", "--db", world.db("a")]
-        sync.standardOutput = FileHandle.nullDevice
-        sync.standardError = FileHandle.nullDevice
-        try sync.run()
+        let sync = try world.importAndStartSyncing("a", persons: 3000)
         Thread.sleep(forTimeInterval: 0.4)
         world.server.crash()
         sync.waitUntilExit()
@@ -279,5 +286,41 @@ extension RollbackEndToEndTests {
         #expect(try world.tandem("a", ["sync"]).status == 65)
         let after = try world.server.admin(["verify"])
         #expect(after.status == 0 && after.stderr.contains("rollback reported: an auditor token"), "\(after)")
+    }
+}
+
+extension RollbackEndToEndTests {
+    static let sqlite3 = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
+
+    /// docs/operations.md: `sqlite3 store.sqlite ".backup …"` of a live store while a replica
+    /// pushes is a consistent copy: it verifies, serves, and the replicas repair against it.
+    @Test(.enabled(if: sqlite3 != nil, "needs the sqlite3 command"))
+    func aLiveBackupWithSQLite3IsConsistent() throws {
+        let world = try World()
+        try world.clone("a", token: world.a.token)
+        let sync = try world.importAndStartSyncing("a", persons: 2000)
+        Thread.sleep(forTimeInterval: 0.3)
+        let copy = world.backups.path("live")
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+        let backup = Process()
+        backup.executableURL = URL(fileURLWithPath: try #require(Self.sqlite3))
+        backup.arguments = [world.server.data + "/store.sqlite", ".backup '\(copy)/store.sqlite'"]
+        try backup.run()
+        backup.waitUntilExit()
+        #expect(backup.terminationStatus == 0)
+        sync.waitUntilExit()
+        #expect(sync.terminationStatus == 0)
+        let verify = try BinaryRunner.run("tandem-server", ["verify", "--data", copy])
+        #expect(verify.status == 0 && verify.stdout.hasPrefix("ok: "), "\(verify)")
+        // Restored, it serves; the replica hands back whatever the copy missed.
+        try world.restore("live")
+        let again = try world.tandem("a", ["sync"])
+        #expect([0, 65].contains(again.status), "\(again)")
+        #expect(try world.tandem("a", ["sync"]).status == 0)
+        #expect(try world.persons("a").count == 2000)
+        try world.clone("auditor", token: try world.server.admin(["token", "issue", "--role", "auditor"]).output)
+        #expect(try world.persons("auditor").count == 2000)
     }
 }
