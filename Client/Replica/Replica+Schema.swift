@@ -120,9 +120,10 @@ extension Replica {
         migrator.registerMigration("v4-acknowledged") { db in
             try db.execute(
                 sql: """
-                    -- This replica's changes the server acknowledged (applied, merged, conflict), as
-                    -- pushed and signed, with the seq the server gave them; kept 30 days, and in any
-                    -- case the newest 10 000 (Replica.acknowledgedKeptFor, acknowledgedKeptAtLeast).
+                    -- This replica's changes the server acknowledged (applied, merged, conflict, or
+                    -- refused after checking their signature), as pushed and signed, with the seq the
+                    -- server gave them; kept 30 days, and in any case the newest 10 000
+                    -- (Replica.acknowledgedKeptFor, acknowledgedKeptAtLeast).
                     CREATE TABLE tandem_acknowledged (
                         change_id TEXT PRIMARY KEY NOT NULL,
                         seq INTEGER NOT NULL,

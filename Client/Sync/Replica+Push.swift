@@ -102,8 +102,8 @@ extension Replica {
     /// outbox; a rejected one is kept in `tandem_rejected` with its reason (and the change, so
     /// nothing typed is lost), and a rejected insert's row goes (the server has no such record).
     /// The cursor moves back when an answer concerns an entry already pulled past
-    /// (``SyncRules/cursor(after:current:)``). The accepted ones are kept as signed (`signed`:
-    /// the changes as sent) for a while, to hand back to a server that loses them
+    /// (``SyncRules/cursor(after:current:)``). The ones the server logged are kept as signed
+    /// (`signed`: the changes as sent) for a while, to hand back to a server that loses them
     /// (``keepAcknowledged(_:results:in:)``).
     ///
     /// - Returns: the rejections.

@@ -24,9 +24,10 @@ extension Replica {
         var isOwn: Bool
     }
 
-    /// Keeps the accepted changes among `signed` (answered by `results`, in order) with their
-    /// seqs, then forgets those beyond the bound (``acknowledgedKeptFor``,
-    /// ``acknowledgedKeptAtLeast``).
+    /// Keeps the changes among `signed` (answered by `results`, in order) that the server logged —
+    /// accepted, or refused for anything but their signature (a refusal the server loses is
+    /// judged again when the change is handed back) — with their seqs, then forgets those beyond
+    /// the bound (``acknowledgedKeptFor``, ``acknowledgedKeptAtLeast``).
     func keepAcknowledged(_ signed: [Change], results: [PushResult], in db: Database) throws {
         let now = clock.now()
         let insert = try db.cachedStatement(
@@ -36,7 +37,9 @@ extension Replica {
                 """)
         var kept = 0
         for (change, result) in zip(signed, results) where result.changeID == change.changeID {
-            guard SyncRules.disposition(of: result) == .accepted, let seq = result.seq else { continue }
+            guard let seq = result.seq, SyncRules.disposition(of: result) != .rejected(reason: "signature") else {
+                continue
+            }
             try insert.execute(arguments: [
                 change.changeID, seq, change.table, change.recordID, change.json.serialized(), now,
             ])
