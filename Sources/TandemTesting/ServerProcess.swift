@@ -56,8 +56,12 @@ public final class ServerProcess: @unchecked Sendable {
 
     /// Serves the store in ``data`` again, on the same port (so replicas keep their URL), after
     /// ``stop()`` or ``crash()``.
-    public func restart() throws {
+    ///
+    /// - Parameter log: a file that receives the server's log from now on (appended to); nil:
+    ///   where it went before.
+    public func restart(log: String? = nil) throws {
         stop()
+        if let log { servingLog = log }
         guard let port = url.split(separator: ":").last.map(String.init) else {
             throw ServerProcessError("no port in \(url)")
         }

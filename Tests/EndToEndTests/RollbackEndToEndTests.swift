@@ -271,10 +271,20 @@ extension RollbackEndToEndTests {
         try world.ok("a", ["sync"])
         try world.ok("auditor", ["audit", "pull"])
         try world.restore("backup")
+        let log = world.backups.path("server.log")
+        try world.server.restart(log: log)
         // The auditor's pull presents the checkpoint it kept: the history no longer extends it (65),
-        // and the server keeps the report, so verify fails until the store has moved past it.
+        // and the server keeps the report and logs it at once, so verify fails until the store has
+        // moved past it, and the start-up check says it too.
         let pull = try world.tandem("auditor", ["audit", "pull"])
         #expect(pull.status == 65, "\(pull)")
+        #expect(try String(contentsOfFile: log, encoding: .utf8).contains("THE STORE'S HISTORY WENT BACK: an auditor"))
+        try world.server.restart()
+        let startUp =
+            "THE STORE'S HISTORY WENT BACK: seq \(backupHead + 1): the store's head (seq \(backupHead)) is older"
+        let found = try Self.eventually { try String(contentsOfFile: log, encoding: .utf8).contains(startUp) }
+        let logged = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(found, "the start-up check says it: \(logged)")
         let verify = try world.server.admin(["verify"])
         #expect(verify.status == 65, "\(verify)")
         #expect(
@@ -290,6 +300,15 @@ extension RollbackEndToEndTests {
 }
 
 extension RollbackEndToEndTests {
+    /// Whether `condition` holds within 10 s (asked every 50 ms).
+    static func eventually(_ condition: () throws -> Bool) throws -> Bool {
+        for _ in 0..<200 {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return try condition()
+    }
+
     static let sqlite3 = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].first {
         FileManager.default.isExecutableFile(atPath: $0)
     }
