@@ -113,6 +113,41 @@ extension Replica {
                 try Setting.deviceKey.write(SigningKey().privateKeyBase64, in: db)
             }
         }
+        // A server restored from a backup (docs/operations.md): the replica keeps its own
+        // acknowledged changes as signed for a while, the signature of every pulled change (to
+        // hand them back), and the signed checkpoints its pulls reached (to notice the server
+        // going back).
+        migrator.registerMigration("v4-acknowledged") { db in
+            try db.execute(
+                sql: """
+                    -- This replica's changes the server acknowledged (applied, merged, conflict, or
+                    -- refused after checking their signature), as pushed and signed, with the seq the
+                    -- server gave them; kept 30 days, and in any case the newest 10 000
+                    -- (Replica.acknowledgedKeptFor, acknowledgedKeptAtLeast).
+                    CREATE TABLE tandem_acknowledged (
+                        change_id TEXT PRIMARY KEY NOT NULL,
+                        seq INTEGER NOT NULL,
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        change TEXT NOT NULL,
+                        acknowledged_at INTEGER NOT NULL
+                    ) STRICT;
+                    CREATE INDEX tandem_acknowledged_seq ON tandem_acknowledged(seq);
+
+                    -- The server's signed checkpoints of the entries this replica's pull pages reached
+                    -- (the newest 64), presented at each sync.
+                    CREATE TABLE tandem_pulled_checkpoint (
+                        seq INTEGER PRIMARY KEY,
+                        hash TEXT NOT NULL,
+                        time TEXT NOT NULL,
+                        signature TEXT NOT NULL
+                    ) STRICT;
+
+                    -- The device and signature of each pulled change: it can be handed back as it was.
+                    ALTER TABLE tandem_history ADD COLUMN device TEXT;
+                    ALTER TABLE tandem_history ADD COLUMN signature TEXT;
+                    """)
+        }
         return migrator
     }()
 
@@ -156,6 +191,9 @@ enum Setting: String, CaseIterable {
     /// The latest HLC of a change the server accepted that this replica has pulled: a change
     /// re-stamped at push is stamped after it.
     case seenClock = "seen_hlc"
+    /// The server's history went back or forked and the repair is not finished: a
+    /// ``RollbackState`` as JSON (docs/operations.md).
+    case rollback
 
     func write(_ value: String?, in db: Database) throws {
         if let value {

@@ -71,11 +71,16 @@ public struct ReplicaStatus: Hashable, Sendable {
         return parts.joined(separator: " ")
     }
 
+    /// The server's history went back or forked and the repair is not finished (a sync finishes
+    /// it); nil otherwise. In JSON under `_rollback`, only when set (docs/operations.md).
+    public var rollback: RollbackState?
+
     /// The JSON shape of SPEC §3, and the extra keys (with a leading underscore, as SPEC §3 has
-    /// extras) `_schema` (`{"name", "version"}`) and `_clock_offset_ms` (``clockOffset``).
+    /// extras) `_schema` (`{"name", "version"}`), `_clock_offset_ms` (``clockOffset``) and, while a
+    /// rollback is being repaired, `_rollback`.
     public var json: JSONValue {
         func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
-        return .object([
+        var members: [JSONMember] = [
             JSONMember("organisation", optional(organisation)),
             JSONMember("role", optional(role)),
             JSONMember("server", optional(server)),
@@ -87,7 +92,9 @@ public struct ReplicaStatus: Hashable, Sendable {
                 "_schema",
                 .object([JSONMember("name", .string(schemaName)), JSONMember("version", .int(Int64(schemaVersion)))])),
             JSONMember("_clock_offset_ms", clockOffset.map { .int($0) } ?? .null),
-        ])
+        ]
+        if let rollback { members.append(JSONMember("_rollback", rollback.json)) }
+        return .object(members)
     }
 }
 
@@ -103,7 +110,8 @@ extension Replica {
                 pending: try Outbox.count(in: db),
                 conflicts: try Int.fetchOne(db, sql: "SELECT count(*) FROM tandem_conflict WHERE status = 'open'") ?? 0,
                 rejected: rejected, lastSync: settings[.lastSync], schemaName: schema.name,
-                schemaVersion: schema.version, clockOffset: settings[.clockOffset].flatMap { Int64($0) })
+                schemaVersion: schema.version, clockOffset: settings[.clockOffset].flatMap { Int64($0) },
+                rollback: try Self.rollbackState(in: db))
         }
     }
 }

@@ -36,6 +36,7 @@ extension Replica {
                     try Setting.seenClock.write(remote.description, in: db)
                 }
             }
+            if let checkpoint = page.checkpoint, checkpoint.seq == page.next { try keep(checkpoint, in: db) }
             try Setting.cursor.write(String(max(page.next, since)), in: db)
             return true
         }
@@ -52,13 +53,15 @@ extension Replica {
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO tandem_history
-                        (seq, tbl, record_id, version, time, author, op, fields, outcome, change_id, hlc, base_version)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        (seq, tbl, record_id, version, time, author, op, fields, outcome, change_id, hlc, base_version,
+                         device, signature)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     item.seq, item.table, item.recordID, entry.outcome.version, entry.time,
                     entry.author.json.serialized(), entry.op.rawValue, OutboxRow.encodeFields(entry.fields),
-                    entry.outcome.json.serialized(), entry.changeID, entry.hlc, entry.baseVersion,
+                    entry.outcome.json.serialized(), entry.changeID, entry.hlc, entry.baseVersion, entry.device,
+                    entry.signature,
                 ])
         }
         // A table this replica's schema does not have (a newer server): history only.
@@ -242,17 +245,17 @@ extension Replica {
     /// Forgets what was pulled, keeping the rows that pending changes touch: every other record,
     /// the server versions, the pulled history, the cursor (for `sync --resync`).
     func forgetPulledState() throws(ReplicaError) {
-        try write { db in
-            try freezeOutbox(in: db)
-            for table in schema.tables {
-                try db.execute(
-                    sql:
-                        "DELETE FROM \(table.name.quotedIdentifier) WHERE id NOT IN (SELECT record_id FROM tandem_outbox)"
-                )
-            }
-            try db.execute(sql: "DELETE FROM tandem_record; DELETE FROM tandem_history")
-            try Setting.cursor.write("0", in: db)
+        try write { db in try forgetPulledState(in: db) }
+    }
+
+    func forgetPulledState(in db: Database) throws {
+        try freezeOutbox(in: db)
+        for table in schema.tables {
+            try db.execute(
+                sql: "DELETE FROM \(table.name.quotedIdentifier) WHERE id NOT IN (SELECT record_id FROM tandem_outbox)")
         }
+        try db.execute(sql: "DELETE FROM tandem_record; DELETE FROM tandem_history")
+        try Setting.cursor.write("0", in: db)
     }
 
     /// Records the end of a successful sync.

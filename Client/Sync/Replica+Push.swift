@@ -103,11 +103,16 @@ extension Replica {
     /// outbox; a rejected one is kept in `tandem_rejected` with its reason (and the change, so
     /// nothing typed is lost), and a rejected insert's row goes (the server has no such record).
     /// The cursor moves back when an answer concerns an entry already pulled past
-    /// (``SyncRules/cursor(after:current:)``).
+    /// (``SyncRules/cursor(after:current:)``). The ones the server logged are kept as signed
+    /// (`signed`: the changes as sent) for a while, to hand back to a server that loses them
+    /// (``keepAcknowledged(_:results:in:)``).
     ///
     /// - Returns: the rejections.
-    func recordPushResults(_ results: [PushResult], for sent: [OutboxRow]) throws(ReplicaError) -> [Rejection] {
+    func recordPushResults(_ results: [PushResult], for sent: [OutboxRow], signed: [Change]) throws(ReplicaError)
+        -> [Rejection]
+    {
         try write { db in
+            try keepAcknowledged(signed, results: results, in: db)
             var rejections: [Rejection] = []
             var rejectedInserts: [(table: String, id: String)] = []
             for (row, result) in zip(sent, results) {

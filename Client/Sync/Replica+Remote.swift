@@ -74,6 +74,8 @@ extension Replica {
             try Setting.caFile.write(remote.caFile, in: db)
             try Setting.organisation.write(identity.organisation, in: db)
             try Setting.role.write(identity.role.rawValue, in: db)
+            // What the previous server acknowledged and signed says nothing of this one.
+            if !isSame { try Self.forgetServerHistory(in: db) }
             if !isSame && settings[.cursor] != nil {
                 try Setting.cursor.write("0", in: db)
                 return true

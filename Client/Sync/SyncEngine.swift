@@ -30,6 +30,9 @@ public struct SyncEngine: Sendable {
         public var pulled = 0
         /// Open conflicts after the sync.
         public var conflicts = 0
+        /// The server's history had gone back or forked, and this sync repaired it
+        /// (docs/operations.md); nil when it held.
+        public var rollback: RollbackState?
 
         public init() {}
     }
@@ -82,11 +85,15 @@ public struct SyncEngine: Sendable {
     private func pushThenPull(
         forgettingPulledState: Bool, progress: (Progress) -> Void
     ) throws(ReplicaError) -> Summary {
+        let rollback = try checkServerHistory()
         var summary = try push(progress: progress)
         if forgettingPulledState { try replica.forgetPulledState() }
         let pulled = try pull(progress: progress)
         summary.pulled = pulled.pulled
         summary.conflicts = pulled.conflicts
+        summary.rollback = rollback
+        // The pull after the rewind has brought what the server really holds: repaired.
+        if rollback != nil { try replica.saveRollbackState(nil) }
         try noteServerClock()
         try replica.recordSync(at: replica.clock.now() + (api.clockOffset ?? 0))
         return summary
@@ -110,8 +117,9 @@ public struct SyncEngine: Sendable {
             let batch = try replica.frozenChanges(after: last, limit: batchSize)
             guard let tail = batch.last else { break }
             progress(.pushing(sent: summary.pushed, of: total))
-            let results = try api.push(batch.map { $0.change(device: replica.device) }.signed(with: key))
-            let rejected = try replica.recordPushResults(results, for: batch)
+            let changes = batch.map { $0.change(device: replica.device) }.signed(with: key)
+            let results = try api.push(changes)
+            let rejected = try replica.recordPushResults(results, for: batch, signed: changes)
             // The server does not know this device's key (its store was replaced, say): register
             // again before the next push.
             if rejected.contains(where: { $0.reason == "signature" }) { try replica.forgetDeviceRegistration() }

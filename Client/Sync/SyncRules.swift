@@ -151,4 +151,34 @@ package enum SyncRules {
         }
         return page.next
     }
+
+    /// What the server's answer to a held seq says of its history (`GET /v1/checkpoint?seq=…`).
+    package enum HistoryCheck: Equatable, Sendable {
+        /// It still holds the seq (with the held hash, when one is known).
+        case holds
+        /// Its history ends before the seq: `head` is where it ends now.
+        case wentBack(head: Int64)
+        /// It holds another entry at the seq.
+        case forked
+    }
+
+    /// Whether the server still holds the entry `seq` this replica has seen, from its answer
+    /// (the signed entry `seq`, or its head when the history ends before). `hash` is the hash
+    /// this replica holds for `seq` (nil when it only knows the seq: an acknowledged change's).
+    package static func check(seq: Int64, hash: String?, answer: Checkpoint) -> HistoryCheck {
+        if answer.seq < seq { return .wentBack(head: answer.seq) }
+        if let hash, answer.seq == seq, answer.hash != hash { return .forked }
+        return .holds
+    }
+
+    /// The cursor after a rollback, so that the next pull brings the server's history after
+    /// `fork` (entries at reused seqs included) and, for each record whose state this replica
+    /// took from a lost entry and that nothing handed back will bring again, one earlier entry of
+    /// it (`refetch`: the seq of its latest entry held at or before `fork`): a pull item carries
+    /// the record as it now stands.
+    package static func cursor(afterRollbackTo fork: Int64, current: Int64, refetch: [Int64]) -> Int64 {
+        var cursor = min(current, fork)
+        for seq in refetch { cursor = min(cursor, max(0, seq - 1)) }
+        return max(0, cursor)
+    }
 }

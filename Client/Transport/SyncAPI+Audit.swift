@@ -76,9 +76,12 @@ extension SyncAPI {
         return lines
     }
 
-    /// `GET /v1/checkpoint`: the server's signed head.
-    public func checkpoint() throws(ReplicaError) -> Checkpoint {
-        let request = TransportRequest(method: .get, path: "/v1/checkpoint")
+    /// `GET /v1/checkpoint`: the server's signed head; with a query, the signed entry at its
+    /// seq (the head when the history ends before it), presenting the checkpoint the query
+    /// carries (``CheckpointQuery``).
+    public func checkpoint(_ query: CheckpointQuery = CheckpointQuery()) throws(ReplicaError) -> Checkpoint {
+        let request = TransportRequest(
+            method: .get, path: "/v1/checkpoint", query: query.parameters.map { .init($0.name, $0.value) })
         return try decode(send(request), of: request) { json throws(ProtocolError) in try Checkpoint(json: json) }
     }
 }

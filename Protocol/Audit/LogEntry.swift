@@ -135,6 +135,41 @@ public enum DeviceRegistry {
             ], baseVersion: 0, hlc: hlc, device: serverDevice)
     }
 
+    /// Who a pushed change is judged as: the pushing token's organisation and role — or, when a
+    /// coordinator's token carries a change signed by another organisation's registered device (a
+    /// replica handing back changes a server restored from a backup has lost,
+    /// docs/operations.md), that device's organisation and the role it was registered with.
+    /// Members carry only their own organisation's changes: for them the token decides, and a
+    /// device of another organisation fails the signature check.
+    ///
+    /// - Parameters:
+    ///   - pusher: the token's organisation and role, with the change's device.
+    ///   - registered: the organisation and role the change's device is registered with; nil
+    ///     when it is not registered.
+    ///
+    /// ```swift
+    /// DeviceRegistry.author(pushedBy: coordinator, registered: ("org-a", .member))
+    /// // Author(organisation: "org-a", role: .member, device: …)
+    /// ```
+    public static func author(pushedBy pusher: Author, registered: (organisation: String?, role: Role)?) -> Author {
+        guard let registered, pusher.role == .coordinator, registered.organisation != pusher.organisation,
+            registered.role != .server
+        else { return pusher }
+        return Author(organisation: registered.organisation, role: registered.role, device: pusher.device)
+    }
+
+    /// Whether a replica of `carrier` may hand `author`'s change back to the server (the rule
+    /// of ``author(pushedBy:registered:)``, seen from the replica): coordinators any replica's
+    /// change, members their own organisation's, auditors none; never the server's own changes.
+    public static func mayCarry(_ author: Author, by carrier: Author) -> Bool {
+        guard author.role != .server, author.device != serverDevice else { return false }
+        switch carrier.role {
+        case .coordinator: return true
+        case .member: return carrier.organisation != nil && author.organisation == carrier.organisation
+        case .auditor, .server: return false
+        }
+    }
+
     /// A device id a replica may register: 1 to 128 characters from `[A-Za-z0-9_-]`, not `server`.
     public static func isValidDeviceID(_ id: String) -> Bool {
         guard id != serverDevice, (1...128).contains(id.utf8.count) else { return false }

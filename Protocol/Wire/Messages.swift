@@ -111,7 +111,8 @@ public struct PushResponse: Hashable, Sendable {
 /// is nil when the record does not exist (deleted, or an insert that was rejected).
 ///
 /// JSON: `{"seq", "table", "record_id", "version", "deleted", "record": {field: value}|null,
-/// "entry": {"change_id", "time", "author", "op", "fields", "outcome", "hlc", "base_version"}|null}`, plus
+/// "entry": {"change_id", "time", "author", "op", "fields", "outcome", "hlc", "base_version", "device",
+/// "signature"}|null}`, plus
 /// `"visible": false` on an item that leaves (absent means true, so older readers, which remove
 /// a row whose `record` is null, still do the right thing).
 public struct PullItem: Hashable, Sendable {
@@ -128,11 +129,16 @@ public struct PullItem: Hashable, Sendable {
         /// The version the change was made on: with it a replica replays the record exactly
         /// (`tandem get --as-of`), concurrent edits included.
         public var baseVersion: Int64?
+        /// The device that signed the change, and its signature: with them a replica holds the
+        /// change as it was pushed, and can carry it back to a server that lost it
+        /// (docs/operations.md). A signature reveals nothing of the values.
+        public var device: String?
+        public var signature: String?
 
         public init(
             changeID: String, time: String, author: Author, op: Operation, fields: [String: JSONValue],
             outcome: Outcome,
-            hlc: String? = nil, baseVersion: Int64? = nil
+            hlc: String? = nil, baseVersion: Int64? = nil, device: String? = nil, signature: String? = nil
         ) {
             self.changeID = changeID
             self.time = time
@@ -142,6 +148,17 @@ public struct PullItem: Hashable, Sendable {
             self.outcome = outcome
             self.hlc = hlc
             self.baseVersion = baseVersion
+            self.device = device
+            self.signature = signature
+        }
+
+        /// The change as its device pushed and signed it, when the entry says enough for that
+        /// (its HLC, base version, device and signature).
+        public func change(table: String, recordID: String) -> Change? {
+            guard let hlc, let baseVersion, let device, let signature else { return nil }
+            return Change(
+                changeID: changeID, table: table, recordID: recordID, op: op, fields: fields, baseVersion: baseVersion,
+                hlc: hlc, device: device, signature: signature)
         }
     }
 
@@ -180,6 +197,8 @@ public struct PullItem: Hashable, Sendable {
                 JSONMember("fields", object(entry.fields)), JSONMember("outcome", entry.outcome.json),
                 JSONMember("hlc", entry.hlc.map(JSONValue.string) ?? .null),
                 JSONMember("base_version", entry.baseVersion.map(JSONValue.int) ?? .null),
+                JSONMember("device", entry.device.map(JSONValue.string) ?? .null),
+                JSONMember("signature", entry.signature.map(JSONValue.string) ?? .null),
             ])
         }
         var members = [
@@ -208,33 +227,43 @@ public struct PullItem: Hashable, Sendable {
                 author: try Author(json: try entry.value("author")), op: try entry.choice("op"),
                 fields: try entry.optionalObject("fields") ?? [:],
                 outcome: try Outcome(json: try entry.value("outcome")),
-                hlc: try entry.optionalString("hlc"), baseVersion: try entry.optionalInt64("base_version"))
+                hlc: try entry.optionalString("hlc"), baseVersion: try entry.optionalInt64("base_version"),
+                device: try entry.optionalString("device"), signature: try entry.optionalString("signature"))
         } else {
             entry = nil
         }
     }
 }
 
-/// `GET /v1/pull` answer: `{"items": […], "next": SEQ, "more": bool}`.
+/// `GET /v1/pull` answer: `{"items": […], "next": SEQ, "more": bool, "checkpoint": {…}|null}`.
+///
+/// `checkpoint` is the history entry at `next` signed by the server (``Checkpoint``; null when
+/// `next` is 0), whoever may read that entry: a hash says nothing of its contents. A replica
+/// keeps it and presents it at its next sync (``CheckpointQuery``), so that a server whose
+/// history went back or forked is noticed (docs/operations.md).
 public struct PullResponse: Hashable, Sendable {
     public var items: [PullItem]
     public var next: Int64
     public var more: Bool
+    public var checkpoint: Checkpoint?
     /// The version of the schema the server merges with (`"schema_version"`), so that a replica
     /// on an older one fetches `GET /v1/schema` and migrates before applying the page.
     public var schemaVersion: Int?
 
-    public init(items: [PullItem], next: Int64, more: Bool, schemaVersion: Int? = nil) {
+    public init(
+        items: [PullItem], next: Int64, more: Bool, checkpoint: Checkpoint? = nil, schemaVersion: Int? = nil
+    ) {
         self.items = items
         self.next = next
         self.more = more
+        self.checkpoint = checkpoint
         self.schemaVersion = schemaVersion
     }
 
     public var json: JSONValue {
         var members = [
             JSONMember("items", .array(items.map(\.json))), JSONMember("next", .int(next)),
-            JSONMember("more", .bool(more)),
+            JSONMember("more", .bool(more)), JSONMember("checkpoint", checkpoint?.json ?? .null),
         ]
         if let schemaVersion { members.append(JSONMember("schema_version", .int(Int64(schemaVersion)))) }
         return .object(members)
@@ -248,6 +277,75 @@ public struct PullResponse: Hashable, Sendable {
         next = try object.int64("next")
         more = try object.bool("more", default: false)
         schemaVersion = try object.optionalInt64("schema_version").map { Int($0) }
+        checkpoint = try object.optional("checkpoint").map { json throws(ProtocolError) in try Checkpoint(json: json) }
+    }
+}
+
+/// `GET /v1/checkpoint[?seq=N[&hash=H&time=T&signature=S]]`: the signed head; with `seq`, the
+/// signed entry `seq` — or the head when the history ends before it, so that one answer says
+/// whether the server still holds `seq` and where its history ends. With `hash`, `time` and
+/// `signature` the caller presents the checkpoint of `seq` it holds (a replica's last pulled
+/// page, an auditor's kept checkpoint); when it is signed by the server's key but the server's
+/// history no longer holds it, the server keeps a report of it and logs it (`tandem-server
+/// verify`, docs/operations.md). Only hashes travel either way.
+public struct CheckpointQuery: Hashable, Sendable {
+    public static let parameterNames = ["seq", "hash", "time", "signature"]
+
+    public var seq: Int64?
+    /// The checkpoint presented (its `publicKey` is not sent: the server checks it with its own).
+    public var presented: Checkpoint?
+
+    /// The head, or the entry `seq`.
+    public init(seq: Int64? = nil) {
+        self.seq = seq
+    }
+
+    /// The entry at `presented.seq`, presenting `presented`.
+    public init(presenting presented: Checkpoint) {
+        seq = presented.seq
+        self.presented = presented
+    }
+
+    /// Reads the query from its parameters (`value(name)`: the parameter's text, nil when absent).
+    ///
+    /// - Throws: `invalidJSON` naming the parameter: `seq` must be an integer of 1 or more;
+    ///   `hash` 64 lowercase hex digits; `hash`, `time` and `signature` come together, with `seq`.
+    public init(parameters value: (String) -> String?) throws(ProtocolError) {
+        if let text = value("seq") {
+            guard let seq = Int64(text), seq >= 1 else {
+                throw ProtocolError(.invalidJSON, "seq: expected a seq, an integer of 1 or more")
+            }
+            self.seq = seq
+        }
+        let parts = (hash: value("hash"), time: value("time"), signature: value("signature"))
+        guard parts.hash != nil || parts.time != nil || parts.signature != nil else { return }
+        guard let seq, let hash = parts.hash, let time = parts.time, let signature = parts.signature else {
+            throw ProtocolError(.invalidJSON, "hash, time and signature: give all three, with seq")
+        }
+        guard Self.isHash(hash) else { throw ProtocolError(.invalidJSON, "hash: expected 64 lowercase hex digits") }
+        guard time.utf8.count <= 64, signature.utf8.count <= 128 else {
+            throw ProtocolError(.invalidJSON, "time, signature: too long")
+        }
+        presented = Checkpoint(seq: seq, hash: hash, time: time, publicKey: "", signature: signature)
+    }
+
+    /// The parameters to send, in order.
+    public var parameters: [(name: String, value: String)] {
+        var list: [(name: String, value: String)] = []
+        if let seq { list.append(("seq", String(seq))) }
+        if let presented {
+            list += [("hash", presented.hash), ("time", presented.time), ("signature", presented.signature)]
+        }
+        return list
+    }
+
+    /// 64 lowercase hexadecimal digits: what the history's hashes look like.
+    public static func isHash(_ text: String) -> Bool {
+        text.utf8.count == 64
+            && text.utf8.allSatisfy {
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                    || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
+            }
     }
 }
 

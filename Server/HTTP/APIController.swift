@@ -71,7 +71,12 @@ struct APIController: Sendable {
             query["limit"].map(String.init), range: 1...Int64(WireProtocol.maximumPullLimit),
             default: Int64(Self.defaultPullLimit),
             otherwise: "limit: expected an integer from 1 to \(WireProtocol.maximumPullLimit)")
-        let page = try await store.pull(since: since, limit: Int(limit), for: principal)
+        var page = try await store.pull(since: since, limit: Int(limit), for: principal)
+        // The entry the page reaches, signed: the replica presents it at its next sync.
+        if page.next > 0 {
+            page.checkpoint = try await store.checkpoint(at: page.next, presenting: nil, by: principal, now: clock())
+                .checkpoint
+        }
         return JSONResponse.make(page.json, for: request)
     }
 
@@ -165,10 +170,29 @@ struct APIController: Sendable {
         return Response(status: .ok, headers: headers, body: body)
     }
 
-    /// `GET /v1/checkpoint` → `{"seq", "hash", "time", "public_key", "signature"}`.
+    /// `GET /v1/checkpoint[?seq=N[&hash=H&time=T&signature=S]]` → `{"seq", "hash", "time",
+    /// "public_key", "signature"}`: the head, or the entry `seq` (the head when the history ends
+    /// before it). A presented checkpoint the history no longer holds is kept as a
+    /// ``RollbackReport`` and logged as critical (docs/operations.md).
     @Sendable func checkpoint(request: Request, context: Context) async throws -> Response {
-        _ = try context.requirePrincipal()
-        return JSONResponse.make(try await store.checkpoint(now: clock()).json, for: request)
+        let principal = try context.requirePrincipal()
+        let parameters = request.uri.queryParameters
+        let query: CheckpointQuery
+        do {
+            query = try CheckpointQuery { name throws(Never) in parameters[Substring(name)].map(String.init) }
+        } catch {
+            throw ServerError(.badRequest, "bad_query", error.message)
+        }
+        guard let seq = query.seq else {
+            return JSONResponse.make(try await store.checkpoint(now: clock()).json, for: request)
+        }
+        let (checkpoint, report) = try await store.checkpoint(
+            at: seq, presenting: query.presented, by: principal, now: clock())
+        if let report {
+            context.logger.critical(
+                "THE STORE'S HISTORY WENT BACK: \(report.summary) (docs/operations.md; tandem-server verify)")
+        }
+        return JSONResponse.make(checkpoint.json, for: request)
     }
 
     // MARK: - Checks

@@ -99,7 +99,7 @@ extension SQLiteServerStore {
             let entry = PullItem.Entry(
                 changeID: change.changeID, time: logged.time, author: logged.author, op: change.op,
                 fields: change.fields, outcome: try Outcome(json: logged.outcome), hlc: change.hlc,
-                baseVersion: change.baseVersion)
+                baseVersion: change.baseVersion, device: change.device, signature: change.signature)
             return PullItem(
                 seq: row["seq"], table: row["tbl"], recordID: row["record_id"], version: row["version"] ?? 0,
                 isDeleted: isDeleted, record: try Self.liveValues(row["state"], isDeleted: isDeleted), entry: entry)

@@ -7,8 +7,10 @@ extension SQLiteServerStore {
         try await write { db in
             var devices = DeviceCache()
             return try changes.map { change in
-                try self.receive(
-                    change, by: principal.author(device: change.device), now: now, devices: &devices, db: db)
+                // A coordinator may carry another organisation's change (a replica handing back
+                // what a restored server lost): it is judged as its device's organisation's.
+                let author = try devices.author(of: change, pushedBy: principal.author(device: change.device), db: db)
+                return try self.receive(change, by: author, now: now, devices: &devices, db: db)
             }
         }
     }
@@ -114,23 +116,35 @@ extension SQLiteServerStore {
 /// The registered devices a push batch has looked up, so that a batch from one device reads
 /// its key once.
 struct DeviceCache {
-    private var keys: [String: (organisation: String?, publicKey: String)?] = [:]
+    private typealias Registration = (organisation: String?, role: Role, publicKey: String)
+    private var keys: [String: Registration?] = [:]
 
     /// Whether `change` is signed by its device's registered key, the device being registered
     /// for `author`'s organisation (or being the server's own, signed by `serverKey`).
     mutating func isSigned(_ change: Change, by author: Author, serverKey: SigningKey, db: Database) throws -> Bool {
         if change.device == DeviceRegistry.serverDevice { return change.isSigned(by: serverKey.publicKey) }
-        let registered: (organisation: String?, publicKey: String)?
-        if let cached = keys[change.device] {
-            registered = cached
-        } else {
-            registered = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT organisation, public_key FROM device WHERE id = ?"),
-                arguments: [change.device]
-            ).map { row in (row["organisation"], row["public_key"]) }
-            keys[change.device] = .some(registered)
-        }
-        guard let registered, registered.organisation == author.organisation else { return false }
+        guard let registered = try registration(of: change.device, db: db),
+            registered.organisation == author.organisation
+        else { return false }
         return change.isSigned(by: registered.publicKey)
+    }
+
+    /// Who `change` is judged as when `pusher` pushes it (``DeviceRegistry/author(pushedBy:registered:)``).
+    mutating func author(of change: Change, pushedBy pusher: Author, db: Database) throws -> Author {
+        guard change.device != DeviceRegistry.serverDevice else { return pusher }
+        let registered = try registration(of: change.device, db: db)
+        return DeviceRegistry.author(pushedBy: pusher, registered: registered.map { ($0.organisation, $0.role) })
+    }
+
+    private mutating func registration(of device: String, db: Database) throws -> Registration? {
+        if let cached = keys[device] { return cached }
+        let registered = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT organisation, role, public_key FROM device WHERE id = ?"),
+            arguments: [device]
+        ).map { row -> Registration in
+            (row["organisation"], Role(rawValue: row["role"]) ?? .member, row["public_key"])
+        }
+        keys[device] = .some(registered)
+        return registered
     }
 }

@@ -256,6 +256,19 @@ public final class SQLiteServerStore: ServerStore, @unchecked Sendable {
             guard let schema = try storedSchemaAdoptingBundledRules(db: db) else { return }
             try VisibilityTracker(schema: schema).withdrawGrantsBreakingConstraints(db: db)
         }
+        migrator.registerMigration("v4-rollback") { db in
+            // Checkpoints presented by replicas and auditors that the store no longer held
+            // (docs/operations.md): the evidence that it went back, for `verify`.
+            try db.execute(
+                sql: """
+                    CREATE TABLE rollback_report (
+                        seq INTEGER NOT NULL, hash TEXT NOT NULL, signed_time TEXT NOT NULL, signature TEXT NOT NULL,
+                        head_seq INTEGER NOT NULL, store_hash TEXT, role TEXT NOT NULL, token_id TEXT NOT NULL,
+                        time TEXT NOT NULL,
+                        PRIMARY KEY (seq, hash)
+                    ) STRICT;
+                    """)
+        }
         return migrator
     }()
 

@@ -85,4 +85,10 @@ public protocol ServerStore: Sendable {
 
     /// The head `(seq, hash)` signed by the server's key.
     func checkpoint(now: Int64) async throws -> Checkpoint
+
+    /// The entry `seq` signed by the server's key, or the head when the history ends before
+    /// `seq`. When `presented` (a checkpoint of the caller's) is signed by the server's key but
+    /// the history no longer holds it, a ``RollbackReport`` is kept and returned.
+    func checkpoint(at seq: Int64, presenting presented: Checkpoint?, by principal: Principal, now: Int64)
+        async throws -> (checkpoint: Checkpoint, report: RollbackReport?)
 }

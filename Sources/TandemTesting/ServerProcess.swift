@@ -54,18 +54,69 @@ public final class ServerProcess: @unchecked Sendable {
         return (lines[0], lines[1])
     }
 
-    private func serve(arguments: [String], logLevel: String, log: String?) throws {
+    /// Serves the store in ``data`` again, on the same port (so replicas keep their URL), after
+    /// ``stop()`` or ``crash()``.
+    ///
+    /// - Parameter log: a file that receives the server's log from now on (appended to); nil:
+    ///   where it went before.
+    public func restart(log: String? = nil) throws {
+        stop()
+        if let log { servingLog = log }
+        guard let port = url.split(separator: ":").last.map(String.init) else {
+            throw ServerProcessError("no port in \(url)")
+        }
+        var arguments = servingArguments
+        arguments += ["--port", port]
+        try serve(arguments: arguments, logLevel: servingLogLevel, log: servingLog, appendingLog: true)
+    }
+
+    /// Kills the server at once (SIGKILL, as a crash or a pulled plug would) and waits for it.
+    public func crash() {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Copies the data directory (the server must be stopped: a copy of a stopped store is
+    /// consistent) to `destination`, as an operator's backup.
+    public func copyData(to destination: String) throws {
+        try? FileManager.default.removeItem(atPath: destination)
+        try FileManager.default.copyItem(atPath: data, toPath: destination)
+    }
+
+    /// Replaces the data directory with the copy at `source`, as an operator's restore (the
+    /// server must be stopped).
+    public func restoreData(from source: String) throws {
+        try FileManager.default.removeItem(atPath: data)
+        try FileManager.default.copyItem(atPath: source, toPath: data)
+    }
+
+    private var servingArguments: [String] = []
+    private var servingLogLevel = "error"
+    private var servingLog: String?
+
+    private func serve(arguments: [String], logLevel: String, log: String?, appendingLog: Bool = false) throws {
+        if !appendingLog {
+            servingArguments = arguments
+            servingLogLevel = logLevel
+            servingLog = log
+        }
         let process = Process()
         process.executableURL = BinaryRunner.binaryDirectory.appendingPathComponent("tandem-server")
-        process.arguments = ["serve", "--data", data, "--host", "127.0.0.1", "--port", "0"] + arguments
+        let port = arguments.contains("--port") ? [] : ["--port", "0"]
+        process.arguments = ["serve", "--data", data, "--host", "127.0.0.1"] + port + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["LOG_LEVEL"] = logLevel
         process.environment = environment
         let output = Pipe()
         process.standardOutput = output
         if let log {
-            _ = FileManager.default.createFile(atPath: log, contents: nil)
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            if !appendingLog || !FileManager.default.fileExists(atPath: log) {
+                _ = FileManager.default.createFile(atPath: log, contents: nil)
+            }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            handle.seekToEndOfFile()
+            process.standardError = handle
         } else {
             process.standardError = FileHandle.nullDevice
         }

@@ -96,6 +96,15 @@ struct Serve: AsyncParsableCommand {
                 } else {
                     logger.info("history verified: \(report.entries) entries, head seq \(report.headSeq)")
                 }
+                let (head, rollbacks) = try store.rollbackReports()
+                for rollback in rollbacks {
+                    if rollback.isBehind(head: head) {
+                        logger.critical(
+                            "THE STORE'S HISTORY WENT BACK: \(RollbackReport.behindLine(rollback, head: head))")
+                    } else {
+                        logger.warning("the store went back before (rollback reported): \(rollback.summary)")
+                    }
+                }
             } catch {
                 logger.critical("the history could not be verified: \(error)")
             }

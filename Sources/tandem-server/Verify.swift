@@ -8,7 +8,10 @@ struct Verify: AsyncParsableCommand {
         abstract: "Check the whole history: the hash chain, every signature, every kept checkpoint.",
         discussion: """
             Exit 0 and a summary when the history is sound; else exit 65 and one line naming the first bad \
-            seq and what is wrong (docs/audit.md).
+            seq and what is wrong (docs/audit.md). Also 65 while the store's head is older than a \
+            checkpoint a replica or an auditor presented to it (the store was restored from an older copy \
+            or rolled back: docs/operations.md); every such report is listed on stderr, also once the head \
+            has moved past it.
             """
     )
 
@@ -20,6 +23,13 @@ struct Verify: AsyncParsableCommand {
             let store = try data.open()
             let report = try store.verify()
             if let failure = report.failure { throw Console.fail("\(failure)", status: 65) }
+            let (head, rollbacks) = try store.rollbackReports()
+            if let behind = rollbacks.first(where: { $0.isBehind(head: head) }) {
+                Console.error(RollbackReport.behindLine(behind, head: head))
+                for rollback in rollbacks { Console.error("rollback reported: \(rollback.summary)") }
+                throw ExitCode(65)
+            }
+            for rollback in rollbacks { Console.error("rollback reported: \(rollback.summary)") }
             let withdrawn = try store.withdrawnGrants()
             switch output.format {
             case .text:
@@ -44,6 +54,7 @@ struct Verify: AsyncParsableCommand {
                                         JSONMember("record_id", .string($0.recordID)), JSONMember("seq", .int($0.seq)),
                                     ])
                                 })),
+                        JSONMember("rollback_reports", .int(Int64(rollbacks.count))),
                     ]).serialized())
             }
         }

@@ -15,15 +15,7 @@ import Testing
 /// `TANDEM_SEED=N` replays one seed; `TANDEM_CONVERGENCE_SEEDS=K` runs K seeds (default 50).
 @Suite struct ConvergenceTests {
     @Test func replicasConvergeUnderRandomEditsSyncsFaultsAndARestart() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let seeds: [UInt64]
-        if let text = environment["TANDEM_SEED"], let seed = UInt64(text) {
-            seeds = [seed]
-        } else {
-            let count = environment["TANDEM_CONVERGENCE_SEEDS"].flatMap(Int.init) ?? 50
-            var generator = SeededGenerator(seed: UInt64.random(in: 0...UInt64.max))
-            seeds = (0..<count).map { _ in generator.next() }
-        }
+        let seeds = Self.seeds(count: "TANDEM_CONVERGENCE_SEEDS", default: 50)
         var hidden = 0
         for seed in seeds {
             print("convergence seed \(seed) (replay: TANDEM_SEED=\(seed) swift test --filter ConvergenceTests)")
@@ -32,6 +24,16 @@ import Testing
         if seeds.count >= 10 {
             #expect(hidden > 0, "no record was ever hidden from a member: visibility was not exercised")
         }
+    }
+
+    /// The seeds of a random test: `TANDEM_SEED` alone when set, else as many random ones as the
+    /// environment variable `count` says (else `fallback`).
+    static func seeds(count name: String, default fallback: Int) -> [UInt64] {
+        let environment = ProcessInfo.processInfo.environment
+        if let text = environment["TANDEM_SEED"], let seed = UInt64(text) { return [seed] }
+        let count = environment[name].flatMap(Int.init) ?? fallback
+        var generator = SeededGenerator(seed: UInt64.random(in: 0...UInt64.max))
+        return (0..<count).map { _ in generator.next() }
     }
 }
 
@@ -208,37 +210,9 @@ struct Scenario {
             since = page.next
             if !page.more { break }
         }
-        var serverRecords: [String: (table: String, values: [String: JSONValue]?)] = [:]
-        for item in items { serverRecords[item.recordID] = (item.table, item.record) }
-        let schema = server.store.schema
-        // Each replica holds what its token may read (SPEC §6), worked out here from the
-        // server's whole state with the pure rule, independently of the store's bookkeeping.
-        let readers = Self.readers(of: serverRecords, schema: schema)
-        var restricted = 0
-        for actor in actors {
-            let viewer = Author(
-                organisation: actor.organisation, role: actor.organisation == nil ? .coordinator : .member)
-            for table in schema.tables {
-                let local = Dictionary(
-                    uniqueKeysWithValues: try actor.replica.records(in: table.name).map { ($0.id, $0.values) })
-                var expected: [String: [String: FieldValue]] = [:]
-                for (id, record) in serverRecords where record.table == table.name {
-                    guard let values = record.values else { continue }
-                    guard Visibility.mayRead(viewer, table: table, id: id, values: values, granted: readers[id] ?? [])
-                    else {
-                        restricted += 1
-                        continue
-                    }
-                    var fields: [String: FieldValue] = [:]
-                    for field in table.fields {
-                        let value = try FieldValue(json: values[field.name] ?? .null, for: field, in: table.name)
-                        if !value.isNull { fields[field.name] = value }
-                    }
-                    expected[id] = fields
-                }
-                #expect(local == expected, "\(context): \(actor.name)'s \(table.name) differs from the server's")
-            }
-        }
+        let restricted = try expectReplicasHoldWhatTheyMayRead(
+            actors.map { ($0.name, $0.organisation, $0.replica) }, server: items, schema: server.store.schema,
+            context: context)
 
         // No reading by referring: every probe that reached the server was refused, and no member
         // holds a person who is neither its own nor on one of its exchanges from her employer.
@@ -310,6 +284,47 @@ struct Scenario {
             "  seed \(seed): \(edits) edits, \(items.count) log entries \(statuses), \(faults) faults, \(manual.count) manual conflicts, \(restricted) records hidden from members, device clocks off by \(offsets) ms, jumping at \(jumps.map { "step \($0.step) to \($0.to)" })"
         )
         await server.stop()
+        return restricted
+    }
+
+    /// Checks that each replica holds exactly what its token may read of the server's state
+    /// (`server`: the server's whole log as a coordinator pulls it), worked out here with the pure
+    /// rule, independently of the store's bookkeeping (SPEC §6).
+    ///
+    /// - Returns: how many (member, record) pairs were hidden from a member.
+    static func expectReplicasHoldWhatTheyMayRead(
+        _ actors: [(name: String, organisation: String?, replica: Replica)], server items: [PullItem], schema: Schema,
+        context: String
+    ) throws -> Int {
+        var serverRecords: [String: (table: String, values: [String: JSONValue]?)] = [:]
+        for item in items { serverRecords[item.recordID] = (item.table, item.record) }
+        let readers = Self.readers(of: serverRecords, schema: schema)
+        var restricted = 0
+        for actor in actors {
+            let viewer = Author(
+                organisation: actor.organisation, role: actor.organisation == nil ? .coordinator : .member)
+            for table in schema.tables {
+                let local = Dictionary(
+                    uniqueKeysWithValues: try actor.replica.records(in: table.name).map { ($0.id, $0.values) })
+                var expected: [String: [String: FieldValue]] = [:]
+                for (id, record) in serverRecords where record.table == table.name {
+                    guard let values = record.values else { continue }
+                    guard Visibility.mayRead(viewer, table: table, id: id, values: values, granted: readers[id] ?? [])
+                    else {
+                        restricted += 1
+                        continue
+                    }
+                    var fields: [String: FieldValue] = [:]
+                    for field in table.fields {
+                        let value = try FieldValue(json: values[field.name] ?? .null, for: field, in: table.name)
+                        if !value.isNull { fields[field.name] = value }
+                    }
+                    expected[id] = fields
+                }
+                #expect(local == expected, "\(context): \(actor.name)'s \(table.name) differs from the server's")
+            }
+        }
+
         return restricted
     }
 

@@ -133,9 +133,10 @@ import Testing
         #expect(text.output == "ok: 3 entries, head seq 3 \(head), 0 checkpoints verified")
 
         let json = try object(try BinaryRunner.run("tandem-server", ["verify", "--data", data, "--format", "json"]))
-        #expect(Set(json.keys) == ["entries", "seq", "hash", "checkpoints", "withdrawn_grants"])
+        #expect(Set(json.keys) == ["entries", "seq", "hash", "checkpoints", "withdrawn_grants", "rollback_reports"])
         #expect(json["entries"] as? Int == 3 && json["seq"] as? Int == 3 && json["checkpoints"] as? Int == 0)
         #expect((json["withdrawn_grants"] as? [Any])?.isEmpty == true)
+        #expect(json["rollback_reports"] as? Int == 0)
         #expect(json["hash"] as? String == head)
 
         let noStore = try BinaryRunner.run("tandem-server", ["verify", "--data", folder.path("empty")])

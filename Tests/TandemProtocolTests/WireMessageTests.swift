@@ -269,12 +269,35 @@ private let pullEntry = PullItem.Entry(
             PullItem(
                 seq: 42, table: "person", recordID: MergeIDs.personB, version: 1, isDeleted: false,
                 record: ["full_name": .string("Bor Kos")], entry: nil),
-        ], next: 42, more: true)
-    #expect(memberNames(response.json) == ["items", "next", "more"])
+        ], next: 42, more: true,
+        checkpoint: Checkpoint(
+            seq: 42, hash: String(repeating: "ab", count: 32), time: "t", publicKey: "k", signature: "s"))
+    #expect(memberNames(response.json) == ["items", "next", "more", "checkpoint"])
     #expect(try reread(response.json) { json throws(ProtocolError) in try PullResponse(json: json) } == response)
     let last = PullResponse(items: [], next: 0, more: false)
-    #expect(last.json.serialized() == #"{"items":[],"next":0,"more":false}"#)
+    #expect(last.json.serialized() == #"{"items":[],"next":0,"more":false,"checkpoint":null}"#)
     #expect(try reread(last.json) { json throws(ProtocolError) in try PullResponse(json: json) } == last)
+    // A server from before checkpoints were sent with pages.
+    let older = try PullResponse(json: JSONValue.parse(#"{"items":[],"next":3,"more":false}"#))
+    #expect(older.checkpoint == nil && older.next == 3)
+}
+
+@Test func aCheckpointQueryReadsWhatItWrites() throws {
+    let presented = Checkpoint(
+        seq: 9, hash: String(repeating: "0f", count: 32), time: "2026-05-04T10:00:00.000Z", publicKey: "",
+        signature: "c2ln+/==")
+    let query = CheckpointQuery(presenting: presented)
+    let parameters = Dictionary(uniqueKeysWithValues: query.parameters.map { ($0.name, $0.value) })
+    #expect(Array(parameters.keys).sorted() == ["hash", "seq", "signature", "time"])
+    #expect(try CheckpointQuery { parameters[$0] } == query)
+    #expect(try CheckpointQuery { _ in nil } == CheckpointQuery())
+    #expect(try CheckpointQuery { $0 == "seq" ? "4" : nil } == CheckpointQuery(seq: 4))
+    for bad: [String: String] in [
+        ["seq": "0"], ["seq": "x"], ["hash": presented.hash], ["seq": "9", "hash": presented.hash],
+        ["seq": "9", "hash": "ABC", "time": "t", "signature": "s"],
+    ] {
+        #expect(throws: ProtocolError.self, "\(bad)") { try CheckpointQuery { bad[$0] } }
+    }
 }
 
 @Test func aPullItemHasItsMembers() throws {
@@ -285,13 +308,22 @@ private let pullEntry = PullItem.Entry(
     #expect(Set(memberNames(item.json)) == ["seq", "table", "record_id", "version", "deleted", "record", "entry"])
     #expect(
         Set(memberNames(item.json["entry"] ?? .null)) == [
-            "change_id", "time", "author", "op", "fields", "outcome", "hlc", "base_version",
+            "change_id", "time", "author", "op", "fields", "outcome", "hlc", "base_version", "device", "signature",
         ])
     #expect(item.json["entry"]?["hlc"] == .string("001763812345678.00003.dev-a"))
     var withBase = item
     withBase.entry?.baseVersion = 4
     #expect(withBase.json["entry"]?["base_version"] == .int(4))
     #expect(try PullItem(json: withBase.json).entry?.baseVersion == 4)
+    // With its device and signature, the entry is the change as it was pushed.
+    var signed = withBase
+    signed.entry?.device = "dev-a"
+    signed.entry?.signature = "c2lnbmF0dXJl"
+    #expect(try PullItem(json: signed.json) == signed)
+    let change = try #require(signed.entry?.change(table: signed.table, recordID: signed.recordID))
+    #expect(change.device == "dev-a" && change.signature == "c2lnbmF0dXJl" && change.baseVersion == 4)
+    #expect(change.fields == signed.entry?.fields && change.hlc == signed.entry?.hlc)
+    #expect(withBase.entry?.change(table: "exchange", recordID: MergeIDs.exchange) == nil, "no signature: no change")
     #expect(Set(memberNames(item.json["entry"]?["author"] ?? .null)) == ["organisation", "role", "device"])
 }
 

@@ -210,6 +210,18 @@ extension HostileCase {
         get("cursor and limit", "/v1/pull?limit=-5", status: 400, code: "bad_query"),
         get("cursor and limit", "/v1/pull?since=9223372036854775807", status: 200),
         get("cursor and limit", "/v1/conflicts?all=maybe", status: 400, code: "bad_query"),
+        get("checkpoint", "/v1/checkpoint?seq=0", status: 400, code: "bad_query"),
+        get("checkpoint", "/v1/checkpoint?seq=-3", status: 400, code: "bad_query"),
+        get("checkpoint", "/v1/checkpoint?seq=99999999999999999999", status: 400, code: "bad_query"),
+        get("checkpoint", "/v1/checkpoint?seq=9223372036854775807", status: 200),
+        get("checkpoint", "/v1/checkpoint?hash=\(String(repeating: "a", count: 64))", status: 400, code: "bad_query"),
+        get(
+            "checkpoint", "/v1/checkpoint?seq=1&hash=\(String(repeating: "a", count: 64))&time=t&signature=%00%ff",
+            status: 200),
+        get(
+            "checkpoint",
+            "/v1/checkpoint?seq=1&hash=\(String(repeating: "a", count: 64))&time=t&signature="
+                + String(repeating: "A", count: 200), status: 400, code: "bad_query"),
     ]
 
     static let sizes: [HostileCase] = [

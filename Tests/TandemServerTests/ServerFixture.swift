@@ -190,6 +190,9 @@ struct FailingStore: ServerStore {
     { throw Broken() }
     func history(since: Int64, limit: Int) async throws -> [HistoryLine] { throw Broken() }
     func checkpoint(now: Int64) async throws -> Checkpoint { throw Broken() }
+    func checkpoint(at seq: Int64, presenting presented: Checkpoint?, by principal: Principal, now: Int64)
+        async throws -> (checkpoint: Checkpoint, report: RollbackReport?)
+    { throw Broken() }
 }
 
 extension HistoryLine {

@@ -114,14 +114,29 @@ import Testing
         let borrowed = update(company, ["web": .string("https://kovina.example")], device: "ministry-laptop")
             .signed(with: key)
         try await expectRefused(borrowed, by: member(company))
-        // Nor may a coordinator use a member's device.
-        try await expectRefused(
-            update(ministry, ["web": .string("https://x.example")], device: "ministry-laptop", counter: 1)
-                .signed(with: key), by: coordinator)
         // The ministry itself may.
         let own = update(ministry, ["web": .string("https://gov.example")], device: "ministry-laptop", counter: 2)
         #expect(
             try await store.push([own.signed(with: key)], by: member(ministry), now: now).map(\.status) == [.applied])
+    }
+
+    @Test func aCoordinatorCarriesAMembersChangeAsThatOrganisations() async throws {
+        // A coordinator's replica hands back a ministry change that a restored server lost
+        // (docs/operations.md): it is judged, and logged, as the ministry's.
+        let key = try await register("ministry-laptop", for: member(ministry))
+        let carried = update(ministry, ["web": .string("https://gov.example")], device: "ministry-laptop")
+            .signed(with: key)
+        let results = try await store.push([carried], by: coordinator, now: now)
+        #expect(results.map(\.status) == [.applied])
+        let entry = try #require(try await store.history(since: 0, limit: 1000).last?.entry)
+        #expect(entry.author == Author(organisation: ministry, role: .member, device: "ministry-laptop"))
+        // As the ministry's, it may not change what the ministry does not own.
+        let beyond = update(company, ["web": .string("https://kovina.example")], device: "ministry-laptop", counter: 1)
+            .signed(with: key)
+        let refused = try await store.push([beyond], by: coordinator, now: now)
+        #expect(refused.map(\.reason) == ["not_permitted"])
+        // The chain still verifies: each carried entry names the device's organisation.
+        #expect(try store.verify().failure == nil)
     }
 
     @Test func aChangeClaimingTheServersDeviceIsRejected() async throws {

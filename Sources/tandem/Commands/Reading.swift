@@ -107,6 +107,10 @@ struct Status: ParsableCommand {
                         ["last_sync", status.lastSync ?? ""],
                         ["schema", "\(status.schemaName) v\(status.schemaVersion)"],
                     ] + (status.clockNotice.map { [["clock", $0]] } ?? [])
+                if output.format == .csv, let rollback = status.rollback {
+                    emit(rows.map { CSVWriter.line($0) }.joined() + CSVWriter.line(["_rollback", rollback.what]))
+                    return
+                }
                 if output.format == .csv {
                     emit(rows.map { CSVWriter.line($0) }.joined())
                     return
@@ -115,6 +119,11 @@ struct Status: ParsableCommand {
                     header: nil,
                     rows: rows.map { [$0[0].replacingOccurrences(of: "_", with: " "), $0[1].isEmpty ? "—" : $0[1]] })
                 for rejection in status.rejected { text += Self.line(rejection) }
+                if let rollback = status.rollback {
+                    text +=
+                        "rollback: \(rollback.what) (found \(rollback.detectedAt)); the repair is not finished: "
+                        + "run tandem sync\n"
+                }
                 emit(text)
             }
         }

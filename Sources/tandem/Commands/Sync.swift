@@ -47,10 +47,13 @@ struct Sync: ParsableCommand {
         abstract: "Push pending changes, then pull until up to date.",
         discussion: """
             Safe to interrupt and run again. Exits 0 when the exchange completed, even if the server \
-            rejected changes (they are listed by `tandem status`); 69 when the server cannot be reached, \
-            75 when it is busy (a 429 is waited out first: Retry-After, at most 30 s, 3 times, said on \
-            stderr), 77 when the token is refused. --ca-file trusts a private certificate authority, \
-            kept for later syncs once this one has reached the server.
+            rejected changes (they are listed by `tandem status`); 65 when the server's history went \
+            back or forked since the last sync (a server restored from a backup: this replica hands back \
+            the changes it lost, pulls again from where both agree, and says so in one stderr line; \
+            docs/operations.md); 69 when the server cannot be reached, 75 when it is busy (a 429 is \
+            waited out first: Retry-After, at most 30 s, 3 times, said on stderr), 77 when the token is \
+            refused. --ca-file trusts a private certificate authority, kept for later syncs once this \
+            one has reached the server.
             """)
 
     @Flag(name: .long, help: "Rebuild the replica's records from the server, keeping pending edits.")
@@ -59,6 +62,7 @@ struct Sync: ParsableCommand {
     @OptionGroup var replica: ReplicaOptions
 
     func run() throws {
+        var rollback: RollbackState?
         try reporting { () throws(ReplicaError) in
             let opened = try replica.open()
             let caFile = try ca.resolved()
@@ -77,11 +81,18 @@ struct Sync: ParsableCommand {
                 line += "; \(summary.conflicts) open conflict\(summary.conflicts == 1 ? "" : "s") (tandem conflicts)"
             }
             emit(line + "\n")
+            if let found = summary.rollback {
+                warn(found.line)
+                rollback = found
+            }
             if !summary.rejected.isEmpty {
                 let count = summary.rejected.count
                 warn("\(count) change\(count == 1 ? "" : "s") rejected; see tandem status")
             }
         }
+        // The exchange completed and the replica is repaired, but the server lost history: a
+        // script must notice (SPEC §3: 65, as for a history that fails verification).
+        if rollback != nil { throw ExitCode(65) }
     }
 }
 
