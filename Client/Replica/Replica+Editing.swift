@@ -226,11 +226,11 @@ extension Replica {
             let field = table.fields[position]
             let value = values[position]
             if value.isNull { continue }
-            if let size = ChangeLimits.oversize(of: value.json) {
+            if let size = schema.limits.oversize(of: value.json) {
                 throw ReplicaError(
                     .invalidData,
                     "\(table.name).\(field.name): the value is \(size) bytes of JSON; the server takes at most "
-                        + "\(WireProtocol.maximumValueSize)")
+                        + "\(schema.limits.valueBytes)")
             }
             if field.type == .ref, let target = field.references, let reference = value.text,
                 !references.contains(reference, in: target)

@@ -36,7 +36,7 @@ public struct Merge: Sendable {
         guard Identifier.isUUID(change.recordID) else { return reject("schema:record_id") }
         guard let hlc = HLC(change.hlc) else { return reject("schema:hlc") }
         if hlc.milliseconds > now + WireProtocol.maximumClockSkewMilliseconds { return reject("clock") }
-        if ChangeLimits.oversizedValue(in: change) != nil { return reject(ChangeLimits.valueTooLarge) }
+        if schema.limits.oversizedValue(in: change) != nil { return reject(ChangeLimits.valueTooLarge) }
         var incoming: [String: JSONValue] = [:]
         for (name, value) in change.fields {
             guard let field = try? table.field(named: name) else { return reject("schema:field:\(name)") }

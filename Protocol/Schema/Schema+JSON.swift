@@ -6,7 +6,7 @@ extension Schema {
     public init(json: JSONValue) throws(ProtocolError) {
         let fail = { (reason: String) in ProtocolError(.invalidSchema, "schema document: \(reason)") }
         let document = try JSONObjectReader(json, path: "", fail: fail)
-        try document.refuseUnknown(["name", "version", "tables"])
+        try document.refuseUnknown(["name", "version", "tables", "limits"])
         name = try document.string("name")
         version = try document.int("version")
         var tables: [TableSchema] = []
@@ -14,13 +14,18 @@ extension Schema {
             tables.append(try TableSchema(json: item, path: "tables[\(index)]", fail: fail))
         }
         self.tables = tables
+        if let json = document.optional("limits") {
+            limits = try ChangeLimits(json: json, fail: fail)
+        } else {
+            limits = .standard
+        }
     }
 
     /// The JSON form, members in a fixed order, optional members only when set.
     public var json: JSONValue {
         .object([
             JSONMember("name", .string(name)), JSONMember("version", .int(Int64(version))),
-            JSONMember("tables", .array(tables.map(\.json))),
+            JSONMember("tables", .array(tables.map(\.json))), JSONMember("limits", limits.json),
         ])
     }
 }

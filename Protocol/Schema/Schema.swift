@@ -13,11 +13,14 @@ public struct Schema: Hashable, Sendable {
     public var version: Int
     /// The tables in their declared order (the order `list`, CSV and reports use).
     public var tables: [TableSchema]
+    /// The sizes a change may not exceed (``ChangeLimits``), published with the schema.
+    public var limits: ChangeLimits
 
-    public init(name: String, version: Int, tables: [TableSchema]) {
+    public init(name: String, version: Int, tables: [TableSchema], limits: ChangeLimits = .standard) {
         self.name = name
         self.version = version
         self.tables = tables
+        self.limits = limits
     }
 
     /// The table called `name`, or an `unknownTable` error naming it.

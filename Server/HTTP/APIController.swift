@@ -55,7 +55,7 @@ struct APIController: Sendable {
         } catch {
             throw ServerError.badJSON(error.message)
         }
-        try PushLimits.check(push.changes)
+        try PushLimits.check(push.changes, within: store.schema.limits)
         let results = try await store.push(push.changes, by: principal, now: clock())
         return JSONResponse.make(PushResponse(results: results).json, for: request)
     }

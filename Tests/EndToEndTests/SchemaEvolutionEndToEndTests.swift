@@ -26,13 +26,29 @@ import Testing
         return schema
     }
 
+    /// A running server, the Ministry, and a replica of its member's.
+    struct World {
+        let folder: TemporaryDirectory
+        let server: ServerProcess
+        let ministry: (id: String, token: String)
+        let cli: CLIReplicas
+        let member: String
+
+        init() throws {
+            folder = try TemporaryDirectory(prefix: "tandem-schema")
+            server = try ServerProcess.start()
+            ministry = try server.addOrganisation(name: "Ministry", sector: "public")
+            cli = CLIReplicas(folder: folder, server: server)
+            member = try cli.make("ministry", token: ministry.token)
+        }
+    }
+
     @Test func aReplicaOfflineAcrossASchemaChangeKeepsItsEditAndMigratesAtItsNextSync() throws {
-        let folder = try TemporaryDirectory(prefix: "tandem-schema")
-        let server = try ServerProcess.start()
+        let world = try World()
+        let (folder, server, ministry, cli, member) = (
+            world.folder, world.server, world.ministry, world.cli, world.member
+        )
         defer { server.stop() }
-        let ministry = try server.addOrganisation(name: "Ministry", sector: "public")
-        let cli = CLIReplicas(folder: folder, server: server)
-        let member = try cli.make("ministry", token: ministry.token)
         let auditorToken = try server.admin(["token", "issue", "--role", "auditor"]).output
         let auditor = try cli.make("auditor", token: auditorToken.trimmingCharacters(in: .whitespacesAndNewlines))
 
@@ -81,5 +97,31 @@ import Testing
         #expect(exported.stdout.contains(#""table":"_schema""#))
         let serverVerify = try server.admin(["verify"])
         #expect(serverVerify.status == 0, "\(serverVerify)")
+    }
+
+    @Test func aLimitChangedWithTheSchemaReachesReplicasAtTheirNextSync() throws {
+        let world = try World()
+        let (folder, server, ministry, cli, member) = (
+            world.folder, world.server, world.ministry, world.cli, world.member
+        )
+        defer { server.stop() }
+        let summary = String(repeating: "s", count: 3000)
+        let arguments = ["add", "practice", "organisation=\(ministry.id)", "title=Report", "summary=\(summary)"]
+        // The operator lowers the value limit to 2 KiB: the replica, still on v1, takes 3000 bytes…
+        var smaller = Schema.partnership
+        smaller.limits = ChangeLimits(valueBytes: 2048, identifierBytes: 1024)
+        let document = try folder.write(String(decoding: smaller.encoded(), as: UTF8.self), to: "v2.json")
+        #expect(try server.admin(["schema", "apply", document]).status == 0)
+        let early = try cli.run(member, arguments)
+        #expect(early.status == 0)
+        // …which the server refuses alone at its sync; from then on the replica refuses it itself.
+        let synced = try cli.run(member, ["sync"])
+        #expect(synced.status == 0 && synced.stderr.contains("1 change"), "\(synced)")
+        #expect(try cli.run(member, ["status", "--format", "json"]).stdout.contains(#""reason":"value_too_large""#))
+        let late = try cli.run(member, arguments)
+        #expect(late.status == 65)
+        #expect(
+            late.stderr == "tandem: practice.summary: the value is 3002 bytes of JSON; the server takes at most 2048\n")
+        #expect(try cli.run(member, ["schema", "--format", "json"]).stdout.contains(#""value_bytes":2048"#))
     }
 }
