@@ -56,9 +56,16 @@ extension Replica {
         let json = Self.values(values, of: table).mapValues(\.json)
         let previous = before?.mapValues(\.json)
         if let broken = Constraint.violation(of: table, by: json, before: previous, id: id, context: context) {
-            let group =
-                broken.kind == .limit ? " (\(broken.field.field) \(json[broken.field.field]?.serialized() ?? ""))" : ""
-            throw ReplicaError(.invalidData, "\(table.name).\(broken.field.field): \(broken)\(group)")
+            // Name the record: the group that is full, or the record being changed.
+            let place =
+                if broken.kind == .limit, case let .string(group)? = json[broken.field.field] {
+                    " (\(broken.field.field) \(group) has \(broken.max ?? 0) already)"
+                } else if previous != nil {
+                    " (\(table.name) \(id))"
+                } else {
+                    ""
+                }
+            throw ReplicaError(.invalidData, "\(table.name).\(broken.field.field): \(broken)\(place)")
         }
         guard let previous,
             let broken = Constraint.violationByReferrers(
