@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job, live, on the embedded SQLite store: a sync server, two organisations editing one
 # exchange offline, sync with a field-level merge, a manual conflict the coordinator resolves,
-# bad input refused, the round report, the history of a record, and an auditor who takes the
-# whole signed history home, verifies it, and catches an entry altered behind the server's back.
+# bad input refused, the programme's rules across records, a schema change the replicas take up,
+# the round report, the history of a record, and an auditor who takes the whole signed history
+# home, verifies it, and catches an entry altered behind the server's back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -76,6 +77,28 @@ say "Bad input is refused with one line and nothing written"
 as_company set exchange "$exchange" ends_on=2026-04-01 || echo "(exit $?)"
 as_company set round "$round" status=closed || echo "(exit $?: a member may not change a round; the server would refuse it too)"
 as_company status
+
+say "The programme's own rules hold across organisations (schema constraints, decided at merge)"
+as_company set exchange "$exchange" ends_on=2026-10-02 || echo "(exit $?: exchanges run inside their round's window)"
+as_company add exchange round="$round" person="$ana" home="$company" host="$ministry" starts_on=2026-06-01 ends_on=2026-06-05 \
+  || echo "(exit $?: the person on an exchange works for its home organisation)"
+challenge=$(as_ministry add challenge round="$round" title="Paperless permits" proposer="$ministry")
+as_ministry sync
+as_coordinator sync
+as_coordinator set challenge "$challenge" status=selected || echo "(exit $?: a selected challenge needs a mentor)"
+as_coordinator set challenge "$challenge" status=selected mentor="$ana"
+as_coordinator sync
+
+say "The programme changes its schema while replicas are offline: a new optional field"
+as_coordinator schema --format json | python3 -c '
+import json, sys
+schema = json.load(sys.stdin)
+practice = next(table for table in schema["tables"] if table["name"] == "practice")
+practice["fields"].append({"name": "website", "type": "text"})
+json.dump(schema, sys.stdout)' > "$work/schema-v2.json"
+admin schema apply --data "$work/server" "$work/schema-v2.json"
+as_ministry sync
+as_ministry status
 
 say "The round report, from any replica"
 as_coordinator sync
