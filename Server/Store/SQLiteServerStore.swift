@@ -127,7 +127,12 @@ public final class SQLiteServerStore: ServerStore, @unchecked Sendable {
             let key =
                 try meta[signingKeyName].map { text in try SigningKey(privateKeyBase64: text) }
                 ?? writer.write { db in try serverKey(db: db, now: ServerClock.wall()) }
-            return SQLiteServerStore(writer: writer, schema: try Schema.decode(Array(text.utf8)), serverKey: key)
+            let store = SQLiteServerStore(writer: writer, schema: try Schema.decode(Array(text.utf8)), serverKey: key)
+            // A store made before the programme's rules existed takes them up as its next version.
+            if let upgraded = addingBundledConstraints(to: store.schema) {
+                _ = try store.applySchema(upgraded, now: ServerClock.wall())
+            }
+            return store
         } catch let error as ServerError {
             throw error
         } catch {
@@ -202,7 +207,13 @@ public final class SQLiteServerStore: ServerStore, @unchecked Sendable {
             // A store made before: the bundled schema gains its visibility, and every record's
             // readers are worked out. Members' replicas already hold what they pulled then;
             // `tandem sync --resync` trims them.
-            guard let schema = try storedSchemaAdoptingBundledRules(db: db) else { return }
+            guard var schema = try storedSchema(db: db) else { return }
+            if let upgraded = addingBundledVisibility(to: schema) {
+                schema = upgraded
+                try db.execute(
+                    sql: "UPDATE server_meta SET value = ? WHERE key = 'schema'",
+                    arguments: [schema.json.serialized()])
+            }
             try VisibilityTracker(schema: schema).rebuild(db: db)
         }
         migrator.registerMigration("v3") { db in
@@ -253,8 +264,10 @@ public final class SQLiteServerStore: ServerStore, @unchecked Sendable {
             // such exchanges: their grants are withdrawn now, and their readers lose the persons
             // at the next seq (the departures reach replicas with the next entry written).
             try db.execute(sql: withdrawnGrantTable)
-            guard let schema = try storedSchemaAdoptingBundledRules(db: db) else { return }
-            try VisibilityTracker(schema: schema).withdrawGrantsBreakingConstraints(db: db)
+            // The rules as they will hold once the bundled constraints are installed (at open).
+            guard let schema = try storedSchema(db: db) else { return }
+            try VisibilityTracker(schema: addingBundledConstraints(to: schema) ?? schema)
+                .withdrawGrantsBreakingConstraints(db: db)
         }
         migrator.registerMigration("v4-rollback") { db in
             // Checkpoints presented by replicas and auditors that the store no longer held
@@ -272,16 +285,11 @@ public final class SQLiteServerStore: ServerStore, @unchecked Sendable {
         return migrator
     }()
 
-    /// The store's schema (nil in a store being created), first given the bundled schema's
-    /// visibility and constraints when it is the bundled schema from before they existed.
-    static func storedSchemaAdoptingBundledRules(db: Database) throws -> Schema? {
-        guard let text = try String.fetchOne(db, sql: "SELECT value FROM server_meta WHERE key = 'schema'")
-        else { return nil }
-        let schema = try Schema.decode(Array(text.utf8))
-        guard let upgraded = adoptingBundledRules(to: schema) else { return schema }
-        try db.execute(
-            sql: "UPDATE server_meta SET value = ? WHERE key = 'schema'", arguments: [upgraded.json.serialized()])
-        return upgraded
+    /// The store's schema (nil in a store being created).
+    static func storedSchema(db: Database) throws -> Schema? {
+        try String.fetchOne(db, sql: "SELECT value FROM server_meta WHERE key = 'schema'").map { text in
+            try Schema.decode(Array(text.utf8))
+        }
     }
 
     /// The records whose grants of sight are withdrawn (docs/visibility.md), made by `v4-grants`

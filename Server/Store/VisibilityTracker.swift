@@ -161,6 +161,16 @@ struct VisibilityTracker {
     }
 }
 
+extension Schema {
+    /// The schema without its constraints and limits: what a store made before them held.
+    var withoutRules: Schema {
+        var schema = self
+        for index in schema.tables.indices { schema.tables[index].constraints = [] }
+        schema.limits = .standard
+        return schema
+    }
+}
+
 extension SQLiteServerStore {
     /// The references a live record holds (none for a deleted or unknown one).
     static func references(from id: String, db: Database) throws -> Set<VisibilityTracker.Reference> {
@@ -174,17 +184,34 @@ extension SQLiteServerStore {
         JSONValue.array(schema.tables.filter { !Visibility.isRestricted($0) }.map { .string($0.name) }).serialized()
     }
 
-    /// Adopts the bundled schema's table visibility and constraints when `schema` is the bundled
-    /// partnership schema from before they existed; nil otherwise.
-    static func adoptingBundledRules(to schema: Schema) -> Schema? {
+    /// The bundled schema's table visibility, when `schema` is the bundled partnership schema from
+    /// before visibility existed (store migration `v2` adopts it in place); nil otherwise.
+    static func addingBundledVisibility(to schema: Schema) -> Schema? {
         var candidate = schema
         for index in candidate.tables.indices {
             guard let bundled = Schema.partnership.tables.first(where: { $0.name == candidate.tables[index].name })
             else { return nil }
             candidate.tables[index].visibility = bundled.visibility
+        }
+        return candidate.withoutRules == Schema.partnership.withoutRules && candidate != schema ? candidate : nil
+    }
+
+    /// The bundled schema's constraints and limits, when `schema` is the bundled partnership schema
+    /// from before they existed (a store made before: installed as its next version when it
+    /// opens, a `_schema` entry like any `schema apply`); nil otherwise.
+    static func addingBundledConstraints(to schema: Schema) -> Schema? {
+        var candidate = schema
+        candidate.version = Schema.partnership.version
+        for index in candidate.tables.indices {
+            guard let bundled = Schema.partnership.tables.first(where: { $0.name == candidate.tables[index].name })
+            else { return nil }
             candidate.tables[index].constraints = bundled.constraints
         }
-        return candidate == .partnership && candidate != schema ? candidate : nil
+        candidate.limits = Schema.partnership.limits
+        guard candidate == .partnership, candidate.tables != schema.tables || candidate.limits != schema.limits
+        else { return nil }
+        candidate.version = schema.version
+        return candidate
     }
 }
 

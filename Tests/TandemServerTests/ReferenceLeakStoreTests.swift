@@ -174,7 +174,14 @@ extension VisibilityStoreTests {
                 sql: "UPDATE server_meta SET value = ? WHERE key = 'schema'", arguments: [legacy.json.serialized()])
         }
         store = try SQLiteServerStore.open(queue)
-        #expect(store.schema == .partnership, "the bundled schema's constraints are adopted")
+        // The bundled rules are taken up as the store's next version, a `_schema` entry of the
+        // history, so that replicas on version 1 fetch them at their next pull.
+        #expect(store.schema.version == 2 && store.schema.tables == Schema.partnership.tables)
+        let installed = try await store.history(since: 0, limit: 1000).filter {
+            try $0.entry.change["table"] == .string(SchemaRegistry.table)
+        }
+        #expect(installed.count == 1)
+        #expect(try await store.pull(since: 0, limit: 1, for: member(ministry)).schemaVersion == 2)
         let withdrawn = try store.withdrawnGrants()
         #expect(withdrawn.map(\.recordID) == [exchange] && withdrawn.map(\.table) == ["exchange"])
 
