@@ -63,7 +63,7 @@ public struct Merge: Sendable {
     ) -> Result {
         if let current {
             // A record the author may not read is not described: not its state, not its version.
-            guard mayRead(current, in: table, by: author, context: context) else { return .rejected("exists") }
+            guard mayRead(current.id, in: table.name, by: author, context: context) else { return .rejected("exists") }
             return .rejected(current.isDeleted ? "deleted" : "exists", version: current.version)
         }
         guard change.baseVersion == 0 else { return .rejected("schema:base_version") }
@@ -98,7 +98,7 @@ public struct Merge: Sendable {
         _ change: Change, _ incoming: [String: JSONValue], by author: Author, in table: TableSchema,
         current: RecordState?, context: some MergeContext
     ) -> Result {
-        guard let current, mayRead(current, in: table, by: author, context: context) else {
+        guard let current, mayRead(current.id, in: table.name, by: author, context: context) else {
             return .rejected("missing")
         }
         if let rejection = rejection(ofDeletedOrFuture: current, for: change) { return rejection }
@@ -178,7 +178,7 @@ public struct Merge: Sendable {
         _ change: Change, _ incoming: [String: JSONValue], by author: Author, in table: TableSchema,
         current: RecordState?, context: some MergeContext
     ) -> Result {
-        guard let current, mayRead(current, in: table, by: author, context: context) else {
+        guard let current, mayRead(current.id, in: table.name, by: author, context: context) else {
             return .rejected("missing")
         }
         if let rejection = rejection(ofDeletedOrFuture: current, for: change) { return rejection }
@@ -344,12 +344,6 @@ extension Merge {
         else { return true }
         guard let organisation = author.organisation else { return false }
         return context.readers(of: id).contains(organisation)
-    }
-
-    private func mayRead(
-        _ record: RecordState, in table: TableSchema, by author: Author, context: some MergeContext
-    ) -> Bool {
-        mayRead(record.id, in: table.name, by: author, context: context)
     }
 }
 

@@ -260,7 +260,6 @@ extension Constraint {
 extension Constraint {
     init(json: JSONValue, path location: String, fail: @escaping (String) -> ProtocolError) throws(ProtocolError) {
         let object = try JSONObjectReader(json, path: location, fail: fail)
-        try object.refuseUnknown(["kind", "field", "group", "to", "from", "when", "max"])
         kind = try object.choice("kind")
         func path(_ key: String) throws(ProtocolError) -> Path? {
             guard let text = try object.optionalString(key) else { return nil }

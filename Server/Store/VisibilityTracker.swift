@@ -227,7 +227,7 @@ extension SQLiteServerStore {
 
     /// The records whose grants are withdrawn now, for `tandem-server verify` to list.
     public func withdrawnGrants() throws -> [WithdrawnGrant] {
-        try writeSync { db in
+        try writer.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
