@@ -101,4 +101,16 @@ public enum Visibility {
             return (table: target, id: id)
         }
     }
+
+    /// The grants of sight a live record of `table` makes (docs/visibility.md): each personal
+    /// record it refers to (other than itself), once for each of its owners. A store counts
+    /// them per personal record and organisation; the organisations with a count are its
+    /// *granted* readers.
+    public static func grants(
+        in schema: Schema, table: TableSchema, id: String, values: [String: JSONValue]
+    ) -> [(person: String, organisation: String)] {
+        let owners = owners(of: table, id: id, values: values).sorted()
+        return grantedRecords(in: schema, table: table, values: values).filter { $0.id != id }
+            .flatMap { granted in owners.map { (person: granted.id, organisation: $0) } }
+    }
 }

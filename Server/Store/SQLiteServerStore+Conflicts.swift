@@ -79,21 +79,16 @@ extension SQLiteServerStore {
             }
             // The decision is a change like any other: logged, with its author.
             let clock = HLC(milliseconds: now, counter: 0, device: DeviceRegistry.serverDevice)
-            let change = self.serverSigned(
-                Change(
-                    changeID: UUIDv7Generator.id(at: clock), table: table.name, recordID: record.id, op: .update,
-                    fields: [conflict.field: value], baseVersion: record.version, hlc: clock.description,
-                    device: DeviceRegistry.serverDevice))
-            let context = StoreMergeContext(db: db)
-            let result = self.merge.apply(change, by: author, to: record, now: now, context: context)
-            if let failure = context.failure { throw failure }
-            guard let state = result.state else {
+            let change = Change(
+                changeID: UUIDv7Generator.id(at: clock), table: table.name, recordID: record.id, op: .update,
+                fields: [conflict.field: value], baseVersion: record.version, hlc: clock.description,
+                device: DeviceRegistry.serverDevice)
+            let batch = try self.receiveServerChange(change, by: author, now: now, db: db)
+            guard let result = batch.results.first, let seq = result.seq, result.status != .rejected else {
                 throw ServerError(
-                    .unprocessable, "rejected", "the chosen value is refused: \(result.outcome.reason ?? "rejected")")
+                    .unprocessable, "rejected",
+                    "the chosen value is refused: \(batch.results.first?.reason ?? "rejected")")
             }
-            let seq = try Self.appendLog(
-                change, author: author, outcome: result.outcome, now: now, serverKey: self.serverKey, db: db)
-            try self.saveRecord(state, seq: seq, db: db)
             try db.execute(
                 sql: "UPDATE conflict SET status = 'resolved', resolved_seq = ? WHERE id = ?", arguments: [seq, id])
             guard let resolved = try self.conflict(id, db: db) else {

@@ -108,7 +108,7 @@ extension SQLiteServerStore {
 
     /// A visibility marker as a pull item, with whether the organisation may read its record now.
     private struct ScannedMarker {
-        var kind: VisibilityTracker.Marker
+        var kind: MarkerRow.Kind
         var isReadable: Bool
         var item: PullItem
     }
@@ -133,7 +133,7 @@ extension SQLiteServerStore {
                 arguments: [organisation, last["seq"] as Int64, last["record_id"] as String])
         }
         return try rows.compactMap { row in
-            guard let kind = VisibilityTracker.Marker(rawValue: row["kind"]) else { return nil }
+            guard let kind = MarkerRow.Kind(rawValue: row["kind"]) else { return nil }
             let isReadable: Bool = row["readable"]
             let isDeleted: Bool = row["deleted"]
             let leaves = kind == .departure

@@ -18,42 +18,6 @@ extension SQLiteServerStore {
             table: row["tbl"], id: id, version: row["version"], isDeleted: row["deleted"], fields: fields)
     }
 
-    /// Writes a record as the merge left it, with its references and unique values (live records
-    /// only), then brings its visibility (and that of the personal records it grants) up to date.
-    func saveRecord(_ state: RecordState, seq: Int64, db: Database) throws {
-        let formerReferences = try Self.references(from: state.id, db: db)
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO record(id, tbl, version, deleted, last_seq, state) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
-                    last_seq = excluded.last_seq, state = excluded.state
-                """
-        ).execute(arguments: [
-            state.id, state.table, state.version, state.isDeleted, seq, Self.encodeFields(state.fields).serialized(),
-        ])
-        try db.cachedStatement(sql: "DELETE FROM reference WHERE source = ?").execute(arguments: [state.id])
-        try db.cachedStatement(sql: "DELETE FROM unique_value WHERE record_id = ?").execute(arguments: [state.id])
-        guard let table = try? schema.table(named: state.table) else { return }
-        for field in table.fields where !state.isDeleted {
-            let value = state[field.name]
-            guard value != .null else { continue }
-            if field.type == .ref, case let .string(target) = value {
-                try db.cachedStatement(sql: "INSERT OR IGNORE INTO reference(target, source, field) VALUES (?, ?, ?)")
-                    .execute(arguments: [target, state.id, field.name])
-            }
-            if field.isUnique {
-                try db.cachedStatement(
-                    sql: "INSERT OR REPLACE INTO unique_value(tbl, field, value, record_id) VALUES (?, ?, ?, ?)"
-                ).execute(arguments: [table.name, field.name, value.serialized(), state.id])
-            }
-        }
-        // A record saved now satisfies its constraints (the merge checked them): grants withdrawn
-        // from it when it did not (migration v4-grants) are restored.
-        try db.cachedStatement(sql: "DELETE FROM withdrawn_grant WHERE record_id = ?").execute(arguments: [state.id])
-        try VisibilityTracker(schema: schema).refresh(
-            after: state, formerReferences: formerReferences, regrants: db.changesCount > 0, seq: seq, db: db)
-    }
-
     static func encodeFields(_ fields: [String: RecordState.Field]) -> JSONValue {
         .object(
             fields.sorted { $0.key < $1.key }.map { name, field in
@@ -83,9 +47,10 @@ extension SQLiteServerStore {
     }
 }
 
-/// What the merge asks about other records, answered from the store's tables inside the
-/// transaction (so earlier changes of the same batch count). A database failure is kept and
-/// rethrown after the merge.
+/// What a constraint asks about other records, answered from the store's tables one question at
+/// a time: for migration `v4-grants`, which checks every record of a store made before the
+/// constraints (a push asks the core's ``BatchContext``). A database failure is kept and
+/// rethrown after the check.
 final class StoreMergeContext: MergeContext {
     let db: Database
     private(set) var failure: (any Error)?

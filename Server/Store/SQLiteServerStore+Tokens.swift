@@ -66,14 +66,13 @@ extension SQLiteServerStore {
             let id = UUIDv7Generator.id(at: clock)
             var fields: [String: JSONValue] = ["name": .string(name)]
             if table.fields.contains(where: { $0.name == "sector" }) { fields["sector"] = .string(sector) }
-            let change = self.serverSigned(
-                Change(
-                    changeID: UUIDv7Generator.id(at: clock), table: table.name, recordID: id, op: .insert,
-                    fields: fields, baseVersion: 0, hlc: clock.description, device: DeviceRegistry.serverDevice))
-            var devices = DeviceCache()
-            let result = try self.receive(
-                change, by: Author(organisation: nil, role: .server, device: DeviceRegistry.serverDevice), now: now,
-                devices: &devices, db: db)
+            let change = Change(
+                changeID: UUIDv7Generator.id(at: clock), table: table.name, recordID: id, op: .insert, fields: fields,
+                baseVersion: 0, hlc: clock.description, device: DeviceRegistry.serverDevice)
+            let server = Author(organisation: nil, role: .server, device: DeviceRegistry.serverDevice)
+            guard let result = try self.receiveServerChange(change, by: server, now: now, db: db).results.first else {
+                throw ServerError(.unavailable, "storage", "the organisation was not merged")
+            }
             guard result.status == .applied else {
                 throw ServerError(
                     .badRequest, "bad_organisation", "the organisation is refused: \(result.reason ?? "rejected")")

@@ -282,8 +282,49 @@ public final class SQLiteServerStore: ServerStore, @unchecked Sendable {
                     ) STRICT;
                     """)
         }
+        migrator.registerMigration("v5-core") { db in
+            // Counted grants (docs/visibility.md): per personal record and organisation, how many
+            // live records grant it sight, kept by deltas as records change — instead of finding
+            // the grantors again on every change. Indexes nothing reads any more go.
+            try db.execute(
+                sql: """
+                    CREATE TABLE grant_count (
+                        record_id TEXT NOT NULL, organisation TEXT NOT NULL, count INTEGER NOT NULL,
+                        PRIMARY KEY (record_id, organisation)
+                    ) STRICT, WITHOUT ROWID;
+                    DROP INDEX IF EXISTS record_last_seq;
+                    DROP INDEX IF EXISTS log_record;
+                    DROP INDEX IF EXISTS reference_source;
+                    DROP INDEX IF EXISTS unique_value_record;
+                    """)
+            guard let schema = try storedSchema(db: db) else { return }
+            try countGrants(schema: addingBundledConstraints(to: schema) ?? schema, db: db)
+        }
         return migrator
     }()
+
+    /// Counts the grants of sight of every live record whose grants are not withdrawn (a store
+    /// made before counted grants).
+    static func countGrants(schema: Schema, db: Database) throws {
+        var counts: [String: [String: Int]] = [:]
+        for table in schema.tables where Visibility.grantsSight(table) {
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT id, state FROM record WHERE tbl = ? AND deleted = 0
+                        AND id NOT IN (SELECT record_id FROM withdrawn_grant)
+                    """, arguments: [table.name])
+            while let row = try rows.next() {
+                let values = try decodeFields(row["state"]).compactMapValues { $0.value == .null ? nil : $0.value }
+                for grant in Visibility.grants(in: schema, table: table, id: row["id"], values: values) {
+                    counts[grant.person, default: [:]][grant.organisation, default: 0] += 1
+                }
+            }
+        }
+        var writes = BatchWrites()
+        writes.grantDeltas = counts
+        try write(writes, db: db)
+    }
 
     /// The store's schema (nil in a store being created).
     static func storedSchema(db: Database) throws -> Schema? {

@@ -7,47 +7,11 @@ import TandemProtocol
 /// came into its sight (`arrival`) or went out of it (`departure`), so that its next pull brings
 /// the record whole or takes it away.
 ///
-/// The rule itself is ``Visibility`` (pure, in TandemProtocol); this works out its inputs from the
-/// store's tables — the owners of the live records that refer to a personal record — inside the
-/// transaction of the change.
+/// The rule itself is ``Visibility`` (pure, in TandemProtocol). A push keeps the tables up to date
+/// through the core (``PushBatch``, with counted grants); this works them out from the store's
+/// records for a store made before them (migrations `v2` and `v4-grants`).
 struct VisibilityTracker {
-    /// A reference held by a record: the record referred to and the field that holds it.
-    struct Reference: Hashable {
-        var target: String
-        var field: String
-    }
-
     let schema: Schema
-
-    /// Brings visibility up to date after `state` was saved at `seq`: the record's own readers,
-    /// and, for a record of an owners-visibility table whose references changed (inserted,
-    /// deleted, another person, another host), the readers of the personal records it referred
-    /// to before and refers to now.
-    ///
-    /// No arrival is marked for the changed record itself: whoever may read it now also receives
-    /// the log entry of `seq`, which carries the whole record.
-    ///
-    /// - Parameter regrants: the record's withdrawn grants were restored: its personal records'
-    ///   readers are worked out again even when its references did not change.
-    func refresh(
-        after state: RecordState, formerReferences: Set<Reference>, regrants: Bool = false, seq: Int64,
-        db: Database
-    ) throws {
-        guard let table = try? schema.table(named: state.table) else { return }
-        if Visibility.isRestricted(table) {
-            try update(state, table: table, seq: seq, marksArrivals: false, db: db)
-        }
-        guard Visibility.grantsSight(table) else { return }
-        let references = try SQLiteServerStore.references(from: state.id, db: db)
-        guard regrants || references != formerReferences else { return }
-        let targets = Set(formerReferences.map(\.target)).union(references.map(\.target))
-        for target in targets.sorted() where target != state.id {
-            guard let record = try SQLiteServerStore.loadRecord(target, db: db),
-                let targetTable = try? schema.table(named: record.table), targetTable.isPersonal
-            else { continue }
-            try update(record, table: targetTable, seq: seq, marksArrivals: true, db: db)
-        }
-    }
 
     /// Fills `visibility` for every record, with no markers (a store made before visibility).
     func rebuild(db: Database) throws {
@@ -150,11 +114,9 @@ struct VisibilityTracker {
             """
     }
 
-    enum Marker: String {
-        case arrival, departure
-    }
-
-    private func mark(_ kind: Marker, _ recordID: String, for organisation: String, seq: Int64, db: Database) throws {
+    private func mark(_ kind: MarkerRow.Kind, _ recordID: String, for organisation: String, seq: Int64, db: Database)
+        throws
+    {
         try db.cachedStatement(
             sql: "INSERT OR REPLACE INTO visibility_marker(organisation, seq, record_id, kind) VALUES (?, ?, ?, ?)"
         ).execute(arguments: [organisation, seq, recordID, kind.rawValue])
@@ -172,13 +134,6 @@ extension Schema {
 }
 
 extension SQLiteServerStore {
-    /// The references a live record holds (none for a deleted or unknown one).
-    static func references(from id: String, db: Database) throws -> Set<VisibilityTracker.Reference> {
-        let rows = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT target, field FROM reference WHERE source = ?"), arguments: [id])
-        return Set(rows.map { VisibilityTracker.Reference(target: $0["target"], field: $0["field"]) })
-    }
-
     /// The tables every token reads whole, as a JSON array for `IN (SELECT value FROM json_each(?))`.
     var openTablesJSON: String {
         JSONValue.array(schema.tables.filter { !Visibility.isRestricted($0) }.map { .string($0.name) }).serialized()

@@ -1,0 +1,65 @@
+public import TandemProtocol
+
+/// One history entry as the store keeps it: its RFC 8785 line and the columns it is looked up by.
+public struct LogRow: Hashable, Sendable {
+    public var seq: Int64
+    public var changeID: String
+    public var time: String
+    public var table: String
+    public var recordID: String
+    public var line: String
+    public var prevHash: String
+    public var hash: String
+    /// False for a change whose signature did not verify: kept as evidence, it does not hold its change id.
+    public var isSigned: Bool
+}
+
+/// A manual conflict opened by a change.
+public struct ConflictRow: Hashable, Sendable {
+    public var id: String
+    public var table: String
+    public var recordID: String
+    public var field: String
+    public var incoming: JSONValue
+    public var seq: Int64
+}
+
+/// A visibility marker (docs/visibility.md): `organisation` gained or lost sight of a record at `seq`.
+public struct MarkerRow: Hashable, Sendable {
+    public enum Kind: String, Sendable {
+        case arrival, departure
+    }
+
+    public var organisation: String
+    public var seq: Int64
+    public var recordID: String
+    public var kind: Kind
+}
+
+/// Everything a batch writes, worked out by the core and written by a store in one go per
+/// table (``StoreTransaction/write(_:)``). Each map holds the final word on its key: a record
+/// changed three times in a batch is written once.
+public struct BatchWrites: Sendable {
+    /// New history entries, in seq order (gap-free, chained).
+    public var log: [LogRow] = []
+    /// Heads signed by the server's key, kept every ``ServerCore/checkpointInterval`` entries.
+    public var checkpoints: [Checkpoint] = []
+    /// Each changed record as it now stands, with the seq of the entry that last changed it.
+    public var records: [String: (state: RecordState, seq: Int64)] = [:]
+    /// Reference rows: true to hold, false to drop.
+    public var references: [ReferenceRow: Bool] = [:]
+    /// Unique values: the record that holds each now, or nil when none does.
+    public var uniques: [UniqueKey: String?] = [:]
+    /// Records whose withdrawn grants are restored (they satisfy their constraints again).
+    public var restoredGrants: Set<String> = []
+    /// Per personal record and organisation: the change in its count of grants.
+    public var grantDeltas: [String: [String: Int]] = [:]
+    /// Organisations that gained (`true`) or lost (`false`) sight of each restricted record.
+    public var visibility: [String: [String: Bool]] = [:]
+    public var markers: [MarkerRow] = []
+    public var conflicts: [ConflictRow] = []
+
+    public init() {}
+
+    public var isEmpty: Bool { log.isEmpty }
+}

@@ -1,0 +1,115 @@
+public import TandemProtocol
+
+/// A unique value as the store indexes it: the table, the field and the value's JSON text.
+public struct UniqueKey: Hashable, Sendable {
+    public var table: String
+    public var field: String
+    public var value: String
+
+    public init(table: String, field: String, value: String) {
+        self.table = table
+        self.field = field
+        self.value = value
+    }
+}
+
+/// The live records of `table` whose `field` refers to `target`: what a constraint counts
+/// (`limit`) or re-checks when the record referred to changes.
+public struct GroupKey: Hashable, Sendable {
+    public var table: String
+    public var field: String
+    public var target: String
+
+    public init(table: String, field: String, target: String) {
+        self.table = table
+        self.field = field
+        self.target = target
+    }
+}
+
+/// One reference a live record holds: the row `(target, source, field)` of the store's reference index.
+public struct ReferenceRow: Hashable, Sendable {
+    public var target: String
+    public var source: String
+    public var field: String
+
+    public init(target: String, source: String, field: String) {
+        self.target = target
+        self.source = source
+        self.field = field
+    }
+}
+
+/// What the core asks a store for before it merges a batch: every set is looked up in one read
+/// a set, inside the batch's write transaction (``StoreTransaction/facts(for:)``).
+public struct FactRequest: Hashable, Sendable {
+    /// Records by id (state, table, version).
+    public var records: Set<String> = []
+    /// The organisations that may read each restricted record (`visibility`).
+    public var readers: Set<String> = []
+    /// The counted grants of sight of each personal record (docs/visibility.md).
+    public var grants: Set<String> = []
+    /// Whether each record's grants are withdrawn (migration `v4-grants`).
+    public var withdrawn: Set<String> = []
+    /// How many references point at each record (bounded: see ``Facts/referenceCounts``).
+    public var referenceCounts: Set<String> = []
+    /// Which record holds each unique value.
+    public var uniques: Set<UniqueKey> = []
+    /// The live members of each group, their records included in ``Facts/records``.
+    public var groups: Set<GroupKey> = []
+    /// The first signed log entry of each change id (a duplicate answers with it).
+    public var changeIDs: Set<String> = []
+
+    public init() {}
+
+    public var isEmpty: Bool {
+        records.isEmpty && readers.isEmpty && grants.isEmpty && withdrawn.isEmpty && referenceCounts.isEmpty
+            && uniques.isEmpty && groups.isEmpty && changeIDs.isEmpty
+    }
+
+    public mutating func formUnion(_ other: FactRequest) {
+        records.formUnion(other.records)
+        readers.formUnion(other.readers)
+        grants.formUnion(other.grants)
+        withdrawn.formUnion(other.withdrawn)
+        referenceCounts.formUnion(other.referenceCounts)
+        uniques.formUnion(other.uniques)
+        groups.formUnion(other.groups)
+        changeIDs.formUnion(other.changeIDs)
+    }
+}
+
+/// A store's answers to a ``FactRequest``, as they stood when the batch's transaction began.
+///
+/// Every key asked for has an answer: an absent record, a unique value nobody holds, a change
+/// id never logged are answered `nil` (stored with `updateValue(nil, forKey:)`), a record with
+/// no readers, grants or referrers with an empty set, map or zero.
+public struct Facts: Sendable {
+    public var records: [String: RecordState?] = [:]
+    public var readers: [String: Set<String>] = [:]
+    /// Per personal record, per organisation: how many live records grant it sight.
+    public var grants: [String: [String: Int]] = [:]
+    public var withdrawn: [String: Bool] = [:]
+    /// How many references point at a record, counted up to at least one more than the batch
+    /// could remove (a store may stop counting there).
+    public var referenceCounts: [String: Int] = [:]
+    public var uniques: [UniqueKey: String?] = [:]
+    /// The ids of a group's live members.
+    public var groups: [GroupKey: [String]] = [:]
+    /// The first signed log line of a change id.
+    public var changeIDs: [String: HistoryLine?] = [:]
+
+    public init() {}
+
+    /// Adds `other`'s answers (a later round of the same transaction).
+    public mutating func formUnion(_ other: Facts) {
+        records.merge(other.records) { _, new in new }
+        readers.merge(other.readers) { _, new in new }
+        grants.merge(other.grants) { _, new in new }
+        withdrawn.merge(other.withdrawn) { _, new in new }
+        referenceCounts.merge(other.referenceCounts) { _, new in new }
+        uniques.merge(other.uniques) { _, new in new }
+        groups.merge(other.groups) { _, new in new }
+        changeIDs.merge(other.changeIDs) { _, new in new }
+    }
+}

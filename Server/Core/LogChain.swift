@@ -1,0 +1,37 @@
+public import TandemProtocol
+
+/// The history's head as a batch extends it: each entry takes the next seq (gap-free) and is
+/// chained on the one before (SPEC §8); every ``ServerCore/checkpointInterval`` entries the head
+/// is signed with the server's key and kept.
+public struct LogChain: Sendable {
+    public private(set) var head: LogHead
+    let serverKey: SigningKey
+
+    public init(head: LogHead, serverKey: SigningKey) {
+        self.head = head
+        self.serverKey = serverKey
+    }
+
+    /// Logs `change` at `now` with its outcome into `writes` and returns its seq.
+    ///
+    /// - Parameter isSigned: false for a change whose signature did not verify (kept as
+    ///   evidence; it does not hold its change id).
+    public mutating func append(
+        _ change: Change, by author: Author, outcome: Outcome, now: Int64, isSigned: Bool = true,
+        to writes: inout BatchWrites
+    ) -> Int64 {
+        let seq = head.seq + 1
+        let (entry, line) = LogEntry.chained(
+            seq: seq, time: Timestamp.string(milliseconds: now), author: author, change: change.json,
+            outcome: outcome.json, prevHash: head.hash)
+        writes.log.append(
+            LogRow(
+                seq: seq, changeID: change.changeID, time: entry.time, table: change.table, recordID: change.recordID,
+                line: line, prevHash: entry.prevHash, hash: entry.hash, isSigned: isSigned))
+        head = LogHead(seq: seq, hash: entry.hash)
+        if seq % ServerCore.checkpointInterval == 0 {
+            writes.checkpoints.append(Checkpoint(seq: seq, hash: entry.hash, time: entry.time, signedBy: serverKey))
+        }
+        return seq
+    }
+}

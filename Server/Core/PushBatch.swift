@@ -1,0 +1,345 @@
+import Foundation
+public import TandemProtocol
+
+/// A change as the core received it, judged before the write transaction: who it is judged as
+/// (its device's organisation, ``DeviceRegistry/author(pushedBy:registered:)``) and whether its
+/// device's registered key signed it.
+public struct ReceivedChange: Sendable {
+    public var change: Change
+    public var author: Author
+    public var isSigned: Bool
+
+    public init(change: Change, author: Author, isSigned: Bool) {
+        self.change = change
+        self.author = author
+        self.isSigned = isSigned
+    }
+}
+
+/// The head of the history: the last entry's seq and hash (0 and the genesis hash when empty).
+public struct LogHead: Hashable, Sendable {
+    public var seq: Int64
+    public var hash: String
+
+    public init(seq: Int64, hash: String) {
+        self.seq = seq
+        self.hash = hash
+    }
+
+    public static let empty = LogHead(seq: 0, hash: LogEntry.genesisHash)
+}
+
+/// A push batch worked out in memory (SPEC §5): each change merged in order against the facts a
+/// store fetched for the batch and what the earlier changes did, logged with the next seq and
+/// chained, and its consequences — record, references, unique values, grants, readers,
+/// markers, conflicts — collected as ``BatchWrites``.
+///
+/// A store drives it inside one write transaction (``StoreWork``): it fetches what
+/// ``start(at:)`` and ``advance(with:)`` ask for until they ask for nothing, then writes
+/// ``writes``. It never touches a store itself, so every store merges the same way.
+public struct PushBatch: StoreWork {
+    public let merge: Merge
+    public let now: Int64
+    let items: [ReceivedChange]
+    /// One result a change, in order, once the batch is done.
+    public private(set) var results: [PushResult] = []
+    /// The record each change left (nil: rejected or duplicate), in order.
+    public private(set) var states: [RecordState?] = []
+    public private(set) var writes = BatchWrites()
+    private var chain: LogChain
+    private let context = BatchContext()
+    /// The results of the change ids this batch has taken (a change signed by its device).
+    private var taken: [String: PushResult] = [:]
+    /// Everything asked of the store so far: a round that asks nothing new means it did not answer.
+    private var asked = FactRequest()
+
+    public init(_ items: [ReceivedChange], merge: Merge, now: Int64, serverKey: SigningKey) {
+        self.items = items
+        self.merge = merge
+        self.now = now
+        chain = LogChain(head: .empty, serverKey: serverKey)
+    }
+
+    var schema: Schema { merge.schema }
+
+    // MARK: - Driving
+
+    public mutating func start(at head: LogHead) throws -> FactRequest? {
+        chain = LogChain(head: head, serverKey: chain.serverKey)
+        var request = FactRequest()
+        for item in items { request.formUnion(foreseen(item.change)) }
+        return try ask(request)
+    }
+
+    public mutating func advance(with facts: Facts) throws -> FactRequest? {
+        context.supply(facts)
+        while results.count < items.count {
+            context.missing = FactRequest()
+            guard let evaluation = evaluate(items[results.count]) else {
+                // What the rest of the batch will ask for, as far as can be told now: fetched in
+                // the same round.
+                var needed = context.missing
+                for item in items.dropFirst(results.count + 1) {
+                    context.missing = FactRequest()
+                    _ = evaluate(item)
+                    needed.formUnion(context.missing)
+                }
+                context.missing = FactRequest()
+                return try ask(needed)
+            }
+            commit(evaluation, of: items[results.count])
+        }
+        finish()
+        return nil
+    }
+
+    private mutating func ask(_ request: FactRequest) throws -> FactRequest? {
+        guard !request.isEmpty else { return try advance(with: Facts()) }
+        var new = request
+        new.records.subtract(asked.records)
+        new.readers.subtract(asked.readers)
+        new.grants.subtract(asked.grants)
+        new.withdrawn.subtract(asked.withdrawn)
+        new.referenceCounts.subtract(asked.referenceCounts)
+        new.uniques.subtract(asked.uniques)
+        new.groups.subtract(asked.groups)
+        new.changeIDs.subtract(asked.changeIDs)
+        guard !new.isEmpty else {
+            throw ServerError(.unavailable, "storage", "the store did not answer what the merge asked for")
+        }
+        asked.formUnion(new)
+        return new
+    }
+
+    /// The facts a change will need, read from the change alone (the rest is asked for as the
+    /// merge finds it needs it).
+    private func foreseen(_ change: Change) -> FactRequest {
+        var request = FactRequest()
+        request.changeIDs.insert(change.changeID)
+        request.records.insert(change.recordID)
+        guard let table = try? schema.table(named: change.table) else { return request }
+        if Visibility.isRestricted(table) { request.readers.insert(change.recordID) }
+        if table.isPersonal { request.grants.insert(change.recordID) }
+        if Visibility.grantsSight(table) { request.withdrawn.insert(change.recordID) }
+        if change.op == .delete { request.referenceCounts.insert(change.recordID) }
+        for (name, value) in change.fields {
+            guard let field = try? table.field(named: name) else { continue }
+            if field.type == .ref, case let .string(target) = value {
+                request.records.insert(target)
+                request.readers.insert(target)
+                request.grants.insert(target)
+            }
+            if field.isUnique, let parsed = try? FieldValue(json: value, for: field, in: table.name) {
+                request.uniques.insert(UniqueKey(table: table.name, field: name, value: parsed.json.serialized()))
+            }
+        }
+        return request
+    }
+
+    // MARK: - One change
+
+    private enum Evaluation {
+        case duplicate(PushResult)
+        case merged(Merge.Result, before: RecordState?)
+    }
+
+    /// What `item` does given what the batch knows; nil when a fact it needs is missing.
+    private func evaluate(_ item: ReceivedChange) -> Evaluation? {
+        let change = item.change
+        if let first = taken[change.changeID] { return .duplicate(duplicate(of: first)) }
+        guard let logged = context.loggedChange(change.changeID) else { return nil }
+        if let logged { return .duplicate(duplicate(of: logged, changeID: change.changeID)) }
+        // The signature first: whatever else the server decides, the history can then prove who
+        // sent it. A change refused for it is logged but does not take its change id.
+        if !item.isSigned { return .merged(.rejected("signature"), before: nil) }
+        if !Identifier.isUUID(change.changeID) { return .merged(.rejected("schema:change_id"), before: nil) }
+        if item.author.role == .auditor { return .merged(.rejected("not_permitted"), before: nil) }
+        guard let current = context.record(change.recordID) else { return nil }
+        let result = merge.apply(change, by: item.author, to: current, now: now, context: context)
+        guard context.missing.isEmpty else { return nil }
+        if let state = result.state, !knowsVisibility(after: state, before: current) { return nil }
+        return .merged(result, before: current)
+    }
+
+    private func duplicate(of first: PushResult) -> PushResult {
+        PushResult(
+            changeID: first.changeID, status: .duplicate, seq: first.seq, version: first.version, reason: first.reason)
+    }
+
+    private func duplicate(of logged: HistoryLine, changeID: String) -> PushResult {
+        let outcome = (try? JSONValue.parse(logged.line))?["outcome"].flatMap { json in try? Outcome(json: json) }
+        return PushResult(
+            changeID: changeID, status: .duplicate, seq: logged.seq, version: outcome?.version,
+            reason: outcome?.reason)
+    }
+
+    private mutating func commit(_ evaluation: Evaluation, of item: ReceivedChange) {
+        let change = item.change
+        switch evaluation {
+        case let .duplicate(result):
+            results.append(result)
+            states.append(nil)
+        case let .merged(result, before):
+            let seq = chain.append(
+                change, by: item.author, outcome: result.outcome, now: now, isSigned: item.isSigned, to: &writes)
+            if let state = result.state { save(state, before: before, seq: seq) }
+            for conflict in result.openConflicts {
+                writes.conflicts.append(
+                    ConflictRow(
+                        id: UUIDv7Generator.id(at: HLC(milliseconds: now, counter: Int(seq % 4096), device: "")),
+                        table: change.table, recordID: change.recordID, field: conflict.field, incoming: conflict.lost,
+                        seq: seq))
+            }
+            let pushed = PushResult(
+                changeID: change.changeID, status: result.outcome.status, seq: seq, version: result.outcome.version,
+                reason: result.outcome.reason)
+            if item.isSigned { taken[change.changeID] = pushed }
+            results.append(pushed)
+            states.append(result.state)
+        }
+    }
+
+    // MARK: - A record's consequences
+
+    /// The references a record holds while live.
+    private func references(of state: RecordState?) -> Set<ReferenceRow> {
+        guard let state, !state.isDeleted, let table = try? schema.table(named: state.table) else { return [] }
+        var rows = Set<ReferenceRow>()
+        for field in table.fields where field.type == .ref {
+            if case let .string(target) = state[field.name] {
+                rows.insert(ReferenceRow(target: target, source: state.id, field: field.name))
+            }
+        }
+        return rows
+    }
+
+    /// The unique values a record holds while live.
+    private func uniques(of state: RecordState?) -> Set<UniqueKey> {
+        guard let state, !state.isDeleted, let table = try? schema.table(named: state.table) else { return [] }
+        var keys = Set<UniqueKey>()
+        for field in table.fields where field.isUnique && state[field.name] != .null {
+            keys.insert(UniqueKey(table: table.name, field: field.name, value: state[field.name].serialized()))
+        }
+        return keys
+    }
+
+    /// Writes a record as the merge left it, its references and unique values, and brings up to
+    /// date who may read it and the personal records it grants sight of.
+    private mutating func save(_ state: RecordState, before: RecordState?, seq: Int64) {
+        writes.records[state.id] = (state, seq)
+        let (formerReferences, references) = (self.references(of: before), self.references(of: state))
+        var referenceChanges: [ReferenceRow: Bool] = [:]
+        for row in formerReferences.subtracting(references) { referenceChanges[row] = false }
+        for row in references.subtracting(formerReferences) { referenceChanges[row] = true }
+        var uniqueChanges: [UniqueKey: String?] = [:]
+        let (formerUniques, uniques) = (self.uniques(of: before), self.uniques(of: state))
+        for key in formerUniques.subtracting(uniques) { uniqueChanges.updateValue(nil, forKey: key) }
+        for key in uniques.subtracting(formerUniques) { uniqueChanges.updateValue(state.id, forKey: key) }
+        context.commit(state, references: referenceChanges, uniques: uniqueChanges)
+        writes.references.merge(referenceChanges) { _, new in new }
+        writes.uniques.merge(uniqueChanges) { _, new in new }
+        updateVisibility(after: state, before: before, seq: seq)
+    }
+}
+
+// MARK: - Who may read what
+
+extension PushBatch {
+    /// Whether every fact ``updateVisibility(after:before:seq:)`` reads is known (the missing ones noted).
+    private func knowsVisibility(after state: RecordState, before: RecordState?) -> Bool {
+        guard let table = try? schema.table(named: state.table) else { return true }
+        var known = true
+        if Visibility.isRestricted(table) {
+            known = context.currentReaders(state.id) != nil && known
+            if table.isPersonal { known = context.grants(state.id) != nil && known }
+        }
+        if Visibility.grantsSight(table) {
+            known = context.isWithdrawn(state.id) != nil && known
+            for person in Set(grants(by: before, in: table).map(\.person) + grants(by: state, in: table).map(\.person))
+            {
+                known = context.record(person) != nil && known
+                known = context.currentReaders(person) != nil && known
+                known = context.grants(person) != nil && known
+            }
+        }
+        return known
+    }
+
+    private func grants(by state: RecordState?, in table: TableSchema) -> [(person: String, organisation: String)] {
+        guard let state, !state.isDeleted else { return [] }
+        return Visibility.grants(in: schema, table: table, id: state.id, values: state.values)
+    }
+
+    /// Who may read `state` now (no arrival is marked for it: whoever may read it now also
+    /// receives the entry of `seq`, which carries the whole record; departures are marked), and
+    /// for a record that grants sight, its grants counted again: the personal records whose
+    /// readers change gain arrivals and departures at `seq` (docs/visibility.md).
+    private mutating func updateVisibility(after state: RecordState, before: RecordState?, seq: Int64) {
+        guard let table = try? schema.table(named: state.table) else { return }
+        if Visibility.isRestricted(table) {
+            setReaders(of: state, table: table, seq: seq, marksArrivals: false)
+        }
+        guard Visibility.grantsSight(table) else { return }
+        // A record whose grants were withdrawn (it broke its constraints) granted nothing; saved
+        // now, it satisfies them (the merge checked) and grants again.
+        let wasWithdrawn = context.isWithdrawn(state.id) ?? false
+        if wasWithdrawn {
+            writes.restoredGrants.insert(state.id)
+            context.setWithdrawn(false, of: state.id)
+        }
+        var deltas: [String: [String: Int]] = [:]
+        if !wasWithdrawn {
+            for grant in grants(by: before, in: table) {
+                deltas[grant.person, default: [:]][grant.organisation, default: 0] -= 1
+            }
+        }
+        for grant in grants(by: state, in: table) {
+            deltas[grant.person, default: [:]][grant.organisation, default: 0] += 1
+        }
+        for (person, changes) in deltas.sorted(by: { $0.key < $1.key }) {
+            let changes = changes.filter { $0.value != 0 }
+            guard !changes.isEmpty else { continue }
+            var counts = context.grants(person) ?? [:]
+            for (organisation, delta) in changes {
+                counts[organisation, default: 0] += delta
+                writes.grantDeltas[person, default: [:]][organisation, default: 0] += delta
+            }
+            context.setGrants(counts.filter { $0.value > 0 }, of: person)
+            guard case let .some(.some(record)) = context.record(person),
+                let personTable = try? schema.table(named: record.table)
+            else { continue }
+            setReaders(of: record, table: personTable, seq: seq, marksArrivals: true)
+        }
+    }
+
+    /// Sets a restricted record's readers as the rule gives them now, marking who lost sight
+    /// (and who gained it, when `marksArrivals`) at `seq`.
+    private mutating func setReaders(of record: RecordState, table: TableSchema, seq: Int64, marksArrivals: Bool) {
+        let granted = table.isPersonal && !record.isDeleted ? Set((context.grants(record.id) ?? [:]).keys) : []
+        let readers = Visibility.readers(of: table, id: record.id, values: record.values, granted: granted) ?? []
+        let former = context.currentReaders(record.id) ?? []
+        guard readers != former else { return }
+        context.setReaders(readers, of: record.id)
+        if marksArrivals {
+            for organisation in readers.subtracting(former).sorted() {
+                writes.markers.append(
+                    MarkerRow(organisation: organisation, seq: seq, recordID: record.id, kind: .arrival))
+            }
+        }
+        for organisation in former.subtracting(readers).sorted() {
+            writes.markers.append(
+                MarkerRow(organisation: organisation, seq: seq, recordID: record.id, kind: .departure))
+        }
+    }
+
+    /// The readers' rows to add and drop: the batch's final readers against the stored ones.
+    private mutating func finish() {
+        for (id, readers) in context.readerOverlay {
+            let stored = context.storedReaders(id)
+            for organisation in readers.subtracting(stored) { writes.visibility[id, default: [:]][organisation] = true }
+            for organisation in stored.subtracting(readers) {
+                writes.visibility[id, default: [:]][organisation] = false
+            }
+        }
+    }
+}

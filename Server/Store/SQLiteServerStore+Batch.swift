@@ -1,0 +1,224 @@
+import GRDB
+import TandemProtocol
+
+/// The SQLite store as an adapter of the core (``StoreWork``): the facts a batch asks for, one
+/// read a kind of fact, and its writes, one prepared statement a table, in the batch's one
+/// write transaction.
+extension SQLiteServerStore {
+    /// Runs the work `make` builds (with the merge of the schema in force) in one write
+    /// transaction, and returns it done.
+    func perform<Work: StoreWork>(_ make: @escaping @Sendable (Merge) -> Work) async throws -> Work {
+        try await write { db in try self.perform(make(self.merge), db: db) }
+    }
+
+    func perform<Work: StoreWork>(_ work: Work, db: Database) throws -> Work {
+        var work = work
+        var request = try work.start(at: Self.head(db: db))
+        while let asked = request { request = try work.advance(with: Self.facts(for: asked, db: db)) }
+        try Self.write(work.writes, db: db)
+        return work
+    }
+
+    /// The registered devices among `devices`.
+    func registrations(of devices: Set<String>) async throws -> [String: DeviceRegistration] {
+        try await read { db in
+            var found: [String: DeviceRegistration] = [:]
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql:
+                        "SELECT id, organisation, role, public_key FROM device WHERE id IN (SELECT value FROM json_each(?))"
+                ),
+                arguments: [Self.jsonArray(devices)])
+            while let row = try rows.next() {
+                found[row["id"]] = DeviceRegistration(
+                    organisation: row["organisation"], role: Role(rawValue: row["role"]) ?? .member,
+                    publicKey: row["public_key"])
+            }
+            return found
+        }
+    }
+
+    static func head(db: Database) throws -> LogHead {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1"))
+        else { return .empty }
+        return LogHead(seq: row["seq"], hash: row["hash"] ?? LogEntry.genesisHash)
+    }
+
+    static func jsonArray(_ values: some Collection<String>) -> String {
+        JSONValue.array(values.map(JSONValue.string)).serialized()
+    }
+
+    // MARK: - Facts
+
+    static func facts(for request: FactRequest, db: Database) throws -> Facts {
+        var facts = Facts()
+        for id in request.records { facts.records.updateValue(nil, forKey: id) }
+        if !request.records.isEmpty {
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql:
+                        "SELECT id, tbl, version, deleted, state FROM record WHERE id IN (SELECT value FROM json_each(?))"
+                ),
+                arguments: [jsonArray(request.records)])
+            while let row = try rows.next() { facts.records[row["id"]] = try record(row) }
+        }
+        for id in request.readers { facts.readers[id] = [] }
+        if !request.readers.isEmpty {
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql:
+                        "SELECT record_id, organisation FROM visibility WHERE record_id IN (SELECT value FROM json_each(?))"
+                ), arguments: [jsonArray(request.readers)])
+            while let row = try rows.next() { facts.readers[row["record_id"], default: []].insert(row["organisation"]) }
+        }
+        for id in request.grants { facts.grants[id] = [:] }
+        if !request.grants.isEmpty {
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql: """
+                        SELECT record_id, organisation, count FROM grant_count
+                        WHERE record_id IN (SELECT value FROM json_each(?))
+                        """), arguments: [jsonArray(request.grants)])
+            while let row = try rows.next() {
+                facts.grants[row["record_id"], default: [:]][row["organisation"]] = row["count"]
+            }
+        }
+        for id in request.withdrawn { facts.withdrawn[id] = false }
+        if !request.withdrawn.isEmpty {
+            let ids = try String.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT record_id FROM withdrawn_grant WHERE record_id IN (SELECT value FROM json_each(?))"),
+                arguments: [jsonArray(request.withdrawn)])
+            for id in ids { facts.withdrawn[id] = true }
+        }
+        // Whether a record is referred to at all: counting stops past what a batch could remove.
+        let bound = request.referenceCounts.isEmpty ? 0 : 100_000
+        for id in request.referenceCounts {
+            facts.referenceCounts[id] =
+                try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT count(*) FROM (SELECT 1 FROM reference WHERE target = ? LIMIT ?)"),
+                    arguments: [id, bound]) ?? 0
+        }
+        for key in request.uniques {
+            facts.uniques.updateValue(
+                try String.fetchOne(
+                    db.cachedStatement(
+                        sql: "SELECT record_id FROM unique_value WHERE tbl = ? AND field = ? AND value = ?"),
+                    arguments: [key.table, key.field, key.value]), forKey: key)
+        }
+        for key in request.groups {
+            let rows = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT g.id, g.tbl, g.version, g.deleted, g.state FROM reference r
+                        JOIN record g ON g.id = r.source AND g.tbl = ? AND g.deleted = 0
+                        WHERE r.target = ? AND r.field = ?
+                        """), arguments: [key.table, key.target, key.field])
+            facts.groups[key] = try rows.map { row in
+                let member = try record(row)
+                facts.records[member.id] = member
+                return member.id
+            }
+        }
+        for id in request.changeIDs { facts.changeIDs.updateValue(nil, forKey: id) }
+        if !request.changeIDs.isEmpty {
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql: """
+                        SELECT change_id, seq, entry FROM log
+                        WHERE change_id IN (SELECT value FROM json_each(?)) AND signed = 1
+                        """), arguments: [jsonArray(request.changeIDs)])
+            while let row = try rows.next() {
+                facts.changeIDs[row["change_id"]] = HistoryLine(seq: row["seq"], line: row["entry"])
+            }
+        }
+        return facts
+    }
+
+    private static func record(_ row: Row) throws -> RecordState {
+        RecordState(
+            table: row["tbl"], id: row["id"], version: row["version"], isDeleted: row["deleted"],
+            fields: try decodeFields(row["state"]))
+    }
+
+    // MARK: - Writes
+
+    static func write(_ writes: BatchWrites, db: Database) throws {
+        let log = try db.cachedStatement(
+            sql: """
+                INSERT INTO log(seq, change_id, time, tbl, record_id, entry, prev_hash, hash, signed)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        for row in writes.log {
+            try log.execute(arguments: [
+                row.seq, row.changeID, row.time, row.table, row.recordID, row.line, row.prevHash, row.hash,
+                row.isSigned,
+            ])
+        }
+        for checkpoint in writes.checkpoints { try saveCheckpoint(checkpoint, db: db) }
+        let record = try db.cachedStatement(
+            sql: """
+                INSERT INTO record(id, tbl, version, deleted, last_seq, state) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
+                    last_seq = excluded.last_seq, state = excluded.state
+                """)
+        for (state, seq) in writes.records.values {
+            try record.execute(arguments: [
+                state.id, state.table, state.version, state.isDeleted, seq, encodeFields(state.fields).serialized(),
+            ])
+        }
+        let holds = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO reference(target, source, field) VALUES (?, ?, ?)")
+        let drops = try db.cachedStatement(sql: "DELETE FROM reference WHERE target = ? AND source = ? AND field = ?")
+        for (row, isHeld) in writes.references {
+            try (isHeld ? holds : drops).execute(arguments: [row.target, row.source, row.field])
+        }
+        let holder = try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO unique_value(tbl, field, value, record_id) VALUES (?, ?, ?, ?)")
+        let freed = try db.cachedStatement(sql: "DELETE FROM unique_value WHERE tbl = ? AND field = ? AND value = ?")
+        for (key, id) in writes.uniques {
+            if let id {
+                try holder.execute(arguments: [key.table, key.field, key.value, id])
+            } else {
+                try freed.execute(arguments: [key.table, key.field, key.value])
+            }
+        }
+        let restored = try db.cachedStatement(sql: "DELETE FROM withdrawn_grant WHERE record_id = ?")
+        for id in writes.restoredGrants { try restored.execute(arguments: [id]) }
+        let grant = try db.cachedStatement(
+            sql: """
+                INSERT INTO grant_count(record_id, organisation, count) VALUES (?, ?, ?)
+                ON CONFLICT(record_id, organisation) DO UPDATE SET count = count + excluded.count
+                """)
+        let ungranted = try db.cachedStatement(
+            sql: "DELETE FROM grant_count WHERE record_id = ? AND organisation = ? AND count <= 0")
+        for (id, deltas) in writes.grantDeltas {
+            for (organisation, delta) in deltas where delta != 0 {
+                try grant.execute(arguments: [id, organisation, delta])
+                if delta < 0 { try ungranted.execute(arguments: [id, organisation]) }
+            }
+        }
+        let sees = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO visibility(record_id, organisation) VALUES (?, ?)")
+        let unsees = try db.cachedStatement(sql: "DELETE FROM visibility WHERE record_id = ? AND organisation = ?")
+        for (id, changes) in writes.visibility {
+            for (organisation, isReader) in changes {
+                try (isReader ? sees : unsees).execute(arguments: [id, organisation])
+            }
+        }
+        let marker = try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO visibility_marker(organisation, seq, record_id, kind) VALUES (?, ?, ?, ?)")
+        for row in writes.markers {
+            try marker.execute(arguments: [row.organisation, row.seq, row.recordID, row.kind.rawValue])
+        }
+        let conflict = try db.cachedStatement(
+            sql:
+                "INSERT INTO conflict(id, tbl, record_id, field, incoming, status, seq) VALUES (?, ?, ?, ?, ?, 'open', ?)"
+        )
+        for row in writes.conflicts {
+            try conflict.execute(arguments: [
+                row.id, row.table, row.recordID, row.field, row.incoming.serialized(), row.seq,
+            ])
+        }
+    }
+}
