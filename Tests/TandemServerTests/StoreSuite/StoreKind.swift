@@ -1,0 +1,104 @@
+import Foundation
+import GRDB
+import TandemProtocol
+import TandemServer
+import TandemTesting
+import Testing
+
+/// Every kind of store the suite runs over: each test of the `StoreSuite…` types takes a kind
+/// (`@Test(arguments: StoreKind.allCases)`) and talks to what ``make(schema:now:)`` returns — the
+/// ``ServerStore`` protocol, plus the two things `tandem-server` does beside it (`verify`, and a
+/// forger's write behind the store's back for the tamper tests).
+///
+/// To run the suite over PostgreSQL, add `case postgres` and its branch of ``make(schema:now:)``:
+/// a store in a fresh database of a throwaway server (docs in PLATFORM.md), `verify` calling that
+/// store's verification, and ``TamperKind`` carried out with SQL on its history table. Nothing
+/// else in the suite names a kind.
+enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    /// `SQLiteServerStore.create(in: DatabaseQueue())`: what most unit tests use.
+    case sqliteInMemory
+    /// `SQLiteServerStore.create(directory:now:)` in a temporary folder: what `tandem-server init` makes.
+    case sqliteOnDisk
+
+    var testDescription: String { rawValue }
+
+    /// A new, empty store of this kind holding `schema`, and a coordinator token of it.
+    func make(schema: Schema = .partnership, now: Int64) async throws -> StoreUnderTest {
+        switch self {
+        case .sqliteInMemory:
+            let queue = try DatabaseQueue()
+            let store = try SQLiteServerStore.create(in: queue, schema: schema, now: now)
+            let token = try await store.issueToken(role: .coordinator, organisation: nil, now: now)
+            return StoreUnderTest(
+                kind: self, store: store, coordinatorToken: token, verify: { try store.verify() },
+                tamper: { try SQLiteTampering.tamper(queue, $0) }, resources: nil)
+        case .sqliteOnDisk:
+            let folder = try TemporaryDirectory(prefix: "tandem-store-suite")
+            let directory = folder.path("data")
+            let (store, token) = try SQLiteServerStore.create(directory: directory, schema: schema, now: now)
+            let file = (directory as NSString).appendingPathComponent("store.sqlite")
+            return StoreUnderTest(
+                kind: self, store: store, coordinatorToken: token, verify: { try store.verify() },
+                tamper: { kind in try SQLiteTampering.tamper(try DatabaseQueue(path: file), kind) },
+                resources: folder)
+        }
+    }
+}
+
+/// A store as the suite sees it.
+struct StoreUnderTest: Sendable {
+    let kind: StoreKind
+    let store: any ServerStore
+    /// A coordinator token of the new store (`tandem-server init` prints one).
+    let coordinatorToken: String
+    /// `tandem-server verify`: the whole history checked as an auditor would.
+    let verify: @Sendable () throws -> HistoryVerification.Report
+    /// Someone with write access to the store's storage changes its history.
+    let tamper: @Sendable (TamperKind) throws -> Void
+    /// What must live as long as the store (its temporary folder, say).
+    let resources: (any Sendable)?
+}
+
+/// What a forger with write access to the storage does to the history. The suite works out the
+/// forged lines (``LogEntry``, RFC 8785); a kind only has to write them where its entries live.
+enum TamperKind: Sendable {
+    /// The entries at these seqs become these lines, and whatever the store finds entries by
+    /// (their change id, table, record, hashes) is made to agree with the new lines: the careful
+    /// forger, whom only the chain and the signatures can give away.
+    case rewrite([Int64: String])
+    /// The entries at these seqs are gone.
+    case remove(ClosedRange<Int64>)
+}
+
+/// ``TamperKind`` on a SQLite store's file (or in-memory database): its `log` table.
+enum SQLiteTampering {
+    static func tamper(_ writer: any DatabaseWriter, _ kind: TamperKind) throws {
+        try writer.write { db in
+            switch kind {
+            case let .remove(seqs):
+                try db.execute(
+                    sql: "DELETE FROM log WHERE seq BETWEEN ? AND ?", arguments: [seqs.lowerBound, seqs.upperBound])
+            case let .rewrite(lines):
+                // Out of the way first: the change ids are unique, and swapped entries swap them.
+                for seq in lines.keys {
+                    try db.execute(
+                        sql: "UPDATE log SET change_id = 'tampering-' || seq WHERE seq = ?", arguments: [seq])
+                }
+                for (seq, line) in lines {
+                    let entry = try LogEntry(json: JSONValue.parse(line))
+                    func text(_ name: String) -> String {
+                        if case let .string(value)? = entry.change[name] { value } else { "" }
+                    }
+                    try db.execute(
+                        sql: """
+                            UPDATE log SET entry = ?, change_id = ?, tbl = ?, record_id = ?, prev_hash = ?, hash = ?
+                            WHERE seq = ?
+                            """,
+                        arguments: [
+                            line, text("change_id"), text("table"), text("record_id"), entry.prevHash, entry.hash, seq,
+                        ])
+                }
+            }
+        }
+    }
+}
