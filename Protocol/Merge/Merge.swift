@@ -30,7 +30,11 @@ public struct Merge: Sendable {
         _ change: Change, by author: Author, to current: RecordState?, now: Int64, context: some MergeContext
     ) -> Result {
         func reject(_ reason: String) -> Result {
-            Result(state: nil, outcome: .rejected(reason, version: current?.version), openConflicts: [])
+            // A record the author may not read is not described, whatever is wrong with the change.
+            let version = current.flatMap { current in
+                mayRead(current.id, in: current.table, by: author, context: context) ? current.version : nil
+            }
+            return Result(state: nil, outcome: .rejected(reason, version: version), openConflicts: [])
         }
         guard let table = try? schema.table(named: change.table) else { return reject("schema:table") }
         guard Identifier.isUUID(change.recordID) else { return reject("schema:record_id") }

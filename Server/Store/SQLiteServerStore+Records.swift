@@ -18,21 +18,57 @@ extension SQLiteServerStore {
             table: row["tbl"], id: id, version: row["version"], isDeleted: row["deleted"], fields: fields)
     }
 
+    /// A record's per-field state as the store keeps it (docs/merge.md, "What the server keeps"):
+    /// `{"f": {field: [value, stamp]}, "s": [[version, change_id, hlc, author], …]}` — each field's
+    /// value and the index of its stamp, the stamps (the change that last set a field) written
+    /// once however many fields one change set.
     static func encodeFields(_ fields: [String: RecordState.Field]) -> JSONValue {
-        .object(
-            fields.sorted { $0.key < $1.key }.map { name, field in
-                JSONMember(
-                    name,
-                    .object([
-                        JSONMember("value", field.value), JSONMember("version", .int(field.version)),
-                        JSONMember("change_id", .string(field.changeID)), JSONMember("hlc", .string(field.hlc)),
-                        JSONMember("author", field.author.json),
-                    ]))
-            })
+        var stamps: [JSONValue] = []
+        var index: [String: Int] = [:]
+        var members: [JSONMember] = []
+        members.reserveCapacity(fields.count)
+        for (name, field) in fields.sorted(by: { $0.key < $1.key }) {
+            let key = field.changeID + " " + String(field.version)
+            let stamp: Int
+            if let known = index[key], case let .array(existing) = stamps[known], existing[2] == .string(field.hlc),
+                existing[3] == field.author.json
+            {
+                stamp = known
+            } else {
+                stamp = stamps.count
+                index[key] = stamp
+                stamps.append(
+                    .array([.int(field.version), .string(field.changeID), .string(field.hlc), field.author.json]))
+            }
+            members.append(JSONMember(name, .array([field.value, .int(Int64(stamp))])))
+        }
+        return .object([JSONMember("f", .object(members)), JSONMember("s", .array(stamps))])
     }
 
+    /// A record's per-field state from ``encodeFields(_:)`` — or from the form stores kept before
+    /// `v5-core`, `{field: {"value", "version", "change_id", "hlc", "author"}}`.
     static func decodeFields(_ text: String) throws -> [String: RecordState.Field] {
         guard case let .object(members) = try JSONValue.parse(text) else { return [:] }
+        if members.count == 2, case let .object(values)? = members.first(where: { $0.key == "f" })?.value,
+            case let .array(stamps)? = members.first(where: { $0.key == "s" })?.value
+        {
+            let decoded = try stamps.map { stamp throws -> (Int64, String, String, Author)? in
+                guard case let .array(parts) = stamp, parts.count == 4, case let .int(version) = parts[0],
+                    case let .string(changeID) = parts[1], case let .string(hlc) = parts[2]
+                else { return nil }
+                return (version, changeID, hlc, try Author(json: parts[3]))
+            }
+            var fields: [String: RecordState.Field] = [:]
+            fields.reserveCapacity(values.count)
+            for member in values {
+                guard case let .array(pair) = member.value, pair.count == 2, case let .int(index) = pair[1],
+                    decoded.indices.contains(Int(index)), let stamp = decoded[Int(index)]
+                else { continue }
+                fields[member.key] = RecordState.Field(
+                    value: pair[0], version: stamp.0, changeID: stamp.1, hlc: stamp.2, author: stamp.3)
+            }
+            return fields
+        }
         var fields: [String: RecordState.Field] = [:]
         for member in members {
             guard case let .int(version)? = member.value["version"],
@@ -45,111 +81,15 @@ extension SQLiteServerStore {
         }
         return fields
     }
-}
 
-/// What a constraint asks about other records, answered from the store's tables one question at
-/// a time: for migration `v4-grants`, which checks every record of a store made before the
-/// constraints (a push asks the core's ``BatchContext``). A database failure is kept and
-/// rethrown after the check.
-final class StoreMergeContext: MergeContext {
-    let db: Database
-    private(set) var failure: (any Error)?
-    /// The records `liveValues` has read for this change: table and values (nil: deleted).
-    private var looked: [String: (table: String, values: [String: JSONValue]?)] = [:]
-
-    init(db: Database) { self.db = db }
-
-    private func attempt<T>(_ fallback: T, _ body: () throws -> T) -> T {
-        do {
-            return try body()
-        } catch {
-            failure = failure ?? error
-            return fallback
-        }
-    }
-
-    func isLive(table: String, id: String) -> Bool {
-        attempt(false) {
-            try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT deleted = 0 FROM record WHERE id = ? AND tbl = ?"),
-                arguments: [id, table])
-                ?? false
-        }
-    }
-
-    func readers(of id: String) -> Set<String> {
-        attempt([]) {
-            Set(
-                try String.fetchAll(
-                    db.cachedStatement(sql: "SELECT organisation FROM visibility WHERE record_id = ?"), arguments: [id])
-            )
-        }
-    }
-
-    func liveValues(table: String, id: String) -> [String: JSONValue]? {
-        // A change's constraints may read one record several times (an exchange's round, for both
-        // ends of both dates): it is loaded and decoded once per change.
-        if let known = looked[id] { return known.table == table ? known.values : nil }
-        let values = attempt(nil) { () -> (table: String, values: [String: JSONValue]?)? in
-            guard let record = try SQLiteServerStore.loadRecord(id, db: db) else { return nil }
-            return (record.table, record.isDeleted ? nil : record.values)
-        }
-        guard let values else { return nil }
-        looked[id] = values
-        return values.table == table ? values.values : nil
-    }
-
-    func count(
-        in table: String, field: String, refersTo group: String, meeting condition: Constraint.Condition?,
-        excluding id: String
-    ) -> Int {
-        attempt(Int.max) {
-            // The group is a reference: the records in it are found through the reference index.
-            var sql = """
-                SELECT count(*) FROM reference r JOIN record g ON g.id = r.source AND g.tbl = ? AND g.deleted = 0
-                WHERE r.target = ? AND r.field = ? AND r.source != ?
-                """
-            var arguments: StatementArguments = [table, group, field, id]
-            if let condition {
-                sql += " AND json_extract(g.state, ?) IN (SELECT value FROM json_each(?))"
-                arguments += ["$.\(condition.field).value", JSONValue.array(condition.values).serialized()]
-            }
-            return try Int.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) ?? 0
-        }
-    }
-
-    func referrers(in table: String, field: String, to id: String) -> [(id: String, values: [String: JSONValue])] {
-        attempt([]) {
-            let rows = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT g.id, g.state FROM reference r
-                        JOIN record g ON g.id = r.source AND g.tbl = ? AND g.deleted = 0
-                        WHERE r.target = ? AND r.field = ? ORDER BY g.id
-                        """), arguments: [table, id, field])
-            return try rows.map { row in
-                let fields = try SQLiteServerStore.decodeFields(row["state"])
-                return (row["id"], fields.compactMapValues { $0.value == .null ? nil : $0.value })
-            }
-        }
-    }
-
-    func isReferenced(table: String, id: String) -> Bool {
-        attempt(true) {
-            try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM reference WHERE target = ?)"), arguments: [id])
-                ?? true
-        }
-    }
-
-    func holder(of value: JSONValue, table: String, field: String, excluding id: String) -> String? {
-        attempt(nil) {
-            try String.fetchOne(
-                db.cachedStatement(
-                    sql:
-                        "SELECT record_id FROM unique_value WHERE tbl = ? AND field = ? AND value = ? AND record_id != ?"
-                ),
-                arguments: [table, field, value.serialized(), id])
+    /// Asks `question` of `context`, fetching from `db` what it misses until it misses nothing:
+    /// the core's facts one question at a time, for migrations that check records one by one.
+    static func answer<T>(_ question: (BatchContext) -> T, context: BatchContext, db: Database) throws -> T {
+        while true {
+            context.missing = FactRequest()
+            let answer = question(context)
+            if context.missing.isEmpty { return answer }
+            context.supply(try facts(for: context.missing, db: db))
         }
     }
 }

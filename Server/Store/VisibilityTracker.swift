@@ -33,7 +33,7 @@ struct VisibilityTracker {
     /// next seq (the first entry written after this carries them to the replicas).
     func withdrawGrantsBreakingConstraints(db: Database) throws {
         let next = (try Int64.fetchOne(db, sql: "SELECT max(seq) FROM log") ?? 0) + 1
-        let context = StoreMergeContext(db: db)
+        let context = BatchContext()
         for table in schema.tables where Visibility.grantsSight(table) {
             // Only the rules about the references that grant sight (an exchange's person): an
             // exchange outside its round's dates still rightly shows its person to its host.
@@ -46,12 +46,15 @@ struct VisibilityTracker {
             let ids = try String.fetchAll(
                 db, sql: "SELECT id FROM record WHERE tbl = ? AND deleted = 0 ORDER BY id", arguments: [table.name])
             for id in ids {
-                guard let record = try SQLiteServerStore.loadRecord(id, db: db),
-                    rules.contains(where: {
-                        !$0.isSatisfied(by: record.values, before: record.values, id: id, in: table, context: context)
-                    })
-                else { continue }
-                if let failure = context.failure { throw failure }
+                guard let record = try SQLiteServerStore.loadRecord(id, db: db) else { continue }
+                let breaks = try SQLiteServerStore.answer(
+                    { context in
+                        rules.contains {
+                            !$0.isSatisfied(
+                                by: record.values, before: record.values, id: id, in: table, context: context)
+                        }
+                    }, context: context, db: db)
+                guard breaks else { continue }
                 try db.execute(
                     sql: "INSERT OR IGNORE INTO withdrawn_grant(record_id, seq) VALUES (?, ?)", arguments: [id, next])
                 for granted in Visibility.grantedRecords(in: schema, table: table, values: record.values) {

@@ -124,4 +124,69 @@ import Testing
         }
         #expect(readers == [ministry])
     }
+    /// A store made before `v5-core` keeps each record's state in the older form and counts no
+    /// grants: opening it counts them, and everything reads and works as before.
+    @Test func aStoreMadeBeforeCountedGrantsCountsThemWhenOpened() async throws {
+        let queue = try DatabaseQueue()
+        let store = try SQLiteServerStore.create(in: queue)
+        let ministry = try await store.addOrganisation(name: "Ministry", sector: "public", now: now).id
+        let company = try await store.addOrganisation(name: "Kovina", sector: "private", now: now).id
+        let round = newID()
+        let (ana, first, second) = (newID(), newID(), newID())
+        let exchange = { (id: String) in
+            self.change(
+                .insert, "exchange", id,
+                [
+                    "round": .string(round), "person": .string(ana), "home": .string(ministry),
+                    "host": .string(company), "starts_on": .string("2026-05-04"), "ends_on": .string("2026-05-08"),
+                ], base: 0)
+        }
+        let setup = [
+            change(.insert, "round", round, ["number": .int(5)], base: 0),
+            change(.insert, "person", ana, ["organisation": .string(ministry), "full_name": .string("Ana")], base: 0),
+            exchange(first), exchange(second),
+        ]
+        expectStatus(
+            [.applied, .applied, .applied, .applied], try await store.pushSigned(setup, by: coordinator, now: now))
+        // Back to before v5-core: states in the older form, no counted grants.
+        try await queue.write { db in
+            for row in try Row.fetchAll(db, sql: "SELECT id, state FROM record") {
+                let fields = try SQLiteServerStore.decodeFields(row["state"])
+                let older = JSONValue.object(
+                    fields.sorted { $0.key < $1.key }.map { name, field in
+                        JSONMember(
+                            name,
+                            .object([
+                                JSONMember("value", field.value), JSONMember("version", .int(field.version)),
+                                JSONMember("change_id", .string(field.changeID)), JSONMember("hlc", .string(field.hlc)),
+                                JSONMember("author", field.author.json),
+                            ]))
+                    })
+                try db.execute(
+                    sql: "UPDATE record SET state = ? WHERE id = ?",
+                    arguments: [older.serialized(), row["id"] as String])
+            }
+            try db.execute(sql: "DROP TABLE grant_count; DELETE FROM grdb_migrations WHERE identifier = 'v5-core'")
+        }
+        let opened = try SQLiteServerStore.open(queue)
+        let counts = try await queue.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT organisation, count FROM grant_count WHERE record_id = ?", arguments: [ana]
+            )
+            .map { "\($0["organisation"] as String)=\($0["count"] as Int)" }.sorted()
+        }
+        #expect(counts == ["\(company)=2", "\(ministry)=2"].sorted())
+        let (before, cursor) = try await opened.pullAll(member(company))
+        #expect(before.contains { $0.recordID == ana && $0.record?["full_name"] == .string("Ana") })
+        // The host keeps sight of Ana until the last of her two exchanges goes.
+        expectStatus(
+            [.applied],
+            try await opened.pushSigned([change(.delete, "exchange", first, [:], base: 1)], by: coordinator, now: now))
+        #expect(try await opened.pullAll(member(company), since: cursor).items.allSatisfy { $0.isVisible })
+        expectStatus(
+            [.applied],
+            try await opened.pushSigned([change(.delete, "exchange", second, [:], base: 1)], by: coordinator, now: now))
+        let after = try await opened.pullAll(member(company), since: cursor).items
+        #expect(after.contains { $0.recordID == ana && !$0.isVisible })
+    }
 }
