@@ -24,8 +24,9 @@ extension Replica {
             guard try Self.cursor(in: db) == since else { return false }
             try freezeOutbox(in: db)
             var writer = RowWriter()
+            let pending = try pendingEdits(of: page.items, db: db)
             for item in page.items {
-                try apply(item, db: db, writer: &writer)
+                try apply(item, pending: pending[item.recordID] ?? [], db: db, writer: &writer)
             }
             if let remote = SyncRules.latestClock(in: page.items) {
                 let local = try currentHLC(in: db)
@@ -42,37 +43,53 @@ extension Replica {
         }
     }
 
-    private func apply(_ item: PullItem, db: Database, writer: inout RowWriter) throws {
-        guard item.isVisible else { return try remove(item, db: db, writer: &writer) }
-        try db.execute(
+    /// The changes still in the outbox for the page's records, by record, in edit order: one
+    /// read a page.
+    private func pendingEdits(of items: [PullItem], db: Database) throws -> [String: [SyncRules.PendingEdit]] {
+        let ids = JSONValue.array(Set(items.map(\.recordID)).map(JSONValue.string)).serialized()
+        let rows = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT \(OutboxRow.columns) FROM tandem_outbox
+                    WHERE record_id IN (SELECT value FROM json_each(?)) ORDER BY seq
+                    """), arguments: [ids]
+        ).map(OutboxRow.init)
+        var pending: [String: [SyncRules.PendingEdit]] = [:]
+        for row in rows {
+            pending[row.recordID, default: []].append(SyncRules.PendingEdit(op: row.op, fields: row.fields ?? [:]))
+        }
+        return pending
+    }
+
+    private func apply(
+        _ item: PullItem, pending: [SyncRules.PendingEdit], db: Database, writer: inout RowWriter
+    ) throws {
+        guard item.isVisible else { return try remove(item, pending: pending, db: db, writer: &writer) }
+        try db.cachedStatement(
             sql: """
                 INSERT INTO tandem_record(id, tbl, version) VALUES (?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET tbl = excluded.tbl, version = excluded.version
-                """, arguments: [item.recordID, item.table, item.version])
+                """
+        ).execute(arguments: [item.recordID, item.table, item.version])
         if let entry = item.entry {
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT OR REPLACE INTO tandem_history
                         (seq, tbl, record_id, version, time, author, op, fields, outcome, change_id, hlc, base_version,
                          device, signature)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    item.seq, item.table, item.recordID, entry.outcome.version, entry.time,
-                    entry.author.json.serialized(), entry.op.rawValue, OutboxRow.encodeFields(entry.fields),
-                    entry.outcome.json.serialized(), entry.changeID, entry.hlc, entry.baseVersion, entry.device,
-                    entry.signature,
-                ])
+                    """
+            ).execute(arguments: [
+                item.seq, item.table, item.recordID, entry.outcome.version, entry.time,
+                entry.author.json.serialized(), entry.op.rawValue, OutboxRow.encodeFields(entry.fields),
+                entry.outcome.json.serialized(), entry.changeID, entry.hlc, entry.baseVersion, entry.device,
+                entry.signature,
+            ])
         }
         // A table this replica's schema does not have (a newer server): history only.
         guard let table = try? schema.table(named: item.table) else { return }
-        let pending = try Row.fetchAll(
-            db, sql: "SELECT \(OutboxRow.columns) FROM tandem_outbox WHERE record_id = ? ORDER BY seq",
-            arguments: [item.recordID]
-        ).map(OutboxRow.init)
         let server = item.isDeleted ? nil : item.record
-        let edits = pending.map { SyncRules.PendingEdit(op: $0.op, fields: $0.fields ?? [:]) }
-        let values = SyncRules.rebase(server: server, pending: edits)
+        let values = SyncRules.rebase(server: server, pending: pending)
         try writer.write(values, id: item.recordID, in: table, isServerState: pending.isEmpty, db: db)
     }
 }
@@ -84,17 +101,15 @@ extension Replica {
     /// the server answers them (typically `not_permitted`, listed by `tandem status`), so nothing
     /// the user typed is lost; meanwhile the row shows only what they make by themselves (a
     /// pending insert), as the rebase on no server state does (docs/visibility.md).
-    fileprivate func remove(_ item: PullItem, db: Database, writer: inout RowWriter) throws {
-        try db.execute(sql: "DELETE FROM tandem_record WHERE id = ?", arguments: [item.recordID])
-        try db.execute(sql: "DELETE FROM tandem_history WHERE record_id = ?", arguments: [item.recordID])
-        try db.execute(sql: "DELETE FROM tandem_conflict WHERE record_id = ?", arguments: [item.recordID])
+    fileprivate func remove(
+        _ item: PullItem, pending: [SyncRules.PendingEdit], db: Database, writer: inout RowWriter
+    ) throws {
+        for table in ["tandem_record", "tandem_history", "tandem_conflict"] {
+            let column = table == "tandem_record" ? "id" : "record_id"
+            try db.cachedStatement(sql: "DELETE FROM \(table) WHERE \(column) = ?").execute(arguments: [item.recordID])
+        }
         guard let table = try? schema.table(named: item.table) else { return }
-        let pending = try Row.fetchAll(
-            db, sql: "SELECT \(OutboxRow.columns) FROM tandem_outbox WHERE record_id = ? ORDER BY seq",
-            arguments: [item.recordID]
-        ).map(OutboxRow.init)
-        let edits = pending.map { SyncRules.PendingEdit(op: $0.op, fields: $0.fields ?? [:]) }
-        let values = SyncRules.rebase(server: nil, pending: edits)
+        let values = SyncRules.rebase(server: nil, pending: pending)
         try writer.write(values, id: item.recordID, in: table, isServerState: pending.isEmpty, db: db)
     }
 }
@@ -115,7 +130,7 @@ struct RowWriter {
     ) throws {
         let name = table.name.quotedIdentifier
         guard let values else {
-            try db.execute(sql: "DELETE FROM \(name) WHERE id = ?", arguments: [id])
+            try db.cachedStatement(sql: "DELETE FROM \(name) WHERE id = ?").execute(arguments: [id])
             return
         }
         var fields = table.fields.map { field -> FieldValue in
@@ -125,8 +140,8 @@ struct RowWriter {
         let sql = upsert(for: table)
         for attempt in 0..<2 {
             do {
-                try db.execute(
-                    sql: sql, arguments: StatementArguments([id.databaseValue] + fields.map(\.databaseValue)))
+                try db.cachedStatement(sql: sql).execute(
+                    arguments: StatementArguments([id.databaseValue] + fields.map(\.databaseValue)))
                 return
             } catch let error as DatabaseError
                 where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE && attempt == 0

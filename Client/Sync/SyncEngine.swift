@@ -42,7 +42,7 @@ public struct SyncEngine: Sendable {
     /// Changes per push request.
     public var batchSize = 500
     /// Items asked for per pull page.
-    public var pageSize = 1000
+    public var pageSize = 10_000
 
     /// - Parameter retry: what to do when the server answers 429 (wait `Retry-After` and retry).
     public init(replica: Replica, transport: any SyncTransport, retry: SyncAPI.RetryPolicy = .init()) {

@@ -12,6 +12,8 @@ public struct LogRow: Hashable, Sendable {
     public var hash: String
     /// False for a change whose signature did not verify: kept as evidence, it does not hold its change id.
     public var isSigned: Bool
+    /// The entry as a pull sends it (``PullItem/Entry/json``), rendered once, when written.
+    public var item: String
 }
 
 /// A manual conflict opened by a change.

@@ -27,7 +27,8 @@ public struct LogChain: Sendable {
         writes.log.append(
             LogRow(
                 seq: seq, changeID: change.changeID, time: entry.time, table: change.table, recordID: change.recordID,
-                line: line, prevHash: entry.prevHash, hash: entry.hash, isSigned: isSigned))
+                line: line, prevHash: entry.prevHash, hash: entry.hash, isSigned: isSigned,
+                item: PullItem.Entry(change, author: author, time: entry.time, outcome: outcome).json.serialized()))
         head = LogHead(seq: seq, hash: entry.hash)
         if seq % ServerCore.checkpointInterval == 0 {
             writes.checkpoints.append(Checkpoint(seq: seq, hash: entry.hash, time: entry.time, signedBy: serverKey))

@@ -71,13 +71,12 @@ struct APIController: Sendable {
             query["limit"].map(String.init), range: 1...Int64(WireProtocol.maximumPullLimit),
             default: Int64(Self.defaultPullLimit),
             otherwise: "limit: expected an integer from 1 to \(WireProtocol.maximumPullLimit)")
-        var page = try await store.pull(since: since, limit: Int(limit), for: principal)
+        let page = try await store.pullPage(since: since, limit: Int(limit), for: principal)
         // The entry the page reaches, signed: the replica presents it at its next sync.
-        if page.next > 0 {
-            page.checkpoint = try await store.checkpoint(at: page.next, presenting: nil, by: principal, now: clock())
-                .checkpoint
-        }
-        return JSONResponse.make(page.json, for: request)
+        let checkpoint =
+            page.next > 0
+            ? try await store.checkpoint(at: page.next, presenting: nil, by: principal, now: clock()).checkpoint : nil
+        return JSONResponse.make(text: page.json(checkpoint: checkpoint), for: request)
     }
 
     /// `GET /v1/conflicts[?all=true]` → an array of conflicts, open ones unless `all`.

@@ -57,7 +57,7 @@ extension SQLiteServerStore {
             let rows = try Row.fetchCursor(
                 db.cachedStatement(
                     sql:
-                        "SELECT id, tbl, version, deleted, state FROM record WHERE id IN (SELECT value FROM json_each(?))"
+                        "SELECT * FROM record WHERE id IN (SELECT value FROM json_each(?))"
                 ),
                 arguments: [jsonArray(request.records)])
             while let row = try rows.next() { facts.records[row["id"]] = try record(row) }
@@ -110,7 +110,7 @@ extension SQLiteServerStore {
             let rows = try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT g.id, g.tbl, g.version, g.deleted, g.state FROM reference r
+                        SELECT g.* FROM reference r
                         JOIN record g ON g.id = r.source AND g.tbl = ? AND g.deleted = 0
                         WHERE r.target = ? AND r.field = ?
                         """), arguments: [key.table, key.target, key.field])
@@ -135,36 +135,31 @@ extension SQLiteServerStore {
         return facts
     }
 
-    private static func record(_ row: Row) throws -> RecordState {
-        RecordState(
-            table: row["tbl"], id: row["id"], version: row["version"], isDeleted: row["deleted"],
-            fields: try decodeFields(row["state"]))
-    }
-
     // MARK: - Writes
 
     static func write(_ writes: BatchWrites, db: Database) throws {
         let log = try db.cachedStatement(
             sql: """
-                INSERT INTO log(seq, change_id, time, tbl, record_id, entry, prev_hash, hash, signed)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO log(seq, change_id, time, tbl, record_id, entry, prev_hash, hash, signed, item)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         for row in writes.log {
             try log.execute(arguments: [
                 row.seq, row.changeID, row.time, row.table, row.recordID, row.line, row.prevHash, row.hash,
-                row.isSigned,
+                row.isSigned, row.item,
             ])
         }
         for checkpoint in writes.checkpoints { try saveCheckpoint(checkpoint, db: db) }
         let record = try db.cachedStatement(
             sql: """
-                INSERT INTO record(id, tbl, version, deleted, last_seq, state) VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO record(id, tbl, version, deleted, last_seq, state, values_json) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
-                    last_seq = excluded.last_seq, state = excluded.state
+                    last_seq = excluded.last_seq, state = excluded.state, values_json = excluded.values_json
                 """)
         for (state, seq) in writes.records.values {
+            let kept = encodeState(state.fields)
             try record.execute(arguments: [
-                state.id, state.table, state.version, state.isDeleted, seq, encodeFields(state.fields).serialized(),
+                state.id, state.table, state.version, state.isDeleted, seq, kept.state, kept.values,
             ])
         }
         let holds = try db.cachedStatement(

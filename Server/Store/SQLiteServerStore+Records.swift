@@ -8,24 +8,28 @@ extension SQLiteServerStore {
     }
 
     static func loadRecord(_ id: String, db: Database) throws -> RecordState? {
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT tbl, version, deleted, state FROM record WHERE id = ?"), arguments: [id]
-            )
-        else { return nil }
-        let fields = try Self.decodeFields(row["state"])
-        return RecordState(
-            table: row["tbl"], id: id, version: row["version"], isDeleted: row["deleted"], fields: fields)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM record WHERE id = ?"), arguments: [id]).map(record)
     }
 
-    /// A record's per-field state as the store keeps it (docs/merge.md, "What the server keeps"):
-    /// `{"f": {field: [value, stamp]}, "s": [[version, change_id, hlc, author], …]}` — each field's
-    /// value and the index of its stamp, the stamps (the change that last set a field) written
-    /// once however many fields one change set.
-    static func encodeFields(_ fields: [String: RecordState.Field]) -> JSONValue {
+    /// A record from its row (`SELECT *`: a store that migration `v5-core` has not reached yet
+    /// has no `values_json`).
+    static func record(_ row: Row) throws -> RecordState {
+        RecordState(
+            table: row["tbl"], id: row["id"], version: row["version"], isDeleted: row["deleted"],
+            fields: try decodeFields(state: row["state"], values: row["values_json"]))
+    }
+
+    /// A record's per-field state as the store keeps it (docs/merge.md, "What the server keeps"),
+    /// in two columns: `values_json`, its values (`{field: value}`, unset fields left out, names in
+    /// order: what a pull sends as the record, without decoding anything), and `state`, the
+    /// stamps — `{"f": {field: stamp}, "s": [[version, change_id, hlc, author], …]}`, each
+    /// field's index into the stamps (the change that last set it), each stamp written once
+    /// however many fields one change set.
+    static func encodeState(_ fields: [String: RecordState.Field]) -> (state: String, values: String) {
         var stamps: [JSONValue] = []
         var index: [String: Int] = [:]
         var members: [JSONMember] = []
+        var values: [JSONMember] = []
         members.reserveCapacity(fields.count)
         for (name, field) in fields.sorted(by: { $0.key < $1.key }) {
             let key = field.changeID + " " + String(field.version)
@@ -40,32 +44,39 @@ extension SQLiteServerStore {
                 stamps.append(
                     .array([.int(field.version), .string(field.changeID), .string(field.hlc), field.author.json]))
             }
-            members.append(JSONMember(name, .array([field.value, .int(Int64(stamp))])))
+            members.append(JSONMember(name, .int(Int64(stamp))))
+            if field.value != .null { values.append(JSONMember(name, field.value)) }
         }
-        return .object([JSONMember("f", .object(members)), JSONMember("s", .array(stamps))])
+        let state = JSONValue.object([JSONMember("f", .object(members)), JSONMember("s", .array(stamps))])
+        return (state.serialized(), JSONValue.object(values).serialized())
     }
 
-    /// A record's per-field state from ``encodeFields(_:)`` — or from the form stores kept before
-    /// `v5-core`, `{field: {"value", "version", "change_id", "hlc", "author"}}`.
-    static func decodeFields(_ text: String) throws -> [String: RecordState.Field] {
+    /// A record's per-field state from ``encodeState(_:)`` — or, with no `values`, from the form
+    /// stores kept before `v5-core`: `{field: {"value", "version", "change_id", "hlc", "author"}}`.
+    static func decodeFields(state text: String, values: String?) throws -> [String: RecordState.Field] {
         guard case let .object(members) = try JSONValue.parse(text) else { return [:] }
-        if members.count == 2, case let .object(values)? = members.first(where: { $0.key == "f" })?.value,
-            case let .array(stamps)? = members.first(where: { $0.key == "s" })?.value
-        {
+        if let values {
+            guard case let .object(valueMembers) = try JSONValue.parse(values),
+                case let .object(indexes)? = members.first(where: { $0.key == "f" })?.value,
+                case let .array(stamps)? = members.first(where: { $0.key == "s" })?.value
+            else { return [:] }
             let decoded = try stamps.map { stamp throws -> (Int64, String, String, Author)? in
                 guard case let .array(parts) = stamp, parts.count == 4, case let .int(version) = parts[0],
                     case let .string(changeID) = parts[1], case let .string(hlc) = parts[2]
                 else { return nil }
                 return (version, changeID, hlc, try Author(json: parts[3]))
             }
+            var byName: [String: JSONValue] = [:]
+            for member in valueMembers { byName[member.key] = member.value }
             var fields: [String: RecordState.Field] = [:]
-            fields.reserveCapacity(values.count)
-            for member in values {
-                guard case let .array(pair) = member.value, pair.count == 2, case let .int(index) = pair[1],
-                    decoded.indices.contains(Int(index)), let stamp = decoded[Int(index)]
+            fields.reserveCapacity(indexes.count)
+            for member in indexes {
+                guard case let .int(index) = member.value, decoded.indices.contains(Int(index)),
+                    let stamp = decoded[Int(index)]
                 else { continue }
                 fields[member.key] = RecordState.Field(
-                    value: pair[0], version: stamp.0, changeID: stamp.1, hlc: stamp.2, author: stamp.3)
+                    value: byName[member.key] ?? .null, version: stamp.0, changeID: stamp.1, hlc: stamp.2,
+                    author: stamp.3)
             }
             return fields
         }

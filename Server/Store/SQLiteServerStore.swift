@@ -286,11 +286,15 @@ public final class SQLiteServerStore: ServerStore, @unchecked Sendable {
                     """)
         }
         migrator.registerMigration("v5-core") { db in
-            // Counted grants (docs/visibility.md): per personal record and organisation, how many
-            // live records grant it sight, kept by deltas as records change — instead of finding
-            // the grantors again on every change. Indexes nothing reads any more go.
+            // The server core (docs/merge.md): records kept as their values (what a pull sends)
+            // beside their stamps; log entries kept also as a pull sends them; counted grants
+            // (docs/visibility.md) — per personal record and organisation, how many live records
+            // grant it sight, kept by deltas as records change instead of finding the grantors
+            // again on every change. Indexes nothing reads any more go.
             try db.execute(
                 sql: """
+                    ALTER TABLE record ADD COLUMN values_json TEXT;
+                    ALTER TABLE log ADD COLUMN item TEXT;
                     CREATE TABLE grant_count (
                         record_id TEXT NOT NULL, organisation TEXT NOT NULL, count INTEGER NOT NULL,
                         PRIMARY KEY (record_id, organisation)
@@ -300,6 +304,22 @@ public final class SQLiteServerStore: ServerStore, @unchecked Sendable {
                     DROP INDEX IF EXISTS reference_source;
                     DROP INDEX IF EXISTS unique_value_record;
                     """)
+            let records = try Row.fetchCursor(db, sql: "SELECT * FROM record")
+            let keep = try db.makeStatement(sql: "UPDATE record SET state = ?, values_json = ? WHERE id = ?")
+            while let row = try records.next() {
+                let kept = encodeState(try record(row).fields)
+                try keep.execute(arguments: [kept.state, kept.values, row["id"] as String])
+            }
+            let entries = try Row.fetchCursor(db, sql: "SELECT seq, entry FROM log")
+            let item = try db.makeStatement(sql: "UPDATE log SET item = ? WHERE seq = ?")
+            while let row = try entries.next() {
+                // An entry that does not parse (a tampered store, which `verify` names) has none.
+                guard let logged = try? LogEntry(json: JSONValue.parse(row["entry"] as String)),
+                    let change = try? Change(json: logged.change), let outcome = try? Outcome(json: logged.outcome)
+                else { continue }
+                let entry = PullItem.Entry(change, author: logged.author, time: logged.time, outcome: outcome)
+                try item.execute(arguments: [entry.json.serialized(), row["seq"] as Int64])
+            }
             guard let schema = try storedSchema(db: db) else { return }
             try countGrants(schema: addingBundledConstraints(to: schema) ?? schema, db: db)
         }
@@ -314,12 +334,12 @@ public final class SQLiteServerStore: ServerStore, @unchecked Sendable {
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT id, state FROM record WHERE tbl = ? AND deleted = 0
+                    SELECT * FROM record WHERE tbl = ? AND deleted = 0
                         AND id NOT IN (SELECT record_id FROM withdrawn_grant)
                     """, arguments: [table.name])
             while let row = try rows.next() {
-                let values = try decodeFields(row["state"]).compactMapValues { $0.value == .null ? nil : $0.value }
-                for grant in Visibility.grants(in: schema, table: table, id: row["id"], values: values) {
+                let record = try record(row)
+                for grant in Visibility.grants(in: schema, table: table, id: record.id, values: record.values) {
                     counts[grant.person, default: [:]][grant.organisation, default: 0] += 1
                 }
             }

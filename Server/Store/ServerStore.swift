@@ -47,8 +47,9 @@ public protocol ServerStore: Sendable {
     /// Applies a batch of changes in order, one transaction; one result a change (SPEC §5).
     func push(_ changes: [Change], by principal: Principal, now: Int64) async throws -> [PushResult]
 
-    /// Log entries after `since` that `principal` may see, with the records as they now stand.
-    func pull(since: Int64, limit: Int, for principal: Principal) async throws -> PullResponse
+    /// Log entries after `since` that `principal` may see, with the records as they now stand,
+    /// rendered as a pull sends them (``PullPager``).
+    func pullPage(since: Int64, limit: Int, for principal: Principal) async throws -> RenderedPullPage
 
     /// Conflicts on records `principal` may see: open ones, or all.
     func conflicts(for principal: Principal, includeResolved: Bool) async throws -> [ConflictInfo]
@@ -91,4 +92,16 @@ public protocol ServerStore: Sendable {
     /// the history no longer holds it, a ``RollbackReport`` is kept and returned.
     func checkpoint(at seq: Int64, presenting presented: Checkpoint?, by principal: Principal, now: Int64)
         async throws -> (checkpoint: Checkpoint, report: RollbackReport?)
+}
+
+extension ServerStore {
+    /// ``pullPage(since:limit:for:)`` as a value.
+    public func pull(since: Int64, limit: Int, for principal: Principal) async throws -> PullResponse {
+        let page = try await pullPage(since: since, limit: limit, for: principal)
+        do {
+            return try page.response()
+        } catch {
+            throw ServerError(.unavailable, "storage", "the store rendered a page that does not parse: \(error)")
+        }
+    }
 }

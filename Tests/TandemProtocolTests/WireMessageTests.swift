@@ -484,3 +484,39 @@ func integersBeyondTwoToThe53ReadAsDoublesAndIntFieldsRefuseThem(value: Int64) t
     let field = FieldSchema(name: "number", type: .int)
     #expect(try FieldValue(parsing: "-9007199254740991", for: field, in: "round") == .int(-9_007_199_254_740_991))
 }
+
+/// A server renders pull pages from parts it rendered when it wrote them; the bytes must be
+/// those of the value's own JSON, whatever the item holds.
+@Test func aRenderedPullPageIsByteForByteTheValuesJSON() {
+    let entry = PullItem.Entry(
+        changeID: "c-1", time: "2026-05-04T10:00:00.000Z",
+        author: Author(organisation: "o", role: .member, device: "d"),
+        op: .update, fields: ["notes": .string("a \"quoted\"\nline é"), "count": .int(3), "gone": .null],
+        outcome: Outcome(status: .merged, version: 4, applied: ["notes"]), hlc: "h", baseVersion: 3, device: "d",
+        signature: "s")
+    let items = [
+        PullItem(
+            seq: 7, table: "tab\"le", recordID: "r", version: 4, isDeleted: false,
+            record: ["notes": .string("x"), "b": .bool(true), "d": .double(1.5)], entry: entry),
+        PullItem(seq: 8, table: "t", recordID: "r2", version: 2, isDeleted: true, record: nil, entry: nil),
+        PullItem(
+            seq: 9, table: "t", recordID: "r3", version: 1, isDeleted: false, record: nil, entry: nil, isVisible: false),
+    ]
+    var rendered: [String] = []
+    for item in items {
+        var text = ""
+        PullItem.render(
+            seq: item.seq, table: item.table, recordID: item.recordID, version: item.version, isDeleted: item.isDeleted,
+            record: item.record.map { PullItem.object($0).serialized() }, entry: item.entry?.json.serialized(),
+            isVisible: item.isVisible, to: &text)
+        #expect(text == item.json.serialized())
+        rendered.append(text)
+    }
+    let checkpoint = Checkpoint(seq: 9, hash: "h", time: "t", publicKey: "k", signature: "s")
+    for (point, version) in [(checkpoint, 3), (nil, nil)] as [(Checkpoint?, Int?)] {
+        let page = PullResponse(items: items, next: 9, more: true, checkpoint: point, schemaVersion: version)
+        #expect(
+            PullResponse.render(items: rendered, next: 9, more: true, checkpoint: point, schemaVersion: version)
+                == page.json.serialized())
+    }
+}

@@ -174,7 +174,9 @@ struct FailingStore: ServerStore {
         token == "ok" ? Principal(tokenID: "t1", organisation: nil, role: .coordinator) : nil
     }
     func push(_ changes: [Change], by principal: Principal, now: Int64) async throws -> [PushResult] { throw Broken() }
-    func pull(since: Int64, limit: Int, for principal: Principal) async throws -> PullResponse { throw Broken() }
+    func pullPage(since: Int64, limit: Int, for principal: Principal) async throws -> RenderedPullPage {
+        throw Broken()
+    }
     func conflicts(for principal: Principal, includeResolved: Bool) async throws -> [ConflictInfo] { throw Broken() }
     func resolve(conflict id: String, with resolution: Resolution, by principal: Principal, now: Int64) async throws
         -> ConflictInfo

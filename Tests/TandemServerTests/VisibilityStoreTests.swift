@@ -150,8 +150,8 @@ import Testing
             [.applied, .applied, .applied, .applied], try await store.pushSigned(setup, by: coordinator, now: now))
         // Back to before v5-core: states in the older form, no counted grants.
         try await queue.write { db in
-            for row in try Row.fetchAll(db, sql: "SELECT id, state FROM record") {
-                let fields = try SQLiteServerStore.decodeFields(row["state"])
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM record") {
+                let fields = try SQLiteServerStore.record(row).fields
                 let older = JSONValue.object(
                     fields.sorted { $0.key < $1.key }.map { name, field in
                         JSONMember(
@@ -166,7 +166,11 @@ import Testing
                     sql: "UPDATE record SET state = ? WHERE id = ?",
                     arguments: [older.serialized(), row["id"] as String])
             }
-            try db.execute(sql: "DROP TABLE grant_count; DELETE FROM grdb_migrations WHERE identifier = 'v5-core'")
+            try db.execute(
+                sql: """
+                    DROP TABLE grant_count; ALTER TABLE record DROP COLUMN values_json; ALTER TABLE log DROP COLUMN item;
+                    DELETE FROM grdb_migrations WHERE identifier = 'v5-core'
+                    """)
         }
         let opened = try SQLiteServerStore.open(queue)
         let counts = try await queue.read { db in
@@ -178,6 +182,7 @@ import Testing
         #expect(counts == ["\(company)=2", "\(ministry)=2"].sorted())
         let (before, cursor) = try await opened.pullAll(member(company))
         #expect(before.contains { $0.recordID == ana && $0.record?["full_name"] == .string("Ana") })
+        #expect(before.contains { $0.recordID == first && $0.entry?.fields["person"] == .string(ana) })
         // The host keeps sight of Ana until the last of her two exchanges goes.
         expectStatus(
             [.applied],
