@@ -42,9 +42,20 @@ public struct LogEntry: Hashable, Sendable {
     public static func chained(
         seq: Int64, time: String, author: Author, change: JSONValue, outcome: JSONValue, prevHash: String
     ) -> (entry: LogEntry, line: String) {
-        let parts = (
-            author: author.json.canonicalBytes(), change: change.canonicalBytes(), outcome: outcome.canonicalBytes()
-        )
+        let (hash, line) = chainedLine(
+            seq: seq, time: time, author: author, change: change.canonicalBytes(), outcome: outcome,
+            prevHash: prevHash)
+        let entry = LogEntry(
+            seq: seq, time: time, author: author, change: change, outcome: outcome, prevHash: prevHash, hash: hash)
+        return (entry, line)
+    }
+
+    /// The hash and line of ``chained(seq:time:author:change:outcome:prevHash:)`` from the
+    /// change's RFC 8785 bytes (``Change/canonicalBytes(signingBytes:)``).
+    public static func chainedLine(
+        seq: Int64, time: String, author: Author, change: [UInt8], outcome: JSONValue, prevHash: String
+    ) -> (hash: String, line: String) {
+        let parts = (author: author.json.canonicalBytes(), change: change, outcome: outcome.canonicalBytes())
         // Members in RFC 8785 order: author, change, [hash], outcome, prev_hash, seq, time.
         func assemble(hash: String?) -> [UInt8] {
             var bytes: [UInt8] = []
@@ -64,9 +75,7 @@ public struct LogEntry: Hashable, Sendable {
             return bytes
         }
         let hash = Digest.sha256Hex((Digest.bytes(hex: prevHash) ?? Array(prevHash.utf8)) + assemble(hash: nil))
-        let entry = LogEntry(
-            seq: seq, time: time, author: author, change: change, outcome: outcome, prevHash: prevHash, hash: hash)
-        return (entry, String(decoding: assemble(hash: hash), as: UTF8.self))
+        return (hash, String(decoding: assemble(hash: hash), as: UTF8.self))
     }
 
     /// The entry without `hash`: what is hashed.

@@ -107,10 +107,30 @@ extension Change {
         return signed
     }
 
-    /// Whether the change carries a signature that `publicKey` made over its signing bytes.
-    public func isSigned(by publicKey: String) -> Bool {
+    /// Whether the change carries a signature that `publicKey` made over its signing bytes
+    /// (given when the caller has them already).
+    public func isSigned(by publicKey: String, signingBytes: [UInt8]? = nil) -> Bool {
         guard let signature else { return false }
-        return Signature.isValid(signature, of: signingBytes, publicKey: publicKey)
+        return Signature.isValid(signature, of: signingBytes ?? self.signingBytes, publicKey: publicKey)
+    }
+
+    /// The RFC 8785 bytes of the change's JSON, signature included, made from its signing bytes
+    /// (``signingBytes``) without writing the change again: the signature's member goes before
+    /// `table`, the last one. So a server writes a change's bytes once, for its signature and its
+    /// log line.
+    public func canonicalBytes(signingBytes: [UInt8]) -> [UInt8] {
+        guard let signature else { return signingBytes }
+        var suffix = Array(#","table":"#.utf8)
+        JSONValue.writeCanonicalString(table, to: &suffix)
+        suffix.append(UInt8(ascii: "}"))
+        guard signingBytes.count > suffix.count, signingBytes.suffix(suffix.count).elementsEqual(suffix) else {
+            return json.canonicalBytes()
+        }
+        var bytes = Array(signingBytes.dropLast(suffix.count))
+        bytes.reserveCapacity(signingBytes.count + signature.utf8.count + 16)
+        bytes += Array(#","signature":"#.utf8)
+        JSONValue.writeCanonicalString(signature, to: &bytes)
+        return bytes + suffix
     }
 }
 

@@ -23,6 +23,8 @@ final class BatchContext: MergeContext, @unchecked Sendable {
     private(set) var readerOverlay: [String: Set<String>] = [:]
     private var grantOverlay: [String: [String: Int]] = [:]
     private var withdrawnOverlay: [String: Bool] = [:]
+    /// The values of live records read by constraints, until the batch changes them.
+    private var values: [String: [String: JSONValue]] = [:]
 
     func supply(_ more: Facts) { facts.formUnion(more) }
 
@@ -98,7 +100,12 @@ final class BatchContext: MergeContext, @unchecked Sendable {
 
     func liveValues(table: String, id: String) -> [String: JSONValue]? {
         guard let known = record(id), let state = known, state.table == table, !state.isDeleted else { return nil }
-        return state.values
+        // A change's constraints may read one record several times (an exchange's round, for both
+        // ends of both dates): its values are worked out once, until the batch changes it.
+        if let values = values[id] { return values }
+        let worked = state.values
+        values[id] = worked
+        return worked
     }
 
     func count(
@@ -142,6 +149,7 @@ final class BatchContext: MergeContext, @unchecked Sendable {
     /// Takes `state` as the record's state now, with the references and unique values it holds.
     func commit(_ state: RecordState, references: [ReferenceRow: Bool], uniques changed: [UniqueKey: String?]) {
         records[state.id] = state
+        values[state.id] = nil
         for (row, holds) in references {
             referenceDeltas[row.target, default: 0] += holds ? 1 : -1
             groupMembers[GroupKey(table: state.table, field: row.field, target: row.target), default: [:]][row.source] =

@@ -16,22 +16,24 @@ public struct LogChain: Sendable {
     ///
     /// - Parameter isSigned: false for a change whose signature did not verify (kept as
     ///   evidence; it does not hold its change id).
+    /// - Parameter canonical: the change's RFC 8785 bytes when the caller has them (``ReceivedChange``).
     public mutating func append(
-        _ change: Change, by author: Author, outcome: Outcome, now: Int64, isSigned: Bool = true,
-        to writes: inout BatchWrites
+        _ change: Change, canonical: [UInt8]? = nil, by author: Author, outcome: Outcome, now: Int64,
+        isSigned: Bool = true, to writes: inout BatchWrites
     ) -> Int64 {
         let seq = head.seq + 1
-        let (entry, line) = LogEntry.chained(
-            seq: seq, time: Timestamp.string(milliseconds: now), author: author, change: change.json,
+        let time = Timestamp.string(milliseconds: now)
+        let (hash, line) = LogEntry.chainedLine(
+            seq: seq, time: time, author: author, change: canonical ?? change.json.canonicalBytes(),
             outcome: outcome.json, prevHash: head.hash)
         writes.log.append(
             LogRow(
-                seq: seq, changeID: change.changeID, time: entry.time, table: change.table, recordID: change.recordID,
-                line: line, prevHash: entry.prevHash, hash: entry.hash, isSigned: isSigned,
-                item: PullItem.Entry(change, author: author, time: entry.time, outcome: outcome).json.serialized()))
-        head = LogHead(seq: seq, hash: entry.hash)
+                seq: seq, changeID: change.changeID, time: time, table: change.table, recordID: change.recordID,
+                line: line, prevHash: head.hash, hash: hash, isSigned: isSigned,
+                item: PullItem.Entry(change, author: author, time: time, outcome: outcome).json.serialized()))
+        head = LogHead(seq: seq, hash: hash)
         if seq % ServerCore.checkpointInterval == 0 {
-            writes.checkpoints.append(Checkpoint(seq: seq, hash: entry.hash, time: entry.time, signedBy: serverKey))
+            writes.checkpoints.append(Checkpoint(seq: seq, hash: hash, time: time, signedBy: serverKey))
         }
         return seq
     }

@@ -8,11 +8,14 @@ public struct ReceivedChange: Sendable {
     public var change: Change
     public var author: Author
     public var isSigned: Bool
+    /// The change's RFC 8785 bytes, written once for its signature and its log line.
+    public var canonical: [UInt8]?
 
-    public init(change: Change, author: Author, isSigned: Bool) {
+    public init(change: Change, author: Author, isSigned: Bool, canonical: [UInt8]? = nil) {
         self.change = change
         self.author = author
         self.isSigned = isSigned
+        self.canonical = canonical
     }
 }
 
@@ -181,7 +184,8 @@ public struct PushBatch: StoreWork {
             states.append(nil)
         case let .merged(result, before):
             let seq = chain.append(
-                change, by: item.author, outcome: result.outcome, now: now, isSigned: item.isSigned, to: &writes)
+                change, canonical: item.canonical, by: item.author, outcome: result.outcome, now: now,
+                isSigned: item.isSigned, to: &writes)
             if let state = result.state { save(state, before: before, seq: seq) }
             for conflict in result.openConflicts {
                 writes.conflicts.append(

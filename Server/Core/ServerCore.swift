@@ -53,17 +53,22 @@ public enum ServerCore {
     ) -> [ReceivedChange] {
         @Sendable func judge(_ change: Change) -> ReceivedChange {
             let pusher = principal.author(device: change.device)
+            let signing = change.signingBytes
+            let canonical = change.canonicalBytes(signingBytes: signing)
             if change.device == DeviceRegistry.serverDevice {
                 return ReceivedChange(
-                    change: change, author: pusher, isSigned: change.isSigned(by: serverKey.publicKey))
+                    change: change, author: pusher,
+                    isSigned: change.isSigned(by: serverKey.publicKey, signingBytes: signing), canonical: canonical)
             }
             let registered = registrations[change.device]
             let author = DeviceRegistry.author(
                 pushedBy: pusher, registered: registered.map { ($0.organisation, $0.role) })
             guard let registered, registered.organisation == author.organisation else {
-                return ReceivedChange(change: change, author: author, isSigned: false)
+                return ReceivedChange(change: change, author: author, isSigned: false, canonical: canonical)
             }
-            return ReceivedChange(change: change, author: author, isSigned: change.isSigned(by: registered.publicKey))
+            return ReceivedChange(
+                change: change, author: author,
+                isSigned: change.isSigned(by: registered.publicKey, signingBytes: signing), canonical: canonical)
         }
         guard changes.count >= parallelVerification else { return changes.map(judge) }
         let judged = UnsafeMutableBufferPointer<ReceivedChange?>.allocate(capacity: changes.count)

@@ -219,3 +219,20 @@ private func randomJSON(depth: Int, _ random: inout SplitMix64) -> JSONValue {
         }
     }
 }
+
+/// A server writes a change's bytes once (for its signature and its log line): made from the
+/// signing bytes, they are the change's own RFC 8785 bytes, whatever the table or signature.
+@Test(arguments: ["exchange", "t\"able", "é\u{1F600}", "z"])
+func aChangesBytesFromItsSigningBytesAreItsCanonicalBytes(table: String) {
+    let clock = HLC(milliseconds: 1_790_000_000_000, counter: 1, device: "d")
+    let unsigned = Change(
+        changeID: UUIDv7Generator.id(at: clock), table: table, recordID: UUIDv7Generator.id(at: clock), op: .update,
+        fields: [
+            "notes": .string("a\n\"b\""), "n": .int(-3), "x": .null, "tags": .array([.string("b"), .string("a")]),
+        ],
+        baseVersion: 2, hlc: clock.description, device: "d")
+    let signed = unsigned.signed(with: SigningKey())
+    for change in [unsigned, signed] {
+        #expect(change.canonicalBytes(signingBytes: change.signingBytes) == change.json.canonicalBytes())
+    }
+}
