@@ -16,7 +16,7 @@ public struct LogRow: Hashable, Sendable {
     public var item: String
 }
 
-/// A manual conflict opened by a change.
+/// A manual conflict: opened by a change at `seq`, open until a decision settles it.
 public struct ConflictRow: Hashable, Sendable {
     public var id: String
     public var table: String
@@ -24,6 +24,7 @@ public struct ConflictRow: Hashable, Sendable {
     public var field: String
     public var incoming: JSONValue
     public var seq: Int64
+    public var isOpen = true
 }
 
 /// A visibility marker (docs/visibility.md): `organisation` gained or lost sight of a record at `seq`.
@@ -60,6 +61,8 @@ public struct BatchWrites: Sendable {
     public var visibility: [String: [String: Bool]] = [:]
     public var markers: [MarkerRow] = []
     public var conflicts: [ConflictRow] = []
+    /// Conflicts settled, with the seq of the decision's entry.
+    public var resolvedConflicts: [String: Int64] = [:]
 
     public init() {}
 

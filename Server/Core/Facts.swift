@@ -59,12 +59,14 @@ public struct FactRequest: Hashable, Sendable {
     public var groups: Set<GroupKey> = []
     /// The first signed log entry of each change id (a duplicate answers with it).
     public var changeIDs: Set<String> = []
+    /// Manual conflicts by id.
+    public var conflicts: Set<String> = []
 
     public init() {}
 
     public var isEmpty: Bool {
         records.isEmpty && readers.isEmpty && grants.isEmpty && withdrawn.isEmpty && referenceCounts.isEmpty
-            && uniques.isEmpty && groups.isEmpty && changeIDs.isEmpty
+            && uniques.isEmpty && groups.isEmpty && changeIDs.isEmpty && conflicts.isEmpty
     }
 
     public mutating func formUnion(_ other: FactRequest) {
@@ -76,6 +78,7 @@ public struct FactRequest: Hashable, Sendable {
         uniques.formUnion(other.uniques)
         groups.formUnion(other.groups)
         changeIDs.formUnion(other.changeIDs)
+        conflicts.formUnion(other.conflicts)
     }
 }
 
@@ -98,6 +101,7 @@ public struct Facts: Sendable {
     public var groups: [GroupKey: [String]] = [:]
     /// The first signed log line of a change id.
     public var changeIDs: [String: HistoryLine?] = [:]
+    public var conflicts: [String: ConflictRow?] = [:]
 
     public init() {}
 
@@ -111,5 +115,6 @@ public struct Facts: Sendable {
         uniques.merge(other.uniques) { _, new in new }
         groups.merge(other.groups) { _, new in new }
         changeIDs.merge(other.changeIDs) { _, new in new }
+        conflicts.merge(other.conflicts) { _, new in new }
     }
 }

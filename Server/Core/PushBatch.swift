@@ -107,6 +107,7 @@ public struct PushBatch: StoreWork {
         new.uniques.subtract(asked.uniques)
         new.groups.subtract(asked.groups)
         new.changeIDs.subtract(asked.changeIDs)
+        new.conflicts.subtract(asked.conflicts)
         guard !new.isEmpty else {
             throw ServerError(.unavailable, "storage", "the store did not answer what the merge asked for")
         }

@@ -1,5 +1,5 @@
 import GRDB
-import TandemProtocol
+public import TandemProtocol
 
 /// The SQLite store as an adapter of the core (``StoreWork``): the facts a batch asks for, one
 /// read a kind of fact, and its writes, one prepared statement a table, in the batch's one
@@ -7,7 +7,7 @@ import TandemProtocol
 extension SQLiteServerStore {
     /// Runs the work `make` builds (with the merge of the schema in force) in one write
     /// transaction, and returns it done.
-    func perform<Work: StoreWork>(_ make: @escaping @Sendable (Merge) -> Work) async throws -> Work {
+    public func perform<Work: StoreWork>(_ make: @escaping @Sendable (Merge) -> Work) async throws -> Work {
         try await write { db in try self.perform(make(self.merge), db: db) }
     }
 
@@ -20,7 +20,7 @@ extension SQLiteServerStore {
     }
 
     /// The registered devices among `devices`.
-    func registrations(of devices: Set<String>) async throws -> [String: DeviceRegistration] {
+    public func registrations(of devices: Set<String>) async throws -> [String: DeviceRegistration] {
         try await read { db in
             var found: [String: DeviceRegistration] = [:]
             let rows = try Row.fetchCursor(
@@ -132,6 +132,19 @@ extension SQLiteServerStore {
                 facts.changeIDs[row["change_id"]] = HistoryLine(seq: row["seq"], line: row["entry"])
             }
         }
+        for id in request.conflicts { facts.conflicts.updateValue(nil, forKey: id) }
+        for id in request.conflicts {
+            guard
+                let row = try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: "SELECT id, tbl, record_id, field, incoming, status, seq FROM conflict WHERE id = ?"),
+                    arguments: [id])
+            else { continue }
+            facts.conflicts[id] = ConflictRow(
+                id: id, table: row["tbl"], recordID: row["record_id"], field: row["field"],
+                incoming: try JSONValue.parse(row["incoming"] as String), seq: row["seq"],
+                isOpen: row["status"] == "open")
+        }
         return facts
     }
 
@@ -206,6 +219,9 @@ extension SQLiteServerStore {
         for row in writes.markers {
             try marker.execute(arguments: [row.organisation, row.seq, row.recordID, row.kind.rawValue])
         }
+        let resolved = try db.cachedStatement(
+            sql: "UPDATE conflict SET status = 'resolved', resolved_seq = ? WHERE id = ?")
+        for (id, seq) in writes.resolvedConflicts { try resolved.execute(arguments: [seq, id]) }
         let conflict = try db.cachedStatement(
             sql:
                 "INSERT INTO conflict(id, tbl, record_id, field, incoming, status, seq) VALUES (?, ?, ?, ?, ?, 'open', ?)"

@@ -2,29 +2,19 @@ import GRDB
 public import TandemProtocol
 
 extension SQLiteServerStore {
-    /// Log entries after `since` that `principal` may read, each with its record as it now
-    /// stands, merged in seq order with the caller's visibility markers (docs/visibility.md),
-    /// cut into a page by ``PullPager``. Items are assembled from what the store rendered when
-    /// it wrote them (`log.item`, `record.values_json`): nothing is decoded.
+    /// The candidates of a pull page (``StoreAdapter/pullCandidates(since:limit:viewer:)``),
+    /// assembled from what the store rendered when it wrote them (`log.item`,
+    /// `record.values_json`): nothing is decoded.
     ///
-    /// Coordinators and auditors read every entry. A member reads the entries of the tables every
-    /// token reads, of the records its organisation may read now, and of the records that do not
-    /// exist that it wrote itself (a rejected insert); plus its markers: an arrival of a record
-    /// it may read now becomes an item with the whole record and no entry, a departure of one it
-    /// may not read now an item with `isVisible` false.
-    public func pullPage(since: Int64, limit: Int, for principal: Principal) async throws -> RenderedPullPage {
+    /// A member reads the entries of the tables every token reads, of the records its
+    /// organisation may read now (`visibility`), and of the records that do not exist that it
+    /// wrote itself (a rejected insert).
+    public func pullCandidates(since: Int64, limit: Int, viewer: String?) async throws -> PullCandidates {
         try await read { db in
-            let head = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM log") ?? 0
-            let viewer: String?
-            switch principal.role {
-            case .coordinator, .auditor, .server: viewer = nil
-            case .member: viewer = principal.organisation ?? ""
-            }
-            let entries = try self.entries(after: since, limit: limit, viewer: viewer, db: db)
-            let markers = try viewer.map { try self.markers(after: since, limit: limit, organisation: $0, db: db) }
-            let page = PullPager.page(entries: entries, markers: markers, since: since, limit: limit, head: head)
-            return RenderedPullPage(
-                items: page.items, next: page.next, more: page.more, schemaVersion: self.schema.version)
+            PullCandidates(
+                entries: try self.entries(after: since, limit: limit, viewer: viewer, db: db),
+                markers: try viewer.map { try self.markers(after: since, limit: limit, organisation: $0, db: db) },
+                head: try Int64.fetchOne(db, sql: "SELECT max(seq) FROM log") ?? 0, schemaVersion: self.schema.version)
         }
     }
 

@@ -3,16 +3,6 @@ import GRDB
 public import TandemProtocol
 
 extension SQLiteServerStore {
-    /// Judges the batch before its transaction (device keys read once, signatures checked on
-    /// every core), then merges it in one write transaction (``PushBatch``).
-    public func push(_ changes: [Change], by principal: Principal, now: Int64) async throws -> [PushResult] {
-        let registrations = try await registrations(of: Set(changes.map(\.device)))
-        let received = ServerCore.receive(
-            changes, by: principal, registrations: registrations, serverKey: serverKey)
-        let serverKey = serverKey
-        return try await perform { merge in PushBatch(received, merge: merge, now: now, serverKey: serverKey) }.results
-    }
-
     /// Merges one change the server makes (signed with its key) inside the transaction `db`.
     func receiveServerChange(_ change: Change, by author: Author, now: Int64, db: Database) throws -> PushBatch {
         let change = serverSigned(change)

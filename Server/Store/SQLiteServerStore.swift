@@ -14,10 +14,10 @@ public import TandemProtocol
 /// let (store, coordinator) = try SQLiteServerStore.create(directory: "/var/lib/tandem", now: now)
 /// let results = try await store.push(changes, by: principal, now: now)
 /// ```
-public final class SQLiteServerStore: ServerStore, @unchecked Sendable {
+public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Sendable {
     let writer: any DatabaseWriter
     /// The server's Ed25519 key (SPEC §8): signs checkpoints and the changes the server makes.
-    let serverKey: SigningKey
+    public let serverKey: SigningKey
     /// The schema in force and its merge: replaced when `tandem-server schema apply` (in this
     /// process or another sharing the file) installs a new version — every read and write
     /// transaction first checks `server_meta.schema_version` (``refreshSchema(_:)``).

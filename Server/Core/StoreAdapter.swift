@@ -1,0 +1,76 @@
+public import TandemProtocol
+
+/// What the core asks of a store (SQLite, PostgreSQL): fetching and writing in batches, no rule.
+/// The rules that sit on it — push, pull — are written once, in the extension below, for every
+/// store that is an adapter.
+public protocol StoreAdapter: Sendable {
+    /// Runs the work `make` builds (with the merge of the schema in force) in one write
+    /// transaction under the store's single writer: reads the head, answers every
+    /// ``FactRequest`` the work makes, writes its ``BatchWrites``, and returns it done.
+    func perform<Work: StoreWork>(_ make: @escaping @Sendable (Merge) -> Work) async throws -> Work
+
+    /// The registered devices among `devices` (one read a batch).
+    func registrations(of devices: Set<String>) async throws -> [String: DeviceRegistration]
+
+    /// The server's signing key (SPEC §8).
+    var serverKey: SigningKey { get }
+
+    /// What a pull page after `since` may hold, in one read: up to `limit` log entries `viewer`
+    /// may read (every entry when nil), `viewer`'s markers (nil for no viewer; up to `limit`,
+    /// completed to the end of the last one's seq), rendered; the head; the schema version.
+    func pullCandidates(since: Int64, limit: Int, viewer: String?) async throws -> PullCandidates
+}
+
+/// A store's answer to ``StoreAdapter/pullCandidates(since:limit:viewer:)``.
+public struct PullCandidates: Sendable {
+    public var entries: [PullCandidate]
+    public var markers: [PullCandidate]?
+    public var head: Int64
+    public var schemaVersion: Int
+
+    public init(entries: [PullCandidate], markers: [PullCandidate]?, head: Int64, schemaVersion: Int) {
+        self.entries = entries
+        self.markers = markers
+        self.head = head
+        self.schemaVersion = schemaVersion
+    }
+}
+
+extension StoreAdapter {
+    /// Judges the batch before its transaction (device keys read once, signatures checked on
+    /// every core), then merges it in one write transaction (``PushBatch``).
+    public func push(_ changes: [Change], by principal: Principal, now: Int64) async throws -> [PushResult] {
+        let registrations = try await registrations(of: Set(changes.map(\.device)))
+        let received = ServerCore.receive(
+            changes, by: principal, registrations: registrations, serverKey: serverKey)
+        let serverKey = serverKey
+        return try await perform { merge in PushBatch(received, merge: merge, now: now, serverKey: serverKey) }.results
+    }
+
+    /// Log entries after `since` that `principal` may read, each with its record as it now
+    /// stands, merged with the caller's visibility markers (docs/visibility.md) and cut into a
+    /// page by ``PullPager``. Coordinators and auditors read every entry.
+    public func pullPage(since: Int64, limit: Int, for principal: Principal) async throws -> RenderedPullPage {
+        let viewer: String?
+        switch principal.role {
+        case .coordinator, .auditor, .server: viewer = nil
+        case .member: viewer = principal.organisation ?? ""
+        }
+        let found = try await pullCandidates(since: since, limit: limit, viewer: viewer)
+        let page = PullPager.page(
+            entries: found.entries, markers: found.markers, since: since, limit: limit, head: found.head)
+        return RenderedPullPage(items: page.items, next: page.next, more: page.more, schemaVersion: found.schemaVersion)
+    }
+
+    /// Settles an open conflict (coordinators and the record's owners; ``ResolveWork``).
+    public func resolve(
+        conflict id: String, with resolution: Resolution, by principal: Principal, now: Int64
+    ) async throws -> ConflictInfo {
+        let serverKey = serverKey
+        let work = try await perform { merge in
+            ResolveWork(id, with: resolution, by: principal, merge: merge, now: now, serverKey: serverKey)
+        }
+        guard let resolved = work.resolved else { throw ServerError(.notFound, "not_found", "no conflict \(id)") }
+        return resolved
+    }
+}
