@@ -34,9 +34,9 @@ final class HeldStore: @unchecked Sendable {
     /// Changes a push sends when the store is filled (one transaction each).
     static let fillBatch = 5000
 
-    /// A new store in `directory` with two organisations, a round and 1,000 persons, and a
+    /// A new store in `directory` with two organisations, a round and `persons` persons, and a
     /// registered device whose key signs everything pushed here.
-    init(directory: String) async throws {
+    init(directory: String, persons personCount: Int = 1000) async throws {
         let wall = Int64(Date().timeIntervalSince1970 * 1000)
         let device = "bench-device"
         let key = SigningKey()
@@ -50,7 +50,7 @@ final class HeldStore: @unchecked Sendable {
         var setup = [Self.change(table: "round", fields: ["number": .int(5)], index: 0, wall: wall, device: device)]
         let round = setup[0].recordID
         var persons: [String] = []
-        for index in 0..<1000 {
+        for index in 0..<personCount {
             let person = Self.change(
                 table: "person", fields: ["organisation": .string(home), "full_name": .string("Employee \(index)")],
                 index: index + 1, wall: wall, device: device)
@@ -69,7 +69,7 @@ final class HeldStore: @unchecked Sendable {
         self.round = round
         self.persons = persons
         made = setup.count
-        try await push(setup.signed(with: key), batch: setup.count)
+        try await push(setup.signed(with: key), batch: Self.fillBatch)
         records = 2 + setup.count
     }
 

@@ -17,7 +17,7 @@
 // them; a missed target exits 0 unless `--strict`.
 //
 // Usage: tandem-bench [--rows N] [--reps R] [--edits K] [--entries E] [--held H1,H2,…] [--window W]
-//                     [--only PART[,PART…]] [--strict]
+//                     [--bootstrap N] [--only PART[,PART…]] [--strict]
 //        (defaults 100000, 5, 30, 1000000, "10000,N" (N alone when under 10000), min(10000, N/2))
 
 import Foundation
@@ -37,6 +37,8 @@ struct Options {
     var held: [Int] = []
     /// Changes merged (and timed) at each held size.
     var window = 0
+    /// Records the bootstrap's store holds; 0: the largest held size (the store part's store).
+    var bootstrap = 0
     var strict = false
     var parts: Set<String> = Set(Options.allParts)
 
@@ -69,6 +71,7 @@ struct Options {
             case "--edits": edits = value
             case "--entries": entries = value
             case "--window": window = value
+            case "--bootstrap": bootstrap = value
             default: usage()
             }
         }
@@ -81,7 +84,7 @@ struct Options {
             Data(
                 """
                 usage: tandem-bench [--rows N] [--reps R] [--edits K] [--entries E] [--held H1,H2,...] [--window W]
-                                    [--only import|sync|store|bootstrap|audit[,...]] [--strict]
+                                    [--bootstrap N] [--only import|sync|store|bootstrap|audit[,...]] [--strict]
 
                 """.utf8))
         exit(64)
