@@ -26,7 +26,7 @@ func runAuditBenchmark(options: Options, scratch: URL) async throws {
 
     say("")
     var start = now()
-    try writeHistory(count: count, device: device, key: key, to: server.data + "/store.sqlite", wall: wall)
+    let sample = try writeHistory(count: count, device: device, key: key, to: server.data + "/store.sqlite", wall: wall)
     say(padded("4 writing a history of \(count) signed entries (setup)", 58) + figure(now() - start) + " ms")
 
     start = now()
@@ -34,28 +34,9 @@ func runAuditBenchmark(options: Options, scratch: URL) async throws {
     let raw = now() - start
     say(padded("  raw SQLite: read every entry's text (\(scanned / 1_048_576) MiB)", 58) + figure(raw) + " ms")
 
-    // The other floor: Ed25519 itself (swift-crypto's BoringSSL), on every core, as verify runs it.
-    let sample = min(count, 100_000)
-    let signed = (0..<sample).map { index in
-        let clock = HLC(milliseconds: wall, counter: index % 100_000, device: device)
-        return Change(
-            changeID: UUIDv7Generator.id(at: clock), table: "exchange", recordID: UUIDv7Generator.id(at: clock),
-            op: .insert, fields: ["notes": .string("Exchange \(index)")], baseVersion: 0, hlc: clock.description,
-            device: device
-        ).signed(with: key)
-    }
-    let checks = signed.map { change in (change.signature ?? "", change.signingBytes) }
-    start = now()
-    DispatchQueue.concurrentPerform(iterations: 8) { part in
-        for index in (part * sample / 8)..<((part + 1) * sample / 8)
-        where !Signature.isValid(checks[index].0, of: checks[index].1, publicKey: key.publicKey) {
-            fail("a benchmark signature does not verify")
-        }
-    }
-    let ed25519 = now() - start
-    say(
-        padded("  Ed25519 alone: \(sample) verifications on every core", 58) + figure(ed25519) + " ms  "
-            + "\(Int(Double(sample) / ed25519 * 1000))/s")
+    // The other floor: Ed25519 itself (swift-crypto's BoringSSL), as verify runs it on every core.
+    let floor = Ed25519Floor.measure(sample)
+    say("  " + floor.line)
 
     let serverBinary = BinaryRunner.binaryDirectory.appendingPathComponent("tandem-server").path
     let serverVerify = measure(serverBinary, ["verify", "--data", server.data])
@@ -72,10 +53,23 @@ func runAuditBenchmark(options: Options, scratch: URL) async throws {
     report("  tandem audit pull (HTTP, into the replica file)", pull, entries: count, raw: raw)
     let verify = measure(tandem, ["audit", "verify", "--db", db])
     report("  tandem audit verify (chain + \(count) Ed25519 signatures)", verify, entries: count, raw: raw)
+    let verifyRate = Double(count) / verify.milliseconds * 1000
+    say("")
+    say("§7.5 `tandem audit verify` (child process, start to exit) of \(grouped(count)) entries")
+    Targets.shared.judge(
+        "§7.5 audit verify / Ed25519 floor on all \(floor.cores) cores",
+        measured: "\(grouped(Int(verifyRate))) entries/s vs \(grouped(Int(floor.allCores)))/s = "
+            + "\(ratio(verifyRate / floor.allCores)) (1-core floor \(grouped(Int(floor.oneCore)))/s: "
+            + "\(ratio(verifyRate / floor.oneCore)); peak RSS \(grouped(verify.maxRSSKiB / 1024)) MiB)",
+        target: ">= 0.90x the all-core floor", passed: verifyRate >= 0.9 * floor.allCores)
 }
 
 /// Appends `count` entries to the log: exchange inserts by `device`, signed, chained on the head.
-private func writeHistory(count: Int, device: String, key: SigningKey, to path: String, wall: Int64) throws {
+/// Returns the signatures of the first 100,000 (the Ed25519 floor's sample).
+private func writeHistory(
+    count: Int, device: String, key: SigningKey, to path: String, wall: Int64
+) throws -> [RawSignature] {
+    var sample: [RawSignature] = []
     var configuration = Configuration()
     configuration.busyMode = .timeout(30)
     let queue = try DatabaseQueue(path: path, configuration: configuration)
@@ -103,6 +97,10 @@ private func writeHistory(count: Int, device: String, key: SigningKey, to path: 
                     "ends_on": .string("2026-05-08"), "notes": .string("Exchange \(index)"),
                 ], baseVersion: 0, hlc: clock.description, device: device)
         }.signed(with: key)
+        for change in changes.prefix(100_000 - sample.count) {
+            guard let signature = RawSignature(change, publicKey: key.publicKey) else { fail("an unsigned change") }
+            sample.append(signature)
+        }
         try queue.write { db in
             let insert = try db.makeStatement(
                 sql: """
@@ -123,6 +121,7 @@ private func writeHistory(count: Int, device: String, key: SigningKey, to path: 
         }
         written += size
     }
+    return sample
 }
 
 /// Raw SQLite: every entry's text read once, in seq order (the floor of any audit pass). Bytes read.
@@ -147,8 +146,12 @@ struct Measured {
 /// `/proc/PID/status`), read every 10 ms while it runs: `ru_maxrss` would also count the
 /// benchmark's own memory, which the child shares between fork and exec.
 ///
-/// - Parameter sampleMemory: false for a start-up timing: no polling, a blocking wait.
-func measure(_ executable: String, _ arguments: [String], sampleMemory: Bool = true) -> Measured {
+/// - Parameters:
+///   - sampleMemory: false for a start-up timing: no polling, a blocking wait.
+///   - pollMicroseconds: how often the peak is read.
+func measure(
+    _ executable: String, _ arguments: [String], sampleMemory: Bool = true, pollMicroseconds: UInt32 = 10_000
+) -> Measured {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -164,7 +167,7 @@ func measure(_ executable: String, _ arguments: [String], sampleMemory: Bool = t
     if sampleMemory {
         while waitpid(pid, &status, WNOHANG) == 0 {
             peak = max(peak, highWaterMarkKiB(of: pid))
-            usleep(10_000)
+            usleep(pollMicroseconds)
         }
     } else {
         waitpid(pid, &status, 0)

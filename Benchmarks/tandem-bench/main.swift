@@ -1,15 +1,24 @@
-// tandem-bench: the figures issue #2 asks for, each beside a raw baseline measured in the same run.
+// tandem-bench: the figures issues #2 and #9 ask for, each beside a floor measured in the same run.
 //
-//   1. bulk import of N exchange rows through the replica (CSV parsing, validation, references,
-//      outbox, one transaction) vs. raw SQLite (C API, prepared statement, one transaction)
-//      inserting the same rows into the same table: a ratio per repetition, then the median.
-//   2. the wall time of one `tandem set` process, start to exit, vs. spawning /bin/true.
+//   import     bulk import of N exchange rows through the replica vs. raw SQLite (C API, prepared
+//              statement, one transaction); one `tandem set` process vs. spawning /bin/true.
+//   sync       §7.2 push of N changes over HTTP into a real `tandem-server` vs. the Ed25519
+//              verification floor (1 core and all cores); §7.3 pull of N items into a fresh
+//              replica; a no-op sync (SyncBenchmark).
+//   store      §7.1 merge of pre-signed exchange inserts straight into an SQLiteServerStore
+//              holding 10k, 100k, 1M… records (`--held`) vs. raw SQLite inserting as many rows,
+//              with signature verification timed alone (StoreBenchmark).
+//   bootstrap  §7.3 `tandem init --server` of the largest held store as a child process (time,
+//              peak RSS); §7.4 no-op sync with those records (BootstrapBenchmark).
+//   audit      §7.5 `tandem audit pull` + `audit verify` of E entries vs. the Ed25519 floor
+//              (AuditBenchmark).
 //
-//   3. push, pull and the store's own merge (SyncBenchmark, StoreBenchmark).
-//   4. the auditor: `tandem audit pull` + `audit verify` of E history entries (AuditBenchmark).
+// Every §7 figure ends in a PASS/FAIL line against its target, and the run ends with a summary of
+// them; a missed target exits 0 unless `--strict`.
 //
-// Usage: tandem-bench [--rows N] [--reps R] [--edits K] [--entries E] [--only PART]
-//        (defaults 100000, 5, 30, 1000000)
+// Usage: tandem-bench [--rows N] [--reps R] [--edits K] [--entries E] [--held H1,H2,…] [--window W]
+//                     [--bootstrap N] [--only PART[,PART…]] [--strict]
+//        (defaults 100000, 5, 30, 1000000, "10000,N" (N alone when under 10000), min(10000, N/2))
 
 import Foundation
 import GRDB
@@ -18,35 +27,66 @@ import TandemClient
 import TandemProtocol
 
 struct Options {
+    static let allParts = ["import", "sync", "store", "bootstrap", "audit"]
+
     var rows = 100_000
     var reps = 5
     var edits = 30
     var entries = 1_000_000
-    var parts: Set<String> = ["import", "sync", "store", "audit"]
+    /// Records the store holds when each merge window is timed (ascending).
+    var held: [Int] = []
+    /// Changes merged (and timed) at each held size.
+    var window = 0
+    /// Records the bootstrap's store holds; 0: the largest held size (the store part's store).
+    var bootstrap = 0
+    var strict = false
+    var parts: Set<String> = Set(Options.allParts)
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let flag = iterator.next() {
-            if flag == "--only", let part = iterator.next(), ["import", "sync", "store", "audit"].contains(part) {
-                parts = [part]
+            switch flag {
+            case "--strict":
+                strict = true
                 continue
+            case "--only":
+                let names = (iterator.next() ?? "").split(separator: ",").map { $0 == "merge" ? "store" : String($0) }
+                guard !names.isEmpty, names.allSatisfy(Options.allParts.contains) else { usage() }
+                parts = Set(names)
+                continue
+            case "--held":
+                let sizes = (iterator.next() ?? "").split(separator: ",").map {
+                    Int($0.replacingOccurrences(of: "_", with: ""))
+                }
+                guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else { usage() }
+                held = Array(Set(sizes.map { $0! })).sorted()
+                continue
+            default: break
             }
-            guard let text = iterator.next(), let value = Int(text), value > 0 else { usage() }
+            guard let text = iterator.next(), let value = Int(text.replacingOccurrences(of: "_", with: "")), value > 0
+            else { usage() }
             switch flag {
             case "--rows": rows = value
             case "--reps": reps = value
             case "--edits": edits = value
             case "--entries": entries = value
+            case "--window": window = value
+            case "--bootstrap": bootstrap = value
             default: usage()
             }
         }
+        if held.isEmpty { held = rows <= 10_000 ? [rows] : [10_000, rows] }
+        if window == 0 { window = min(10_000, max(rows / 2, 1)) }
     }
 
     func usage() -> Never {
         FileHandle.standardError.write(
             Data(
-                "usage: tandem-bench [--rows N] [--reps R] [--edits K] [--entries E] [--only import|sync|store|audit]\n"
-                    .utf8))
+                """
+                usage: tandem-bench [--rows N] [--reps R] [--edits K] [--entries E] [--held H1,H2,...] [--window W]
+                                    [--bootstrap N] [--only import|sync|store|bootstrap|audit[,...]] [--strict]
+
+                """.utf8))
         exit(64)
     }
 }
@@ -194,17 +234,30 @@ func figure(_ value: Double) -> String {
 }
 
 do {
-    say("tandem-bench: \(options.rows) rows, \(options.reps) repetitions, \(options.edits) edits")
+    say(
+        "tandem-bench: \(options.rows) rows, \(options.reps) repetitions, \(options.edits) edits, "
+            + "held \(options.held.map(grouped).joined(separator: ", ")), window \(grouped(options.window)), "
+            + "\(grouped(options.entries)) audit entries, \(ProcessInfo.processInfo.activeProcessorCount) cores")
     if options.parts.contains("import") { try runImportBenchmark() }
     if options.parts.contains("sync") { try runSyncBenchmark(options: options, scratch: scratch) }
+    var heldStore: HeldStore?
     if options.parts.contains("store") {
-        try waitFor { try await runStoreBenchmark(options: options, scratch: scratch) }
+        heldStore = try waitForValue { try await runStoreBenchmark(options: options, scratch: scratch) }
+    }
+    if options.parts.contains("bootstrap") {
+        let store = heldStore
+        try waitFor { try await runBootstrapBenchmark(options: options, scratch: scratch, store: store) }
     }
     if options.parts.contains("audit") {
         try waitFor { try await runAuditBenchmark(options: options, scratch: scratch) }
     }
 } catch {
     fail("\(error)")
+}
+let missed = Targets.shared.summarise()
+if options.strict && missed > 0 {
+    try? FileManager.default.removeItem(at: scratch)
+    exit(1)
 }
 
 func runImportBenchmark() throws {
@@ -284,6 +337,47 @@ func runImportBenchmark() throws {
     say(row("2 spawn /bin/true the same way (floor)", trues, rate: false))
 }
 
+/// `value` with thousands separated by commas: 1,000,000.
+func grouped(_ value: Int) -> String {
+    let digits = String(abs(value))
+    var text = ""
+    for (index, digit) in digits.enumerated() {
+        if index > 0 && (digits.count - index) % 3 == 0 { text += "," }
+        text.append(digit)
+    }
+    return (value < 0 ? "-" : "") + text
+}
+
+/// A rate in units a second: `12,345/s`.
+func rate(_ count: Int, milliseconds: Double) -> Int { Int((Double(count) / milliseconds * 1000).rounded()) }
+
+func ratio(_ value: Double) -> String { String(format: "%.2f", value) + "x" }
+
+/// The §7 targets met and missed in this run, printed together at the end.
+final class Targets: @unchecked Sendable {
+    static let shared = Targets()
+    private var verdicts: [(line: String, passed: Bool)] = []
+    private let lock = NSLock()
+
+    /// Prints `PASS`/`FAIL` and what was measured against what was aimed at, and keeps it.
+    func judge(_ what: String, measured: String, target: String, passed: Bool) {
+        let line = "\(what): \(measured) (target \(target))"
+        lock.withLock { verdicts.append((line, passed)) }
+        say("  \(passed ? "PASS" : "FAIL")  \(line)")
+    }
+
+    /// Prints every verdict; returns how many targets were missed.
+    func summarise() -> Int {
+        let verdicts = lock.withLock { self.verdicts }
+        guard !verdicts.isEmpty else { return 0 }
+        let missed = verdicts.filter { !$0.passed }.count
+        say("")
+        say("targets (issue 9 §7): \(verdicts.count - missed) met, \(missed) missed")
+        for verdict in verdicts { say("  \(verdict.passed ? "PASS" : "FAIL")  \(verdict.line)") }
+        return missed
+    }
+}
+
 /// Runs async work to its end from this synchronous tool. The task is made off the main actor
 /// (top-level code runs on it), so that blocking the main thread cannot starve it.
 nonisolated func waitFor(_ work: @escaping @Sendable () async throws -> Void) throws {
@@ -297,4 +391,11 @@ nonisolated func waitFor(_ work: @escaping @Sendable () async throws -> Void) th
     }
     done.wait()
     if let failure { throw failure }
+}
+
+/// ``waitFor(_:)`` for work with a result.
+nonisolated func waitForValue<T>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+    nonisolated(unsafe) var result: T?
+    try waitFor { result = try await work() }
+    return result!
 }
