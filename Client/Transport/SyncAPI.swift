@@ -126,7 +126,13 @@ public struct SyncAPI: Sendable {
     public func pull(since: Int64, limit: Int) throws(ReplicaError) -> PullResponse {
         let request = TransportRequest(
             method: .get, path: "/v1/pull", query: [.init("since", String(since)), .init("limit", String(limit))])
-        return try decode(send(request), of: request) { json throws(ProtocolError) in try PullResponse(json: json) }
+        let response = try send(request)
+        do {
+            // Straight from the bytes: a page of 10 000 items is read without a tree of its values.
+            return try PullResponse(bytes: response.body)
+        } catch {
+            throw ReplicaError(.internal, "unexpected answer from the server to \(request.line): \(error.message)")
+        }
     }
 
     /// `GET /v1/conflicts` (open ones) or `GET /v1/conflicts?all=true`.

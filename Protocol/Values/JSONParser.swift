@@ -7,9 +7,11 @@
 public struct JSONParser {
     public static let maximumDepth = 64
 
-    private let bytes: [UInt8]
-    private var position = 0
-    private var depth = 0
+    // Internal, not private: the page readers that decode a message straight from its bytes
+    // (PullResponse+Bytes.swift) walk the text with the same rules, errors and depth limit.
+    let bytes: [UInt8]
+    var position = 0
+    var depth = 0
 
     public static func parse(_ bytes: [UInt8]) throws(ProtocolError) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
@@ -20,15 +22,15 @@ public struct JSONParser {
         return value
     }
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8]) { self.bytes = bytes }
 
-    private func error(_ reason: String) -> ProtocolError {
+    func error(_ reason: String) -> ProtocolError {
         ProtocolError(.invalidJSON, "invalid JSON at byte \(position): \(reason)")
     }
 
-    private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
+    var current: UInt8? { position < bytes.count ? bytes[position] : nil }
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while let byte = current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { position += 1 }
     }
 
@@ -40,7 +42,7 @@ public struct JSONParser {
         return value
     }
 
-    private mutating func parseValue() throws(ProtocolError) -> JSONValue {
+    mutating func parseValue() throws(ProtocolError) -> JSONValue {
         guard let byte = current else { throw error("unexpected end") }
         switch byte {
         case UInt8(ascii: "{"): return try parseObject()
@@ -54,7 +56,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func enter() throws(ProtocolError) {
+    mutating func enter() throws(ProtocolError) {
         depth += 1
         guard depth <= Self.maximumDepth else { throw error("nested more than \(Self.maximumDepth) deep") }
         position += 1
@@ -115,7 +117,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseString() throws(ProtocolError) -> String {
+    mutating func parseString() throws(ProtocolError) -> String {
         position += 1  // the opening quote
         var runStart = position
         var output = ""
@@ -218,6 +220,16 @@ public struct JSONParser {
             position += 1
             if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
             guard try skipRequiredDigits() else { throw error("expected a digit in the exponent") }
+        }
+        // Up to 15 digits: below 2^53, an `int` read digit by digit (what `Int64(text)` gives,
+        // without making the text).
+        let isNegative = bytes[start] == UInt8(ascii: "-")
+        if isInteger, position - start - (isNegative ? 1 : 0) <= 15 {
+            var value: Int64 = 0
+            for index in (isNegative ? start + 1 : start)..<position {
+                value = value &* 10 &+ Int64(bytes[index] &- UInt8(ascii: "0"))
+            }
+            return .int(isNegative ? -value : value)
         }
         let text = String(decoding: bytes[start..<position], as: UTF8.self)
         // An integer is an `int` within ±(2^53 − 1); beyond, as I-JSON (RFC 7493) and RFC 8785
