@@ -42,7 +42,7 @@ public struct SyncEngine: Sendable {
     /// Changes per push request.
     public var batchSize = 500
     /// Items asked for per pull page.
-    public var pageSize = 10_000
+    public var pageSize = 2_000
 
     /// - Parameter retry: what to do when the server answers 429 (wait `Retry-After` and retry).
     public init(replica: Replica, transport: any SyncTransport, retry: SyncAPI.RetryPolicy = .init()) {
@@ -133,21 +133,37 @@ public struct SyncEngine: Sendable {
 
     /// Pulls the log from the cursor until the server says there is no more, then refreshes the
     /// cached conflicts.
+    ///
+    /// While a page is written to the replica the next one is already being fetched (one page
+    /// ahead, never more): the server, the network and the parsing overlap the writing.
     public func pull(progress: (Progress) -> Void = { _ in }) throws(ReplicaError) -> Summary {
         var summary = Summary()
         var since = try replica.cursor()
+        var ahead: PageFetch?
+        // Whatever ends the loop, the transport is free again when this returns.
+        defer { _ = try? ahead?.wait() }
         while true {
-            let page = try api.pull(since: since, limit: pageSize)
+            let page: PullResponse
+            if let fetched = ahead, fetched.since == since {
+                page = try fetched.wait()
+            } else {
+                page = try api.pull(since: since, limit: pageSize)
+            }
+            ahead = nil
             // A newer schema first: the page may carry its new tables and fields.
             if let version = page.schemaVersion, version > replica.schema.version { try replica.adopt(api.schema()) }
+            let next = try SyncRules.nextPull(after: page, since: since)
+            if let next { ahead = PageFetch(api: api, since: next, limit: pageSize) }
             guard try replica.applyPullPage(page, since: since) else {
                 // Another process pulled meanwhile: carry on from where it got to.
+                _ = try? ahead?.wait()
+                ahead = nil
                 since = try replica.cursor()
                 continue
             }
             summary.pulled += page.items.count
             progress(.pulling(items: summary.pulled, seq: page.next))
-            guard let next = try SyncRules.nextPull(after: page, since: since) else { break }
+            guard let next else { break }
             since = next
         }
         let conflicts = try api.conflicts(includeResolved: false)
@@ -235,6 +251,38 @@ public struct SyncEngine: Sendable {
             throw ReplicaError(
                 error.code, "created \(path), but the first pull failed: \(error.message) (run `tandem sync` to finish)"
             )
+        }
+    }
+}
+
+/// One pull page fetched on a thread of its own while the caller writes the one before
+/// (``SyncEngine/pull(progress:)``). The transport is used by one request at a time: the caller
+/// waits for this one before it sends another.
+final class PageFetch: @unchecked Sendable {
+    let since: Int64
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<PullResponse, ReplicaError>?
+
+    init(api: SyncAPI, since: Int64, limit: Int) {
+        self.since = since
+        Thread.detachNewThread { [self] in
+            do throws(ReplicaError) {
+                result = .success(try api.pull(since: since, limit: limit))
+            } catch {
+                result = .failure(error)
+            }
+            done.signal()
+        }
+    }
+
+    /// The page, once fetched (or the error that fetching it met).
+    func wait() throws(ReplicaError) -> PullResponse {
+        done.wait()
+        done.signal()
+        switch result {
+        case let .success(page): return page
+        case let .failure(error): throw error
+        case nil: throw ReplicaError(.internal, "the page was not fetched")
         }
     }
 }
