@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import TandemClient
 import TandemProtocol
@@ -370,6 +371,49 @@ extension Replica {
         _ = try paged.sync()
         #expect(try other.records(in: "round").count == 10)
         _ = replica
+    }
+
+    /// The pull fetches one page ahead while it writes the one before: every page arrives, in
+    /// order, and the transport never carries two requests at once.
+    @Test func aPullReadsOnePageAheadAndNeverTwoRequestsAtOnce() throws {
+        let world = SyncWorld()
+        let (writer, writerEngine) = try world.replica()
+        for number in 1...25 { try writer.insert(into: "round", [.init("number", String(number))]) }
+        _ = try writerEngine.sync()
+        let counting = OverlapCountingTransport()
+        let (reader, readerEngine) = try world.replica { base in
+            counting.base = base
+            return counting
+        }
+        var engine = readerEngine
+        engine.pageSize = 2
+        let summary = try engine.sync()
+        #expect(summary.pulled == 25)
+        #expect(try reader.records(in: "round").count == 25)
+        #expect(counting.pulls >= 13, "one request a page of 2")
+        #expect(counting.mostAtOnce == 1)
+    }
+}
+
+/// A transport that counts the requests in flight at once (and delays each a little, so that
+/// an overlap would show).
+final class OverlapCountingTransport: SyncTransport, @unchecked Sendable {
+    var base: (any SyncTransport)?
+    private let lock = NSLock()
+    private var inFlight = 0
+    private(set) var mostAtOnce = 0
+    private(set) var pulls = 0
+
+    func send(_ request: TransportRequest) throws -> TransportResponse {
+        lock.withLock {
+            inFlight += 1
+            mostAtOnce = max(mostAtOnce, inFlight)
+            if request.path.hasPrefix("/v1/pull") { pulls += 1 }
+        }
+        defer { lock.withLock { inFlight -= 1 } }
+        Thread.sleep(forTimeInterval: 0.002)
+        guard let base else { throw ReplicaError(.internal, "no transport") }
+        return try base.send(request)
     }
 }
 
