@@ -182,7 +182,7 @@ func runStoreBenchmark(options: Options, scratch: URL) async throws -> HeldStore
                 + ratio(measured.rate / measured.rawRate))
     }
     say(
-        "  (rates in changes/s; sig. check alone: Change.isSigned(by:) of the same changes on one core, as push runs it;"
+        "  (rates in changes/s; sig. check alone: Change.isSigned(by:) of the same changes on one core (push spreads it over every core);"
     )
     say("   raw SQLite floor: as many rows, one prepared INSERT, one transaction, into a table holding as many)")
     for measured in windows {
