@@ -27,6 +27,15 @@ public struct ConflictRow: Hashable, Sendable {
     public var isOpen = true
 }
 
+/// A registered device (SPEC §8): its organisation and role, its key, the seq of its registration.
+public struct DeviceRow: Hashable, Sendable {
+    public var id: String
+    public var organisation: String?
+    public var role: Role
+    public var publicKey: String
+    public var seq: Int64
+}
+
 /// A visibility marker (docs/visibility.md): `organisation` gained or lost sight of a record at `seq`.
 public struct MarkerRow: Hashable, Sendable {
     public enum Kind: String, Sendable {
@@ -61,6 +70,8 @@ public struct BatchWrites: Sendable {
     public var visibility: [String: [String: Bool]] = [:]
     public var markers: [MarkerRow] = []
     public var conflicts: [ConflictRow] = []
+    /// Devices registered.
+    public var devices: [DeviceRow] = []
     /// Conflicts settled, with the seq of the decision's entry.
     public var resolvedConflicts: [String: Int64] = [:]
 

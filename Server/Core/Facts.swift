@@ -61,12 +61,15 @@ public struct FactRequest: Hashable, Sendable {
     public var changeIDs: Set<String> = []
     /// Manual conflicts by id.
     public var conflicts: Set<String> = []
+    /// Registered devices by id.
+    public var devices: Set<String> = []
 
     public init() {}
 
     public var isEmpty: Bool {
         records.isEmpty && readers.isEmpty && grants.isEmpty && withdrawn.isEmpty && referenceCounts.isEmpty
             && uniques.isEmpty && groups.isEmpty && changeIDs.isEmpty && conflicts.isEmpty
+            && devices.isEmpty
     }
 
     public mutating func formUnion(_ other: FactRequest) {
@@ -79,6 +82,7 @@ public struct FactRequest: Hashable, Sendable {
         groups.formUnion(other.groups)
         changeIDs.formUnion(other.changeIDs)
         conflicts.formUnion(other.conflicts)
+        devices.formUnion(other.devices)
     }
 }
 
@@ -102,6 +106,7 @@ public struct Facts: Sendable {
     /// The first signed log line of a change id.
     public var changeIDs: [String: HistoryLine?] = [:]
     public var conflicts: [String: ConflictRow?] = [:]
+    public var devices: [String: DeviceRow?] = [:]
 
     public init() {}
 
@@ -116,5 +121,6 @@ public struct Facts: Sendable {
         groups.merge(other.groups) { _, new in new }
         changeIDs.merge(other.changeIDs) { _, new in new }
         conflicts.merge(other.conflicts) { _, new in new }
+        devices.merge(other.devices) { _, new in new }
     }
 }

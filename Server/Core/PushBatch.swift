@@ -108,6 +108,7 @@ public struct PushBatch: StoreWork {
         new.groups.subtract(asked.groups)
         new.changeIDs.subtract(asked.changeIDs)
         new.conflicts.subtract(asked.conflicts)
+        new.devices.subtract(asked.devices)
         guard !new.isEmpty else {
             throw ServerError(.unavailable, "storage", "the store did not answer what the merge asked for")
         }

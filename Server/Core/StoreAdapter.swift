@@ -73,4 +73,35 @@ extension StoreAdapter {
         guard let resolved = work.resolved else { throw ServerError(.notFound, "not_found", "no conflict \(id)") }
         return resolved
     }
+
+    /// Registers `device`'s Ed25519 public key (base64) for the principal's organisation, as a
+    /// history entry (``DeviceWork``).
+    ///
+    /// - Throws: ``ServerError`` `forbidden` (auditors), `badRequest` (a bad id or key),
+    ///   `conflict` (`device_exists`: the id is registered with another key or organisation).
+    public func registerDevice(_ device: String, publicKey: String, by principal: Principal, now: Int64) async throws
+        -> DeviceRecord
+    {
+        guard principal.role == .member || principal.role == .coordinator else {
+            throw ServerError.forbidden("\(principal.role.rawValue) tokens may not register devices")
+        }
+        guard DeviceRegistry.isValidDeviceID(device) else {
+            throw ServerError(
+                .badRequest, "bad_device", "device: expected 1 to 128 characters from A-Z a-z 0-9 - _ (not \"server\")")
+        }
+        guard Signature.isPublicKey(publicKey) else {
+            throw ServerError(
+                .badRequest, "bad_public_key", "public_key: expected an Ed25519 public key (32 bytes, base64)")
+        }
+        let serverKey = serverKey
+        let work = try await perform { _ in
+            DeviceWork(
+                device, publicKey: publicKey, organisation: principal.organisation, role: principal.role, now: now,
+                serverKey: serverKey)
+        }
+        guard let registered = work.registered else {
+            throw ServerError(.unavailable, "storage", "the device was not registered")
+        }
+        return registered
+    }
 }

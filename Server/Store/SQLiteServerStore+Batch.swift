@@ -8,14 +8,14 @@ extension SQLiteServerStore {
     /// Runs the work `make` builds (with the merge of the schema in force) in one write
     /// transaction, and returns it done.
     public func perform<Work: StoreWork>(_ make: @escaping @Sendable (Merge) -> Work) async throws -> Work {
-        try await write { db in try self.perform(make(self.merge), db: db) }
+        try await write { db in try Self.perform(make(self.merge), db: db) }
     }
 
-    func perform<Work: StoreWork>(_ work: Work, db: Database) throws -> Work {
+    static func perform<Work: StoreWork>(_ work: Work, db: Database) throws -> Work {
         var work = work
-        var request = try work.start(at: Self.head(db: db))
-        while let asked = request { request = try work.advance(with: Self.facts(for: asked, db: db)) }
-        try Self.write(work.writes, db: db)
+        var request = try work.start(at: head(db: db))
+        while let asked = request { request = try work.advance(with: facts(for: asked, db: db)) }
+        try write(work.writes, db: db)
         return work
     }
 
@@ -145,6 +145,17 @@ extension SQLiteServerStore {
                 incoming: try JSONValue.parse(row["incoming"] as String), seq: row["seq"],
                 isOpen: row["status"] == "open")
         }
+        for id in request.devices {
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT organisation, role, public_key, seq FROM device WHERE id = ?"),
+                arguments: [id])
+            facts.devices.updateValue(
+                row.map { row in
+                    DeviceRow(
+                        id: id, organisation: row["organisation"], role: Role(rawValue: row["role"]) ?? .member,
+                        publicKey: row["public_key"], seq: row["seq"])
+                }, forKey: id)
+        }
         return facts
     }
 
@@ -218,6 +229,11 @@ extension SQLiteServerStore {
             sql: "INSERT OR REPLACE INTO visibility_marker(organisation, seq, record_id, kind) VALUES (?, ?, ?, ?)")
         for row in writes.markers {
             try marker.execute(arguments: [row.organisation, row.seq, row.recordID, row.kind.rawValue])
+        }
+        let device = try db.cachedStatement(
+            sql: "INSERT INTO device(id, organisation, role, public_key, seq) VALUES (?, ?, ?, ?, ?)")
+        for row in writes.devices {
+            try device.execute(arguments: [row.id, row.organisation, row.role.rawValue, row.publicKey, row.seq])
         }
         let resolved = try db.cachedStatement(
             sql: "UPDATE conflict SET status = 'resolved', resolved_seq = ? WHERE id = ?")

@@ -4,59 +4,6 @@ public import TandemProtocol
 /// The history for auditors (SPEC §8, docs/audit.md): device registrations, history pages,
 /// checkpoints, and the store's own verification.
 extension SQLiteServerStore {
-    public func registerDevice(_ device: String, publicKey: String, by principal: Principal, now: Int64) async throws
-        -> DeviceRecord
-    {
-        guard principal.role == .member || principal.role == .coordinator else {
-            throw ServerError.forbidden("\(principal.role.rawValue) tokens may not register devices")
-        }
-        guard DeviceRegistry.isValidDeviceID(device) else {
-            throw ServerError(
-                .badRequest, "bad_device", "device: expected 1 to 128 characters from A-Z a-z 0-9 - _ (not \"server\")")
-        }
-        guard Signature.isPublicKey(publicKey) else {
-            throw ServerError(
-                .badRequest, "bad_public_key", "public_key: expected an Ed25519 public key (32 bytes, base64)")
-        }
-        let serverKey = serverKey
-        return try await write { db in
-            if let row = try Row.fetchOne(
-                db, sql: "SELECT organisation, public_key, seq FROM device WHERE id = ?", arguments: [device])
-            {
-                guard row["public_key"] == publicKey, row["organisation"] as String? == principal.organisation else {
-                    throw ServerError(
-                        .conflict, "device_exists", "device \(device) is already registered with another key")
-                }
-                return DeviceRecord(
-                    device: device, publicKey: publicKey, organisation: principal.organisation, seq: row["seq"])
-            }
-            let seq = try Self.registerDevice(
-                device, publicKey: publicKey, organisation: principal.organisation, role: principal.role,
-                serverKey: serverKey, now: now, db: db)
-            return DeviceRecord(device: device, publicKey: publicKey, organisation: principal.organisation, seq: seq)
-        }
-    }
-
-    /// Registers a device: a history entry (a change the server makes and signs) and a row of `device`.
-    @discardableResult
-    static func registerDevice(
-        _ device: String, publicKey: String, organisation: String?, role: Role, serverKey: SigningKey, now: Int64,
-        db: Database
-    ) throws -> Int64 {
-        let clock = HLC(milliseconds: now, counter: 0, device: DeviceRegistry.serverDevice)
-        let change = DeviceRegistry.registration(
-            device: device, publicKey: publicKey, organisation: organisation, role: role,
-            changeID: UUIDv7Generator.id(at: clock), hlc: clock.description
-        ).signed(with: serverKey)
-        let outcome = Outcome(status: .applied, version: 1, applied: change.fields.keys.sorted())
-        let author = Author(organisation: organisation, role: role, device: DeviceRegistry.serverDevice)
-        let seq = try appendLog(change, author: author, outcome: outcome, now: now, serverKey: serverKey, db: db)
-        try db.execute(
-            sql: "INSERT INTO device(id, organisation, role, public_key, seq) VALUES (?, ?, ?, ?, ?)",
-            arguments: [device, organisation, role.rawValue, publicKey, seq])
-        return seq
-    }
-
     public func history(since: Int64, limit: Int) async throws -> [HistoryLine] {
         try await read { db in
             try Row.fetchAll(

@@ -6,7 +6,7 @@ extension SQLiteServerStore {
     /// Merges one change the server makes (signed with its key) inside the transaction `db`.
     func receiveServerChange(_ change: Change, by author: Author, now: Int64, db: Database) throws -> PushBatch {
         let change = serverSigned(change)
-        return try perform(
+        return try Self.perform(
             PushBatch(
                 [ReceivedChange(change: change, author: author, isSigned: true)], merge: merge, now: now,
                 serverKey: serverKey), db: db)

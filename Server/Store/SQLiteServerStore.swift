@@ -374,9 +374,10 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
         let key = SigningKey()
         try db.execute(
             sql: "INSERT INTO server_meta(key, value) VALUES (?, ?)", arguments: [signingKeyName, key.privateKeyBase64])
-        try registerDevice(
-            DeviceRegistry.serverDevice, publicKey: key.publicKey, organisation: nil, role: .server, serverKey: key,
-            now: now, db: db)
+        _ = try perform(
+            DeviceWork(
+                DeviceRegistry.serverDevice, publicKey: key.publicKey, organisation: nil, role: .server, now: now,
+                serverKey: key), db: db)
         return key
     }
 
