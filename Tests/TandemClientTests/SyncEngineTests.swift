@@ -387,11 +387,18 @@ extension Replica {
         }
         var engine = readerEngine
         engine.pageSize = 2
-        let summary = try engine.sync()
+        // After each page is written, the request for the next one has already been sent (or
+        // is sent within a second): it was started before the page was written.
+        var aheadOfWriting: [Bool] = []
+        let summary = try engine.pull { progress in
+            guard case let .pulling(_, seq) = progress else { return }
+            aheadOfWriting.append(counting.waitForPull(since: seq, seconds: 1))
+        }
         #expect(summary.pulled == 25)
         #expect(try reader.records(in: "round").count == 25)
         #expect(counting.pulls >= 13, "one request a page of 2")
         #expect(counting.mostAtOnce == 1)
+        #expect(aheadOfWriting.dropLast().allSatisfy { $0 } && aheadOfWriting.count >= 13, "\(aheadOfWriting)")
     }
 }
 
@@ -403,12 +410,33 @@ final class OverlapCountingTransport: SyncTransport, @unchecked Sendable {
     private var inFlight = 0
     private(set) var mostAtOnce = 0
     private(set) var pulls = 0
+    private var sinces: Set<Int64> = []
+    private let pulled = NSCondition()
+
+    /// Whether a pull from `since` is sent within `seconds`.
+    func waitForPull(since: Int64, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        pulled.lock()
+        defer { pulled.unlock() }
+        while !sinces.contains(since) {
+            guard pulled.wait(until: deadline) else { return false }
+        }
+        return true
+    }
 
     func send(_ request: TransportRequest) throws -> TransportResponse {
         lock.withLock {
             inFlight += 1
             mostAtOnce = max(mostAtOnce, inFlight)
             if request.path.hasPrefix("/v1/pull") { pulls += 1 }
+        }
+        if request.path.hasPrefix("/v1/pull"),
+            let since = request.query.first(where: { $0.name == "since" }).flatMap({ Int64($0.value) })
+        {
+            pulled.lock()
+            sinces.insert(since)
+            pulled.broadcast()
+            pulled.unlock()
         }
         defer { lock.withLock { inFlight -= 1 } }
         Thread.sleep(forTimeInterval: 0.002)
