@@ -24,9 +24,10 @@ extension Replica {
             guard try Self.cursor(in: db) == since else { return false }
             try freezeOutbox(in: db)
             var writer = RowWriter()
+            var texts = HistoryTexts()
             let pending = try pendingEdits(of: page.items, db: db)
             for item in page.items {
-                try apply(item, pending: pending[item.recordID] ?? [], db: db, writer: &writer)
+                try apply(item, pending: pending[item.recordID] ?? [], db: db, writer: &writer, texts: &texts)
             }
             if let remote = SyncRules.latestClock(in: page.items) {
                 let local = try currentHLC(in: db)
@@ -62,29 +63,36 @@ extension Replica {
     }
 
     private func apply(
-        _ item: PullItem, pending: [SyncRules.PendingEdit], db: Database, writer: inout RowWriter
+        _ item: PullItem, pending: [SyncRules.PendingEdit], db: Database, writer: inout RowWriter,
+        texts: inout HistoryTexts
     ) throws {
         guard item.isVisible else { return try remove(item, pending: pending, db: db, writer: &writer) }
-        try db.cachedStatement(
+        let record = try db.cachedStatement(
             sql: """
                 INSERT INTO tandem_record(id, tbl, version) VALUES (?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET tbl = excluded.tbl, version = excluded.version
-                """
-        ).execute(arguments: [item.recordID, item.table, item.version])
+                """)
+        let key: [DatabaseValue] = [item.recordID.databaseValue, item.table.databaseValue, item.version.databaseValue]
+        record.setUncheckedArguments(StatementArguments(key))
+        try record.execute()
         if let entry = item.entry {
-            try db.cachedStatement(
+            let history = try db.cachedStatement(
                 sql: """
                     INSERT OR REPLACE INTO tandem_history
                         (seq, tbl, record_id, version, time, author, op, fields, outcome, change_id, hlc, base_version,
                          device, signature)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            ).execute(arguments: [
-                item.seq, item.table, item.recordID, entry.outcome.version, entry.time,
-                entry.author.json.serialized(), entry.op.rawValue, OutboxRow.encodeFields(entry.fields),
-                entry.outcome.json.serialized(), entry.changeID, entry.hlc, entry.baseVersion, entry.device,
-                entry.signature,
-            ])
+                    """)
+            let arguments: [DatabaseValue] = [
+                item.seq.databaseValue, item.table.databaseValue, item.recordID.databaseValue,
+                entry.outcome.version.databaseValue, entry.time.databaseValue,
+                texts.author(entry.author).databaseValue, entry.op.rawValue.databaseValue,
+                OutboxRow.encodeFields(entry.fields).databaseValue, texts.outcome(entry.outcome).databaseValue,
+                entry.changeID.databaseValue, entry.hlc.databaseValue, entry.baseVersion.databaseValue,
+                entry.device.databaseValue, entry.signature.databaseValue,
+            ]
+            history.setUncheckedArguments(StatementArguments(arguments))
+            try history.execute()
         }
         // A table this replica's schema does not have (a newer server): history only.
         guard let table = try? schema.table(named: item.table) else { return }
@@ -140,8 +148,14 @@ struct RowWriter {
         let sql = upsert(for: table)
         for attempt in 0..<2 {
             do {
-                try db.cachedStatement(sql: sql).execute(
-                    arguments: StatementArguments([id.databaseValue] + fields.map(\.databaseValue)))
+                // Asked for on each attempt: GRDB drops a statement that failed from its cache.
+                let statement = try db.cachedStatement(sql: sql)
+                var arguments: [DatabaseValue] = []
+                arguments.reserveCapacity(fields.count + 1)
+                arguments.append(id.databaseValue)
+                for field in fields { arguments.append(field.databaseValue) }
+                statement.setUncheckedArguments(StatementArguments(arguments))
+                try statement.execute()
                 return
             } catch let error as DatabaseError
                 where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE && attempt == 0
@@ -276,5 +290,73 @@ extension Replica {
     /// Records the end of a successful sync.
     func recordSync(at milliseconds: Int64) throws(ReplicaError) {
         try write { db in try Setting.lastSync.write(Self.timestamp(milliseconds), in: db) }
+    }
+}
+
+/// The `author` and `outcome` texts of `tandem_history`, serialised once a page rather than once
+/// an item: a page's entries mostly share their author, and their outcome but for the version.
+///
+/// A cached text is used only for a value whose strings are the very same bytes (Swift's `==`
+/// on strings is canonical equivalence, under which differently written strings are equal but
+/// serialise differently), so the stored text is always `value.json.serialized()`.
+struct HistoryTexts {
+    private var authors: [Author: (author: Author, text: String)] = [:]
+    /// By outcome without its version: the text up to `"version":`, and the text after the version.
+    private var outcomes: [Outcome: (outcome: Outcome, head: Substring, tail: Substring)] = [:]
+
+    mutating func author(_ author: Author) -> String {
+        if let cached = authors[author], cached.author.isSpelled(as: author) { return cached.text }
+        let text = author.json.serialized()
+        authors[author] = (author, text)
+        return text
+    }
+
+    /// `outcome.json.serialized()`: `{"status":S,"version":` (S is an enum's raw value, which
+    /// needs no escaping), the version, then a tail that does not depend on the version.
+    mutating func outcome(_ outcome: Outcome) -> String {
+        // Conflicts hold arbitrary values (doubles among them): not worth a byte-exact check.
+        guard outcome.conflicts.isEmpty else { return outcome.json.serialized() }
+        var versionless = outcome
+        versionless.version = nil
+        let parts: (head: Substring, tail: Substring)
+        if let cached = outcomes[versionless], cached.outcome.isSpelled(as: versionless) {
+            parts = (cached.head, cached.tail)
+        } else {
+            let text = versionless.json.serialized()
+            let head = "{\"status\":\"\(outcome.status.rawValue)\",\"version\":"
+            guard text.utf8.starts(with: (head + "null").utf8) else { return outcome.json.serialized() }
+            parts = (text.prefix(head.count), text.dropFirst(head.count + 4))
+            outcomes[versionless] = (versionless, parts.head, parts.tail)
+        }
+        var text = String(parts.head)
+        text += outcome.version.map { String($0) } ?? "null"
+        text += parts.tail
+        return text
+    }
+}
+
+extension Author {
+    /// Equal, and with every string made of the same bytes.
+    fileprivate func isSpelled(as other: Author) -> Bool {
+        self == other && organisation.isSpelled(as: other.organisation) && device.isSpelled(as: other.device)
+    }
+}
+
+extension Outcome {
+    /// Equal, and with every string made of the same bytes.
+    fileprivate func isSpelled(as other: Outcome) -> Bool {
+        self == other && reason.isSpelled(as: other.reason) && applied.count == other.applied.count
+            && zip(applied, other.applied).allSatisfy { $0.utf8.elementsEqual($1.utf8) }
+            && conflicts.isEmpty && other.conflicts.isEmpty
+    }
+}
+
+extension String? {
+    fileprivate func isSpelled(as other: String?) -> Bool {
+        switch (self, other) {
+        case (nil, nil): true
+        case let (lhs?, rhs?): lhs.utf8.elementsEqual(rhs.utf8)
+        default: false
+        }
     }
 }
