@@ -10,6 +10,9 @@ import TandemProtocol
 import TandemServer
 import TandemTesting
 
+/// `serve` with rate limits off: the benchmark is the only client.
+private let unlimited = ["--push-rate", "0", "--pull-rate", "0"]
+
 func runBootstrapBenchmark(options: Options, scratch: URL, store: HeldStore?) async throws {
     let held: HeldStore
     let target = options.bootstrap > 0 ? options.bootstrap : options.held.max()!
@@ -34,7 +37,8 @@ func runBootstrapBenchmark(options: Options, scratch: URL, store: HeldStore?) as
 
     // The floor of the memory: the same bootstrap of a store holding the set-up records only.
     let small = try await HeldStore(directory: scratch.appendingPathComponent("small-store").path)
-    let smallServer = try ServingProcess(data: small.directory)
+    let smallServer = try ServerProcess.serving(
+        existing: small.directory, coordinatorToken: small.coordinatorToken, arguments: unlimited)
     let smallPath = scratch.appendingPathComponent("small-replica.sqlite").path
     let smallRun = measure(
         tandem, ["init", "--server", smallServer.url, "--token", small.coordinatorToken, "--db", smallPath],
@@ -42,7 +46,8 @@ func runBootstrapBenchmark(options: Options, scratch: URL, store: HeldStore?) as
     smallServer.stop()
     if smallRun.status != 0 { fail("tandem init --server (small store) exited \(smallRun.status)") }
 
-    let server = try ServingProcess(data: held.directory)
+    let server = try ServerProcess.serving(
+        existing: held.directory, coordinatorToken: held.coordinatorToken, arguments: unlimited)
     defer { server.stop() }
     let path = scratch.appendingPathComponent("bootstrap-replica.sqlite").path
     let run = measure(

@@ -17,10 +17,22 @@ public final class ServerProcess: @unchecked Sendable {
     public private(set) var url: String = ""
     private var process: Process?
 
-    private init(folder: TemporaryDirectory, coordinatorToken: String) {
+    private init(folder: TemporaryDirectory, data: String? = nil, coordinatorToken: String) {
         self.folder = folder
-        data = folder.path("data")
+        self.data = data ?? folder.path("data")
         self.coordinatorToken = coordinatorToken
+    }
+
+    /// Starts serving a store that already exists in `data` (a benchmark's filled store) on a
+    /// free port; ``folder`` is a new temporary folder for the caller's files.
+    public static func serving(
+        existing data: String, coordinatorToken: String, arguments: [String] = [], logLevel: String = "error"
+    ) throws -> ServerProcess {
+        let server = ServerProcess(
+            folder: try TemporaryDirectory(prefix: "tandem-server-serving"), data: data,
+            coordinatorToken: coordinatorToken)
+        try server.serve(arguments: arguments, logLevel: logLevel, log: nil)
+        return server
     }
 
     /// Creates a store and starts serving it on a free port.
