@@ -34,65 +34,105 @@ public struct JSONMember: Hashable, Sendable {
 extension JSONValue {
     /// Compact JSON text. Strings escape only what JSON requires (RFC 8785 style).
     public func serialized() -> String {
-        var output = ""
+        var output: [UInt8] = []
+        output.reserveCapacity(128)
         write(to: &output)
-        return output
+        return String(decoding: output, as: UTF8.self)
     }
 
     public func write(to output: inout String) {
+        output += serialized()
+    }
+
+    /// Appends the compact JSON text's UTF-8 bytes: what ``serialized()`` gives, without a
+    /// `String` in between.
+    public func write(to output: inout [UInt8]) {
         switch self {
-        case .null: output += "null"
-        case let .bool(value): output += value ? "true" : "false"
-        case let .int(value): output += String(value)
-        case let .double(value): output += value.isFinite ? value.jsonDescription : "null"
+        case .null: output.append(contentsOf: "null".utf8)
+        case let .bool(value): output.append(contentsOf: (value ? "true" : "false").utf8)
+        case let .int(value): Self.writeInteger(value, to: &output)
+        case let .double(value): output.append(contentsOf: (value.isFinite ? value.jsonDescription : "null").utf8)
         case let .string(value): Self.writeString(value, to: &output)
         case let .array(items):
-            output += "["
+            output.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
-                if index > 0 { output += "," }
+                if index > 0 { output.append(UInt8(ascii: ",")) }
                 item.write(to: &output)
             }
-            output += "]"
+            output.append(UInt8(ascii: "]"))
         case let .object(members):
-            output += "{"
+            output.append(UInt8(ascii: "{"))
             for (index, member) in members.enumerated() {
-                if index > 0 { output += "," }
+                if index > 0 { output.append(UInt8(ascii: ",")) }
                 Self.writeString(member.key, to: &output)
-                output += ":"
+                output.append(UInt8(ascii: ":"))
                 member.value.write(to: &output)
             }
-            output += "}"
+            output.append(UInt8(ascii: "}"))
         }
     }
 
-    static func writeString(_ value: String, to output: inout String) {
-        output += "\""
-        var needsEscaping = false
-        for byte in value.utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-            needsEscaping = true
-            break
-        }
-        guard needsEscaping else {
-            output += value
-            output += "\""
-            return
-        }
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case "\u{08}": output += "\\b"
-            case "\u{0C}": output += "\\f"
-            case let scalar where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: output.unicodeScalars.append(scalar)
+    /// The decimal digits of `value`, without a `String` in between.
+    public static func writeInteger(_ value: Int64, to output: inout [UInt8]) {
+        if value < 0 {
+            output.append(UInt8(ascii: "-"))
+            if value == .min {
+                output.append(contentsOf: "9223372036854775808".utf8)
+                return
             }
         }
-        output += "\""
+        var magnitude = value.magnitude
+        if magnitude < 10 {
+            output.append(UInt8(ascii: "0") + UInt8(magnitude))
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var count = 0
+            while magnitude > 0 {
+                digits[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: digits[(20 - count)...]))
+        }
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// A JSON string: `"`, `\` and control characters escaped, everything else as UTF-8 (RFC
+    /// 8785's escaping, so this serves canonical text too).
+    public static func writeString(_ value: String, to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        var value = value
+        value.withUTF8 { bytes in
+            var clean = 0
+            for (index, byte) in bytes.enumerated() {
+                let escape: (UInt8, UInt8)
+                switch byte {
+                case UInt8(ascii: "\""): escape = (UInt8(ascii: "\\"), UInt8(ascii: "\""))
+                case UInt8(ascii: "\\"): escape = (UInt8(ascii: "\\"), UInt8(ascii: "\\"))
+                case 0x08: escape = (UInt8(ascii: "\\"), UInt8(ascii: "b"))
+                case 0x09: escape = (UInt8(ascii: "\\"), UInt8(ascii: "t"))
+                case 0x0A: escape = (UInt8(ascii: "\\"), UInt8(ascii: "n"))
+                case 0x0C: escape = (UInt8(ascii: "\\"), UInt8(ascii: "f"))
+                case 0x0D: escape = (UInt8(ascii: "\\"), UInt8(ascii: "r"))
+                case 0..<0x20: escape = (0, byte)
+                default: continue
+                }
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[clean..<index]))
+                clean = index + 1
+                if escape.0 == 0 {
+                    output.append(contentsOf: "\\u00".utf8)
+                    output.append(hexDigits[Int(byte >> 4)])
+                    output.append(hexDigits[Int(byte & 0xF)])
+                } else {
+                    output.append(escape.0)
+                    output.append(escape.1)
+                }
+            }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[clean...]))
+        }
+        output.append(UInt8(ascii: "\""))
     }
 }
 

@@ -73,16 +73,35 @@ public struct FactRequest: Hashable, Sendable {
     }
 
     public mutating func formUnion(_ other: FactRequest) {
-        records.formUnion(other.records)
-        readers.formUnion(other.readers)
-        grants.formUnion(other.grants)
-        withdrawn.formUnion(other.withdrawn)
-        referenceCounts.formUnion(other.referenceCounts)
-        uniques.formUnion(other.uniques)
-        groups.formUnion(other.groups)
-        changeIDs.formUnion(other.changeIDs)
-        conflicts.formUnion(other.conflicts)
-        devices.formUnion(other.devices)
+        absorb(&records, other.records)
+        absorb(&readers, other.readers)
+        absorb(&grants, other.grants)
+        absorb(&withdrawn, other.withdrawn)
+        absorb(&referenceCounts, other.referenceCounts)
+        absorb(&uniques, other.uniques)
+        absorb(&groups, other.groups)
+        absorb(&changeIDs, other.changeIDs)
+        absorb(&conflicts, other.conflicts)
+        absorb(&devices, other.devices)
+    }
+
+    /// The keys of `other` not in `self`.
+    public func subtracting(_ other: FactRequest) -> FactRequest {
+        func new<Key>(_ mine: Set<Key>, _ theirs: Set<Key>) -> Set<Key> {
+            theirs.isEmpty ? mine : mine.subtracting(theirs)
+        }
+        var request = FactRequest()
+        request.records = new(records, other.records)
+        request.readers = new(readers, other.readers)
+        request.grants = new(grants, other.grants)
+        request.withdrawn = new(withdrawn, other.withdrawn)
+        request.referenceCounts = new(referenceCounts, other.referenceCounts)
+        request.uniques = new(uniques, other.uniques)
+        request.groups = new(groups, other.groups)
+        request.changeIDs = new(changeIDs, other.changeIDs)
+        request.conflicts = new(conflicts, other.conflicts)
+        request.devices = new(devices, other.devices)
+        return request
     }
 }
 
@@ -112,15 +131,25 @@ public struct Facts: Sendable {
 
     /// Adds `other`'s answers (a later round of the same transaction).
     public mutating func formUnion(_ other: Facts) {
-        records.merge(other.records) { _, new in new }
-        readers.merge(other.readers) { _, new in new }
-        grants.merge(other.grants) { _, new in new }
-        withdrawn.merge(other.withdrawn) { _, new in new }
-        referenceCounts.merge(other.referenceCounts) { _, new in new }
-        uniques.merge(other.uniques) { _, new in new }
-        groups.merge(other.groups) { _, new in new }
-        changeIDs.merge(other.changeIDs) { _, new in new }
-        conflicts.merge(other.conflicts) { _, new in new }
-        devices.merge(other.devices) { _, new in new }
+        absorb(&records, other.records)
+        absorb(&readers, other.readers)
+        absorb(&grants, other.grants)
+        absorb(&withdrawn, other.withdrawn)
+        absorb(&referenceCounts, other.referenceCounts)
+        absorb(&uniques, other.uniques)
+        absorb(&groups, other.groups)
+        absorb(&changeIDs, other.changeIDs)
+        absorb(&conflicts, other.conflicts)
+        absorb(&devices, other.devices)
     }
+}
+
+/// `into ∪ other` (a set taken whole when `into` is empty: no key hashed again).
+private func absorb<Key>(_ into: inout Set<Key>, _ other: Set<Key>) {
+    if into.isEmpty { into = other } else { into.formUnion(other) }
+}
+
+/// `into` with `other`'s answers (a map taken whole when `into` is empty).
+private func absorb<Key, Value>(_ into: inout [Key: Value], _ other: [Key: Value]) {
+    if into.isEmpty { into = other } else { into.merge(other) { _, new in new } }
 }

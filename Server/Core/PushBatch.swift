@@ -70,7 +70,7 @@ public struct PushBatch: StoreWork {
     public mutating func start(at head: LogHead) throws -> FactRequest? {
         chain = LogChain(head: head, serverKey: chain.serverKey)
         var request = FactRequest()
-        for item in items { request.formUnion(foreseen(item.change)) }
+        for item in items { foresee(item.change, into: &request) }
         return try ask(request)
     }
 
@@ -98,17 +98,7 @@ public struct PushBatch: StoreWork {
 
     private mutating func ask(_ request: FactRequest) throws -> FactRequest? {
         guard !request.isEmpty else { return try advance(with: Facts()) }
-        var new = request
-        new.records.subtract(asked.records)
-        new.readers.subtract(asked.readers)
-        new.grants.subtract(asked.grants)
-        new.withdrawn.subtract(asked.withdrawn)
-        new.referenceCounts.subtract(asked.referenceCounts)
-        new.uniques.subtract(asked.uniques)
-        new.groups.subtract(asked.groups)
-        new.changeIDs.subtract(asked.changeIDs)
-        new.conflicts.subtract(asked.conflicts)
-        new.devices.subtract(asked.devices)
+        let new = request.subtracting(asked)
         guard !new.isEmpty else {
             throw ServerError(.unavailable, "storage", "the store did not answer what the merge asked for")
         }
@@ -116,13 +106,12 @@ public struct PushBatch: StoreWork {
         return new
     }
 
-    /// The facts a change will need, read from the change alone (the rest is asked for as the
-    /// merge finds it needs it).
-    private func foreseen(_ change: Change) -> FactRequest {
-        var request = FactRequest()
+    /// Adds to `request` the facts `change` will need, read from the change alone (the rest is
+    /// asked for as the merge finds it needs it).
+    private func foresee(_ change: Change, into request: inout FactRequest) {
         request.changeIDs.insert(change.changeID)
         request.records.insert(change.recordID)
-        guard let table = try? schema.table(named: change.table) else { return request }
+        guard let table = try? schema.table(named: change.table) else { return }
         if Visibility.isRestricted(table) { request.readers.insert(change.recordID) }
         if table.isPersonal { request.grants.insert(change.recordID) }
         if Visibility.grantsSight(table) { request.withdrawn.insert(change.recordID) }
@@ -131,21 +120,27 @@ public struct PushBatch: StoreWork {
             guard let field = try? table.field(named: name) else { continue }
             if field.type == .ref, case let .string(target) = value {
                 request.records.insert(target)
-                request.readers.insert(target)
-                request.grants.insert(target)
+                let referred = field.references.flatMap { try? schema.table(named: $0) }
+                if referred.map(Visibility.isRestricted) ?? true { request.readers.insert(target) }
+                if referred?.isPersonal ?? true { request.grants.insert(target) }
             }
             if field.isUnique, let parsed = try? FieldValue(json: value, for: field, in: table.name) {
                 request.uniques.insert(UniqueKey(table: table.name, field: name, value: parsed.json.serialized()))
             }
         }
-        return request
     }
 
     // MARK: - One change
 
     private enum Evaluation {
         case duplicate(PushResult)
-        case merged(Merge.Result, before: RecordState?)
+        case merged(Merge.Result, before: RecordState?, grants: Grants = Grants())
+    }
+
+    /// The grants of sight a record held before a change and holds after it (worked out once a change).
+    struct Grants {
+        var before: [(person: String, organisation: String)] = []
+        var after: [(person: String, organisation: String)] = []
     }
 
     /// What `item` does given what the batch knows; nil when a fact it needs is missing.
@@ -162,8 +157,9 @@ public struct PushBatch: StoreWork {
         guard let current = context.record(change.recordID) else { return nil }
         let result = merge.apply(change, by: item.author, to: current, now: now, context: context)
         guard context.missing.isEmpty else { return nil }
-        if let state = result.state, !knowsVisibility(after: state, before: current) { return nil }
-        return .merged(result, before: current)
+        guard let state = result.state else { return .merged(result, before: current) }
+        guard let grants = knownGrants(after: state, before: current) else { return nil }
+        return .merged(result, before: current, grants: grants)
     }
 
     private func duplicate(of first: PushResult) -> PushResult {
@@ -184,11 +180,11 @@ public struct PushBatch: StoreWork {
         case let .duplicate(result):
             results.append(result)
             states.append(nil)
-        case let .merged(result, before):
+        case let .merged(result, before, grants):
             let seq = chain.append(
                 change, canonical: item.canonical, by: item.author, outcome: result.outcome, now: now,
                 isSigned: item.isSigned, to: &writes)
-            if let state = result.state { save(state, before: before, seq: seq) }
+            if let state = result.state { save(state, before: before, grants: grants, seq: seq) }
             for conflict in result.openConflicts {
                 writes.conflicts.append(
                     ConflictRow(
@@ -231,7 +227,7 @@ public struct PushBatch: StoreWork {
 
     /// Writes a record as the merge left it, its references and unique values, and brings up to
     /// date who may read it and the personal records it grants sight of.
-    private mutating func save(_ state: RecordState, before: RecordState?, seq: Int64) {
+    private mutating func save(_ state: RecordState, before: RecordState?, grants: Grants, seq: Int64) {
         writes.records[state.id] = (state, seq)
         let (formerReferences, references) = (self.references(of: before), self.references(of: state))
         var referenceChanges: [ReferenceRow: Bool] = [:]
@@ -244,31 +240,33 @@ public struct PushBatch: StoreWork {
         context.commit(state, references: referenceChanges, uniques: uniqueChanges)
         writes.references.merge(referenceChanges) { _, new in new }
         writes.uniques.merge(uniqueChanges) { _, new in new }
-        updateVisibility(after: state, before: before, seq: seq)
+        updateVisibility(after: state, grants: grants, seq: seq)
     }
 }
 
 // MARK: - Who may read what
 
 extension PushBatch {
-    /// Whether every fact ``updateVisibility(after:before:seq:)`` reads is known (the missing ones noted).
-    private func knowsVisibility(after state: RecordState, before: RecordState?) -> Bool {
-        guard let table = try? schema.table(named: state.table) else { return true }
+    /// The grants `state` held before and holds after a change, when every fact
+    /// ``updateVisibility(after:grants:seq:)`` reads is known; nil when one is not (the missing ones noted).
+    private func knownGrants(after state: RecordState, before: RecordState?) -> Grants? {
+        guard let table = try? schema.table(named: state.table) else { return Grants() }
         var known = true
+        var grants = Grants()
         if Visibility.isRestricted(table) {
             known = context.currentReaders(state.id) != nil && known
             if table.isPersonal { known = context.grants(state.id) != nil && known }
         }
         if Visibility.grantsSight(table) {
             known = context.isWithdrawn(state.id) != nil && known
-            for person in Set(grants(by: before, in: table).map(\.person) + grants(by: state, in: table).map(\.person))
-            {
+            grants = Grants(before: self.grants(by: before, in: table), after: self.grants(by: state, in: table))
+            for person in Set(grants.before.map(\.person) + grants.after.map(\.person)) {
                 known = context.record(person) != nil && known
                 known = context.currentReaders(person) != nil && known
                 known = context.grants(person) != nil && known
             }
         }
-        return known
+        return known ? grants : nil
     }
 
     private func grants(by state: RecordState?, in table: TableSchema) -> [(person: String, organisation: String)] {
@@ -280,7 +278,7 @@ extension PushBatch {
     /// receives the entry of `seq`, which carries the whole record; departures are marked), and
     /// for a record that grants sight, its grants counted again: the personal records whose
     /// readers change gain arrivals and departures at `seq` (docs/visibility.md).
-    private mutating func updateVisibility(after state: RecordState, before: RecordState?, seq: Int64) {
+    private mutating func updateVisibility(after state: RecordState, grants: Grants, seq: Int64) {
         guard let table = try? schema.table(named: state.table) else { return }
         if Visibility.isRestricted(table) {
             setReaders(of: state, table: table, seq: seq, marksArrivals: false)
@@ -295,11 +293,11 @@ extension PushBatch {
         }
         var deltas: [String: [String: Int]] = [:]
         if !wasWithdrawn {
-            for grant in grants(by: before, in: table) {
+            for grant in grants.before {
                 deltas[grant.person, default: [:]][grant.organisation, default: 0] -= 1
             }
         }
-        for grant in grants(by: state, in: table) {
+        for grant in grants.after {
             deltas[grant.person, default: [:]][grant.organisation, default: 0] += 1
         }
         for (person, changes) in deltas.sorted(by: { $0.key < $1.key }) {

@@ -52,16 +52,19 @@ extension SQLiteServerStore {
 
     static func facts(for request: FactRequest, db: Database) throws -> Facts {
         var facts = Facts()
+        facts.records.reserveCapacity(request.records.count)
         for id in request.records { facts.records.updateValue(nil, forKey: id) }
         if !request.records.isEmpty {
             let rows = try Row.fetchCursor(
                 db.cachedStatement(
-                    sql:
-                        "SELECT * FROM record WHERE id IN (SELECT value FROM json_each(?))"
-                ),
+                    sql: "SELECT \(recordColumns) FROM record WHERE id IN (SELECT value FROM json_each(?))"),
                 arguments: [jsonArray(request.records)])
-            while let row = try rows.next() { facts.records[row["id"]] = try record(row) }
+            while let row = try rows.next() {
+                let record = try currentRecord(row)
+                facts.records[record.id] = record
+            }
         }
+        facts.readers.reserveCapacity(request.readers.count)
         for id in request.readers { facts.readers[id] = [] }
         if !request.readers.isEmpty {
             let rows = try Row.fetchCursor(
@@ -69,8 +72,9 @@ extension SQLiteServerStore {
                     sql:
                         "SELECT record_id, organisation FROM visibility WHERE record_id IN (SELECT value FROM json_each(?))"
                 ), arguments: [jsonArray(request.readers)])
-            while let row = try rows.next() { facts.readers[row["record_id"], default: []].insert(row["organisation"]) }
+            while let row = try rows.next() { facts.readers[row[0], default: []].insert(row[1]) }
         }
+        facts.grants.reserveCapacity(request.grants.count)
         for id in request.grants { facts.grants[id] = [:] }
         if !request.grants.isEmpty {
             let rows = try Row.fetchCursor(
@@ -80,9 +84,10 @@ extension SQLiteServerStore {
                         WHERE record_id IN (SELECT value FROM json_each(?))
                         """), arguments: [jsonArray(request.grants)])
             while let row = try rows.next() {
-                facts.grants[row["record_id"], default: [:]][row["organisation"]] = row["count"]
+                facts.grants[row[0], default: [:]][row[1]] = row[2]
             }
         }
+        facts.withdrawn.reserveCapacity(request.withdrawn.count)
         for id in request.withdrawn { facts.withdrawn[id] = false }
         if !request.withdrawn.isEmpty {
             let ids = try String.fetchAll(
@@ -120,6 +125,7 @@ extension SQLiteServerStore {
                 return member.id
             }
         }
+        facts.changeIDs.reserveCapacity(request.changeIDs.count)
         for id in request.changeIDs { facts.changeIDs.updateValue(nil, forKey: id) }
         if !request.changeIDs.isEmpty {
             let rows = try Row.fetchCursor(
@@ -129,7 +135,7 @@ extension SQLiteServerStore {
                         WHERE change_id IN (SELECT value FROM json_each(?)) AND signed = 1
                         """), arguments: [jsonArray(request.changeIDs)])
             while let row = try rows.next() {
-                facts.changeIDs[row["change_id"]] = HistoryLine(seq: row["seq"], line: row["entry"])
+                facts.changeIDs[row[0]] = HistoryLine(seq: row[1], line: row[2])
             }
         }
         for id in request.conflicts { facts.conflicts.updateValue(nil, forKey: id) }

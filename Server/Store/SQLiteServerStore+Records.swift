@@ -19,6 +19,16 @@ extension SQLiteServerStore {
             fields: try decodeFields(state: row["state"], values: row["values_json"]))
     }
 
+    /// The columns ``currentRecord(_:)`` reads, in its order.
+    static let recordColumns = "id, tbl, version, deleted, state, values_json"
+
+    /// A record from a row of ``recordColumns`` (a store `v5-core` has reached), read by position.
+    static func currentRecord(_ row: Row) throws -> RecordState {
+        RecordState(
+            table: row[1], id: row[0], version: row[2], isDeleted: row[3],
+            fields: try decodeFields(state: row[4], values: row[5]))
+    }
+
     /// A record's per-field state as the store keeps it (docs/merge.md, "What the server keeps"),
     /// in two columns: `values_json`, its values (`{field: value}`, unset fields left out, names in
     /// order: what a pull sends as the record, without decoding anything), and `state`, the
@@ -26,29 +36,53 @@ extension SQLiteServerStore {
     /// field's index into the stamps (the change that last set it), each stamp written once
     /// however many fields one change set.
     static func encodeState(_ fields: [String: RecordState.Field]) -> (state: String, values: String) {
-        var stamps: [JSONValue] = []
+        var stamps: [RecordState.Field] = []
         var index: [String: Int] = [:]
-        var members: [JSONMember] = []
-        var values: [JSONMember] = []
-        members.reserveCapacity(fields.count)
+        var state: [UInt8] = []
+        var values: [UInt8] = []
+        state.reserveCapacity(64 + 24 * fields.count)
+        values.reserveCapacity(32 * fields.count)
+        state.append(contentsOf: #"{"f":{"#.utf8)
+        values.append(UInt8(ascii: "{"))
         for (name, field) in fields.sorted(by: { $0.key < $1.key }) {
-            let key = field.changeID + " " + String(field.version)
+            // One stamp a change: the fields one change set share it.
             let stamp: Int
-            if let known = index[key], case let .array(existing) = stamps[known], existing[2] == .string(field.hlc),
-                existing[3] == field.author.json
+            if let known = index[field.changeID], stamps[known].version == field.version,
+                stamps[known].hlc == field.hlc, stamps[known].author == field.author
             {
                 stamp = known
             } else {
                 stamp = stamps.count
-                index[key] = stamp
-                stamps.append(
-                    .array([.int(field.version), .string(field.changeID), .string(field.hlc), field.author.json]))
+                index[field.changeID] = stamp
+                stamps.append(field)
             }
-            members.append(JSONMember(name, .int(Int64(stamp))))
-            if field.value != .null { values.append(JSONMember(name, field.value)) }
+            if state.count > 6 { state.append(UInt8(ascii: ",")) }
+            JSONValue.writeString(name, to: &state)
+            state.append(UInt8(ascii: ":"))
+            JSONValue.writeInteger(Int64(stamp), to: &state)
+            if field.value != .null {
+                if values.count > 1 { values.append(UInt8(ascii: ",")) }
+                JSONValue.writeString(name, to: &values)
+                values.append(UInt8(ascii: ":"))
+                field.value.write(to: &values)
+            }
         }
-        let state = JSONValue.object([JSONMember("f", .object(members)), JSONMember("s", .array(stamps))])
-        return (state.serialized(), JSONValue.object(values).serialized())
+        state.append(contentsOf: #"},"s":["#.utf8)
+        for (position, stamp) in stamps.enumerated() {
+            if position > 0 { state.append(UInt8(ascii: ",")) }
+            state.append(UInt8(ascii: "["))
+            JSONValue.writeInteger(stamp.version, to: &state)
+            state.append(UInt8(ascii: ","))
+            JSONValue.writeString(stamp.changeID, to: &state)
+            state.append(UInt8(ascii: ","))
+            JSONValue.writeString(stamp.hlc, to: &state)
+            state.append(UInt8(ascii: ","))
+            stamp.author.json.write(to: &state)
+            state.append(UInt8(ascii: "]"))
+        }
+        state.append(contentsOf: "]}".utf8)
+        values.append(UInt8(ascii: "}"))
+        return (String(decoding: state, as: UTF8.self), String(decoding: values, as: UTF8.self))
     }
 
     /// A record's per-field state from ``encodeState(_:)`` — or, with no `values`, from the form

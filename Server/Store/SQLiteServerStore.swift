@@ -23,12 +23,15 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
     /// transaction first checks `server_meta.schema_version` (``refreshSchema(_:)``).
     private var current: (schema: Schema, merge: Merge)
     private let lock = NSLock()
+    /// Checkpoints the log of a store kept in a file, after its write transactions.
+    let checkpointer: WALCheckpointer?
 
     static let fileName = "store.sqlite"
 
     init(writer: any DatabaseWriter, schema: Schema, serverKey: SigningKey) {
         self.writer = writer
         self.serverKey = serverKey
+        checkpointer = (writer as? DatabasePool).map { WALCheckpointer(path: $0.path) }
         current = (schema, Merge(schema: schema))
     }
 
@@ -149,6 +152,8 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
         configuration.prepareDatabase { db in
             // A page cache of 64 MiB (SQLite's default is 2 MiB): the indexes a push walks stay in memory.
             try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA cache_size = -65536")
+            // Checkpoints run beside the writer (``WALCheckpointer``); this is the fallback.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerFallbackPages)")
         }
         return configuration
     }
@@ -385,6 +390,7 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
 
     func writeSync<T>(_ body: (Database) throws -> T) throws -> T {
         do {
+            defer { checkpointer?.committed() }
             return try writer.write { db in
                 try refreshSchema(db)
                 return try body(db)
@@ -398,6 +404,7 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
+            defer { checkpointer?.committed() }
             return try await writer.write { db in
                 try self.refreshSchema(db)
                 return try body(db)
