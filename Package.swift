@@ -37,6 +37,9 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TandemCompression", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(
+            name: "TandemSQLite", dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings),
+        .target(
             name: "TandemClient",
             dependencies: [
                 "TandemProtocol",
@@ -52,6 +55,7 @@ let package = Package(
             dependencies: [
                 "TandemProtocol",
                 "TandemCompression",
+                "TandemSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -304,12 +304,17 @@ extension PushBatch {
             let changes = changes.filter { $0.value != 0 }
             guard !changes.isEmpty else { continue }
             var counts = context.grants(person) ?? [:]
+            let granted = counts.filter { $0.value > 0 }.keys
             for (organisation, delta) in changes {
                 counts[organisation, default: 0] += delta
                 writes.grantDeltas[person, default: [:]][organisation, default: 0] += delta
             }
-            context.setGrants(counts.filter { $0.value > 0 }, of: person)
-            guard case let .some(.some(record)) = context.record(person),
+            counts = counts.filter { $0.value > 0 }
+            context.setGrants(counts, of: person)
+            // Who may read the person follows from its values and the organisations granted
+            // sight; when those are the same, so are its readers.
+            guard Set(counts.keys) != Set(granted),
+                case let .some(.some(record)) = context.record(person),
                 let personTable = try? schema.table(named: record.table)
             else { continue }
             setReaders(of: record, table: personTable, seq: seq, marksArrivals: true)

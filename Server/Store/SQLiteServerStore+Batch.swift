@@ -1,5 +1,6 @@
 import GRDB
 public import TandemProtocol
+import TandemSQLite
 
 /// The SQLite store as an adapter of the core (``StoreWork``): the facts a batch asks for, one
 /// read a kind of fact, and its writes, one prepared statement a table, in the batch's one
@@ -8,13 +9,15 @@ extension SQLiteServerStore {
     /// Runs the work `make` builds (with the merge of the schema in force) in one write
     /// transaction, and returns it done.
     public func perform<Work: StoreWork>(_ make: @escaping @Sendable (Merge) -> Work) async throws -> Work {
-        try await write { db in try Self.perform(make(self.merge), db: db) }
+        try await write { db in try Self.perform(make(self.merge), db: db, cache: self.records) }
     }
 
-    static func perform<Work: StoreWork>(_ work: Work, db: Database) throws -> Work {
+    static func perform<Work: StoreWork>(_ work: Work, db: Database, cache: RecordCache? = nil) throws -> Work {
         var work = work
         var request = try work.start(at: head(db: db))
-        while let asked = request { request = try work.advance(with: facts(for: asked, db: db)) }
+        while let asked = request {
+            request = try work.advance(with: facts(for: asked, db: db, cache: cache))
+        }
         try write(work.writes, db: db)
         return work
     }
@@ -50,18 +53,25 @@ extension SQLiteServerStore {
 
     // MARK: - Facts
 
-    static func facts(for request: FactRequest, db: Database) throws -> Facts {
+    /// - Parameter cache: records decoded before, reused while their last seq is the row's.
+    static func facts(for request: FactRequest, db: Database, cache: RecordCache? = nil) throws -> Facts {
         var facts = Facts()
         facts.records.reserveCapacity(request.records.count)
         for id in request.records { facts.records.updateValue(nil, forKey: id) }
         if !request.records.isEmpty {
             let rows = try Row.fetchCursor(
                 db.cachedStatement(
-                    sql: "SELECT \(recordColumns) FROM record WHERE id IN (SELECT value FROM json_each(?))"),
+                    sql: "SELECT \(recordColumns), last_seq FROM record WHERE id IN (SELECT value FROM json_each(?))"),
                 arguments: [jsonArray(request.records)])
             while let row = try rows.next() {
-                let record = try currentRecord(row)
-                facts.records[record.id] = record
+                let (id, lastSeq): (String, Int64) = (row[0], row[6])
+                if let cached = cache?.record(id, lastSeq: lastSeq) {
+                    facts.records[id] = cached
+                } else {
+                    let record = try currentRecord(row)
+                    cache?.keep(record, lastSeq: lastSeq)
+                    facts.records[id] = record
+                }
             }
         }
         facts.readers.reserveCapacity(request.readers.count)
@@ -174,9 +184,10 @@ extension SQLiteServerStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         for row in writes.log {
-            try log.execute(arguments: [
-                row.seq, row.changeID, row.time, row.table, row.recordID, row.line, row.prevHash, row.hash,
-                row.isSigned, row.item,
+            try log.execute(binding: [
+                row.seq.databaseValue, row.changeID.databaseValue, row.time.databaseValue, row.table.databaseValue,
+                row.recordID.databaseValue, row.line.databaseValue, row.prevHash.databaseValue, row.hash.databaseValue,
+                row.isSigned.databaseValue, row.item.databaseValue,
             ])
         }
         for checkpoint in writes.checkpoints { try saveCheckpoint(checkpoint, db: db) }
@@ -188,28 +199,33 @@ extension SQLiteServerStore {
                 """)
         for (state, seq) in writes.records.values {
             let kept = encodeState(state.fields)
-            try record.execute(arguments: [
-                state.id, state.table, state.version, state.isDeleted, seq, kept.state, kept.values,
+            try record.execute(binding: [
+                state.id.databaseValue, state.table.databaseValue, state.version.databaseValue,
+                state.isDeleted.databaseValue, seq.databaseValue, kept.state.databaseValue, kept.values.databaseValue,
             ])
         }
         let holds = try db.cachedStatement(
             sql: "INSERT OR IGNORE INTO reference(target, source, field) VALUES (?, ?, ?)")
         let drops = try db.cachedStatement(sql: "DELETE FROM reference WHERE target = ? AND source = ? AND field = ?")
         for (row, isHeld) in writes.references {
-            try (isHeld ? holds : drops).execute(arguments: [row.target, row.source, row.field])
+            try (isHeld ? holds : drops).execute(binding: [
+                row.target.databaseValue, row.source.databaseValue, row.field.databaseValue,
+            ])
         }
         let holder = try db.cachedStatement(
             sql: "INSERT OR REPLACE INTO unique_value(tbl, field, value, record_id) VALUES (?, ?, ?, ?)")
         let freed = try db.cachedStatement(sql: "DELETE FROM unique_value WHERE tbl = ? AND field = ? AND value = ?")
         for (key, id) in writes.uniques {
             if let id {
-                try holder.execute(arguments: [key.table, key.field, key.value, id])
+                try holder.execute(binding: [
+                    key.table.databaseValue, key.field.databaseValue, key.value.databaseValue, id.databaseValue,
+                ])
             } else {
-                try freed.execute(arguments: [key.table, key.field, key.value])
+                try freed.execute(binding: [key.table.databaseValue, key.field.databaseValue, key.value.databaseValue])
             }
         }
         let restored = try db.cachedStatement(sql: "DELETE FROM withdrawn_grant WHERE record_id = ?")
-        for id in writes.restoredGrants { try restored.execute(arguments: [id]) }
+        for id in writes.restoredGrants { try restored.execute(binding: [id.databaseValue]) }
         let grant = try db.cachedStatement(
             sql: """
                 INSERT INTO grant_count(record_id, organisation, count) VALUES (?, ?, ?)
@@ -219,8 +235,8 @@ extension SQLiteServerStore {
             sql: "DELETE FROM grant_count WHERE record_id = ? AND organisation = ? AND count <= 0")
         for (id, deltas) in writes.grantDeltas {
             for (organisation, delta) in deltas where delta != 0 {
-                try grant.execute(arguments: [id, organisation, delta])
-                if delta < 0 { try ungranted.execute(arguments: [id, organisation]) }
+                try grant.execute(binding: [id.databaseValue, organisation.databaseValue, delta.databaseValue])
+                if delta < 0 { try ungranted.execute(binding: [id.databaseValue, organisation.databaseValue]) }
             }
         }
         let sees = try db.cachedStatement(
@@ -228,29 +244,38 @@ extension SQLiteServerStore {
         let unsees = try db.cachedStatement(sql: "DELETE FROM visibility WHERE record_id = ? AND organisation = ?")
         for (id, changes) in writes.visibility {
             for (organisation, isReader) in changes {
-                try (isReader ? sees : unsees).execute(arguments: [id, organisation])
+                try (isReader ? sees : unsees).execute(binding: [id.databaseValue, organisation.databaseValue])
             }
         }
         let marker = try db.cachedStatement(
             sql: "INSERT OR REPLACE INTO visibility_marker(organisation, seq, record_id, kind) VALUES (?, ?, ?, ?)")
         for row in writes.markers {
-            try marker.execute(arguments: [row.organisation, row.seq, row.recordID, row.kind.rawValue])
+            try marker.execute(binding: [
+                row.organisation.databaseValue, row.seq.databaseValue, row.recordID.databaseValue,
+                row.kind.rawValue.databaseValue,
+            ])
         }
         let device = try db.cachedStatement(
             sql: "INSERT INTO device(id, organisation, role, public_key, seq) VALUES (?, ?, ?, ?, ?)")
         for row in writes.devices {
-            try device.execute(arguments: [row.id, row.organisation, row.role.rawValue, row.publicKey, row.seq])
+            try device.execute(binding: [
+                row.id.databaseValue, row.organisation.databaseValue, row.role.rawValue.databaseValue,
+                row.publicKey.databaseValue, row.seq.databaseValue,
+            ])
         }
         let resolved = try db.cachedStatement(
             sql: "UPDATE conflict SET status = 'resolved', resolved_seq = ? WHERE id = ?")
-        for (id, seq) in writes.resolvedConflicts { try resolved.execute(arguments: [seq, id]) }
+        for (id, seq) in writes.resolvedConflicts {
+            try resolved.execute(binding: [seq.databaseValue, id.databaseValue])
+        }
         let conflict = try db.cachedStatement(
             sql:
                 "INSERT INTO conflict(id, tbl, record_id, field, incoming, status, seq) VALUES (?, ?, ?, ?, ?, 'open', ?)"
         )
         for row in writes.conflicts {
-            try conflict.execute(arguments: [
-                row.id, row.table, row.recordID, row.field, row.incoming.serialized(), row.seq,
+            try conflict.execute(binding: [
+                row.id.databaseValue, row.table.databaseValue, row.recordID.databaseValue, row.field.databaseValue,
+                row.incoming.serialized().databaseValue, row.seq.databaseValue,
             ])
         }
     }

@@ -25,6 +25,8 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
     private let lock = NSLock()
     /// Checkpoints the log of a store kept in a file, after its write transactions.
     let checkpointer: WALCheckpointer?
+    /// Records decoded by earlier batches (``RecordCache``).
+    let records = RecordCache()
 
     static let fileName = "store.sqlite"
 
