@@ -1,3 +1,5 @@
+import Crypto
+
 /// One entry of the history (SPEC §8), one NDJSON line of `GET /v1/history`:
 /// `{"seq", "time", "author", "change", "outcome", "prev_hash", "hash"}`.
 ///
@@ -55,27 +57,41 @@ public struct LogEntry: Hashable, Sendable {
     public static func chainedLine(
         seq: Int64, time: String, author: Author, change: [UInt8], outcome: JSONValue, prevHash: String
     ) -> (hash: String, line: String) {
-        let parts = (author: author.json.canonicalBytes(), change: change, outcome: outcome.canonicalBytes())
-        // Members in RFC 8785 order: author, change, [hash], outcome, prev_hash, seq, time.
-        func assemble(hash: String?) -> [UInt8] {
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(parts.author.count + parts.change.count + parts.outcome.count + 256)
-            bytes += Array(#"{"author":"#.utf8) + parts.author + Array(#","change":"#.utf8) + parts.change
-            if let hash {
-                bytes += Array(#","hash":"#.utf8)
-                JSONValue.writeCanonicalString(hash, to: &bytes)
-            }
-            bytes += Array(#","outcome":"#.utf8) + parts.outcome + Array(#","prev_hash":"#.utf8)
-            JSONValue.writeCanonicalString(prevHash, to: &bytes)
-            bytes += Array(#","seq":"#.utf8)
-            JSONValue.int(seq).writeCanonical(to: &bytes)
-            bytes += Array(#","time":"#.utf8)
-            JSONValue.writeCanonicalString(time, to: &bytes)
-            bytes.append(UInt8(ascii: "}"))
-            return bytes
+        // Members in RFC 8785 order: author, change, [hash], outcome, prev_hash, seq, time. The
+        // hash goes between the two halves of the unhashed text, so each half is written once.
+        var line: [UInt8] = []
+        line.reserveCapacity(change.count + 512)
+        line.append(contentsOf: #"{"author":"#.utf8)
+        author.json.writeCanonical(to: &line)
+        line.append(contentsOf: #","change":"#.utf8)
+        line.append(contentsOf: change)
+        var tail: [UInt8] = []
+        tail.reserveCapacity(256)
+        tail.append(contentsOf: #","outcome":"#.utf8)
+        outcome.writeCanonical(to: &tail)
+        tail.append(contentsOf: #","prev_hash":"#.utf8)
+        JSONValue.writeCanonicalString(prevHash, to: &tail)
+        tail.append(contentsOf: #","seq":"#.utf8)
+        JSONValue.int(seq).writeCanonical(to: &tail)
+        tail.append(contentsOf: #","time":"#.utf8)
+        JSONValue.writeCanonicalString(time, to: &tail)
+        tail.append(UInt8(ascii: "}"))
+        var hasher = SHA256()
+        hasher.update(data: Digest.bytes(hex: prevHash) ?? Array(prevHash.utf8))
+        hasher.update(data: line)
+        hasher.update(data: tail)
+        let hex = Array("0123456789abcdef".utf8)
+        var hash: [UInt8] = []
+        hash.reserveCapacity(64)
+        for byte in hasher.finalize() {
+            hash.append(hex[Int(byte >> 4)])
+            hash.append(hex[Int(byte & 0xF)])
         }
-        let hash = Digest.sha256Hex((Digest.bytes(hex: prevHash) ?? Array(prevHash.utf8)) + assemble(hash: nil))
-        return (hash, String(decoding: assemble(hash: hash), as: UTF8.self))
+        line.append(contentsOf: #","hash":""#.utf8)
+        line.append(contentsOf: hash)
+        line.append(UInt8(ascii: "\""))
+        line.append(contentsOf: tail)
+        return (String(decoding: hash, as: UTF8.self), String(decoding: line, as: UTF8.self))
     }
 
     /// The entry without `hash`: what is hashed.
