@@ -69,14 +69,6 @@ struct Ed25519Floor {
     }
 }
 
-/// Milliseconds TandemProtocol takes to check the changes' signatures on one thread
-/// (`Change.isSigned(by:)`: the RFC 8785 signing bytes, base64, Ed25519), as a push does.
-func timeProtocolVerification(_ changes: [Change], publicKey: String) -> Double {
-    let start = now()
-    for change in changes where !change.isSigned(by: publicKey) { fail("a benchmark change is not signed") }
-    return now() - start
-}
-
 /// An SQLite database the raw floors write to: WAL, `synchronous = FULL` (as the store has it),
 /// and the exchange table (the replica's DDL).
 final class RawTable {
