@@ -37,7 +37,10 @@ public struct RecordState: Hashable, Sendable {
 
     /// The record's values as wire JSON, unset fields left out.
     public var values: [String: JSONValue] {
-        fields.compactMapValues { $0.value == .null ? nil : $0.value }
+        // `mapValues` keeps the dictionary's layout (no key hashed again); only a record with
+        // unset fields needs the slower path.
+        fields.values.contains { $0.value == .null }
+            ? fields.compactMapValues { $0.value == .null ? nil : $0.value } : fields.mapValues(\.value)
     }
 }
 
