@@ -55,7 +55,8 @@ extension SQLiteServerStore {
                 var verification = HistoryVerification()
                 // The columns the store looks entries up by must say what the entry says.
                 let rows = try Row.fetchCursor(
-                    db, sql: "SELECT seq, change_id, tbl, record_id, entry, prev_hash, hash FROM log ORDER BY seq")
+                    db, sql: "SELECT seq, change_id, tbl, record_id, entry, prev_hash, hash, item FROM log ORDER BY seq"
+                )
                 while let row = try rows.next(), verification.add(line: Array((row["entry"] as String).utf8)) {
                     guard let entry = verification.last else { continue }
                     func text(_ value: JSONValue?) -> String? {
@@ -74,6 +75,11 @@ extension SQLiteServerStore {
                                 seq: entry.seq,
                                 "the store's columns (seq, change_id, tbl, record_id, prev_hash, hash) disagree with the entry"
                             ))
+                        break
+                    }
+                    // What pulls send of it must be what it says.
+                    if let problem = DerivedForms.problem(item: row["item"], of: entry) {
+                        verification.fail(problem)
                         break
                     }
                 }
@@ -96,11 +102,33 @@ extension SQLiteServerStore {
                     report.failure = AuditFailure(
                         seq: 1, "the store's signing key is not the server key registered at seq 1 (replaced)")
                 }
+                if report.failure == nil { report.failure = try Self.recordFailure(schema: self.schema, db: db) }
                 return report
             }
         } catch {
             throw ServerError(.unavailable, "storage", "the store failed: \(error)")
         }
+    }
+
+    /// The first record (by id) whose values — what pulls send of it — are not what its
+    /// per-field state and the history say (``DerivedForms``).
+    static func recordFailure(schema: Schema, db: Database) throws -> AuditFailure? {
+        let records = try Row.fetchCursor(db, sql: "SELECT * FROM record ORDER BY id")
+        let lines = try db.cachedStatement(sql: "SELECT entry FROM log WHERE change_id = ? AND signed = 1")
+        while let row = try records.next() {
+            let record = try record(row)
+            var entries: [String: LogEntry] = [:]
+            for id in DerivedForms.changeIDs(of: record) {
+                guard let line = try String.fetchOne(lines, arguments: [id]) else { continue }
+                entries[id] = try? LogEntry(json: JSONValue.parse(line))
+            }
+            if let failure = DerivedForms.problem(
+                values: row["values_json"], of: record, seq: row["last_seq"], setBy: entries, schema: schema)
+            {
+                return failure
+            }
+        }
+        return nil
     }
 }
 

@@ -315,10 +315,9 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
             while let row = try entries.next() {
                 // An entry that does not parse (a tampered store, which `verify` names) has none.
                 guard let logged = try? LogEntry(json: JSONValue.parse(row["entry"] as String)),
-                    let change = try? Change(json: logged.change), let outcome = try? Outcome(json: logged.outcome)
+                    let rendered = DerivedForms.item(of: logged)
                 else { continue }
-                let entry = PullItem.Entry(change, author: logged.author, time: logged.time, outcome: outcome)
-                try item.execute(arguments: [entry.json.serialized(), row["seq"] as Int64])
+                try item.execute(arguments: [rendered.serialized(), row["seq"] as Int64])
             }
             guard let schema = try storedSchema(db: db) else { return }
             try countGrants(schema: addingBundledConstraints(to: schema) ?? schema, db: db)

@@ -75,19 +75,20 @@ import Testing
             return (verifier, hashes)
         }
 
-        /// Replaces the stored entry at `seq` with `entry`, keeping the row's other columns true to it.
+        /// Replaces the stored entry at `seq` with `entry`, keeping the row's other columns (its pull
+        /// item too) true to it.
         func replace(_ seq: Int64, with entry: LogEntry) throws {
             let change = try Change(json: entry.change)
             try file().write { db in
                 try db.execute(sql: "DELETE FROM log WHERE seq = ?", arguments: [seq])
                 try db.execute(
                     sql: """
-                        INSERT INTO log(seq, change_id, time, tbl, record_id, entry, prev_hash, hash)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO log(seq, change_id, time, tbl, record_id, entry, prev_hash, hash, item)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
                         entry.seq, change.changeID, entry.time, change.table, change.recordID, entry.line,
-                        entry.prevHash, entry.hash,
+                        entry.prevHash, entry.hash, DerivedForms.item(of: entry)?.serialized(),
                     ])
             }
         }

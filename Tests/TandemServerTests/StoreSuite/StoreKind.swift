@@ -68,9 +68,15 @@ enum TamperKind: Sendable {
     case rewrite([Int64: String])
     /// The entries at these seqs are gone.
     case remove(ClosedRange<Int64>)
+    /// What pulls send of the entry at this seq (its pull item, ``PullItem/Entry/json``) becomes
+    /// this text; the entry itself is untouched.
+    case item(Int64, String)
+    /// What pulls send as the record with this id (its values, `{field: value}`) becomes this
+    /// text; its per-field state and the history are untouched.
+    case values(String, String)
 }
 
-/// ``TamperKind`` on a SQLite store's file (or in-memory database): its `log` table.
+/// ``TamperKind`` on a SQLite store's file (or in-memory database): its `log` and `record` tables.
 enum SQLiteTampering {
     static func tamper(_ writer: any DatabaseWriter, _ kind: TamperKind) throws {
         try writer.write { db in
@@ -91,13 +97,19 @@ enum SQLiteTampering {
                     }
                     try db.execute(
                         sql: """
-                            UPDATE log SET entry = ?, change_id = ?, tbl = ?, record_id = ?, prev_hash = ?, hash = ?
+                            UPDATE log SET entry = ?, change_id = ?, tbl = ?, record_id = ?, prev_hash = ?, hash = ?,
+                                item = ?
                             WHERE seq = ?
                             """,
                         arguments: [
-                            line, text("change_id"), text("table"), text("record_id"), entry.prevHash, entry.hash, seq,
+                            line, text("change_id"), text("table"), text("record_id"), entry.prevHash, entry.hash,
+                            DerivedForms.item(of: entry)?.serialized(), seq,
                         ])
                 }
+            case let .item(seq, text):
+                try db.execute(sql: "UPDATE log SET item = ? WHERE seq = ?", arguments: [text, seq])
+            case let .values(id, text):
+                try db.execute(sql: "UPDATE record SET values_json = ? WHERE id = ?", arguments: [text, id])
             }
         }
     }

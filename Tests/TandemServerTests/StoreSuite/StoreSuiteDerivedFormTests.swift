@@ -1,0 +1,77 @@
+import Foundation
+import TandemProtocol
+import TandemServer
+import TandemTesting
+import Testing
+
+/// What pulls send is kept beside the history, rendered once (docs/merge.md): each entry's pull
+/// item and each record's values. Edited behind the store's back, they change what replicas
+/// receive while the history stays sound — so `verify` checks them against it and names them.
+@Suite struct StoreSuiteDerivedFormTests {
+    /// The round's insert: its seq and its entry's pull item as kept.
+    func roundInsert(_ bench: StoreBench) async throws -> (seq: Int64, item: String) {
+        let seq = try #require(try await bench.record(bench.round)?.seq)
+        let item = try #require(DerivedForms.item(of: try await bench.entry(at: seq))).serialized()
+        #expect(item.contains(#""number":1"#))
+        return (seq, item)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func anEditedPullItemIsNamedAtItsSeq(kind: StoreKind) async throws {
+        let bench = try await StoreBench(kind)
+        let (seq, item) = try await roundInsert(bench)
+        #expect(try bench.subject.verify().failure == nil)
+        try bench.subject.tamper(.item(seq, item.replacingOccurrences(of: #""number":1"#, with: #""number":10"#)))
+        let pulled = try await bench.pullAll(bench.coordinator).items.first { $0.seq == seq }
+        #expect(pulled?.entry?.fields["number"] == .int(10), "pulls send the forgery")
+        #expect(try await bench.entry(at: seq).change["fields"]?["number"] == .int(1), "the history is untouched")
+        let failure = try #require(try bench.subject.verify().failure)
+        #expect(failure.seq == seq, "\(failure)")
+        #expect(failure.problem.contains("pull item"), "\(failure)")
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aPullItemWithItsMembersReorderedStillVerifies(kind: StoreKind) async throws {
+        let bench = try await StoreBench(kind)
+        let (seq, item) = try await roundInsert(bench)
+        guard case let .object(members) = try JSONValue.parse(item) else {
+            Issue.record("not an object: \(item)")
+            return
+        }
+        try bench.subject.tamper(.item(seq, JSONValue.object(members.reversed()).serialized()))
+        #expect(try bench.subject.verify().failure == nil, "the same JSON, said otherwise")
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func anEditedRecordValueIsNamed(kind: StoreKind) async throws {
+        let bench = try await StoreBench(kind)
+        let (seq, _) = try await roundInsert(bench)
+        #expect(try await bench.record(bench.round)?.record == ["number": .int(1), "status": .string("planned")])
+        try bench.subject.tamper(.values(bench.round, #"{"number":10,"status":"planned"}"#))
+        #expect(try await bench.record(bench.round)?.record?["number"] == .int(10), "pulls send the forgery")
+        let failure = try #require(try bench.subject.verify().failure)
+        #expect(failure.seq == seq, "\(failure)")
+        #expect(failure.problem.contains(bench.round) && failure.problem.contains("number"), "\(failure)")
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aValueSlippedIntoARecordIsNamed(kind: StoreKind) async throws {
+        let bench = try await StoreBench(kind)
+        let (seq, _) = try await roundInsert(bench)
+        try bench.subject.tamper(.values(bench.round, #"{"number":1,"status":"planned","title":"Forged"}"#))
+        #expect(try await bench.record(bench.round)?.record?["title"] == .string("Forged"), "pulls send the forgery")
+        let failure = try #require(try bench.subject.verify().failure)
+        #expect(failure.seq == seq, "\(failure)")
+        #expect(failure.problem.contains(bench.round) && failure.problem.contains("values"), "\(failure)")
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aValueRemovedFromARecordIsNamed(kind: StoreKind) async throws {
+        let bench = try await StoreBench(kind)
+        _ = try await roundInsert(bench)
+        try bench.subject.tamper(.values(bench.round, #"{"number":1}"#))
+        #expect(try await bench.record(bench.round)?.record?["status"] == nil, "pulls send the forgery")
+        let failure = try #require(try bench.subject.verify().failure)
+        #expect(failure.problem.contains(bench.round), "\(failure)")
+    }
+}
