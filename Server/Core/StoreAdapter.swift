@@ -19,6 +19,26 @@ public protocol StoreAdapter: Sendable {
     /// may read (every entry when nil), `viewer`'s markers (nil for no viewer; up to `limit`,
     /// completed to the end of the last one's seq), rendered; the head; the schema version.
     func pullCandidates(since: Int64, limit: Int, viewer: String?) async throws -> PullCandidates
+
+    /// The schema in force now, taking up a version another process installed.
+    func currentSchema() async throws -> Schema
+
+    /// Answers `request` in one read, outside any write (as ``perform(_:)`` answers a work's).
+    func facts(for request: FactRequest) async throws -> Facts
+
+    // MARK: History, as `verify` reads it (in pages: memory does not grow with it)
+
+    /// Up to `limit` history entries after `seq`, in seq order, as the store keeps them.
+    func storedEntries(after seq: Int64, limit: Int) async throws -> [StoredEntry]
+
+    /// Up to `limit` records after the id `id` (from the first when nil), in id order, as the store keeps them.
+    func storedRecords(after id: String?, limit: Int) async throws -> [StoredRecord]
+
+    /// The hash of the entry at each of `seqs` the history holds.
+    func hashes(at seqs: Set<Int64>) async throws -> [Int64: String]
+
+    /// Every checkpoint kept, in seq order.
+    func keptCheckpoints() async throws -> [Checkpoint]
 }
 
 /// A store's answer to ``StoreAdapter/pullCandidates(since:limit:viewer:)``.

@@ -92,6 +92,13 @@ public protocol ServerStore: Sendable {
     /// the history no longer holds it, a ``RollbackReport`` is kept and returned.
     func checkpoint(at seq: Int64, presenting presented: Checkpoint?, by principal: Principal, now: Int64)
         async throws -> (checkpoint: Checkpoint, report: RollbackReport?)
+
+    /// Checks the whole store as an auditor would (`tandem-server verify`, docs/audit.md): the
+    /// chain, every signature, every kept checkpoint, the server's key — and that what the store
+    /// keeps beside its history (what pulls send) says what the history says.
+    ///
+    /// - Returns: the report; its `failure` names the first bad seq.
+    func verify() async throws -> HistoryVerification.Report
 }
 
 extension ServerStore {

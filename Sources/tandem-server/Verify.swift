@@ -21,7 +21,7 @@ struct Verify: AsyncParsableCommand {
     func run() async throws {
         try await Console.reporting {
             let store = try data.open()
-            let report = try store.verify()
+            let report = try await store.verify()
             if let failure = report.failure { throw Console.fail("\(failure)", status: 65) }
             let (head, rollbacks) = try store.rollbackReports()
             if let behind = rollbacks.first(where: { $0.isBehind(head: head) }) {

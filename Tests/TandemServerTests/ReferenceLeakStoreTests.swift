@@ -209,6 +209,6 @@ extension VisibilityStoreTests {
         let hosted = try await store.pull(since: 0, limit: 1000, for: member(company))
         let companyHolds = Set(hosted.items.filter { $0.isVisible }.map(\.recordID))
         #expect(companyHolds.contains(ana), "the fixed exchange grants the host its person")
-        #expect(try store.verify().failure == nil)
+        #expect(try await store.verify().failure == nil)
     }
 }

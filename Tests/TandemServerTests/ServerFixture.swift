@@ -195,6 +195,7 @@ struct FailingStore: ServerStore {
     func checkpoint(at seq: Int64, presenting presented: Checkpoint?, by principal: Principal, now: Int64)
         async throws -> (checkpoint: Checkpoint, report: RollbackReport?)
     { throw Broken() }
+    func verify() async throws -> HistoryVerification.Report { throw Broken() }
 }
 
 extension HistoryLine {

@@ -20,12 +20,12 @@ import Testing
     func anEditedPullItemIsNamedAtItsSeq(kind: StoreKind) async throws {
         let bench = try await StoreBench(kind)
         let (seq, item) = try await roundInsert(bench)
-        #expect(try bench.subject.verify().failure == nil)
+        #expect(try await bench.store.verify().failure == nil)
         try bench.subject.tamper(.item(seq, item.replacingOccurrences(of: #""number":1"#, with: #""number":10"#)))
         let pulled = try await bench.pullAll(bench.coordinator).items.first { $0.seq == seq }
         #expect(pulled?.entry?.fields["number"] == .int(10), "pulls send the forgery")
         #expect(try await bench.entry(at: seq).change["fields"]?["number"] == .int(1), "the history is untouched")
-        let failure = try #require(try bench.subject.verify().failure)
+        let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == seq, "\(failure)")
         #expect(failure.problem.contains("pull item"), "\(failure)")
     }
@@ -39,7 +39,7 @@ import Testing
             return
         }
         try bench.subject.tamper(.item(seq, JSONValue.object(members.reversed()).serialized()))
-        #expect(try bench.subject.verify().failure == nil, "the same JSON, said otherwise")
+        #expect(try await bench.store.verify().failure == nil, "the same JSON, said otherwise")
     }
 
     @Test(arguments: StoreKind.allCases)
@@ -49,7 +49,7 @@ import Testing
         #expect(try await bench.record(bench.round)?.record == ["number": .int(1), "status": .string("planned")])
         try bench.subject.tamper(.values(bench.round, #"{"number":10,"status":"planned"}"#))
         #expect(try await bench.record(bench.round)?.record?["number"] == .int(10), "pulls send the forgery")
-        let failure = try #require(try bench.subject.verify().failure)
+        let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == seq, "\(failure)")
         #expect(failure.problem.contains(bench.round) && failure.problem.contains("number"), "\(failure)")
     }
@@ -60,7 +60,7 @@ import Testing
         let (seq, _) = try await roundInsert(bench)
         try bench.subject.tamper(.values(bench.round, #"{"number":1,"status":"planned","title":"Forged"}"#))
         #expect(try await bench.record(bench.round)?.record?["title"] == .string("Forged"), "pulls send the forgery")
-        let failure = try #require(try bench.subject.verify().failure)
+        let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == seq, "\(failure)")
         #expect(failure.problem.contains(bench.round) && failure.problem.contains("values"), "\(failure)")
     }
@@ -71,7 +71,35 @@ import Testing
         _ = try await roundInsert(bench)
         try bench.subject.tamper(.values(bench.round, #"{"number":1}"#))
         #expect(try await bench.record(bench.round)?.record?["status"] == nil, "pulls send the forgery")
-        let failure = try #require(try bench.subject.verify().failure)
+        let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.problem.contains(bench.round), "\(failure)")
+    }
+
+    /// `verify` reads the store a page at a time (memory flat however long the history): what it
+    /// finds does not depend on where the pages break.
+    @Test(arguments: StoreKind.allCases)
+    func verifyFindsTheSameWhateverItsPageSize(kind: StoreKind) async throws {
+        let bench = try await StoreBench(kind)
+        let adapter = try #require(bench.store as? any StoreAdapter)
+        let (_, exchange) = try await bench.anaOnAnExchange()
+        let whole = try await adapter.verify(page: 100_000)
+        let head = try await bench.store.headSeq()
+        #expect(whole.failure == nil && whole.entries == head)
+        for page in [1, 2, 3] { #expect(try await adapter.verify(page: page) == whole, "page \(page)") }
+
+        // The last entry and the last record by id, past the first pages.
+        let item = try #require(DerivedForms.item(of: try await bench.entry(at: head))).serialized()
+        try bench.subject.tamper(.item(head, item.replacingOccurrences(of: #""op":"#, with: #""forged":1,"op":"#)))
+        for page in [1, 2, 3, 100_000] {
+            #expect(try await adapter.verify(page: page).failure?.seq == head, "page \(page)")
+        }
+        try bench.subject.tamper(.item(head, item))
+        let last = try #require(try await bench.pullAll(bench.coordinator).items.map(\.recordID).max())
+        #expect(last >= exchange)
+        try bench.subject.tamper(.values(last, "{}"))
+        for page in [1, 2, 3, 100_000] {
+            let failure = try await adapter.verify(page: page).failure
+            #expect(failure?.problem.contains(last) == true, "page \(page): \(String(describing: failure))")
+        }
     }
 }
