@@ -13,37 +13,6 @@ extension SQLiteServerStore {
         }
     }
 
-    /// The signed head. The last kept checkpoint when it is the head; else the head is signed
-    /// now and kept.
-    public func checkpoint(now: Int64) async throws -> Checkpoint {
-        let serverKey = serverKey
-        let time = Self.timestamp(now)
-        if let kept = try await read({ db in try Self.checkpointAtHead(db: db) }) { return kept }
-        return try await write { db in
-            if let kept = try Self.checkpointAtHead(db: db) { return kept }
-            guard let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1") else {
-                throw ServerError(.unavailable, "empty", "the history is empty")
-            }
-            let checkpoint = Checkpoint(seq: head["seq"], hash: head["hash"], time: time, signedBy: serverKey)
-            try Self.saveCheckpoint(checkpoint, db: db)
-            return checkpoint
-        }
-    }
-
-    private static func checkpointAtHead(db: Database) throws -> Checkpoint? {
-        try Row.fetchOne(
-            db,
-            sql: """
-                SELECT c.seq, c.hash, c.time, c.public_key, c.signature FROM checkpoint c
-                WHERE c.seq = (SELECT max(seq) FROM log)
-                """
-        ).map { row in
-            Checkpoint(
-                seq: row["seq"], hash: row["hash"], time: row["time"], publicKey: row["public_key"],
-                signature: row["signature"])
-        }
-    }
-
     // MARK: - What verify reads (``StoreAdapter/verify()``)
 
     public func storedEntries(after seq: Int64, limit: Int) async throws -> [StoredEntry] {
@@ -82,13 +51,8 @@ extension SQLiteServerStore {
 
     public func keptCheckpoints() async throws -> [Checkpoint] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT seq, hash, time, public_key, signature FROM checkpoint ORDER BY seq").map
-            {
-                row in
-                Checkpoint(
-                    seq: row["seq"], hash: row["hash"], time: row["time"], publicKey: row["public_key"],
-                    signature: row["signature"])
-            }
+            try Row.fetchAll(db, sql: "SELECT seq, hash, time, public_key, signature FROM checkpoint ORDER BY seq")
+                .map(Self.checkpoint)
         }
     }
 

@@ -99,6 +99,22 @@ public protocol ServerStore: Sendable {
     ///
     /// - Returns: the report; its `failure` names the first bad seq.
     func verify() async throws -> HistoryVerification.Report
+
+    // MARK: Administration (`tandem-server`)
+
+    /// Installs `proposed` as the next version of the schema (`tandem-server schema apply`):
+    /// additive changes only, logged as a server-signed entry; serving processes take it up at
+    /// their next request.
+    ///
+    /// - Returns: the schema installed (its version bumped) and the seq of its history entry.
+    /// - Throws: ``ServerError`` `schema_refused` naming the first change that is not additive.
+    func applySchema(_ proposed: Schema, now: Int64) async throws -> (schema: Schema, seq: Int64)
+
+    /// The head and every rollback report kept, oldest first (`tandem-server verify`, the start-up check).
+    func rollbackReports() async throws -> (head: Int64, reports: [RollbackReport])
+
+    /// The records whose grants of sight are withdrawn now (`tandem-server verify` lists them).
+    func withdrawnGrants() async throws -> [WithdrawnGrant]
 }
 
 extension ServerStore {

@@ -96,7 +96,7 @@ struct Serve: AsyncParsableCommand {
                 } else {
                     logger.info("history verified: \(report.entries) entries, head seq \(report.headSeq)")
                 }
-                let (head, rollbacks) = try store.rollbackReports()
+                let (head, rollbacks) = try await store.rollbackReports()
                 for rollback in rollbacks {
                     if rollback.isBehind(head: head) {
                         logger.critical(
