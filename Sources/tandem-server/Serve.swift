@@ -122,8 +122,8 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
-    private func open() async throws -> SQLiteServerStore {
-        var store: SQLiteServerStore?
+    private func open() async throws -> any ServerStore {
+        var store: (any ServerStore)?
         try await Console.reporting { store = try data.open() }
         guard let store else { throw ExitCode(70) }
         return store
