@@ -28,10 +28,12 @@ public enum DerivedForms {
     /// What is wrong with a record as kept (`values`: the text pulls send as the record; `seq`:
     /// the entry that last changed it): its values must be its fields' and nothing more, and
     /// each field's value what the change its stamp names set (`setBy`: those changes' entries,
-    /// by change id) as the merge took it in — normalised, the table's default for a field an
-    /// insert left out; a `union` field holds at least what its change added.
+    /// by change id) as the merge took it in — normalised; for a field an insert left out, the
+    /// table's default (as `schemas` give it: the schema in force first, then every version the
+    /// history installed — a default may have changed since); a set holds at least what its change
+    /// added (a `union` merges).
     public static func problem(
-        values: String?, of record: RecordState, seq: Int64, setBy entries: [String: LogEntry], schema: Schema
+        values: String?, of record: RecordState, seq: Int64, setBy entries: [String: LogEntry], schemas: [Schema]
     ) -> AuditFailure? {
         func failure(_ problem: String) -> AuditFailure {
             AuditFailure(seq: seq, "record \(record.id) (\(record.table)): \(problem)")
@@ -40,7 +42,7 @@ public enum DerivedForms {
         guard values.flatMap({ try? JSONValue.parse($0).canonicalBytes() }) == rendered.canonicalBytes() else {
             return failure("its values (what pulls send of it) disagree with its per-field state")
         }
-        guard let table = try? schema.table(named: record.table) else { return nil }
+        guard let table = schemas.lazy.compactMap({ try? $0.table(named: record.table) }).first else { return nil }
         for (name, field) in record.fields.sorted(by: { $0.key < $1.key }) {
             guard let schemaField = try? table.field(named: name) else { continue }
             guard let entry = entries[field.changeID], let change = try? Change(json: entry.change),
@@ -50,22 +52,24 @@ public enum DerivedForms {
             }
             var expected = JSONValue.null
             if let value = change.fields[name] {
-                guard let parsed = try? FieldValue(json: value, for: schemaField, in: table.name) else {
-                    return failure("field \(name) names a change whose value does not parse")
-                }
-                expected = parsed.json
+                // As the merge took it in; a value today's rules refuse (a store made before
+                // them) was kept as it came.
+                expected = (try? FieldValue(json: value, for: schemaField, in: table.name))?.json ?? value
             } else if change.op != .insert {
                 return failure("field \(name) names a change that did not set it")
             }
-            // An insert gives a field it leaves unset its default.
-            if expected == .null, change.op == .insert, let index = table.fields.firstIndex(of: schemaField) {
-                expected = table.defaultValues[index].json
+            let isSet = schemaField.type == .set
+            func holds(_ expected: JSONValue) -> Bool {
+                isSet
+                    ? Set(members(of: expected)).isSubset(of: members(of: field.value))
+                    : expected.canonicalBytes() == field.value.canonicalBytes()
             }
-            if schemaField.rule == .union {
-                guard Set(members(of: expected)).isSubset(of: members(of: field.value)) else {
-                    return failure("field \(name) is not what the history set")
-                }
-            } else if expected.canonicalBytes() != field.value.canonicalBytes() {
+            // An insert gives a field it leaves unset its default, as it was then.
+            let isDefaulted = expected == .null && change.op == .insert
+            guard
+                isDefaulted
+                    ? defaults(of: name, in: record.table, schemas: schemas).contains(where: holds) : holds(expected)
+            else {
                 return failure("field \(name) is not what the history set")
             }
         }
@@ -74,6 +78,24 @@ public enum DerivedForms {
 
     /// The change ids `record`'s fields name (what ``problem(values:of:seq:setBy:schema:)`` needs).
     public static func changeIDs(of record: RecordState) -> Set<String> { Set(record.fields.values.map(\.changeID)) }
+
+    /// The defaults `schemas` give `field` of `table` (NULL for one that gives none).
+    private static func defaults(of field: String, in table: String, schemas: [Schema]) -> [JSONValue] {
+        schemas.compactMap { schema in
+            guard let table = try? schema.table(named: table),
+                let index = table.fields.firstIndex(where: { $0.name == field })
+            else { return nil }
+            return table.defaultValues[index].json
+        }
+    }
+
+    /// The schema a `_schema` entry installs (``SchemaRegistry``); nil for any other entry.
+    public static func installedSchema(by entry: LogEntry) -> Schema? {
+        guard entry.change["table"] == .string(SchemaRegistry.table),
+            let document = entry.change["fields"]?["document"]
+        else { return nil }
+        return try? Schema.decode(Array(document.serialized().utf8))
+    }
 
     private static func members(of value: JSONValue) -> [JSONValue] {
         if case let .array(items) = value { items } else { [] }

@@ -59,12 +59,17 @@ extension StoreAdapter {
         // Checkpoints kept before reading: each is at or before the head the stream reaches.
         let checkpoints = try await keptCheckpoints()
         var verification = HistoryVerification()
+        // Every schema the history installed: a record keeps the default of its insert's time.
+        var installed: [Schema] = []
         var after: Int64 = 0
         reading: while true {
             let rows = try await storedEntries(after: after, limit: page)
             for row in rows {
                 guard verification.add(line: Array(row.line.utf8)) else { break reading }
                 guard let entry = verification.last else { continue }
+                if row.table == SchemaRegistry.table, let schema = DerivedForms.installedSchema(by: entry) {
+                    installed.append(schema)
+                }
                 if let problem = Self.problem(columns: row, of: entry)
                     ?? DerivedForms.problem(item: row.item, of: entry)
                 {
@@ -85,7 +90,7 @@ extension StoreAdapter {
             report.failure = AuditFailure(
                 seq: 1, "the store's signing key is not the server key registered at seq 1 (replaced)")
         }
-        if report.failure == nil { report.failure = try await recordFailure(page: page) }
+        if report.failure == nil { report.failure = try await recordFailure(page: page, installed: installed) }
         return report
     }
 
@@ -106,8 +111,8 @@ extension StoreAdapter {
     }
 
     /// The first record (by id) whose values are not what its state and the history say.
-    private func recordFailure(page: Int) async throws -> AuditFailure? {
-        let schema = try await currentSchema()
+    private func recordFailure(page: Int, installed: [Schema]) async throws -> AuditFailure? {
+        let schemas = [try await currentSchema()] + installed.reversed() + [.partnership]
         var after: String?
         while true {
             let records = try await storedRecords(after: after, limit: page)
@@ -119,7 +124,7 @@ extension StoreAdapter {
             }
             for record in records {
                 if let failure = DerivedForms.problem(
-                    values: record.values, of: record.state, seq: record.seq, setBy: entries, schema: schema)
+                    values: record.values, of: record.state, seq: record.seq, setBy: entries, schemas: schemas)
                 {
                     return failure
                 }

@@ -75,6 +75,27 @@ import Testing
         #expect(failure.problem.contains(bench.round), "\(failure)")
     }
 
+    /// A record keeps the default of its insert's time: a schema that changes the default since
+    /// does not make it a forgery.
+    @Test(arguments: StoreKind.allCases)
+    func aDefaultChangedSinceAnInsertStillVerifies(kind: StoreKind) async throws {
+        let bench = try await StoreBench(kind)
+        #expect(try await bench.record(bench.round)?.record?["status"] == .string("planned"))
+        var proposed = try await bench.store.currentSchema()
+        let table = try #require(proposed.tables.firstIndex { $0.name == "round" })
+        let field = try #require(proposed.tables[table].fields.firstIndex { $0.name == "status" })
+        proposed.tables[table].fields[field].defaultValue = "open"
+        _ = try await bench.store.applySchema(proposed, now: bench.now)
+        let later = bench.newID()
+        try await bench.expect([.applied], [bench.insert("round", later, ["number": .int(2)])], by: bench.coordinator)
+        #expect(try await bench.record(later)?.record?["status"] == .string("open"))
+        #expect(try await bench.store.verify().failure == nil)
+        // A value no version of the schema gave is still named.
+        try bench.subject.tamper(.values(bench.round, #"{"number":1,"status":"closed"}"#))
+        let failure = try #require(try await bench.store.verify().failure)
+        #expect(failure.problem.contains(bench.round) && failure.problem.contains("status"), "\(failure)")
+    }
+
     /// `verify` reads the store a page at a time (memory flat however long the history): what it
     /// finds does not depend on where the pages break.
     @Test(arguments: StoreKind.allCases)
