@@ -1,8 +1,11 @@
 public import TandemProtocol
 
-/// What the core asks of a store (SQLite, PostgreSQL): fetching and writing in batches, no rule.
-/// The rules that sit on it — push, pull — are written once, in the extension below, for every
-/// store that is an adapter.
+/// What the core asks of a store (SQLite, PostgreSQL): fetching and writing rows, no rule. The
+/// rules that sit on it are written once, in extensions of it, for every store that is an
+/// adapter: push, pull pages, resolve and device registration below; the conflicts a caller may
+/// see (`ConflictList.swift`), tokens and organisations (`Tokens.swift`, `Organisations.swift`),
+/// checkpoints and rollback reports (`Checkpoints.swift`), schema installation (``SchemaWork``)
+/// and `verify` (`StoreVerification.swift`). Together they make an adapter a ``ServerStore``.
 public protocol StoreAdapter: Sendable {
     /// Runs the work `make` builds (with the merge of the schema in force) in one write
     /// transaction under the store's single writer: reads the head, answers every

@@ -31,10 +31,13 @@ public struct HistoryLine: Hashable, Sendable {
 }
 
 /// Where the server keeps everything: records with their per-field state, the append-only log,
-/// conflicts, organisations and tokens. SQLite (the default) and PostgreSQL implement it; the
-/// HTTP layer and the admin commands only talk to this.
+/// conflicts, organisations and tokens. The HTTP layer, the admin commands and the tests only
+/// talk to this, holding `any ServerStore` opened through ``StoreLocation``. A store (SQLite, the
+/// default; PostgreSQL) implements it by being a ``StoreAdapter``: the rules are the server core's,
+/// written once in the adapter's extensions.
 ///
-/// Every method is one transaction: a push batch is applied whole or not at all.
+/// A push batch, a resolve, a device registration and a schema installation are each one write
+/// transaction: applied whole or not at all.
 public protocol ServerStore: Sendable {
     /// The schema the server serves and merges with.
     var schema: Schema { get }
