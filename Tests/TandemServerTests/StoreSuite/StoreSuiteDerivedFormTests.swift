@@ -42,37 +42,50 @@ import Testing
         #expect(try await bench.store.verify().failure == nil, "the same JSON, said otherwise")
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func anEditedRecordValueIsNamed(kind: StoreKind) async throws {
+    /// A forger's edit of the round's values (`{"number":1,"status":"planned"}` as the history
+    /// set them): what pulls then send of `field`, and what the failure names beside the record.
+    enum RecordForgery: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case edited, slipped, removed
+
+        var values: String {
+            switch self {
+            case .edited: #"{"number":10,"status":"planned"}"#
+            case .slipped: #"{"number":1,"status":"planned","title":"Forged"}"#
+            case .removed: #"{"number":1}"#
+            }
+        }
+
+        var pulled: (field: String, value: JSONValue?) {
+            switch self {
+            case .edited: ("number", .int(10))
+            case .slipped: ("title", .string("Forged"))
+            case .removed: ("status", nil)
+            }
+        }
+
+        /// `field number is not what the history set`, `its values … disagree with its per-field state`.
+        var named: String {
+            switch self {
+            case .edited: "number"
+            case .slipped: "values"
+            case .removed: "status"
+            }
+        }
+
+        var testDescription: String { rawValue }
+    }
+
+    @Test(arguments: StoreKind.allCases, RecordForgery.allCases)
+    func aForgedRecordIsNamedAtItsLastSeq(kind: StoreKind, forgery: RecordForgery) async throws {
         let bench = try await StoreBench(kind)
         let (seq, _) = try await roundInsert(bench)
         #expect(try await bench.record(bench.round)?.record == ["number": .int(1), "status": .string("planned")])
-        try bench.subject.tamper(.values(bench.round, #"{"number":10,"status":"planned"}"#))
-        #expect(try await bench.record(bench.round)?.record?["number"] == .int(10), "pulls send the forgery")
+        try bench.subject.tamper(.values(bench.round, forgery.values))
+        let pulled = try await bench.record(bench.round)?.record?[forgery.pulled.field]
+        #expect(pulled == forgery.pulled.value, "pulls send the forgery")
         let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == seq, "\(failure)")
-        #expect(failure.problem.contains(bench.round) && failure.problem.contains("number"), "\(failure)")
-    }
-
-    @Test(arguments: StoreKind.allCases)
-    func aValueSlippedIntoARecordIsNamed(kind: StoreKind) async throws {
-        let bench = try await StoreBench(kind)
-        let (seq, _) = try await roundInsert(bench)
-        try bench.subject.tamper(.values(bench.round, #"{"number":1,"status":"planned","title":"Forged"}"#))
-        #expect(try await bench.record(bench.round)?.record?["title"] == .string("Forged"), "pulls send the forgery")
-        let failure = try #require(try await bench.store.verify().failure)
-        #expect(failure.seq == seq, "\(failure)")
-        #expect(failure.problem.contains(bench.round) && failure.problem.contains("values"), "\(failure)")
-    }
-
-    @Test(arguments: StoreKind.allCases)
-    func aValueRemovedFromARecordIsNamed(kind: StoreKind) async throws {
-        let bench = try await StoreBench(kind)
-        _ = try await roundInsert(bench)
-        try bench.subject.tamper(.values(bench.round, #"{"number":1}"#))
-        #expect(try await bench.record(bench.round)?.record?["status"] == nil, "pulls send the forgery")
-        let failure = try #require(try await bench.store.verify().failure)
-        #expect(failure.problem.contains(bench.round), "\(failure)")
+        #expect(failure.problem.contains(bench.round) && failure.problem.contains(forgery.named), "\(failure)")
     }
 
     /// A record keeps the default of its insert's time: a schema that changes the default since
