@@ -37,6 +37,13 @@ public enum ServerCore {
     /// How often (in entries) the store signs and keeps its head on its own.
     public static let checkpointInterval: Int64 = 1000
 
+    /// The most rollback reports kept (each distinct checkpoint presented once); beyond it,
+    /// reports are still logged but not kept, so that presenting cannot fill the store.
+    public static let maximumRollbackReports = 1000
+
+    /// How many entries (or records) `verify` reads at a time.
+    static let verificationPage = 4096
+
     /// Below this many changes a batch's signatures are checked on one thread.
     static let parallelVerification = 64
 

@@ -1,8 +1,11 @@
 public import TandemProtocol
 
-/// What the core asks of a store (SQLite, PostgreSQL): fetching and writing in batches, no rule.
-/// The rules that sit on it — push, pull — are written once, in the extension below, for every
-/// store that is an adapter.
+/// What the core asks of a store (SQLite, PostgreSQL): fetching and writing rows, no rule. The
+/// rules that sit on it are written once, in extensions of it, for every store that is an
+/// adapter: push, pull pages, resolve and device registration below; the conflicts a caller may
+/// see (`ConflictList.swift`), tokens and organisations (`Tokens.swift`, `Organisations.swift`),
+/// checkpoints and rollback reports (`Checkpoints.swift`), schema installation (``SchemaWork``)
+/// and `verify` (`StoreVerification.swift`). Together they make an adapter a ``ServerStore``.
 public protocol StoreAdapter: Sendable {
     /// Runs the work `make` builds (with the merge of the schema in force) in one write
     /// transaction under the store's single writer: reads the head, answers every
@@ -19,6 +22,82 @@ public protocol StoreAdapter: Sendable {
     /// may read (every entry when nil), `viewer`'s markers (nil for no viewer; up to `limit`,
     /// completed to the end of the last one's seq), rendered; the head; the schema version.
     func pullCandidates(since: Int64, limit: Int, viewer: String?) async throws -> PullCandidates
+
+    /// The schema in force now, taking up a version another process installed.
+    func currentSchema() async throws -> Schema
+
+    /// Answers `request` in one read, outside any write (as ``perform(_:)`` answers a work's).
+    func facts(for request: FactRequest) async throws -> Facts
+
+    // MARK: History, as `verify` reads it (in pages: memory does not grow with it)
+
+    /// Up to `limit` history entries after `seq`, in seq order, as the store keeps them.
+    func storedEntries(after seq: Int64, limit: Int) async throws -> [StoredEntry]
+
+    /// Up to `limit` records after the id `id` (from the first when nil), in id order, as the store keeps them.
+    func storedRecords(after id: String?, limit: Int) async throws -> [StoredRecord]
+
+    /// The hash of the entry at each of `seqs` the history holds.
+    func hashes(at seqs: Set<Int64>) async throws -> [Int64: String]
+
+    /// Every checkpoint kept, in seq order.
+    func keptCheckpoints() async throws -> [Checkpoint]
+
+    // MARK: The head, history pages, checkpoints and rollback reports
+
+    /// The head of the history: the last entry's seq and hash (``LogHead/empty`` when there is none).
+    func logHead() async throws -> LogHead
+
+    /// Up to `limit` history lines after `since`, in seq order.
+    func history(since: Int64, limit: Int) async throws -> [HistoryLine]
+
+    /// The checkpoint kept at `seq`, if any.
+    func keptCheckpoint(at seq: Int64) async throws -> Checkpoint?
+
+    /// Keeps `checkpoint` unless one is kept at its seq already; returns the one kept there.
+    func keep(_ checkpoint: Checkpoint) async throws -> Checkpoint
+
+    /// Keeps `report` (once per checkpoint presented) while fewer than `limit` are kept.
+    func keep(_ report: RollbackReport, upTo limit: Int) async throws
+
+    /// Every rollback report kept, oldest first (the presented checkpoints without their public key).
+    func keptRollbackReports() async throws -> [RollbackReport]
+
+    // MARK: Tokens, conflicts, the schema
+
+    /// The token row whose hash is `hash` (revoked ones too), if any.
+    func token(hash: String) async throws -> TokenRow?
+
+    /// Adds a token row.
+    func addToken(_ row: TokenRow) async throws
+
+    /// Marks the active token whose hash is `hash` revoked at `time`; false when there is none.
+    func revokeToken(hash: String, at time: String) async throws -> Bool
+
+    /// Every conflict (open ones only unless `includeResolved`), in the order they were opened.
+    func conflictRows(includeResolved: Bool) async throws -> [ConflictRow]
+
+    /// The records whose grants of sight are withdrawn now, in seq order.
+    func withdrawnGrants() async throws -> [WithdrawnGrant]
+
+    /// Runs the ``SchemaWork`` `make` builds (with the merge of the schema in force) in one write
+    /// transaction, as ``perform(_:)`` does, and keeps the schema it installs as the store's.
+    func install(_ make: @escaping @Sendable (Merge) -> SchemaWork) async throws -> SchemaWork
+}
+
+/// A record whose grants of sight are withdrawn because it breaks its table's constraints
+/// (docs/visibility.md): its table, id, and the seq from which its personal records left the
+/// replicas it had wrongly reached.
+public struct WithdrawnGrant: Hashable, Sendable {
+    public var table: String
+    public var recordID: String
+    public var seq: Int64
+
+    public init(table: String, recordID: String, seq: Int64) {
+        self.table = table
+        self.recordID = recordID
+        self.seq = seq
+    }
 }
 
 /// A store's answer to ``StoreAdapter/pullCandidates(since:limit:viewer:)``.

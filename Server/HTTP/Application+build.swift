@@ -15,7 +15,7 @@ import TandemProtocol
 ///     when `configuration.port` is 0).
 ///
 /// ```swift
-/// let store = try SQLiteServerStore.open(directory: "/var/lib/tandem")
+/// let store = try StoreLocation.directory("/var/lib/tandem").open()
 /// let app = buildApplication(configuration: ServerConfiguration(dataDirectory: "/var/lib/tandem"), store: store, logger: logger)
 /// try await app.runService()
 /// ```

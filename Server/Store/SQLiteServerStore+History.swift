@@ -2,7 +2,7 @@ import GRDB
 public import TandemProtocol
 
 /// The history for auditors (SPEC §8, docs/audit.md): device registrations, history pages,
-/// checkpoints, and the store's own verification.
+/// checkpoints, and what `verify` reads.
 extension SQLiteServerStore {
     public func history(since: Int64, limit: Int) async throws -> [HistoryLine] {
         try await read { db in
@@ -13,94 +13,52 @@ extension SQLiteServerStore {
         }
     }
 
-    /// The signed head. The last kept checkpoint when it is the head; else the head is signed
-    /// now and kept.
-    public func checkpoint(now: Int64) async throws -> Checkpoint {
-        let serverKey = serverKey
-        let time = Self.timestamp(now)
-        if let kept = try await read({ db in try Self.checkpointAtHead(db: db) }) { return kept }
-        return try await write { db in
-            if let kept = try Self.checkpointAtHead(db: db) { return kept }
-            guard let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1") else {
-                throw ServerError(.unavailable, "empty", "the history is empty")
+    // MARK: - What verify reads (``StoreAdapter/verify()``)
+
+    public func storedEntries(after seq: Int64, limit: Int) async throws -> [StoredEntry] {
+        try await read { db in
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT seq, change_id, tbl, record_id, entry, prev_hash, hash, item FROM log
+                        WHERE seq > ? ORDER BY seq LIMIT ?
+                        """), arguments: [seq, limit]
+            ).map { row in
+                StoredEntry(
+                    seq: row["seq"], changeID: row["change_id"], table: row["tbl"], recordID: row["record_id"],
+                    line: row["entry"], prevHash: row["prev_hash"], hash: row["hash"], item: row["item"])
             }
-            let checkpoint = Checkpoint(seq: head["seq"], hash: head["hash"], time: time, signedBy: serverKey)
-            try Self.saveCheckpoint(checkpoint, db: db)
-            return checkpoint
         }
     }
 
-    private static func checkpointAtHead(db: Database) throws -> Checkpoint? {
-        try Row.fetchOne(
-            db,
-            sql: """
-                SELECT c.seq, c.hash, c.time, c.public_key, c.signature FROM checkpoint c
-                WHERE c.seq = (SELECT max(seq) FROM log)
-                """
-        ).map { row in
-            Checkpoint(
-                seq: row["seq"], hash: row["hash"], time: row["time"], publicKey: row["public_key"],
-                signature: row["signature"])
+    public func storedRecords(after id: String?, limit: Int) async throws -> [StoredRecord] {
+        try await read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM record WHERE id > ? ORDER BY id LIMIT ?"),
+                arguments: [id ?? "", limit]
+            ).map { row in StoredRecord(state: try Self.record(row), values: row["values_json"], seq: row["last_seq"]) }
         }
     }
 
-    /// Checks the whole history as an auditor would (``HistoryVerification``): the chain, every
-    /// signature, every kept checkpoint, and that the store's key is the one entry 1 registers.
-    /// Reads entry by entry: memory does not grow with the history.
-    ///
-    /// - Returns: the report; its `failure` names the first bad seq.
-    public func verify() throws -> HistoryVerification.Report {
-        do {
-            return try writer.read { db in
-                var verification = HistoryVerification()
-                // The columns the store looks entries up by must say what the entry says.
-                let rows = try Row.fetchCursor(
-                    db, sql: "SELECT seq, change_id, tbl, record_id, entry, prev_hash, hash FROM log ORDER BY seq")
-                while let row = try rows.next(), verification.add(line: Array((row["entry"] as String).utf8)) {
-                    guard let entry = verification.last else { continue }
-                    func text(_ value: JSONValue?) -> String? {
-                        if case let .string(text)? = value { text } else { nil }
-                    }
-                    let columns: [String?] = [
-                        row["hash"], row["prev_hash"], row["change_id"], row["tbl"], row["record_id"],
-                    ]
-                    let said: [String?] = [
-                        entry.hash, entry.prevHash, text(entry.change["change_id"]), text(entry.change["table"]),
-                        text(entry.change["record_id"]),
-                    ]
-                    if row["seq"] as Int64 != entry.seq || columns != said {
-                        verification.fail(
-                            AuditFailure(
-                                seq: entry.seq,
-                                "the store's columns (seq, change_id, tbl, record_id, prev_hash, hash) disagree with the entry"
-                            ))
-                        break
-                    }
-                }
-                let checkpoints = try Row.fetchAll(
-                    db, sql: "SELECT seq, hash, time, public_key, signature FROM checkpoint ORDER BY seq"
-                ).map { row in
-                    Checkpoint(
-                        seq: row["seq"], hash: row["hash"], time: row["time"], publicKey: row["public_key"],
-                        signature: row["signature"])
-                }
-                let hashes = try db.cachedStatement(sql: "SELECT hash FROM log WHERE seq = ?")
-                var report = verification.finish(checkpoints: checkpoints) { seq in
-                    try? String.fetchOne(hashes, arguments: [seq])
-                }
-                // Seq 1 is the first bad seq whatever else is wrong later (a checkpoint the
-                // replaced key signed, say): unless seq 1 has already been named.
-                if (report.failure?.seq ?? .max) > 1, let registered = verification.serverKey,
-                    registered != serverKey.publicKey
-                {
-                    report.failure = AuditFailure(
-                        seq: 1, "the store's signing key is not the server key registered at seq 1 (replaced)")
-                }
-                return report
-            }
-        } catch {
-            throw ServerError(.unavailable, "storage", "the store failed: \(error)")
+    public func hashes(at seqs: Set<Int64>) async throws -> [Int64: String] {
+        try await read { db in
+            var found: [Int64: String] = [:]
+            let hashes = try db.cachedStatement(sql: "SELECT hash FROM log WHERE seq = ?")
+            for seq in seqs { found[seq] = try String.fetchOne(hashes, arguments: [seq]) }
+            return found
         }
+    }
+
+    public func keptCheckpoints() async throws -> [Checkpoint] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT seq, hash, time, public_key, signature FROM checkpoint ORDER BY seq")
+                .map(Self.checkpoint)
+        }
+    }
+
+    /// Answers `request` in one read transaction.
+    public func facts(for request: FactRequest) async throws -> Facts {
+        try await read { db in try Self.facts(for: request, db: db) }
     }
 }
 

@@ -75,8 +75,9 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
             throw ServerError(.storage, "cannot_create", "cannot create \(path): \(error)")
         }
         let store = try create(in: pool, schema: schema, now: now)
-        let token = try store.writeSync { db in
-            try store.issueToken(role: .coordinator, organisation: nil, now: now, db: db)
+        let token = Tokens.make()
+        try store.writeSync { db in
+            try insert(Tokens.row(for: token, role: .coordinator, organisation: nil, now: now), db: db)
         }
         return (store, token)
     }
@@ -135,7 +136,10 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
             let store = SQLiteServerStore(writer: writer, schema: try Schema.decode(Array(text.utf8)), serverKey: key)
             // A store made before the programme's rules existed takes them up as its next version.
             if let upgraded = addingBundledConstraints(to: store.schema) {
-                _ = try store.applySchema(upgraded, now: ServerClock.wall())
+                _ = try store.writeSync { db in
+                    try store.install(
+                        SchemaWork(upgraded, over: store.schema, now: ServerClock.wall(), serverKey: key), db: db)
+                }
             }
             return store
         } catch let error as ServerError {
@@ -322,10 +326,9 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
             while let row = try entries.next() {
                 // An entry that does not parse (a tampered store, which `verify` names) has none.
                 guard let logged = try? LogEntry(json: JSONValue.parse(row["entry"] as String)),
-                    let change = try? Change(json: logged.change), let outcome = try? Outcome(json: logged.outcome)
+                    let rendered = DerivedForms.item(of: logged)
                 else { continue }
-                let entry = PullItem.Entry(change, author: logged.author, time: logged.time, outcome: outcome)
-                try item.execute(arguments: [entry.json.serialized(), row["seq"] as Int64])
+                try item.execute(arguments: [rendered.serialized(), row["seq"] as Int64])
             }
             guard let schema = try storedSchema(db: db) else { return }
             try countGrants(schema: addingBundledConstraints(to: schema) ?? schema, db: db)
@@ -429,9 +432,5 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
         } catch {
             throw ServerError(.unavailable, "storage", "the store failed: \(error)")
         }
-    }
-
-    public func headSeq() async throws -> Int64 {
-        try await read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM log") ?? 0 }
     }
 }

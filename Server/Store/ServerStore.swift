@@ -31,10 +31,13 @@ public struct HistoryLine: Hashable, Sendable {
 }
 
 /// Where the server keeps everything: records with their per-field state, the append-only log,
-/// conflicts, organisations and tokens. SQLite (the default) and PostgreSQL implement it; the
-/// HTTP layer and the admin commands only talk to this.
+/// conflicts, organisations and tokens. The HTTP layer, the admin commands and the tests only
+/// talk to this, holding `any ServerStore` opened through ``StoreLocation``. A store (SQLite, the
+/// default; PostgreSQL) implements it by being a ``StoreAdapter``: the rules are the server core's,
+/// written once in the adapter's extensions.
 ///
-/// Every method is one transaction: a push batch is applied whole or not at all.
+/// A push batch, a resolve, a device registration and a schema installation are each one write
+/// transaction: applied whole or not at all.
 public protocol ServerStore: Sendable {
     /// The schema the server serves and merges with.
     var schema: Schema { get }
@@ -92,6 +95,29 @@ public protocol ServerStore: Sendable {
     /// the history no longer holds it, a ``RollbackReport`` is kept and returned.
     func checkpoint(at seq: Int64, presenting presented: Checkpoint?, by principal: Principal, now: Int64)
         async throws -> (checkpoint: Checkpoint, report: RollbackReport?)
+
+    /// Checks the whole store as an auditor would (`tandem-server verify`, docs/audit.md): the
+    /// chain, every signature, every kept checkpoint, the server's key — and that what the store
+    /// keeps beside its history (what pulls send) says what the history says.
+    ///
+    /// - Returns: the report; its `failure` names the first bad seq.
+    func verify() async throws -> HistoryVerification.Report
+
+    // MARK: Administration (`tandem-server`)
+
+    /// Installs `proposed` as the next version of the schema (`tandem-server schema apply`):
+    /// additive changes only, logged as a server-signed entry; serving processes take it up at
+    /// their next request.
+    ///
+    /// - Returns: the schema installed (its version bumped) and the seq of its history entry.
+    /// - Throws: ``ServerError`` `schema_refused` naming the first change that is not additive.
+    func applySchema(_ proposed: Schema, now: Int64) async throws -> (schema: Schema, seq: Int64)
+
+    /// The head and every rollback report kept, oldest first (`tandem-server verify`, the start-up check).
+    func rollbackReports() async throws -> (head: Int64, reports: [RollbackReport])
+
+    /// The records whose grants of sight are withdrawn now (`tandem-server verify` lists them).
+    func withdrawnGrants() async throws -> [WithdrawnGrant]
 }
 
 extension ServerStore {

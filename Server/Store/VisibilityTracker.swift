@@ -174,18 +174,8 @@ extension SQLiteServerStore {
 }
 
 extension SQLiteServerStore {
-    /// A record whose grants of sight were withdrawn because it breaks its table's constraints
-    /// (migration `v4-grants`): its table, id, and the seq from which its personal records left
-    /// the replicas it had wrongly reached.
-    public struct WithdrawnGrant: Hashable, Sendable {
-        public var table: String
-        public var recordID: String
-        public var seq: Int64
-    }
-
-    /// The records whose grants are withdrawn now, for `tandem-server verify` to list.
-    public func withdrawnGrants() throws -> [WithdrawnGrant] {
-        try writer.read { db in
+    public func withdrawnGrants() async throws -> [WithdrawnGrant] {
+        try await read { db in
             try Row.fetchAll(
                 db,
                 sql: """

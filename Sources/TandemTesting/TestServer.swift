@@ -3,7 +3,7 @@ import Hummingbird
 import Logging
 public import TandemServer
 
-/// A real `tandem-server` in this process: an SQLite store in a temporary folder, served over
+/// A real `tandem-server` in this process: a store in a temporary folder, served over
 /// HTTP on a loopback port. It can be stopped and started again on the same store and port, as
 /// a crashed and restarted server would be.
 ///
@@ -16,7 +16,7 @@ public final class TestServer: @unchecked Sendable {
     public let folder: TemporaryDirectory
     public let coordinatorToken: String
     /// The store the server serves (for setting up organisations and reading state in tests).
-    public private(set) var store: SQLiteServerStore
+    public private(set) var store: any ServerStore
     public private(set) var port: Int = 0
     private var task: Task<Void, any Error>?
     private let lock = NSLock()
@@ -24,7 +24,7 @@ public final class TestServer: @unchecked Sendable {
     /// `http://127.0.0.1:PORT`.
     public var url: String { "http://127.0.0.1:\(port)" }
 
-    private init(folder: TemporaryDirectory, store: SQLiteServerStore, coordinatorToken: String) {
+    private init(folder: TemporaryDirectory, store: any ServerStore, coordinatorToken: String) {
         self.folder = folder
         self.store = store
         self.coordinatorToken = coordinatorToken
@@ -33,7 +33,7 @@ public final class TestServer: @unchecked Sendable {
     /// Creates a store and serves it on a free port.
     public static func start(now: Int64 = ServerClock.wall()) async throws -> TestServer {
         let folder = try TemporaryDirectory(prefix: "tandem-server")
-        let (store, token) = try SQLiteServerStore.create(directory: folder.url.path, now: now)
+        let (store, token) = try StoreLocation.directory(folder.url.path).create(now: now)
         let server = TestServer(folder: folder, store: store, coordinatorToken: token)
         try await server.run(port: 0)
         return server
@@ -71,7 +71,7 @@ public final class TestServer: @unchecked Sendable {
     /// Stops, reopens the store from disk as a new process would, and serves it on the same port.
     public func restart() async throws {
         await stop()
-        store = try SQLiteServerStore.open(directory: folder.url.path)
+        store = try StoreLocation.directory(folder.url.path).open()
         try await run(port: port)
     }
 }

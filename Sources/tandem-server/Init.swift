@@ -14,7 +14,7 @@ struct Init: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reporting {
-            let created = try SQLiteServerStore.create(directory: data.data, now: ServerClock.wall())
+            let created = try data.location.create(now: ServerClock.wall())
             switch output.format {
             case .text: Console.print(created.coordinatorToken)
             case .json:

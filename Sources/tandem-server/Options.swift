@@ -6,7 +6,10 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The folder holding the server's store.", valueName: "dir"))
     var data: String
 
-    func open() throws -> SQLiteServerStore { try SQLiteServerStore.open(directory: data) }
+    /// Where the store is (the one place that knows the kinds of store: ``StoreLocation``).
+    var location: StoreLocation { .directory(data) }
+
+    func open() throws -> any ServerStore { try location.open() }
 }
 
 /// `--format text|json` for the admin commands: a value a line, or `{"token": …}`.

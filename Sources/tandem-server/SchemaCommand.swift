@@ -38,7 +38,7 @@ struct SchemaCommand: AsyncParsableCommand {
                     throw Console.fail("\(file): \(error.message)", status: 65)
                 }
                 let store = try data.open()
-                let (installed, seq) = try store.applySchema(proposed, now: ServerClock.wall())
+                let (installed, seq) = try await store.applySchema(proposed, now: ServerClock.wall())
                 switch output.format {
                 case .text:
                     Console.print("installed schema \(installed.name) v\(installed.version) (seq \(seq))")

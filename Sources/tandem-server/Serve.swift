@@ -86,17 +86,17 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel =
             ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
         // A history that fails verification is reported loudly, and the server serves on, so
-        // that auditors can pull the evidence (SPEC §4). Checked on a thread of its own beside
-        // serving: it reads the whole history, and must not hold a thread of the server's pool.
-        DispatchQueue.global(qos: .utility).async { [logger] in
+        // that auditors can pull the evidence (SPEC §4). Checked beside serving, at a low
+        // priority: it reads the whole history in pages, yielding between them.
+        Task(priority: .utility) { [logger] in
             do {
-                let report = try store.verify()
+                let report = try await store.verify()
                 if let failure = report.failure {
                     logger.critical("THE HISTORY FAILS VERIFICATION: \(failure) (tandem-server verify; docs/audit.md)")
                 } else {
                     logger.info("history verified: \(report.entries) entries, head seq \(report.headSeq)")
                 }
-                let (head, rollbacks) = try store.rollbackReports()
+                let (head, rollbacks) = try await store.rollbackReports()
                 for rollback in rollbacks {
                     if rollback.isBehind(head: head) {
                         logger.critical(
@@ -122,8 +122,8 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
-    private func open() async throws -> SQLiteServerStore {
-        var store: SQLiteServerStore?
+    private func open() async throws -> any ServerStore {
+        var store: (any ServerStore)?
         try await Console.reporting { store = try data.open() }
         guard let store else { throw ExitCode(70) }
         return store

@@ -21,16 +21,16 @@ struct Verify: AsyncParsableCommand {
     func run() async throws {
         try await Console.reporting {
             let store = try data.open()
-            let report = try store.verify()
+            let report = try await store.verify()
             if let failure = report.failure { throw Console.fail("\(failure)", status: 65) }
-            let (head, rollbacks) = try store.rollbackReports()
+            let (head, rollbacks) = try await store.rollbackReports()
             if let behind = rollbacks.first(where: { $0.isBehind(head: head) }) {
                 Console.error(RollbackReport.behindLine(behind, head: head))
                 for rollback in rollbacks { Console.error("rollback reported: \(rollback.summary)") }
                 throw ExitCode(65)
             }
             for rollback in rollbacks { Console.error("rollback reported: \(rollback.summary)") }
-            let withdrawn = try store.withdrawnGrants()
+            let withdrawn = try await store.withdrawnGrants()
             switch output.format {
             case .text:
                 Console.print(report.summary)

@@ -267,7 +267,7 @@ struct Scenario {
         }
         // The history is sound (SPEC §8): chained, every change signed by its replica's registered
         // device, through drops, retries and a restart; and nothing was refused for its signature.
-        let verified = try server.store.verify()
+        let verified = try await server.store.verify()
         #expect(
             verified.failure == nil,
             "\(context): the history fails verification: \(verified.failure.map(String.init(describing:)) ?? "")")

@@ -216,6 +216,6 @@ import Testing
             #expect(results.map(\.status) == [.applied, .rejected])
             #expect(results.last?.reason == "signature")
         }
-        #expect(try fixture.store.verify().failure == nil)
+        #expect(try await fixture.store.verify().failure == nil)
     }
 }

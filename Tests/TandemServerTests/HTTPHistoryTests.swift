@@ -125,7 +125,7 @@ import Testing
             let tail = Self.lines(try await client.call(.get, "/v1/history?since=1000", token: auditor))
             #expect(try Self.seqs(tail) == Array(1001...head))
         }
-        let stored = try fixture.store.verify()
+        let stored = try await fixture.store.verify()
         #expect(stored.failure == nil && stored.entries == head && stored.checkpoints == 2)
     }
 
@@ -230,6 +230,6 @@ import Testing
             #expect(try await client.call(.get, "/v1/checkpoint").status == .unauthorized)
         }
         // Kept: the store's own verification checks them too.
-        #expect(try fixture.store.verify().checkpoints == 2)
+        #expect(try await fixture.store.verify().checkpoints == 2)
     }
 }

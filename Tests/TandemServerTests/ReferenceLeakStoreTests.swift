@@ -182,7 +182,7 @@ extension VisibilityStoreTests {
         }
         #expect(installed.count == 1)
         #expect(try await store.pull(since: 0, limit: 1, for: member(ministry)).schemaVersion == 2)
-        let withdrawn = try store.withdrawnGrants()
+        let withdrawn = try await store.withdrawnGrants()
         #expect(withdrawn.map(\.recordID) == [exchange] && withdrawn.map(\.table) == ["exchange"])
 
         // Nothing new about her reaches them; with the next entry written, she leaves their replicas.
@@ -205,10 +205,10 @@ extension VisibilityStoreTests {
                 change(.update, "exchange", exchange, ["person": .string(ana)], base: 1),
             ], by: member(ministry), now: now)
         #expect(fixed.map(\.status) == [.applied, .applied])
-        #expect(try store.withdrawnGrants().isEmpty)
+        #expect(try await store.withdrawnGrants().isEmpty)
         let hosted = try await store.pull(since: 0, limit: 1000, for: member(company))
         let companyHolds = Set(hosted.items.filter { $0.isVisible }.map(\.recordID))
         #expect(companyHolds.contains(ana), "the fixed exchange grants the host its person")
-        #expect(try store.verify().failure == nil)
+        #expect(try await store.verify().failure == nil)
     }
 }

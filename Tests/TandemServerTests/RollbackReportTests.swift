@@ -47,7 +47,7 @@ import Testing
             }
             #expect(try await client.call(.get, "/v1/checkpoint?seq=1").status == .unauthorized)
         }
-        #expect(try fixture.store.rollbackReports().reports.isEmpty, "asking is not presenting")
+        #expect(try await fixture.store.rollbackReports().reports.isEmpty, "asking is not presenting")
     }
 
     @Test func aPresentedCheckpointTheStoreNoLongerHoldsIsReported() async throws {
@@ -72,7 +72,7 @@ import Testing
                 #expect(try Checkpoint(json: reply.json).seq == min(checkpoint.seq, head))
             }
         }
-        let (storeHead, reports) = try fixture.store.rollbackReports()
+        let (storeHead, reports) = try await fixture.store.rollbackReports()
         #expect(storeHead == head)
         #expect(reports.count == 1, "each checkpoint presented once: \(reports)")
         let report = try #require(reports.first)

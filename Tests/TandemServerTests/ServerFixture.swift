@@ -195,6 +195,10 @@ struct FailingStore: ServerStore {
     func checkpoint(at seq: Int64, presenting presented: Checkpoint?, by principal: Principal, now: Int64)
         async throws -> (checkpoint: Checkpoint, report: RollbackReport?)
     { throw Broken() }
+    func verify() async throws -> HistoryVerification.Report { throw Broken() }
+    func applySchema(_ proposed: Schema, now: Int64) async throws -> (schema: Schema, seq: Int64) { throw Broken() }
+    func rollbackReports() async throws -> (head: Int64, reports: [RollbackReport]) { throw Broken() }
+    func withdrawnGrants() async throws -> [WithdrawnGrant] { throw Broken() }
 }
 
 extension HistoryLine {

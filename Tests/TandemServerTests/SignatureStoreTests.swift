@@ -67,7 +67,7 @@ import Testing
         #expect(entry.author == principal.author(device: change.device), sourceLocation: sourceLocation)
         #expect(try Outcome(json: entry.outcome) == .rejected("signature"), sourceLocation: sourceLocation)
         #expect(try await record(change.recordID) == before, "the record is untouched", sourceLocation: sourceLocation)
-        #expect(try store.verify().failure == nil, sourceLocation: sourceLocation)
+        #expect(try await store.verify().failure == nil, sourceLocation: sourceLocation)
     }
 
     // MARK: - Refused
@@ -136,7 +136,7 @@ import Testing
         let refused = try await store.push([beyond], by: coordinator, now: now)
         #expect(refused.map(\.reason) == ["not_permitted"])
         // The chain still verifies: each carried entry names the device's organisation.
-        #expect(try store.verify().failure == nil)
+        #expect(try await store.verify().failure == nil)
     }
 
     @Test func aChangeClaimingTheServersDeviceIsRejected() async throws {
@@ -179,7 +179,7 @@ import Testing
             by: coordinator, now: now)
         #expect(results.map(\.status) == [.applied])
         #expect(try await record(company)?["web"] == .string("https://kovina.example"))
-        #expect(try store.verify().failure == nil)
+        #expect(try await store.verify().failure == nil)
     }
 
     @Test func oneBadSignatureInABatchRefusesOnlyThatChange() async throws {
@@ -218,6 +218,6 @@ import Testing
         let forgedAgain = try await store.push([forged.signed(with: SigningKey())], by: member(ministry), now: now)
         #expect(forgedAgain.map(\.status) == [.duplicate] && forgedAgain.first?.seq == head + 1)
         #expect(try await record(ministry)?["web"] == .string("https://gov.example"))
-        #expect(try store.verify().failure == nil)
+        #expect(try await store.verify().failure == nil)
     }
 }

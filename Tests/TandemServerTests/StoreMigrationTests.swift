@@ -46,7 +46,7 @@ import Testing
         // not the key's registration: verify names seq 1, as it should for a history from before.
         var verifier = ChainVerifier()
         #expect(throws: AuditFailure.self) { _ = try verifier.append(line: Array(lines[0].line.utf8)) }
-        #expect(try store.verify().failure?.seq == 1)
+        #expect(try await store.verify().failure?.seq == 1)
 
         // And it goes on working: a signed push chains on.
         let coordinator = Principal(tokenID: "c", organisation: nil, role: .coordinator)

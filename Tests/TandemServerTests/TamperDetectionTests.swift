@@ -75,19 +75,20 @@ import Testing
             return (verifier, hashes)
         }
 
-        /// Replaces the stored entry at `seq` with `entry`, keeping the row's other columns true to it.
+        /// Replaces the stored entry at `seq` with `entry`, keeping the row's other columns (its pull
+        /// item too) true to it.
         func replace(_ seq: Int64, with entry: LogEntry) throws {
             let change = try Change(json: entry.change)
             try file().write { db in
                 try db.execute(sql: "DELETE FROM log WHERE seq = ?", arguments: [seq])
                 try db.execute(
                     sql: """
-                        INSERT INTO log(seq, change_id, time, tbl, record_id, entry, prev_hash, hash)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO log(seq, change_id, time, tbl, record_id, entry, prev_hash, hash, item)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
                         entry.seq, change.changeID, entry.time, change.table, change.recordID, entry.line,
-                        entry.prevHash, entry.hash,
+                        entry.prevHash, entry.hash, DerivedForms.item(of: entry)?.serialized(),
                     ])
             }
         }
@@ -95,7 +96,7 @@ import Testing
 
     @Test func anUntouchedStoreVerifies() async throws {
         let bench = try await Bench()
-        let report = try bench.store.verify()
+        let report = try await bench.store.verify()
         #expect(report.failure == nil)
         #expect(report.entries == (try await bench.head()) && report.headSeq == report.entries)
         #expect(report.headHash == (try bench.entry(report.headSeq)).hash)
@@ -111,7 +112,7 @@ import Testing
             try db.execute(sql: "UPDATE log SET \(column) = 'x' || \(column) WHERE seq = ?", arguments: [seq])
             #expect(db.changesCount == 1)
         }
-        let failure = try #require(try bench.store.verify().failure)
+        let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == seq, "\(failure)")
         #expect(failure.problem.contains("columns"), "\(failure)")
     }
@@ -126,7 +127,7 @@ import Testing
             #expect(db.changesCount == 1)
         }
         #expect(try bench.entry(seq).change["fields"]?["number"] == .int(30))
-        let failure = try #require(try bench.store.verify().failure)
+        let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == seq, "\(failure)")
     }
 
@@ -141,7 +142,7 @@ import Testing
             try db.execute(sql: "UPDATE log SET entry = ? WHERE seq = ?", arguments: [texts[0], second])
         }
         #expect(try bench.entry(first).seq == second)
-        let failure = try #require(try bench.store.verify().failure)
+        let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == first, "\(failure)")
     }
 
@@ -154,7 +155,7 @@ import Testing
             try db.execute(sql: "DELETE FROM log WHERE seq > ?", arguments: [head - 2])
         }
         #expect(try await bench.head() == head - 2)
-        let failure = try #require(try bench.store.verify().failure)
+        let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == head - 1, "\(failure)")
     }
 
@@ -173,7 +174,7 @@ import Testing
             seq: head, time: last.time, author: last.author, change: forged.json, outcome: last.outcome,
             prevHash: previous.hash)
         try bench.replace(head, with: unsigned)
-        let failure = try #require(try bench.store.verify().failure)
+        let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == head, "\(failure)")
         #expect(failure.problem.contains("signature"), "\(failure)")
 
@@ -182,7 +183,7 @@ import Testing
             seq: head, time: last.time, author: last.author, change: forged.signed(with: SigningKey()).json,
             outcome: last.outcome, prevHash: previous.hash)
         try bench.replace(head, with: signed)
-        #expect(try bench.store.verify().failure?.seq == head)
+        #expect(try await bench.store.verify().failure?.seq == head)
 
         // Nor may the forger pass it off as the server's own change.
         var asServer = forged
@@ -192,11 +193,11 @@ import Testing
             seq: head, time: last.time, author: author, change: asServer.signed(with: SigningKey()).json,
             outcome: last.outcome, prevHash: previous.hash)
         try bench.replace(head, with: claimed)
-        #expect(try bench.store.verify().failure?.seq == head)
+        #expect(try await bench.store.verify().failure?.seq == head)
 
         // The untouched entry put back: sound again (the check is not merely "something changed").
         try bench.replace(head, with: last)
-        #expect(try bench.store.verify().failure == nil)
+        #expect(try await bench.store.verify().failure == nil)
     }
 
     @Test func aReplacedServerKeyIsNamedAtSeqOne() async throws {
@@ -209,7 +210,7 @@ import Testing
             #expect(db.changesCount == 1)
         }
         let reopened = try SQLiteServerStore.open(directory: bench.directory)
-        let failure = try #require(try reopened.verify().failure)
+        let failure = try #require(try await reopened.verify().failure)
         #expect(failure.seq == 1, "\(failure)")
 
         // What it now signs does not pass for the server's checkpoint.
@@ -219,7 +220,7 @@ import Testing
         let refused = try #require(verifier.check(checkpoint) { hashes[$0] })
         #expect(refused.seq == checkpoint.seq, "\(refused)")
         // Kept in the store, that checkpoint does not hide where the history went wrong.
-        #expect(try reopened.verify().failure?.seq == 1)
+        #expect(try await reopened.verify().failure?.seq == 1)
     }
 
     @Test func anotherStoresCheckpointIsNamedAtItsSeq() async throws {
@@ -250,7 +251,7 @@ import Testing
                 op: .insert, fields: ["number": .int(number)], baseVersion: 0, hlc: clock.description, device: "desk")
             #expect(try await store.pushSigned([change], by: bench.coordinator, now: Self.now).first?.seq == common + 1)
         }
-        #expect(try forked.verify().failure == nil, "the fork is a sound history of its own")
+        #expect(try await forked.verify().failure == nil, "the fork is a sound history of its own")
         let checkpoint = try await forked.checkpoint(now: Self.now)
         #expect(checkpoint.seq == common + 1)
         let (verifier, hashes) = try await Bench.hashes(of: bench.store)
@@ -266,6 +267,6 @@ import Testing
                     checkpoint.seq, checkpoint.hash, checkpoint.time, checkpoint.publicKey, checkpoint.signature,
                 ])
         }
-        #expect(try bench.store.verify().failure?.seq == common + 1)
+        #expect(try await bench.store.verify().failure?.seq == common + 1)
     }
 }

@@ -7,12 +7,12 @@ import Testing
 
 /// Every kind of store the suite runs over: each test of the `StoreSuite…` types takes a kind
 /// (`@Test(arguments: StoreKind.allCases)`) and talks to what ``make(schema:now:)`` returns — the
-/// ``ServerStore`` protocol, plus the two things `tandem-server` does beside it (`verify`, and a
-/// forger's write behind the store's back for the tamper tests).
+/// ``ServerStore`` protocol (`verify` included), plus a forger's write behind the store's back for
+/// the tamper tests.
 ///
 /// To run the suite over PostgreSQL, add `case postgres` and its branch of ``make(schema:now:)``:
-/// a store in a fresh database of a throwaway server (docs in PLATFORM.md), `verify` calling that
-/// store's verification, and ``TamperKind`` carried out with SQL on its history table. Nothing
+/// a store in a fresh database of a throwaway server (docs in PLATFORM.md), and ``TamperKind``
+/// carried out with SQL on its history and record tables. Nothing
 /// else in the suite names a kind.
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     /// `SQLiteServerStore.create(in: DatabaseQueue())`: what most unit tests use.
@@ -30,7 +30,7 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
             let store = try SQLiteServerStore.create(in: queue, schema: schema, now: now)
             let token = try await store.issueToken(role: .coordinator, organisation: nil, now: now)
             return StoreUnderTest(
-                kind: self, store: store, coordinatorToken: token, verify: { try store.verify() },
+                kind: self, store: store, coordinatorToken: token,
                 tamper: { try SQLiteTampering.tamper(queue, $0) }, resources: nil)
         case .sqliteOnDisk:
             let folder = try TemporaryDirectory(prefix: "tandem-store-suite")
@@ -38,7 +38,7 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
             let (store, token) = try SQLiteServerStore.create(directory: directory, schema: schema, now: now)
             let file = (directory as NSString).appendingPathComponent("store.sqlite")
             return StoreUnderTest(
-                kind: self, store: store, coordinatorToken: token, verify: { try store.verify() },
+                kind: self, store: store, coordinatorToken: token,
                 tamper: { kind in try SQLiteTampering.tamper(try DatabaseQueue(path: file), kind) },
                 resources: folder)
         }
@@ -51,8 +51,6 @@ struct StoreUnderTest: Sendable {
     let store: any ServerStore
     /// A coordinator token of the new store (`tandem-server init` prints one).
     let coordinatorToken: String
-    /// `tandem-server verify`: the whole history checked as an auditor would.
-    let verify: @Sendable () throws -> HistoryVerification.Report
     /// Someone with write access to the store's storage changes its history.
     let tamper: @Sendable (TamperKind) throws -> Void
     /// What must live as long as the store (its temporary folder, say).
@@ -68,9 +66,15 @@ enum TamperKind: Sendable {
     case rewrite([Int64: String])
     /// The entries at these seqs are gone.
     case remove(ClosedRange<Int64>)
+    /// What pulls send of the entry at this seq (its pull item, ``PullItem/Entry/json``) becomes
+    /// this text; the entry itself is untouched.
+    case item(Int64, String)
+    /// What pulls send as the record with this id (its values, `{field: value}`) becomes this
+    /// text; its per-field state and the history are untouched.
+    case values(String, String)
 }
 
-/// ``TamperKind`` on a SQLite store's file (or in-memory database): its `log` table.
+/// ``TamperKind`` on a SQLite store's file (or in-memory database): its `log` and `record` tables.
 enum SQLiteTampering {
     static func tamper(_ writer: any DatabaseWriter, _ kind: TamperKind) throws {
         try writer.write { db in
@@ -91,13 +95,19 @@ enum SQLiteTampering {
                     }
                     try db.execute(
                         sql: """
-                            UPDATE log SET entry = ?, change_id = ?, tbl = ?, record_id = ?, prev_hash = ?, hash = ?
+                            UPDATE log SET entry = ?, change_id = ?, tbl = ?, record_id = ?, prev_hash = ?, hash = ?,
+                                item = ?
                             WHERE seq = ?
                             """,
                         arguments: [
-                            line, text("change_id"), text("table"), text("record_id"), entry.prevHash, entry.hash, seq,
+                            line, text("change_id"), text("table"), text("record_id"), entry.prevHash, entry.hash,
+                            DerivedForms.item(of: entry)?.serialized(), seq,
                         ])
                 }
+            case let .item(seq, text):
+                try db.execute(sql: "UPDATE log SET item = ? WHERE seq = ?", arguments: [text, seq])
+            case let .values(id, text):
+                try db.execute(sql: "UPDATE record SET values_json = ? WHERE id = ?", arguments: [text, id])
             }
         }
     }

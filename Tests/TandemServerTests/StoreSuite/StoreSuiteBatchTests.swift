@@ -215,7 +215,7 @@ import Testing
         #expect(results.map(\.seq) == [head + 1, head + 2, head + 2, head + 2])
         #expect(results[0].reason == "signature")
         #expect(try await bench.record(bench.ministry)?.record?["web"] == .string("https://gov.example"))
-        #expect(try bench.subject.verify().failure == nil)
+        #expect(try await bench.store.verify().failure == nil)
     }
 
     // MARK: - One record, several changes

@@ -42,7 +42,7 @@ import Testing
         let entry = try await bench.entry(at: head + 1)
         #expect(entry.author.role == .coordinator && entry.author.device == DeviceRegistry.serverDevice)
         #expect(entry.change["fields"] == .object([JSONMember("starts_on", .string("2026-05-06"))]))
-        #expect(try bench.subject.verify().failure == nil)
+        #expect(try await bench.store.verify().failure == nil)
 
         #expect(try await bench.conflicts().isEmpty)
         #expect(try await bench.conflicts(all: true).map(\.status) == [.resolved])

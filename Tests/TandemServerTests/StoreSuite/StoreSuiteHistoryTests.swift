@@ -185,7 +185,7 @@ import Testing
     func aSoundStoreVerifies(kind: StoreKind) async throws {
         let bench = try await busyBench(kind)
         _ = try await bench.store.checkpoint(now: bench.now)
-        let report = try bench.subject.verify()
+        let report = try await bench.store.verify()
         #expect(report.failure == nil)
         let head = try await bench.store.headSeq()
         #expect(report.entries == head && report.headSeq == head)
@@ -201,7 +201,7 @@ import Testing
         #expect(line.contains(#""number":1"#))
         try bench.subject.tamper(.rewrite([seq: line.replacingOccurrences(of: #""number":1"#, with: #""number":10"#)]))
         #expect(try await bench.entry(at: seq).change["fields"]?["number"] == .int(10), "the store serves the forgery")
-        let failure = try #require(try bench.subject.verify().failure)
+        let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == seq, "\(failure)")
     }
 
@@ -212,7 +212,7 @@ import Testing
         let (first, second) = (head - 2, head)
         let lines = (try await bench.entry(at: first).line, try await bench.entry(at: second).line)
         try bench.subject.tamper(.rewrite([first: lines.1, second: lines.0]))
-        let failure = try #require(try bench.subject.verify().failure)
+        let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == first, "\(failure)")
     }
 
@@ -221,7 +221,7 @@ import Testing
         let bench = try await busyBench(kind)
         let head = try await bench.store.headSeq()
         try bench.subject.tamper(.remove((head - 3)...(head - 3)))
-        let failure = try #require(try bench.subject.verify().failure)
+        let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == head - 3, "\(failure)")
     }
 
@@ -233,7 +233,7 @@ import Testing
         #expect(checkpoint.seq == head)
         try bench.subject.tamper(.remove((head - 1)...head))
         #expect(try await bench.store.headSeq() == head - 2, "the store serves the shorter history")
-        let failure = try #require(try bench.subject.verify().failure)
+        let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == head - 1, "\(failure)")
     }
 
@@ -264,7 +264,7 @@ import Testing
             previous = rewritten.hash
         }
         try bench.subject.tamper(.rewrite(forged))
-        let failure = try #require(try bench.subject.verify().failure)
+        let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == seq, "\(failure)")
         #expect(failure.problem.contains("signature"), "\(failure)")
     }

@@ -99,7 +99,7 @@ import Testing
                     bench.exchangeFields(person: person, home: bench.ministry, host: bench.company, round: round)),
             ], by: bench.coordinator)
         #expect(framed.map(\.reason) == [nil, "check:starts_on"])
-        #expect(try bench.subject.verify().failure == nil)
+        #expect(try await bench.store.verify().failure == nil)
     }
 
     @Test(arguments: StoreKind.allCases)

@@ -266,6 +266,6 @@ import Testing
         let item = try #require(
             try await bench.pullAll(bench.coordinator).items.first { $0.recordID == round.recordID })
         #expect(item.entry?.fields["number"] == .double(number))
-        #expect(try bench.subject.verify().failure == nil)
+        #expect(try await bench.store.verify().failure == nil)
     }
 }

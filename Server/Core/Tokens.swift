@@ -1,0 +1,100 @@
+import Crypto
+public import TandemProtocol
+
+/// A token as a store keeps it: never the token, only its SHA-256 (``Tokens/hash(_:)``).
+public struct TokenRow: Hashable, Sendable {
+    /// The token's own id: what logs and revocation name.
+    public var id: String
+    public var hash: String
+    public var role: Role
+    public var organisation: String?
+    public var createdAt: String
+    /// When it was revoked (RFC 3339); nil while it is active.
+    public var revokedAt: String?
+
+    public init(
+        id: String, hash: String, role: Role, organisation: String?, createdAt: String, revokedAt: String? = nil
+    ) {
+        self.id = id
+        self.hash = hash
+        self.role = role
+        self.organisation = organisation
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+}
+
+/// How tokens are made and kept (SPEC §4): 192 random bits, shown once, stored as a hash.
+public enum Tokens {
+    /// A token: 192 random bits, hex, with a `tdm_` prefix so that it is recognisable in a leak scan.
+    public static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return "tdm_" + hex(bytes)
+    }
+
+    /// What a store keeps of a token: its SHA-256, hex.
+    public static func hash(_ token: String) -> String { hex(Array(SHA256.hash(data: Array(token.utf8)))) }
+
+    /// The row of a new token `token` of `role` (for `organisation` when a member's) made at `now`.
+    public static func row(for token: String, role: Role, organisation: String?, now: Int64) -> TokenRow {
+        TokenRow(
+            id: UUIDv7Generator.id(at: HLC(milliseconds: now, counter: 0, device: "")), hash: hash(token), role: role,
+            organisation: role == .member ? organisation : nil, createdAt: Timestamp.string(milliseconds: now))
+    }
+
+    private static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { byte in
+            let text = String(byte, radix: 16)
+            return text.count == 2 ? text : "0" + text
+        }.joined()
+    }
+}
+
+extension StoreAdapter {
+    /// The principal `token` stands for; nil when it is unknown or revoked, or its organisation
+    /// was removed (its tokens die with it).
+    public func authenticate(token: String) async throws -> Principal? {
+        guard let row = try await self.token(hash: Tokens.hash(token)), row.revokedAt == nil else {
+            return nil
+        }
+        if let organisation = row.organisation {
+            var request = FactRequest()
+            request.records = [organisation]
+            guard case let .some(.some(record)) = try await facts(for: request).records[organisation],
+                !record.isDeleted
+            else { return nil }
+        }
+        return Principal(tokenID: row.id, organisation: row.organisation, role: row.role)
+    }
+
+    /// A new token of `role`; a member's needs an organisation that exists — a live record of the
+    /// `organisation` table, or of a table whose owner is the record itself.
+    ///
+    /// - Throws: ``ServerError`` `bad_role` (the server's role), `no_organisation` (a member
+    ///   token without one, or with one that does not exist).
+    public func issueToken(role: Role, organisation: String?, now: Int64) async throws -> String {
+        guard role != .server else { throw ServerError(.badRequest, "bad_role", "no token can have the server role") }
+        if role == .member {
+            guard let organisation else {
+                throw ServerError(.badRequest, "no_organisation", "a member token needs an organisation")
+            }
+            let schema = try await currentSchema()
+            var request = FactRequest()
+            request.records = [organisation]
+            guard case let .some(.some(record)) = try await facts(for: request).records[organisation],
+                record.table == "organisation"
+                    || schema.tables.contains(where: { $0.name == record.table && $0.owners == ["id"] }),
+                !record.isDeleted
+            else { throw ServerError(.notFound, "no_organisation", "no organisation \(organisation)") }
+        }
+        let token = Tokens.make()
+        try await addToken(Tokens.row(for: token, role: role, organisation: organisation, now: now))
+        return token
+    }
+
+    /// Revokes `token` at once. Returns false when no such token is active.
+    public func revoke(token: String, now: Int64) async throws -> Bool {
+        try await revokeToken(hash: Tokens.hash(token), at: Timestamp.string(milliseconds: now))
+    }
+}
