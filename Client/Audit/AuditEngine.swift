@@ -1,3 +1,4 @@
+import Dispatch
 import GRDB
 public import TandemProtocol
 
@@ -77,12 +78,28 @@ public struct AuditEngine: Sendable {
         let start = try replica.auditHead()
         var head = start
         var summary = Summary(checkpoint: checkpoint)
+        var ahead: HistoryFetch?
+        // Whatever ends the loop, the transport is free again when this returns.
+        defer { ahead?.wait() }
         while true {
-            let lines = try api.history(since: head.seq, limit: pageSize)
+            let lines: [ArraySlice<UInt8>]
+            if let fetched = ahead, fetched.since == head.seq {
+                lines = try fetched.lines()
+            } else {
+                lines = try api.history(since: head.seq, limit: pageSize)
+            }
+            ahead = nil
             guard !lines.isEmpty else { break }
             let rows = try Self.rows(lines, after: head)
+            // The next page is fetched while this one is written (one page ahead, never more):
+            // the server, the network and the checking overlap the writing.
+            if lines.count >= pageSize, let last = rows.last {
+                ahead = HistoryFetch(api: api, since: last.seq, limit: pageSize)
+            }
             guard try replica.appendAuditEntries(rows, after: head.seq) else {
                 // Another process pulled meanwhile: carry on from where it got to.
+                ahead?.wait()
+                ahead = nil
                 head = try replica.auditHead()
                 continue
             }
@@ -108,6 +125,15 @@ public struct AuditEngine: Sendable {
         rows.reserveCapacity(lines.count)
         var previous = head
         for line in lines {
+            // A line in RFC 8785 form (any server's) is read straight from its bytes.
+            if let row = line.withUnsafeBufferPointer({ Self.scannedRow($0) }) {
+                guard row.seq == previous.seq + 1, row.prevHash == previous.hash else {
+                    throw Self.notExtending(previous: previous, seq: row.seq, head: head)
+                }
+                rows.append(row.row)
+                previous = (row.seq, row.row.hash)
+                continue
+            }
             let bytes = Array(line)
             let entry: LogEntry
             do {
@@ -118,18 +144,8 @@ public struct AuditEngine: Sendable {
                     "history does not extend what this replica holds: the entry after seq \(previous.seq) is not a "
                         + "history entry (\(error.message)); nothing of this page was kept")
             }
-            guard entry.seq == previous.seq + 1 else {
-                throw ReplicaError(
-                    .invalidData,
-                    "history does not extend what this replica holds at seq \(previous.seq + 1): the server sent "
-                        + "entry \(entry.seq) after entry \(previous.seq); nothing of this page was kept")
-            }
-            guard entry.prevHash == previous.hash else {
-                throw ReplicaError(
-                    .invalidData,
-                    "history does not extend what this replica holds at seq \(entry.seq): its prev_hash is not the "
-                        + "hash of entry \(previous.seq)\(previous.seq == head.seq ? " held here" : ""); "
-                        + "nothing of this page was kept")
+            guard entry.seq == previous.seq + 1, entry.prevHash == previous.hash else {
+                throw notExtending(previous: previous, seq: entry.seq, head: head)
             }
             guard case let .string(table)? = entry.change["table"],
                 case let .string(recordID)? = entry.change["record_id"],
@@ -143,6 +159,36 @@ public struct AuditEngine: Sendable {
             previous = (entry.seq, entry.hash)
         }
         return rows
+    }
+
+    /// Why an entry `seq` that is not the next seq, or does not chain on `previous`, is refused.
+    private static func notExtending(
+        previous: (seq: Int64, hash: String), seq: Int64, head: (seq: Int64, hash: String)
+    ) -> ReplicaError {
+        guard seq == previous.seq + 1 else {
+            return ReplicaError(
+                .invalidData,
+                "history does not extend what this replica holds at seq \(previous.seq + 1): the server sent "
+                    + "entry \(seq) after entry \(previous.seq); nothing of this page was kept")
+        }
+        return ReplicaError(
+            .invalidData,
+            "history does not extend what this replica holds at seq \(seq): its prev_hash is not the "
+                + "hash of entry \(previous.seq)\(previous.seq == head.seq ? " held here" : ""); "
+                + "nothing of this page was kept")
+    }
+
+    /// The row of a line in RFC 8785 form that is an entry (``EntryScan``), with its seq and
+    /// prev_hash; nil for any other line, which the general path reads and judges.
+    private static func scannedRow(_ line: UnsafeBufferPointer<UInt8>) -> (
+        row: Replica.AuditRow, seq: Int64, prevHash: String
+    )? {
+        guard let scan = EntryScan(line) else { return nil }
+        func text(_ range: Range<Int>) -> String { String(decoding: line[range], as: UTF8.self) }
+        let row = Replica.AuditRow(
+            seq: scan.seq, line: String(decoding: line, as: UTF8.self), hash: text(scan.hash),
+            table: text(scan.table), recordID: text(scan.recordID))
+        return (row, scan.seq, text(scan.prevHash))
     }
 
     /// The checkpoint is the server's (signed by the key entry 1 registers), names an entry the
@@ -185,5 +231,33 @@ public struct AuditEngine: Sendable {
                 "history does not extend the server's checkpoint at seq \(seq): the entry held at seq \(seq) has "
                     + "another hash (a different history: forked)")
         }
+    }
+}
+
+/// A history page fetched on another thread while the pull writes the one before.
+private final class HistoryFetch: @unchecked Sendable {
+    let since: Int64
+    private let group = DispatchGroup()
+    /// Written on the fetching thread before `group` is left; read after waiting for it.
+    private var result: Result<[ArraySlice<UInt8>], ReplicaError> = .success([])
+
+    init(api: SyncAPI, since: Int64, limit: Int) {
+        self.since = since
+        DispatchQueue.global().async(group: group) { [self] in
+            do throws(ReplicaError) {
+                result = .success(try api.history(since: since, limit: limit))
+            } catch {
+                result = .failure(error)
+            }
+        }
+    }
+
+    /// Waits until the request is answered.
+    func wait() { group.wait() }
+
+    /// The page's lines, once fetched (or the error that fetching it met).
+    func lines() throws(ReplicaError) -> [ArraySlice<UInt8>] {
+        group.wait()
+        return try result.get()
     }
 }

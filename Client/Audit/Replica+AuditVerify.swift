@@ -25,10 +25,14 @@ extension Replica {
             var verification = HistoryVerification()
             verification.batchSize = batchSize
             var entries = 0
-            let lines = try String.fetchCursor(db, sql: "SELECT line FROM tandem_audit_entry ORDER BY seq")
-            while let line = try lines.next() {
+            // The line's bytes straight from SQLite's buffer: no String made and copied again.
+            let rows = try Row.fetchCursor(db, sql: "SELECT line FROM tandem_audit_entry ORDER BY seq")
+            while let row = try rows.next() {
                 entries += 1
-                if !verification.add(line: Array(line.utf8)) { break }
+                let line = try row.withUnsafeData(atIndex: 0) { data in
+                    data.map { data in data.withUnsafeBytes { [UInt8]($0) } } ?? []
+                }
+                if !verification.add(line: line) { break }
             }
             guard entries > 0 else {
                 throw ReplicaError(

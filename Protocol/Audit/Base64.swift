@@ -27,29 +27,44 @@ public enum Base64 {
 
     /// The bytes of canonical padded base64 text; nil for anything else.
     public static func decode(_ text: String) -> [UInt8]? {
-        let input = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { decode(utf8: $0) }
+    }
+
+    /// One pass, no second encoding: padding only at the end, and the bits it leaves over zero.
+    private static func decode(utf8 input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard input.count % 4 == 0 else { return nil }
-        var output: [UInt8] = []
-        output.reserveCapacity(input.count / 4 * 3)
-        var index = 0
-        while index < input.count {
-            let padding = input[(index + 2)...].prefix(2).reduce(0) { $0 + ($1 == UInt8(ascii: "=") ? 1 : 0) }
-            let isLast = index + 4 == input.count
-            guard padding == 0 || isLast else { return nil }
-            if padding == 1, input[index + 3] != UInt8(ascii: "=") { return nil }
-            var quantum: UInt32 = 0
-            for offset in 0..<(4 - padding) {
-                let value = values[Int(input[index + offset])]
-                guard value != 0xFF else { return nil }
-                quantum |= UInt32(value) << (18 - 6 * offset)
-            }
-            output.append(UInt8(quantum >> 16 & 0xFF))
-            if padding < 2 { output.append(UInt8(quantum >> 8 & 0xFF)) }
-            if padding < 1 { output.append(UInt8(quantum & 0xFF)) }
-            index += 4
+        var padding = 0
+        if input.count > 0, input[input.count - 1] == UInt8(ascii: "=") {
+            padding = input[input.count - 2] == UInt8(ascii: "=") ? 2 : 1
         }
-        // Canonical: the bits padding leaves over must be zero, so one text per byte string.
-        guard encode(output) == text else { return nil }
-        return output
+        var isValid = true
+        let output = [UInt8](unsafeUninitializedCapacity: input.count / 4 * 3) { output, written in
+            var index = 0
+            while index < input.count {
+                let digits = index + 4 == input.count ? 4 - padding : 4
+                var quantum: UInt32 = 0
+                for offset in 0..<digits {
+                    // '=' before the padding is not in the alphabet: refused here.
+                    let value = values[Int(input[index + offset])]
+                    guard value != 0xFF else {
+                        isValid = false
+                        return
+                    }
+                    quantum |= UInt32(value) << (18 - 6 * offset)
+                }
+                // Canonical: the bits the padding leaves over are zero, so one text per byte string.
+                guard digits == 4 || quantum & (digits == 3 ? 0xFF : 0xFFFF) == 0 else {
+                    isValid = false
+                    return
+                }
+                output[written] = UInt8(quantum >> 16 & 0xFF)
+                if digits > 2 { output[written + 1] = UInt8(quantum >> 8 & 0xFF) }
+                if digits > 3 { output[written + 2] = UInt8(quantum & 0xFF) }
+                written += digits - 1
+                index += 4
+            }
+        }
+        return isValid ? output : nil
     }
 }

@@ -1,3 +1,5 @@
+import Crypto
+
 /// What is wrong with a history, and the first seq where it shows.
 public struct AuditFailure: Error, Hashable, Sendable, CustomStringConvertible {
     public var seq: Int64
@@ -18,13 +20,57 @@ public struct SignatureCheck: Sendable {
     public var seq: Int64
     public var signature: String
     public var bytes: [UInt8]
-    public var publicKey: String
+    public var publicKey: String {
+        didSet { key = nil }
+    }
+    /// `publicKey` decoded once per device rather than once per signature (nil: decode it).
+    var key: Curve25519.Signing.PublicKey?
     /// What is wrong when it does not verify.
-    public var problem: String
+    public var problem: String {
+        get {
+            switch reason {
+            case let .text(text): text
+            case let .device(device): "the signature does not verify with device \(device)'s key"
+            }
+        }
+        set { reason = .text(newValue) }
+    }
+    /// The problem, written out only when it is reported.
+    private var reason: Reason
+
+    private enum Reason {
+        case text(String)
+        case device(String)
+    }
+
+    init(seq: Int64, signature: String, bytes: [UInt8], publicKey: String, problem: String) {
+        self.seq = seq
+        self.signature = signature
+        self.bytes = bytes
+        self.publicKey = publicKey
+        reason = .text(problem)
+    }
+
+    /// A device's change, checked with the device's key (`key`: `publicKey` decoded).
+    init(
+        seq: Int64, signature: String, bytes: [UInt8], device: String, publicKey: String,
+        key: Curve25519.Signing.PublicKey?
+    ) {
+        self.seq = seq
+        self.signature = signature
+        self.bytes = bytes
+        self.publicKey = publicKey
+        self.key = key
+        reason = .device(device)
+    }
 
     /// nil when the signature verifies, else the failure.
     public func run() -> AuditFailure? {
-        Signature.isValid(signature, of: bytes, publicKey: publicKey) ? nil : AuditFailure(seq: seq, problem)
+        let isValid =
+            if let key { Signature.isValid(signature, of: bytes, key: key) } else {
+                Signature.isValid(signature, of: bytes, publicKey: publicKey)
+            }
+        return isValid ? nil : AuditFailure(seq: seq, problem)
     }
 }
 
@@ -50,25 +96,118 @@ public struct ChainVerifier: Sendable {
     /// The last entry verified (0 and 64 zeros before the first).
     public private(set) var seq: Int64 = 0
     public private(set) var hash = LogEntry.genesisHash
+    /// `hash`'s 32 bytes: what the next entry's hash starts from.
+    private var hashBytes = [UInt8](repeating: 0, count: 32)
     /// The server's key, from entry 1.
     public private(set) var serverKey: String?
-    /// The last entry taken in.
-    public private(set) var last: LogEntry?
-    private var devices: [String: (organisation: String?, publicKey: String)] = [:]
+    private var serverPublicKey: Curve25519.Signing.PublicKey?
+    /// The last entry taken in, read again from its line when asked for (the fast path keeps the
+    /// line, not the values).
+    public var last: LogEntry? {
+        switch lastTaken {
+        case nil: nil
+        case let .entry(entry)?: entry
+        case let .line(line)?: (try? JSONValue.parse(bytes: line)).flatMap { try? LogEntry(json: $0) }
+        }
+    }
+    private var lastTaken: Taken?
+    private var devices: [String: (organisation: String?, publicKey: String, key: Curve25519.Signing.PublicKey?)] =
+        [:]
+
+    private enum Taken {
+        case entry(LogEntry)
+        case line([UInt8])
+    }
 
     public init() {}
 
     /// Checks the next line of the history and takes it in.
     ///
+    /// A line in RFC 8785 form (what servers store and serve) is checked straight from its bytes
+    /// (``EntryScan``); any other line is parsed and written again in RFC 8785 form, as
+    /// ``append(json:)`` does. Both decide the same.
+    ///
     /// - Returns: the signature the entry needs checked, nil when it needs none.
     /// - Throws: ``AuditFailure`` naming the first bad seq; the verifier is then unchanged.
     public mutating func append(line: [UInt8]) throws(AuditFailure) -> SignatureCheck? {
+        let fast = line.withUnsafeBufferPointer { buffer in appendScanned(buffer) }
+        if case let .taken(check) = fast {
+            lastTaken = .line(line)
+            return check
+        }
         let expected = seq + 1
         let json: JSONValue
         do { json = try JSONValue.parse(bytes: line) } catch {
             throw AuditFailure(seq: expected, "the entry is not JSON (\(error.message))")
         }
         return try append(json: json)
+    }
+
+    /// What the fast path made of a line.
+    private enum Scanned {
+        /// Checked and taken in.
+        case taken(SignatureCheck?)
+        /// Left to the general path: not in RFC 8785 form, not an ordinary change, or wrong
+        /// somewhere (the general path names what).
+        case general
+    }
+
+    /// The fast path of ``append(line:)`` for an entry that is not a device registration, not
+    /// entry 1, not rejected for its signature, and right in every respect; anything else is
+    /// left to the general path, which alone writes failures.
+    private mutating func appendScanned(_ line: UnsafeBufferPointer<UInt8>) -> Scanned {
+        guard let scan = EntryScan(line), scan.seq == seq + 1, scan.seq > 1, let serverKey,
+            let signatureRange = scan.signature, let signatureMember = scan.signatureMember,
+            let authorDevice = scan.authorDevice, equal(line, authorDevice, scan.device),
+            !equal(line, scan.table, DeviceRegistry.table),
+            !(equal(line, scan.status, "rejected") && equal(line, scan.reason, "signature")),
+            hash.utf8.elementsEqual(line[scan.prevHash])
+        else { return .general }
+        // The entry without `hash`: the line with that member cut out.
+        var hasher = SHA256()
+        hashBytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        let raw = UnsafeRawBufferPointer(line)
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[..<scan.hashMember.lowerBound]))
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[scan.hashMember.upperBound...]))
+        let digest = hasher.finalize()
+        guard Digest.hexMatches(digest, line[scan.hash]) else { return .general }
+
+        let device = String(decoding: line[scan.device], as: UTF8.self)
+        let check: SignatureCheck
+        // The change without `signature`: its bytes with that member cut out.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(scan.change.count - signatureMember.count)
+        bytes += line[scan.change.lowerBound..<signatureMember.lowerBound]
+        bytes += line[signatureMember.upperBound..<scan.change.upperBound]
+        let signature = String(decoding: line[signatureRange], as: UTF8.self)
+        if device == DeviceRegistry.serverDevice {
+            var serverCheck = SignatureCheck(
+                seq: scan.seq, signature: signature, bytes: bytes, publicKey: serverKey,
+                problem: "the change is not signed by the server's key (registered at seq 1)")
+            serverCheck.key = serverPublicKey
+            check = serverCheck
+        } else {
+            guard let registered = devices[device] else { return .general }
+            let organisation = scan.authorOrganisation.map { String(decoding: line[$0], as: UTF8.self) }
+            guard registered.organisation == organisation else { return .general }
+            check = SignatureCheck(
+                seq: scan.seq, signature: signature, bytes: bytes, device: device, publicKey: registered.publicKey,
+                key: registered.key)
+        }
+        seq = scan.seq
+        hash = String(decoding: line[scan.hash], as: UTF8.self)
+        digest.withUnsafeBytes { hashBytes = Array($0) }
+        return .taken(check)
+    }
+
+    /// Whether the bytes of `range` are `text` (false when there is no range).
+    private func equal(_ line: UnsafeBufferPointer<UInt8>, _ range: Range<Int>?, _ text: String) -> Bool {
+        guard let range else { return false }
+        return text.utf8.elementsEqual(line[range])
+    }
+
+    private func equal(_ line: UnsafeBufferPointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        a.count == b.count && line[a].elementsEqual(line[b])
     }
 
     /// ``append(line:)`` for an entry already parsed.
@@ -96,7 +235,8 @@ public struct ChainVerifier: Sendable {
         let check = try signatureCheck(for: entry)
         seq = entry.seq
         hash = entry.hash
-        last = entry
+        hashBytes = Digest.bytes(hex: entry.hash) ?? Array(entry.hash.utf8)
+        lastTaken = .entry(entry)
         return check
     }
 
@@ -132,22 +272,25 @@ public struct ChainVerifier: Sendable {
                     throw AuditFailure(seq: seq, "the server's key is registered again (only entry 1 may)")
                 }
                 serverKey = key
+                serverPublicKey = Signature.publicKey(key)
             } else {
                 guard devices[recordID] == nil else {
                     throw AuditFailure(seq: seq, "device \(recordID) is registered a second time")
                 }
                 let organisation: String? =
                     if case let .string(value)? = entry.change["fields"]?["organisation"] { value } else { nil }
-                devices[recordID] = (organisation, key)
+                devices[recordID] = (organisation, key, Signature.publicKey(key))
             }
         }
         guard let serverKey else { throw AuditFailure(seq: seq, "entry 1 does not register the server's key") }
         if device == DeviceRegistry.serverDevice {
             // A member may push a change naming device `server`; the server refuses it (`signature`).
             if rejectedForSignature { return nil }
-            return SignatureCheck(
+            var check = SignatureCheck(
                 seq: seq, signature: signature, bytes: bytes, publicKey: serverKey,
                 problem: "the change is not signed by the server's key (registered at seq 1)")
+            check.key = serverPublicKey
+            return check
         }
         guard let registered = devices[device] else {
             if rejectedForSignature { return nil }
@@ -162,8 +305,8 @@ public struct ChainVerifier: Sendable {
         }
         if rejectedForSignature { return nil }
         return SignatureCheck(
-            seq: seq, signature: signature, bytes: bytes, publicKey: registered.publicKey,
-            problem: "the signature does not verify with device \(device)'s key")
+            seq: seq, signature: signature, bytes: bytes, device: device, publicKey: registered.publicKey,
+            key: registered.key)
     }
 
     /// Checks a signed checkpoint against the history verified so far: signed by the server's

@@ -29,11 +29,16 @@ public struct HistoryVerification: Sendable {
 
     private var verifier = ChainVerifier()
     private var pending: [SignatureCheck] = []
-    /// The batch being checked on other threads while the chain reads on.
-    private var inFlight: Batch?
+    /// Chunks of signatures being checked on other threads while the chain reads on, oldest first.
+    private var inFlight: [Chunk] = []
     private var failure: AuditFailure?
-    /// Signatures collected before they are checked together.
+    /// At most this many signatures wait or are checked at once (memory stays flat); they go to
+    /// the cores in chunks of a sixteenth of it, so that every core stays busy without waiting
+    /// for the slowest chunk of a batch.
     public var batchSize = 4096
+
+    private var chunkSize: Int { max(1, batchSize / Self.chunksInFlight) }
+    private static let chunksInFlight = 16
 
     public init() {}
 
@@ -46,12 +51,12 @@ public struct HistoryVerification: Sendable {
         do {
             if let check = try verifier.append(line: line) {
                 pending.append(check)
-                if pending.count >= batchSize { launchPending() }
+                if pending.count >= chunkSize { launchPending() }
             }
         } catch {
             // A signature of an earlier entry may be bad too: the lowest seq is named.
             runPending()
-            failure = failure ?? error
+            keep(error)
         }
         return failure == nil
     }
@@ -63,7 +68,7 @@ public struct HistoryVerification: Sendable {
     /// columns disagree with the entry); the lowest seq is still the one reported.
     public mutating func fail(_ problem: AuditFailure) {
         runPending()
-        if failure.map({ problem.seq < $0.seq }) ?? true { failure = problem }
+        keep(problem)
     }
 
     /// Checks what is left, then each checkpoint against the history (`hashAt`: an entry's hash
@@ -83,75 +88,58 @@ public struct HistoryVerification: Sendable {
             failure: failure)
     }
 
-    /// Starts checking the collected signatures on other threads, after collecting the batch
-    /// before (so at most one batch is in flight, and memory stays flat).
+    /// Hands the collected signatures to a core, after waiting for the oldest chunk when
+    /// ``chunksInFlight`` are out already (so memory stays flat).
     private mutating func launchPending() {
-        collectInFlight()
-        let batch = Batch(pending)
+        if inFlight.count >= Self.chunksInFlight { collectOldest() }
+        let chunk = Chunk(pending)
         pending = []
-        pending.reserveCapacity(batchSize)
-        DispatchQueue.global().async(group: batch.group) { batch.run() }
-        inFlight = batch
+        pending.reserveCapacity(chunkSize)
+        DispatchQueue.global().async(group: chunk.group) { chunk.run() }
+        inFlight.append(chunk)
     }
 
-    /// Waits for the batch in flight and keeps its failure.
-    private mutating func collectInFlight() {
-        guard let batch = inFlight else { return }
-        inFlight = nil
-        batch.group.wait()
-        keep(batch.firstFailure)
+    /// Waits for the oldest chunk out and keeps its failure.
+    private mutating func collectOldest() {
+        let chunk = inFlight.removeFirst()
+        chunk.group.wait()
+        if let found = chunk.failure { keep(found) }
     }
 
-    /// Runs every collected signature check now (after the batch in flight).
+    /// Waits for every chunk out, then checks what is left on every core.
     private mutating func runPending() {
-        collectInFlight()
+        while !inFlight.isEmpty { collectOldest() }
         guard !pending.isEmpty else { return }
-        let batch = Batch(pending)
+        let checks = pending
         pending.removeAll(keepingCapacity: true)
-        batch.run()
-        keep(batch.firstFailure)
+        let parts = min(8, checks.count)
+        let chunks = (0..<parts).map { part in
+            Chunk(Array(checks[(part * checks.count / parts)..<((part + 1) * checks.count / parts)]))
+        }
+        DispatchQueue.concurrentPerform(iterations: parts) { chunks[$0].run() }
+        for chunk in chunks { if let found = chunk.failure { keep(found) } }
     }
 
-    private mutating func keep(_ found: AuditFailure?) {
-        guard let found else { return }
+    private mutating func keep(_ found: AuditFailure) {
         if failure.map({ found.seq < $0.seq }) ?? true { failure = found }
     }
 }
 
-/// Signature checks run on every core (`DispatchQueue.concurrentPerform`), each chunk writing
-/// only its own slot; read after `group` is done (or `run` returned).
-private final class Batch: @unchecked Sendable {
+/// Signature checks run on another thread, in order, up to the first that fails; `failure` is
+/// read after `group` is done (or `run` returned).
+private final class Chunk: @unchecked Sendable {
     let group = DispatchGroup()
     private let checks: [SignatureCheck]
-    private let results: UnsafeMutableBufferPointer<AuditFailure?>
+    private(set) var failure: AuditFailure?
 
-    init(_ checks: [SignatureCheck]) {
-        self.checks = checks
-        results = .allocate(capacity: min(8, max(1, checks.count)))
-        results.initialize(repeating: nil)
-    }
-
-    deinit {
-        _ = results.deinitialize()
-        results.deallocate()
-    }
+    init(_ checks: [SignatureCheck]) { self.checks = checks }
 
     func run() {
-        let chunks = results.count
-        let checks = checks
-        nonisolated(unsafe) let output = results
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let lower = chunk * checks.count / chunks
-            let upper = (chunk + 1) * checks.count / chunks
-            for index in lower..<upper {
-                if let problem = checks[index].run() {
-                    output[chunk] = problem
-                    return
-                }
+        for check in checks {
+            if let problem = check.run() {
+                failure = problem
+                return
             }
         }
     }
-
-    /// The failure at the lowest seq; call once the batch has run.
-    var firstFailure: AuditFailure? { results.compactMap { $0 }.min { $0.seq < $1.seq } }
 }

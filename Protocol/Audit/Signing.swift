@@ -49,6 +49,18 @@ public enum Signature {
         return key.isValidSignature(signatureBytes, for: bytes)
     }
 
+    /// ``isValid(_:of:publicKey:)`` with the key decoded already (``publicKey(_:)``).
+    static func isValid(_ signature: String, of bytes: [UInt8], key: Curve25519.Signing.PublicKey) -> Bool {
+        guard let signatureBytes = Base64.decode(signature), signatureBytes.count == 64 else { return false }
+        return key.isValidSignature(signatureBytes, for: bytes)
+    }
+
+    /// The Ed25519 public key of base64 text; nil when it is not one.
+    static func publicKey(_ text: String) -> Curve25519.Signing.PublicKey? {
+        guard let bytes = Base64.decode(text), bytes.count == 32 else { return nil }
+        return try? Curve25519.Signing.PublicKey(rawRepresentation: bytes)
+    }
+
     /// Whether `text` is a 32-byte Ed25519 public key in base64.
     public static func isPublicKey(_ text: String) -> Bool {
         guard let bytes = Base64.decode(text), bytes.count == 32 else { return false }
@@ -68,6 +80,23 @@ public enum Digest {
         }
         return String(decoding: output, as: UTF8.self)
     }
+
+    /// Whether `hex` is the lowercase hex of `digest`.
+    static func hexMatches(_ digest: SHA256.Digest, _ hex: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
+        guard hex.count == 64 else { return false }
+        var index = hex.startIndex
+        return digest.withUnsafeBytes { bytes in
+            for byte in bytes {
+                guard hex[index] == hexDigits[Int(byte >> 4)], hex[index + 1] == hexDigits[Int(byte & 0xF)] else {
+                    return false
+                }
+                index += 2
+            }
+            return true
+        }
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// The bytes of lowercase hex text of even length; nil for anything else.
     public static func bytes(hex text: String) -> [UInt8]? {

@@ -41,6 +41,25 @@ import Testing
         }
     }
 
+    /// While a page is written, the next one is already asked for: after each page is stored,
+    /// the request for the one after it has been sent (or is sent within a second).
+    @Test func theNextPageIsFetchedWhileAPageIsWritten() throws {
+        let (history, _) = Self.honest()
+        let server = HistoryServer(history)
+        let (replica, engine) = try auditor(server)
+        var aheadOfWriting: [Bool] = []
+        let summary = try engine.pull { _, seq in
+            let deadline = Date().addingTimeInterval(1)
+            func sent() -> Bool { server.sentRequests.contains { $0.contains("/v1/history?since=\(seq)&") } }
+            while !sent(), Date() < deadline { Thread.sleep(forTimeInterval: 0.001) }
+            aheadOfWriting.append(sent())
+        }
+        #expect(summary.pulled == 6)
+        #expect(aheadOfWriting == [true, true, true], "\(server.requests)")
+        #expect(try lines(replica) == history.lines)
+        #expect(server.requests.filter { $0.contains("/v1/history") }.count == 4, "one request a page, one more")
+    }
+
     @Test func anHonestHistoryIsPulledInPagesAndVerifies() throws {
         var (history, laptop) = Self.honest()
         let server = HistoryServer(history)

@@ -83,6 +83,8 @@ final class HistoryServer: SyncTransport, @unchecked Sendable {
     private var lines: [String]
     private var checkpoint: Checkpoint
     private(set) var requests: [String] = []
+    /// `requests`, read under the lock: a pull may be sending one on another thread.
+    var sentRequests: [String] { lock.withLock { requests } }
     /// The status to refuse `/v1/history` with (403 for a member), nil to serve.
     var refusal: Int?
 
