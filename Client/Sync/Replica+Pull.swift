@@ -19,15 +19,17 @@ extension Replica {
     /// - Returns: false when the cursor is no longer `since` (another process pulled meanwhile):
     ///   nothing was written, and the caller should continue from the current cursor.
     @discardableResult
-    func applyPullPage(_ page: PullResponse, since: Int64) throws(ReplicaError) -> Bool {
+    func applyPullPage(_ page: PulledPage, since: Int64) throws(ReplicaError) -> Bool {
         try write { db in
             guard try Self.cursor(in: db) == since else { return false }
+            // A page dirties more B-tree pages than SQLite's default 2 MiB cache holds: they were
+            // spilled to the WAL and read back, half the pull's system time. 16 MiB holds a page's.
+            try db.execute(sql: "PRAGMA cache_size = -16384")
             try freezeOutbox(in: db)
             var writer = RowWriter()
-            var texts = HistoryTexts()
             let pending = try pendingEdits(of: page.items, db: db)
             for item in page.items {
-                try apply(item, pending: pending[item.recordID] ?? [], db: db, writer: &writer, texts: &texts)
+                try apply(item, pending: pending[item.recordID] ?? [], db: db, writer: &writer)
             }
             if let remote = SyncRules.latestClock(in: page.items) {
                 let local = try currentHLC(in: db)
@@ -46,7 +48,7 @@ extension Replica {
 
     /// The changes still in the outbox for the page's records, by record, in edit order: one
     /// read a page.
-    private func pendingEdits(of items: [PullItem], db: Database) throws -> [String: [SyncRules.PendingEdit]] {
+    private func pendingEdits(of items: [PulledItem], db: Database) throws -> [String: [SyncRules.PendingEdit]] {
         let ids = JSONValue.array(Set(items.map(\.recordID)).map(JSONValue.string)).serialized()
         let rows = try Row.fetchAll(
             db.cachedStatement(
@@ -62,9 +64,10 @@ extension Replica {
         return pending
     }
 
+    /// The entry's `author`, `fields` and `outcome` are stored as the server sent them
+    /// (``PulledEntry``): text a conforming server renders as `json.serialized()` does.
     private func apply(
-        _ item: PullItem, pending: [SyncRules.PendingEdit], db: Database, writer: inout RowWriter,
-        texts: inout HistoryTexts
+        _ item: PulledItem, pending: [SyncRules.PendingEdit], db: Database, writer: inout RowWriter
     ) throws {
         guard item.isVisible else { return try remove(item, pending: pending, db: db, writer: &writer) }
         let record = try db.cachedStatement(
@@ -73,8 +76,7 @@ extension Replica {
                 ON CONFLICT(id) DO UPDATE SET tbl = excluded.tbl, version = excluded.version
                 """)
         let key: [DatabaseValue] = [item.recordID.databaseValue, item.table.databaseValue, item.version.databaseValue]
-        record.setUncheckedArguments(StatementArguments(key))
-        try record.execute()
+        try record.execute(binding: key)
         if let entry = item.entry {
             let history = try db.cachedStatement(
                 sql: """
@@ -85,14 +87,12 @@ extension Replica {
                     """)
             let arguments: [DatabaseValue] = [
                 item.seq.databaseValue, item.table.databaseValue, item.recordID.databaseValue,
-                entry.outcome.version.databaseValue, entry.time.databaseValue,
-                texts.author(entry.author).databaseValue, entry.op.rawValue.databaseValue,
-                OutboxRow.encodeFields(entry.fields).databaseValue, texts.outcome(entry.outcome).databaseValue,
+                entry.version.databaseValue, entry.time.databaseValue, entry.author.databaseValue,
+                entry.op.rawValue.databaseValue, entry.fields.databaseValue, entry.outcome.databaseValue,
                 entry.changeID.databaseValue, entry.hlc.databaseValue, entry.baseVersion.databaseValue,
                 entry.device.databaseValue, entry.signature.databaseValue,
             ]
-            history.setUncheckedArguments(StatementArguments(arguments))
-            try history.execute()
+            try history.execute(binding: arguments)
         }
         // A table this replica's schema does not have (a newer server): history only.
         guard let table = try? schema.table(named: item.table) else { return }
@@ -110,7 +110,7 @@ extension Replica {
     /// the user typed is lost; meanwhile the row shows only what they make by themselves (a
     /// pending insert), as the rebase on no server state does (docs/visibility.md).
     fileprivate func remove(
-        _ item: PullItem, pending: [SyncRules.PendingEdit], db: Database, writer: inout RowWriter
+        _ item: PulledItem, pending: [SyncRules.PendingEdit], db: Database, writer: inout RowWriter
     ) throws {
         for table in ["tandem_record", "tandem_history", "tandem_conflict"] {
             let column = table == "tandem_record" ? "id" : "record_id"
@@ -154,8 +154,7 @@ struct RowWriter {
                 arguments.reserveCapacity(fields.count + 1)
                 arguments.append(id.databaseValue)
                 for field in fields { arguments.append(field.databaseValue) }
-                statement.setUncheckedArguments(StatementArguments(arguments))
-                try statement.execute()
+                try statement.execute(binding: arguments)
                 return
             } catch let error as DatabaseError
                 where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE && attempt == 0
@@ -290,73 +289,5 @@ extension Replica {
     /// Records the end of a successful sync.
     func recordSync(at milliseconds: Int64) throws(ReplicaError) {
         try write { db in try Setting.lastSync.write(Self.timestamp(milliseconds), in: db) }
-    }
-}
-
-/// The `author` and `outcome` texts of `tandem_history`, serialised once a page rather than once
-/// an item: a page's entries mostly share their author, and their outcome but for the version.
-///
-/// A cached text is used only for a value whose strings are the very same bytes (Swift's `==`
-/// on strings is canonical equivalence, under which differently written strings are equal but
-/// serialise differently), so the stored text is always `value.json.serialized()`.
-struct HistoryTexts {
-    private var authors: [Author: (author: Author, text: String)] = [:]
-    /// By outcome without its version: the text up to `"version":`, and the text after the version.
-    private var outcomes: [Outcome: (outcome: Outcome, head: Substring, tail: Substring)] = [:]
-
-    mutating func author(_ author: Author) -> String {
-        if let cached = authors[author], cached.author.isSpelled(as: author) { return cached.text }
-        let text = author.json.serialized()
-        authors[author] = (author, text)
-        return text
-    }
-
-    /// `outcome.json.serialized()`: `{"status":S,"version":` (S is an enum's raw value, which
-    /// needs no escaping), the version, then a tail that does not depend on the version.
-    mutating func outcome(_ outcome: Outcome) -> String {
-        // Conflicts hold arbitrary values (doubles among them): not worth a byte-exact check.
-        guard outcome.conflicts.isEmpty else { return outcome.json.serialized() }
-        var versionless = outcome
-        versionless.version = nil
-        let parts: (head: Substring, tail: Substring)
-        if let cached = outcomes[versionless], cached.outcome.isSpelled(as: versionless) {
-            parts = (cached.head, cached.tail)
-        } else {
-            let text = versionless.json.serialized()
-            let head = "{\"status\":\"\(outcome.status.rawValue)\",\"version\":"
-            guard text.utf8.starts(with: (head + "null").utf8) else { return outcome.json.serialized() }
-            parts = (text.prefix(head.count), text.dropFirst(head.count + 4))
-            outcomes[versionless] = (versionless, parts.head, parts.tail)
-        }
-        var text = String(parts.head)
-        text += outcome.version.map { String($0) } ?? "null"
-        text += parts.tail
-        return text
-    }
-}
-
-extension Author {
-    /// Equal, and with every string made of the same bytes.
-    fileprivate func isSpelled(as other: Author) -> Bool {
-        self == other && organisation.isSpelled(as: other.organisation) && device.isSpelled(as: other.device)
-    }
-}
-
-extension Outcome {
-    /// Equal, and with every string made of the same bytes.
-    fileprivate func isSpelled(as other: Outcome) -> Bool {
-        self == other && reason.isSpelled(as: other.reason) && applied.count == other.applied.count
-            && zip(applied, other.applied).allSatisfy { $0.utf8.elementsEqual($1.utf8) }
-            && conflicts.isEmpty && other.conflicts.isEmpty
-    }
-}
-
-extension String? {
-    fileprivate func isSpelled(as other: String?) -> Bool {
-        switch (self, other) {
-        case (nil, nil): true
-        case let (lhs?, rhs?): lhs.utf8.elementsEqual(rhs.utf8)
-        default: false
-        }
     }
 }

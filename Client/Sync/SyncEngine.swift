@@ -143,11 +143,11 @@ public struct SyncEngine: Sendable {
         // Whatever ends the loop, the transport is free again when this returns.
         defer { _ = try? ahead?.wait() }
         while true {
-            let page: PullResponse
+            let page: PulledPage
             if let fetched = ahead, fetched.since == since {
                 page = try fetched.wait()
             } else {
-                page = try api.pull(since: since, limit: pageSize)
+                page = try api.pulledPage(since: since, limit: pageSize)
             }
             ahead = nil
             // A newer schema first: the page may carry its new tables and fields.
@@ -261,13 +261,13 @@ public struct SyncEngine: Sendable {
 final class PageFetch: @unchecked Sendable {
     let since: Int64
     private let done = DispatchSemaphore(value: 0)
-    private var result: Result<PullResponse, ReplicaError>?
+    private var result: Result<PulledPage, ReplicaError>?
 
     init(api: SyncAPI, since: Int64, limit: Int) {
         self.since = since
         Thread.detachNewThread { [self] in
             do throws(ReplicaError) {
-                result = .success(try api.pull(since: since, limit: limit))
+                result = .success(try api.pulledPage(since: since, limit: limit))
             } catch {
                 result = .failure(error)
             }
@@ -276,7 +276,7 @@ final class PageFetch: @unchecked Sendable {
     }
 
     /// The page, once fetched (or the error that fetching it met).
-    func wait() throws(ReplicaError) -> PullResponse {
+    func wait() throws(ReplicaError) -> PulledPage {
         done.wait()
         done.signal()
         switch result {

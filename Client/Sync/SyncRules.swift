@@ -80,11 +80,18 @@ package enum SyncRules {
     /// every later edit of this device too far ahead as well. Accepted ones are at most the
     /// server's allowed skew ahead of its clock.
     package static func latestClock(in items: [PullItem]) -> HLC? {
+        latestClock(of: items.lazy.compactMap { item in item.entry.map { ($0.outcome.status, $0.hlc) } })
+    }
+
+    package static func latestClock(in items: [PulledItem]) -> HLC? {
+        latestClock(of: items.lazy.compactMap { item in item.entry.map { ($0.status, $0.hlc) } })
+    }
+
+    /// The latest of `stamps` (status, HLC) whose status is not `rejected`.
+    private static func latestClock(of stamps: some Sequence<(Outcome.Status, String?)>) -> HLC? {
         var latest: HLC?
-        for item in items {
-            guard let entry = item.entry, entry.outcome.status != .rejected, let text = entry.hlc,
-                let clock = HLC(text)
-            else { continue }
+        for (status, text) in stamps {
+            guard status != .rejected, let text, let clock = HLC(text) else { continue }
             if latest.map({ $0 < clock }) ?? true { latest = clock }
         }
         return latest
@@ -145,11 +152,19 @@ package enum SyncRules {
     /// - Throws: `internal` when the server says there is more but its cursor did not move (a
     ///   loop a faulty server would otherwise cause).
     package static func nextPull(after page: PullResponse, since: Int64) throws(ReplicaError) -> Int64? {
-        guard page.more else { return nil }
-        guard page.next > since else {
+        try nextPull(more: page.more, next: page.next, since: since)
+    }
+
+    package static func nextPull(after page: PulledPage, since: Int64) throws(ReplicaError) -> Int64? {
+        try nextPull(more: page.more, next: page.next, since: since)
+    }
+
+    private static func nextPull(more: Bool, next: Int64, since: Int64) throws(ReplicaError) -> Int64? {
+        guard more else { return nil }
+        guard next > since else {
             throw ReplicaError(.internal, "the server's pull did not advance past seq \(since)")
         }
-        return page.next
+        return next
     }
 
     /// What the server's answer to a held seq says of its history (`GET /v1/checkpoint?seq=…`).

@@ -11,7 +11,8 @@ import TandemCompression
 ///
 /// Every request carries `Authorization: Bearer TOKEN`; bodies larger than
 /// ``Configuration/compressionThreshold`` are sent gzip-compressed (`Content-Encoding: gzip`), and
-/// gzip answers are accepted and decompressed.
+/// gzip answers are asked for and decompressed — except from a server on this machine
+/// (``asksForCompressedAnswers(from:)``).
 ///
 /// ```swift
 /// let transport = try CurlTransport(server: "http://127.0.0.1:8080", token: token)
@@ -59,6 +60,19 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
     }
 
     deinit { tandem_curl_easy_cleanup(curl, handle) }
+
+    /// Whether answers are asked for gzip-compressed: yes, unless the server's host is a loopback
+    /// address (`localhost`, `127.x.x.x`, `::1`). There the bytes cost nothing to carry, and
+    /// compressing costs both sides CPU: a 2,000-item pull page (2.8 MB, 430 KB compressed) took
+    /// the server 8 ms more and the client 5 ms to inflate, and a bootstrap of 100,000 records
+    /// from a local server ran 15 % faster without it.
+    package static func asksForCompressedAnswers(from server: String) -> Bool {
+        guard let host = URLComponents(string: server)?.host?.lowercased() else { return true }
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        if bare == "localhost" || bare == "::1" || bare.hasSuffix(".localhost") { return false }
+        let octets = bare.split(separator: ".", omittingEmptySubsequences: false)
+        return !(octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil })
+    }
 
     /// `server` without its trailing slashes, when it is an http(s) URL with a host.
     ///
@@ -125,7 +139,9 @@ public final class CurlTransport: SyncTransport, @unchecked Sendable {
         set(tandem_curl_set_long(curl, handle, CURLOPT_NOSIGNAL, 1))
         set(tandem_curl_set_long(curl, handle, CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeout * 1000)))
         set(tandem_curl_set_long(curl, handle, CURLOPT_TIMEOUT_MS, Int(configuration.timeout * 1000)))
-        set(tandem_curl_set_string(curl, handle, CURLOPT_ACCEPT_ENCODING, "gzip"))
+        if Self.asksForCompressedAnswers(from: server) {
+            set(tandem_curl_set_string(curl, handle, CURLOPT_ACCEPT_ENCODING, "gzip"))
+        }
         set(tandem_curl_set_string(curl, handle, CURLOPT_USERAGENT, "tandem/0.1"))
         set(tandem_curl_set_slist(curl, handle, CURLOPT_HTTPHEADER, headers))
         set(tandem_curl_set_pointer(curl, handle, CURLOPT_ERRORBUFFER, errorBuffer))

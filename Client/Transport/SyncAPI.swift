@@ -124,12 +124,22 @@ public struct SyncAPI: Sendable {
 
     /// `GET /v1/pull?since=SEQ&limit=N`: the next page of the log.
     public func pull(since: Int64, limit: Int) throws(ReplicaError) -> PullResponse {
+        let page = try pulledPage(since: since, limit: limit)
+        do {
+            return try page.response()
+        } catch {
+            throw ReplicaError(.internal, "unexpected answer from the server to a pull: \(error.message)")
+        }
+    }
+
+    /// `GET /v1/pull?since=SEQ&limit=N`, as a replica applies it: entries' texts kept as sent.
+    package func pulledPage(since: Int64, limit: Int) throws(ReplicaError) -> PulledPage {
         let request = TransportRequest(
             method: .get, path: "/v1/pull", query: [.init("since", String(since)), .init("limit", String(limit))])
         let response = try send(request)
         do {
             // Straight from the bytes: a page of 10 000 items is read without a tree of its values.
-            return try PullResponse(bytes: response.body)
+            return try PulledPage(bytes: response.body)
         } catch {
             throw ReplicaError(.internal, "unexpected answer from the server to \(request.line): \(error.message)")
         }

@@ -14,11 +14,20 @@ extension PullResponse {
     /// let page = try PullResponse(bytes: response.body)
     /// ```
     public init(bytes: [UInt8]) throws(ProtocolError) {
+        self = try PulledPage(bytes: bytes).response()
+    }
+}
+
+extension PulledPage {
+    /// Reads a page straight from its JSON bytes, as ``PullResponse/init(bytes:)`` does (the same
+    /// pages, the same errors), keeping each entry's `author`, `fields` and `outcome` as the
+    /// text they arrived as, checked but not built.
+    package init(bytes: [UInt8]) throws(ProtocolError) {
         do {
             var reader = PullPageReader(parser: JSONParser(bytes: bytes))
             self = try reader.page()
         } catch {
-            self = try PullResponse(json: JSONParser.parse(bytes))
+            self = PulledPage(try PullResponse(json: JSONParser.parse(bytes)))
         }
     }
 }
@@ -32,9 +41,9 @@ private struct PullPageReader {
 
     private var current: UInt8? { parser.current }
 
-    mutating func page() throws(ProtocolError) -> PullResponse {
+    mutating func page() throws(ProtocolError) -> PulledPage {
         parser.skipWhitespace()
-        var items: [PullItem]?
+        var items: [PulledItem]?
         var next: Int64?
         var more = false
         var checkpoint: Checkpoint?
@@ -55,8 +64,7 @@ private struct PullPageReader {
         }
         parser.skipWhitespace()
         guard parser.position == parser.bytes.count, let items, let next else { throw Self.surprise }
-        return PullResponse(
-            items: items, next: next, more: more, checkpoint: checkpoint, schemaVersion: schemaVersion)
+        return PulledPage(items: items, next: next, more: more, checkpoint: checkpoint, schemaVersion: schemaVersion)
     }
 
     /// Walks an object's members, calling `read` with each name while the parser stands at its
@@ -90,11 +98,11 @@ private struct PullPageReader {
         }
     }
 
-    private mutating func items() throws(ProtocolError) -> [PullItem] {
+    private mutating func items() throws(ProtocolError) -> [PulledItem] {
         guard current == UInt8(ascii: "[") else { throw Self.surprise }
         try parser.enter()
         defer { parser.depth -= 1 }
-        var items: [PullItem] = []
+        var items: [PulledItem] = []
         if current == UInt8(ascii: "]") {
             parser.position += 1
             return items
@@ -129,7 +137,7 @@ private struct PullPageReader {
         }
     }
 
-    private mutating func item() throws(ProtocolError) -> PullItem {
+    private mutating func item() throws(ProtocolError) -> PulledItem {
         var seen = SeenNames()
         var seq: Int64?
         var table: String?
@@ -138,7 +146,7 @@ private struct PullPageReader {
         var isDeleted = false
         var isVisible = true
         var record: [String: JSONValue]?
-        var entry: PullItem.Entry?
+        var entry: PulledEntry?
         try members { (reader: inout Self, key: String) throws(ProtocolError) in
             switch key {
             case "seq":
@@ -171,12 +179,12 @@ private struct PullPageReader {
             }
         }
         guard let seq, let table, let recordID, let version else { throw Self.surprise }
-        return PullItem(
+        return PulledItem(
             seq: seq, table: table, recordID: recordID, version: version, isDeleted: isDeleted, record: record,
             entry: entry, isVisible: isVisible)
     }
 
-    private mutating func entry() throws(ProtocolError) -> PullItem.Entry? {
+    private mutating func entry() throws(ProtocolError) -> PulledEntry? {
         if current == UInt8(ascii: "n") {
             _ = try parser.parseValue()
             return nil
@@ -184,10 +192,10 @@ private struct PullPageReader {
         var seen = SeenNames()
         var changeID: String?
         var time: String?
-        var author: Author?
+        var author: String?
         var op: Operation?
-        var fields: [String: JSONValue]?
-        var outcome: Outcome?
+        var fields = "{}"
+        var outcome: (text: String, status: Outcome.Status, version: Int64?)?
         var hlc: String?
         var baseVersion: Int64?
         var device: String?
@@ -202,17 +210,17 @@ private struct PullPageReader {
                 time = try reader.string()
             case "author":
                 try seen.insert(2)
-                author = try Author(json: reader.parser.parseValue())
+                author = try reader.authorText()
             case "op":
                 try seen.insert(3)
                 guard let value = Operation(rawValue: try reader.string()) else { throw Self.surprise }
                 op = value
             case "fields":
                 try seen.insert(4)
-                fields = try reader.optionalObject()
+                fields = try reader.fieldsText()
             case "outcome":
                 try seen.insert(5)
-                outcome = try Outcome(json: reader.parser.parseValue())
+                outcome = try reader.outcomeText()
             case "hlc":
                 try seen.insert(6)
                 hlc = try reader.optionalString()
@@ -231,9 +239,149 @@ private struct PullPageReader {
             }
         }
         guard let changeID, let time, let author, let op, let outcome else { throw Self.surprise }
-        return PullItem.Entry(
-            changeID: changeID, time: time, author: author, op: op, fields: fields ?? [:], outcome: outcome, hlc: hlc,
-            baseVersion: baseVersion, device: device, signature: signature)
+        return PulledEntry(
+            changeID: changeID, time: time, author: author, op: op, fields: fields, outcome: outcome.text,
+            status: outcome.status, version: outcome.version, hlc: hlc, baseVersion: baseVersion, device: device,
+            signature: signature)
+    }
+
+    // MARK: - Texts kept as they came, checked as `init(json:)` reads them
+
+    /// The text from `start` to where the parser stands (whole values: their bytes are UTF-8).
+    private func text(from start: Int) -> String {
+        parser.bytes.withUnsafeBufferPointer { buffer in
+            String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<parser.position]), as: UTF8.self)
+        }
+    }
+
+    /// An author (``Author/init(json:)``), as its text.
+    private mutating func authorText() throws(ProtocolError) -> String {
+        let start = parser.position
+        var seen = SeenNames()
+        var role: Role?
+        try members { (reader: inout Self, key: String) throws(ProtocolError) in
+            switch key {
+            case "organisation":
+                try seen.insert(0)
+                _ = try reader.optionalString()
+            case "role":
+                try seen.insert(1)
+                role = Role(rawValue: try reader.string())
+                guard role != nil else { throw Self.surprise }
+            case "device":
+                try seen.insert(2)
+                _ = try reader.optionalString()
+            default:
+                try seen.insert(other: key)
+                _ = try reader.parser.parseValue()
+            }
+        }
+        guard role != nil else { throw Self.surprise }
+        return text(from: start)
+    }
+
+    /// An outcome (``Outcome/init(json:)``), as its text, with its status and version.
+    private mutating func outcomeText() throws(ProtocolError) -> (text: String, status: Outcome.Status, version: Int64?)
+    {
+        let start = parser.position
+        var seen = SeenNames()
+        var status: Outcome.Status?
+        var version: Int64?
+        try members { (reader: inout Self, key: String) throws(ProtocolError) in
+            switch key {
+            case "status":
+                try seen.insert(0)
+                status = Outcome.Status(rawValue: try reader.string())
+                guard status != nil else { throw Self.surprise }
+            case "version":
+                try seen.insert(1)
+                version = try reader.optionalInteger()
+            case "applied":
+                try seen.insert(2)
+                try reader.optionalStrings()
+            case "reason":
+                try seen.insert(3)
+                _ = try reader.optionalString()
+            case "conflicts":
+                try seen.insert(4)
+                // Rare: read as `init(json:)` reads them.
+                switch try reader.parser.parseValue() {
+                case .null: break
+                case let .array(list): for item in list { _ = try FieldConflict(json: item) }
+                default: throw Self.surprise
+                }
+            default:
+                try seen.insert(other: key)
+                _ = try reader.parser.parseValue()
+            }
+        }
+        guard let status else { throw Self.surprise }
+        return (text(from: start), status, version)
+    }
+
+    /// An entry's `fields`: an object (null is `{}`), as its text. Member names are compared as
+    /// bytes, so a name written with an escape is left to the slow reader.
+    private mutating func fieldsText() throws(ProtocolError) -> String {
+        guard current == UInt8(ascii: "{") else {
+            guard try parser.parseValue() == .null else { throw Self.surprise }
+            return "{}"
+        }
+        let start = parser.position
+        try parser.enter()
+        defer { parser.depth -= 1 }
+        var names: [Range<Int>] = []
+        if current == UInt8(ascii: "}") {
+            parser.position += 1
+            return text(from: start)
+        }
+        while true {
+            guard current == UInt8(ascii: "\"") else { throw Self.surprise }
+            let name = try plainString()
+            if parser.bytes[name].contains(UInt8(ascii: "\\")) { throw Self.surprise }
+            for other in names where other.count == name.count {
+                if parser.bytes[other].elementsEqual(parser.bytes[name]) { throw Self.surprise }
+            }
+            names.append(name)
+            parser.skipWhitespace()
+            guard current == UInt8(ascii: ":") else { throw Self.surprise }
+            parser.position += 1
+            parser.skipWhitespace()
+            if current == UInt8(ascii: "\"") {
+                _ = try plainString()
+            } else {
+                _ = try parser.parseValue()
+            }
+            parser.skipWhitespace()
+            switch current {
+            case UInt8(ascii: ","):
+                parser.position += 1
+                parser.skipWhitespace()
+            case UInt8(ascii: "}"):
+                parser.position += 1
+                return text(from: start)
+            default: throw Self.surprise
+            }
+        }
+    }
+
+    /// A string of printable ASCII without escapes, checked without making it; returns the
+    /// range of its contents. Anything else is a surprise.
+    private mutating func plainString() throws(ProtocolError) -> Range<Int> {
+        let start = parser.position + 1
+        var position = start
+        let bytes = parser.bytes
+        while position < bytes.count {
+            let byte = bytes[position]
+            if byte == UInt8(ascii: "\"") {
+                parser.position = position + 1
+                return start..<position
+            }
+            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { break }
+            position += 1
+        }
+        // Escapes, UTF-8 beyond ASCII, control characters: read as the parser reads them.
+        _ = try parser.parseString()
+        return start..<(parser.position - 1)
     }
 
     // MARK: - Values, as `JSONObjectReader` reads them
@@ -261,6 +409,18 @@ private struct PullPageReader {
         if current == UInt8(ascii: "\"") { return try parser.parseString() }
         guard try parser.parseValue() == .null else { throw Self.surprise }
         return nil
+    }
+
+    /// An array of strings, or null.
+    private mutating func optionalStrings() throws(ProtocolError) {
+        switch try parser.parseValue() {
+        case .null: return
+        case let .array(items):
+            for item in items {
+                guard case .string = item else { throw Self.surprise }
+            }
+        default: throw Self.surprise
+        }
     }
 
     /// A boolean; null counts as absent.

@@ -63,6 +63,19 @@ import Testing
         }
     }
 
+    @Test func answersAreAskedForCompressedExceptFromThisMachine() {
+        for remote in [
+            "https://tandem.example.org", "http://10.0.0.7:8080", "http://127.example.org", "http://[::2]:1",
+        ] {
+            #expect(CurlTransport.asksForCompressedAnswers(from: remote), "\(remote)")
+        }
+        for local in [
+            "http://127.0.0.1:8080", "http://127.1.2.3", "http://LOCALHOST:1", "http://[::1]:80", "http://a.localhost",
+        ] {
+            #expect(!CurlTransport.asksForCompressedAnswers(from: local), "\(local)")
+        }
+    }
+
     @Test func curlReportsARefusedConnectionAsUnavailable() throws {
         let transport = try CurlTransport(server: "http://127.0.0.1:1", token: "t")
         do {

@@ -120,6 +120,14 @@ private let variedPage = PullResponse(
         #"{"items": [{"seq": 7, "table": "round", "record_id": "r", "version": 1, "entry": {"change_id": "c", "time": "t", "author": {"role": "server"}, "op": "insert", "outcome": {"status": "applied"}, "hlc": 1}}], "next": 7}"#,
         #"{"items": [{"seq": 7, "table": "round", "record_id": "r", "version": 1, "entry": {"change_id": "c", "time": "t", "author": {"role": "server"}, "op": "insert", "outcome": {"status": "applied"}, "base_version": "1"}}], "next": 7}"#,
         #"{"items": [{"seq": 7, "table": "round", "record_id": "r", "version": 1, "entry": {"change_id": "c", "time": "t", "author": {"role": "server"}, "op": "insert", "fields": [], "outcome": {"status": "applied"}}}], "next": 7}"#,
+        #"{"items": [{"seq": 7, "table": "round", "record_id": "r", "version": 1, "entry": {"change_id": "c", "time": "t", "author": {"role": "server"}, "op": "insert", "fields": {"a": 1, "a": 2}, "outcome": {"status": "applied"}}}], "next": 7}"#,
+        #"{"items": [{"seq": 7, "table": "round", "record_id": "r", "version": 1, "entry": {"change_id": "c", "time": "t", "author": {"role": "server"}, "op": "insert", "fields": {"a": 1, "\u0061": 2}, "outcome": {"status": "applied"}}}], "next": 7}"#,
+        #"{"items": [{"seq": 7, "table": "round", "record_id": "r", "version": 1, "entry": {"change_id": "c", "time": "t", "author": {"role": "server"}, "op": "insert", "fields": {"a": "\ud83d"}, "outcome": {"status": "applied"}}}], "next": 7}"#,
+        #"{"items": [{"seq": 7, "table": "round", "record_id": "r", "version": 1, "entry": {"change_id": "c", "time": "t", "author": {"role": "server"}, "op": "insert", "fields": {"a": 1,}, "outcome": {"status": "applied"}}}], "next": 7}"#,
+        #"{"items": [{"seq": 7, "table": "round", "record_id": "r", "version": 1, "entry": {"change_id": "c", "time": "t", "author": {"role": "server", "device": 1}, "op": "insert", "outcome": {"status": "applied"}}}], "next": 7}"#,
+        #"{"items": [{"seq": 7, "table": "round", "record_id": "r", "version": 1, "entry": {"change_id": "c", "time": "t", "author": {"role": "server"}, "op": "insert", "outcome": {"status": "applied", "applied": [1]}}}], "next": 7}"#,
+        #"{"items": [{"seq": 7, "table": "round", "record_id": "r", "version": 1, "entry": {"change_id": "c", "time": "t", "author": {"role": "server"}, "op": "insert", "outcome": {"status": "applied", "version": 1.5}}}], "next": 7}"#,
+        #"{"items": [{"seq": 7, "table": "round", "record_id": "r", "version": 1, "entry": {"change_id": "c", "time": "t", "author": {"role": "server"}, "op": "insert", "outcome": {"status": "won"}}}], "next": 7}"#,
         #"{"items": [{"seq": 7, "table": "round", "record_id": "\ud83d", "version": 1}], "next": 7}"#,
         #"{"items": [{"seq": 7, "table": "round", "record_id": "a\u0001b\#u{01}", "version": 1}], "next": 7}"#,
         #"{"items": [], "next": 01}"#, #"{"items": [], "next": -}"#, #"{"items": [], "next": 1e}"#,
@@ -155,4 +163,31 @@ private let variedPage = PullResponse(
         altered[offset] = replacements[Int(state >> 33) % replacements.count]
         expectSameReading(altered)
     }
+}
+
+// A replica stores an entry's author, fields and outcome as the text the server sent
+// (`PulledPage`): for a server that renders as `json.serialized()` does, exactly that text.
+@Test func aPulledPageKeepsTheEntryTextsTheServerRendered() throws {
+    let pulled = try PulledPage(bytes: Array(variedPage.json.serialized().utf8))
+    #expect(pulled.items.count == variedPage.items.count)
+    for (kept, item) in zip(pulled.items, variedPage.items) {
+        #expect(kept.entry?.author == item.entry?.author.json.serialized())
+        #expect(kept.entry?.fields == item.entry.map { PullItem.object($0.fields).serialized() })
+        #expect(kept.entry?.outcome == item.entry?.outcome.json.serialized())
+        #expect(kept.entry?.status == item.entry?.outcome.status)
+        #expect(kept.entry?.version == item.entry?.outcome.version)
+    }
+    #expect(try pulled.response() == variedPage)
+}
+
+@Test func aPulledPageWrittenByHandKeepsItsTextsAndReadsAsItsJSON() throws {
+    let text =
+        #"{"items": [{"seq": 7, "table": "round", "record_id": "r", "version": 1, "entry": {"change_id": "c", "time": "t", "author": { "role" : "member", "organisation": "o" }, "op": "update", "fields": { "b" : [1, {"x": null}], "a": "é\n" }, "outcome": {"status": "merged", "version": 2, "applied": ["a"]}}}], "next": 7}"#
+    let pulled = try PulledPage(bytes: Array(text.utf8))
+    let entry = try #require(pulled.items.first?.entry)
+    #expect(entry.author == #"{ "role" : "member", "organisation": "o" }"#)
+    #expect(entry.fields == #"{ "b" : [1, {"x": null}], "a": "é\n" }"#)
+    #expect(entry.outcome == #"{"status": "merged", "version": 2, "applied": ["a"]}"#)
+    #expect(entry.status == .merged && entry.version == 2)
+    #expect(try pulled.response() == PullResponse(json: JSONValue.parse(text)))
 }
