@@ -44,6 +44,7 @@ let package = Package(
             dependencies: [
                 "TandemProtocol",
                 "TandemCompression",
+                "TandemSQLite",
                 "CCurl",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

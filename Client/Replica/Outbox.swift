@@ -1,5 +1,6 @@
 import GRDB
 package import TandemProtocol
+import TandemSQLite
 
 /// The outbox: the changes this replica has made and the server has not yet accepted.
 ///

@@ -1,5 +1,6 @@
 import GRDB
 public import TandemProtocol
+import TandemSQLite
 
 extension Replica {
     /// Inserts a record; `id=UUID` among the assignments chooses its id, else a new UUIDv7 is made.

@@ -53,19 +53,3 @@ extension String {
             ? "\"" + replacingOccurrences(of: "\"", with: "\"\"") + "\"" : "\"" + self + "\""
     }
 }
-
-extension Statement {
-    /// Binds `values` by position and runs the statement: the bulk-insert path. Building
-    /// `StatementArguments` per row (existential boxes, a dictionary for named arguments) cost
-    /// more than SQLite's own work.
-    func execute(binding values: [DatabaseValue]) throws {
-        setUncheckedArguments(StatementArguments())
-        for (offset, value) in values.enumerated() {
-            let code = value.bind(to: sqliteStatement, at: CInt(offset + 1))
-            guard code == 0 else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "cannot bind value", sql: sql)
-            }
-        }
-        try execute()
-    }
-}

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 public import TandemProtocol
+import TandemSQLite
 
 extension Replica {
     /// Applies one page of the server's log in one transaction, then moves the cursor to
