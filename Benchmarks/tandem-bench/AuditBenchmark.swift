@@ -118,17 +118,19 @@ private func writeHistory(
         try queue.write { db in
             let insert = try db.makeStatement(
                 sql: """
-                    INSERT INTO log(seq, change_id, time, tbl, record_id, entry, prev_hash, hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO log(seq, change_id, time, tbl, record_id, entry, prev_hash, hash, item)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for change in changes {
+                let outcome = Outcome(status: .applied, version: 1, applied: change.fields.keys.sorted())
                 let (entry, line) = LogEntry.chained(
-                    seq: head.seq + 1, time: time, author: author, change: change.json,
-                    outcome: Outcome(status: .applied, version: 1, applied: change.fields.keys.sorted()).json,
+                    seq: head.seq + 1, time: time, author: author, change: change.json, outcome: outcome.json,
                     prevHash: head.hash)
+                // The pull item as the store renders it when it writes an entry (`verify` compares them).
+                let item = PullItem.Entry(change, author: author, time: time, outcome: outcome).json.serialized()
                 try insert.execute(arguments: [
                     entry.seq, change.changeID, time, change.table, change.recordID, line, entry.prevHash,
-                    entry.hash,
+                    entry.hash, item,
                 ])
                 head = (entry.seq, entry.hash)
             }
