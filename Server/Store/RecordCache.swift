@@ -10,8 +10,10 @@ import TandemProtocol
 /// that rolls back would leave a seq another change reuses), so a hit is always the stored
 /// record — also when another process wrote the file meanwhile, since its write moved the seq.
 final class RecordCache: @unchecked Sendable {
-    /// Past this many records the cache starts afresh: a bound on memory, not an eviction policy.
-    static let capacity = 100_000
+    /// Past this many records the cache starts afresh: a bound on memory (a few KiB a record, so
+    /// tens of MiB at most), not an eviction policy. The records every batch reads — persons,
+    /// rounds, organisations — number in the thousands.
+    static let capacity = 20_000
 
     private let lock = NSLock()
     private var records: [String: (lastSeq: Int64, state: RecordState)] = [:]
