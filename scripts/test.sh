@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, checks the format, builds once, runs all test
-# suites (unit and end-to-end against the built binaries), and smoke-runs the benchmark.
+# suites (unit and end-to-end against the built binaries) beside a throwaway PostgreSQL cluster
+# (scripts/with-postgres.sh: started here, removed afterwards even when tests fail), and
+# smoke-runs the benchmark.
 #   scripts/test.sh                     everything
 #   TANDEM_SEED=N scripts/test.sh       reuse a seed printed by a failed random test
 set -euo pipefail
@@ -13,8 +15,8 @@ swift format lint --strict --recursive --parallel Package.swift Protocol Client 
 echo "== build"
 swift build --build-tests
 
-echo "== tests"
-swift test --skip-build --parallel
+echo "== tests (SQLite and PostgreSQL stores)"
+scripts/with-postgres.sh swift test --skip-build --parallel
 
 echo "== schemathesis against a live tandem-server and its /openapi.json (fails on a 5xx or a non-conforming answer)"
 scripts/schemathesis.sh

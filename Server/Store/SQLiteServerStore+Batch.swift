@@ -198,7 +198,7 @@ extension SQLiteServerStore {
                     last_seq = excluded.last_seq, state = excluded.state, values_json = excluded.values_json
                 """)
         for (state, seq) in writes.records.values {
-            let kept = encodeState(state.fields)
+            let kept = RecordForm.encode(state.fields)
             try record.execute(binding: [
                 state.id.databaseValue, state.table.databaseValue, state.version.databaseValue,
                 state.isDeleted.databaseValue, seq.databaseValue, kept.state.databaseValue, kept.values.databaseValue,

@@ -318,7 +318,7 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
             let records = try Row.fetchCursor(db, sql: "SELECT * FROM record")
             let keep = try db.makeStatement(sql: "UPDATE record SET state = ?, values_json = ? WHERE id = ?")
             while let row = try records.next() {
-                let kept = encodeState(try record(row).fields)
+                let kept = RecordForm.encode(try record(row).fields)
                 try keep.execute(arguments: [kept.state, kept.values, row["id"] as String])
             }
             let entries = try Row.fetchCursor(db, sql: "SELECT seq, entry FROM log")

@@ -33,7 +33,7 @@ public final class TestServer: @unchecked Sendable {
     /// Creates a store and serves it on a free port.
     public static func start(now: Int64 = ServerClock.wall()) async throws -> TestServer {
         let folder = try TemporaryDirectory(prefix: "tandem-server")
-        let (store, token) = try StoreLocation.directory(folder.url.path).create(now: now)
+        let (store, token) = try await StoreLocation.directory(folder.url.path).create(now: now)
         let server = TestServer(folder: folder, store: store, coordinatorToken: token)
         try await server.run(port: 0)
         return server
@@ -71,7 +71,7 @@ public final class TestServer: @unchecked Sendable {
     /// Stops, reopens the store from disk as a new process would, and serves it on the same port.
     public func restart() async throws {
         await stop()
-        store = try StoreLocation.directory(folder.url.path).open()
+        store = try await StoreLocation.directory(folder.url.path).open()
         try await run(port: port)
     }
 }

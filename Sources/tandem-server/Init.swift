@@ -14,7 +14,7 @@ struct Init: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reporting {
-            let created = try data.location.create(now: ServerClock.wall())
+            let created = try await data.location().create(now: ServerClock.wall())
             switch output.format {
             case .text: Console.print(created.coordinatorToken)
             case .json:

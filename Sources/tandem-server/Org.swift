@@ -24,7 +24,7 @@ struct Org: AsyncParsableCommand {
 
         func run() async throws {
             try await Console.reporting {
-                let store = try data.open()
+                let store = try await data.open()
                 if let field = Self.sectorField(in: store.schema), let values = field.values, !values.contains(sector) {
                     throw Console.fail(
                         "organisation.sector: \"\(sector)\" is not one of \(values.joined(separator: ", "))", status: 65

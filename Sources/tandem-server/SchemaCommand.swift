@@ -37,7 +37,7 @@ struct SchemaCommand: AsyncParsableCommand {
                 } catch {
                     throw Console.fail("\(file): \(error.message)", status: 65)
                 }
-                let store = try data.open()
+                let store = try await data.open()
                 let (installed, seq) = try await store.applySchema(proposed, now: ServerClock.wall())
                 switch output.format {
                 case .text:

@@ -124,7 +124,7 @@ struct Serve: AsyncParsableCommand {
 
     private func open() async throws -> any ServerStore {
         var store: (any ServerStore)?
-        try await Console.reporting { store = try data.open() }
+        try await Console.reporting { store = try await data.open() }
         guard let store else { throw ExitCode(70) }
         return store
     }

@@ -13,7 +13,7 @@ struct TandemServerCommand: AsyncParsableCommand {
             64 usage, 65 invalid data (incl. a history that fails verify), 66 no store in DIR, 70 internal error, 73 cannot create.
             """,
         version: "0.1.0",
-        subcommands: [Init.self, Serve.self, Org.self, Token.self, Verify.self, SchemaCommand.self]
+        subcommands: [Init.self, Serve.self, Org.self, Token.self, Verify.self, SchemaCommand.self, Migrate.self]
     )
 
     /// Parses and runs as ArgumentParser does, but reports a usage error as one line on stderr

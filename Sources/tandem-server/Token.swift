@@ -32,7 +32,7 @@ struct Token: AsyncParsableCommand {
                 throw Console.fail("a member token needs --org ID", status: 64)
             }
             try await Console.reporting {
-                let store = try data.open()
+                let store = try await data.open()
                 let role = Role(rawValue: role.rawValue) ?? .auditor
                 let token = try await store.issueToken(role: role, organisation: org, now: ServerClock.wall())
                 Console.printToken(token, format: output.format)
@@ -54,7 +54,7 @@ struct Token: AsyncParsableCommand {
 
         func run() async throws {
             try await Console.reporting {
-                let store = try data.open()
+                let store = try await data.open()
                 guard try await store.revoke(token: token, now: ServerClock.wall()) else {
                     throw Console.fail("no active token matches the one given", status: 65)
                 }

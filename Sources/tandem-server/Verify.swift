@@ -20,7 +20,7 @@ struct Verify: AsyncParsableCommand {
 
     func run() async throws {
         try await Console.reporting {
-            let store = try data.open()
+            let store = try await data.open()
             let report = try await store.verify()
             if let failure = report.failure { throw Console.fail("\(failure)", status: 65) }
             let (head, rollbacks) = try await store.rollbackReports()

@@ -11,23 +11,25 @@ import Testing
     @Test func aCreatedStoreOpensAgainWithItsTokensAndHistory() async throws {
         let folder = try TemporaryDirectory(prefix: "tandem-location")
         let location = StoreLocation.directory(folder.path("data"))
-        let (created, token) = try location.create(now: Self.now)
+        let (created, token) = try await location.create(now: Self.now)
         #expect(try await created.authenticate(token: token)?.role == .coordinator)
         let head = try await created.headSeq()
         #expect(head >= 1, "the server's key is registered as entry 1")
 
-        let opened = try location.open()
+        let opened = try await location.open()
         #expect(try await opened.authenticate(token: token)?.role == .coordinator)
         #expect(try await opened.headSeq() == head)
         #expect(try await opened.verify().failure == nil)
 
-        let again = #expect(throws: ServerError.self) { try location.create(now: Self.now) }
+        let again = await #expect(throws: ServerError.self) { try await location.create(now: Self.now) }
         #expect(again?.code == "exists")
     }
 
-    @Test func nothingThereIsNoStore() throws {
+    @Test func nothingThereIsNoStore() async throws {
         let folder = try TemporaryDirectory(prefix: "tandem-location")
-        let missing = #expect(throws: ServerError.self) { try StoreLocation.directory(folder.path("none")).open() }
+        let missing = await #expect(throws: ServerError.self) {
+            try await StoreLocation.directory(folder.path("none")).open()
+        }
         #expect(missing?.code == "no_store")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PostgresNIO
 import TandemProtocol
 import TandemServer
 import TandemTesting
@@ -10,15 +11,16 @@ import Testing
 /// ``ServerStore`` protocol (`verify` included), plus a forger's write behind the store's back for
 /// the tamper tests.
 ///
-/// To run the suite over PostgreSQL, add `case postgres` and its branch of ``make(schema:now:)``:
-/// a store in a fresh database of a throwaway server (docs in PLATFORM.md), and ``TamperKind``
-/// carried out with SQL on its history and record tables. Nothing
-/// else in the suite names a kind.
+/// `postgres` makes each store in a new database of the throwaway cluster the test script starts
+/// (``TestPostgres``); without it those tests fail, saying how to run them. Nothing else in the
+/// suite names a kind.
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     /// `SQLiteServerStore.create(in: DatabaseQueue())`: what most unit tests use.
     case sqliteInMemory
     /// `SQLiteServerStore.create(directory:now:)` in a temporary folder: what `tandem-server init` makes.
     case sqliteOnDisk
+    /// `PostgresServerStore.create(_:now:)` in a new database: what `tandem-server init --database` makes.
+    case postgres
 
     var testDescription: String { rawValue }
 
@@ -41,6 +43,12 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
                 kind: self, store: store, coordinatorToken: token,
                 tamper: { kind in try SQLiteTampering.tamper(try DatabaseQueue(path: file), kind) },
                 resources: folder)
+        case .postgres:
+            let url = try await TestPostgres.newDatabase()
+            let (store, token) = try await PostgresServerStore.create(PostgresURL(url), schema: schema, now: now)
+            return StoreUnderTest(
+                kind: self, store: store, coordinatorToken: token,
+                tamper: { kind in try await PostgresTampering.tamper(url, kind) }, resources: nil)
         }
     }
 }
@@ -52,7 +60,7 @@ struct StoreUnderTest: Sendable {
     /// A coordinator token of the new store (`tandem-server init` prints one).
     let coordinatorToken: String
     /// Someone with write access to the store's storage changes its history.
-    let tamper: @Sendable (TamperKind) throws -> Void
+    let tamper: @Sendable (TamperKind) async throws -> Void
     /// What must live as long as the store (its temporary folder, say).
     let resources: (any Sendable)?
 }
@@ -108,6 +116,40 @@ enum SQLiteTampering {
                 try db.execute(sql: "UPDATE log SET item = ? WHERE seq = ?", arguments: [text, seq])
             case let .values(id, text):
                 try db.execute(sql: "UPDATE record SET values_json = ? WHERE id = ?", arguments: [text, id])
+            }
+        }
+    }
+}
+
+/// ``TamperKind`` with SQL on a PostgreSQL store's `log` and `record` tables.
+enum PostgresTampering {
+    static func tamper(_ url: String, _ kind: TamperKind) async throws {
+        try await TestPostgres.with(url) { client in
+            switch kind {
+            case let .remove(seqs):
+                try await client.query("DELETE FROM log WHERE seq BETWEEN \(seqs.lowerBound) AND \(seqs.upperBound)")
+            case let .rewrite(lines):
+                // Out of the way first: the change ids are unique, and swapped entries swap them.
+                try await client.query(
+                    "UPDATE log SET change_id = 'tampering-' || seq WHERE seq = ANY(\(Array(lines.keys)))")
+                for (seq, line) in lines {
+                    let entry = try LogEntry(json: JSONValue.parse(line))
+                    func text(_ name: String) -> String {
+                        if case let .string(value)? = entry.change[name] { value } else { "" }
+                    }
+                    let item = DerivedForms.item(of: entry)?.serialized()
+                    try await client.query(
+                        """
+                        UPDATE log SET entry = \(line), change_id = \(text("change_id")), tbl = \(text("table")),
+                            record_id = \(text("record_id")), prev_hash = \(entry.prevHash), hash = \(entry.hash),
+                            item = \(item)
+                        WHERE seq = \(seq)
+                        """)
+                }
+            case let .item(seq, text):
+                try await client.query("UPDATE log SET item = \(text) WHERE seq = \(seq)")
+            case let .values(id, text):
+                try await client.query("UPDATE record SET values_json = \(text) WHERE id = \(id)")
             }
         }
     }

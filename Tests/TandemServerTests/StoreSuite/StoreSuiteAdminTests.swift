@@ -48,7 +48,7 @@ import Testing
         #expect(try await store.rollbackReports().reports.isEmpty)
 
         // The store goes back one entry (restored from an older copy).
-        try bench.subject.tamper(.remove(kept.seq...kept.seq))
+        try await bench.subject.tamper(.remove(kept.seq...kept.seq))
         var forged = kept
         forged.signature = SigningKey().sign(Array("not the server's".utf8))
         let claim = try await store.checkpoint(at: kept.seq, presenting: forged, by: bench.auditor, now: bench.now)

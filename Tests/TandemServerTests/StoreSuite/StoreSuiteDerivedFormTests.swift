@@ -21,7 +21,7 @@ import Testing
         let bench = try await StoreBench(kind)
         let (seq, item) = try await roundInsert(bench)
         #expect(try await bench.store.verify().failure == nil)
-        try bench.subject.tamper(.item(seq, item.replacingOccurrences(of: #""number":1"#, with: #""number":10"#)))
+        try await bench.subject.tamper(.item(seq, item.replacingOccurrences(of: #""number":1"#, with: #""number":10"#)))
         let pulled = try await bench.pullAll(bench.coordinator).items.first { $0.seq == seq }
         #expect(pulled?.entry?.fields["number"] == .int(10), "pulls send the forgery")
         #expect(try await bench.entry(at: seq).change["fields"]?["number"] == .int(1), "the history is untouched")
@@ -38,7 +38,7 @@ import Testing
             Issue.record("not an object: \(item)")
             return
         }
-        try bench.subject.tamper(.item(seq, JSONValue.object(members.reversed()).serialized()))
+        try await bench.subject.tamper(.item(seq, JSONValue.object(members.reversed()).serialized()))
         #expect(try await bench.store.verify().failure == nil, "the same JSON, said otherwise")
     }
 
@@ -80,7 +80,7 @@ import Testing
         let bench = try await StoreBench(kind)
         let (seq, _) = try await roundInsert(bench)
         #expect(try await bench.record(bench.round)?.record == ["number": .int(1), "status": .string("planned")])
-        try bench.subject.tamper(.values(bench.round, forgery.values))
+        try await bench.subject.tamper(.values(bench.round, forgery.values))
         let pulled = try await bench.record(bench.round)?.record?[forgery.pulled.field]
         #expect(pulled == forgery.pulled.value, "pulls send the forgery")
         let failure = try #require(try await bench.store.verify().failure)
@@ -104,7 +104,7 @@ import Testing
         #expect(try await bench.record(later)?.record?["status"] == .string("open"))
         #expect(try await bench.store.verify().failure == nil)
         // A value no version of the schema gave is still named.
-        try bench.subject.tamper(.values(bench.round, #"{"number":1,"status":"closed"}"#))
+        try await bench.subject.tamper(.values(bench.round, #"{"number":1,"status":"closed"}"#))
         let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.problem.contains(bench.round) && failure.problem.contains("status"), "\(failure)")
     }
@@ -123,14 +123,15 @@ import Testing
 
         // The last entry and the last record by id, past the first pages.
         let item = try #require(DerivedForms.item(of: try await bench.entry(at: head))).serialized()
-        try bench.subject.tamper(.item(head, item.replacingOccurrences(of: #""op":"#, with: #""forged":1,"op":"#)))
+        try await bench.subject.tamper(
+            .item(head, item.replacingOccurrences(of: #""op":"#, with: #""forged":1,"op":"#)))
         for page in [1, 2, 3, 100_000] {
             #expect(try await adapter.verify(page: page).failure?.seq == head, "page \(page)")
         }
-        try bench.subject.tamper(.item(head, item))
+        try await bench.subject.tamper(.item(head, item))
         let last = try #require(try await bench.pullAll(bench.coordinator).items.map(\.recordID).max())
         #expect(last >= exchange)
-        try bench.subject.tamper(.values(last, "{}"))
+        try await bench.subject.tamper(.values(last, "{}"))
         for page in [1, 2, 3, 100_000] {
             let failure = try await adapter.verify(page: page).failure
             #expect(failure?.problem.contains(last) == true, "page \(page): \(String(describing: failure))")

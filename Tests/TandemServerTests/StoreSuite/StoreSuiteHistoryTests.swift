@@ -199,7 +199,8 @@ import Testing
         let seq = try #require(try await bench.record(bench.round)?.seq)
         let line = try await bench.entry(at: seq).line
         #expect(line.contains(#""number":1"#))
-        try bench.subject.tamper(.rewrite([seq: line.replacingOccurrences(of: #""number":1"#, with: #""number":10"#)]))
+        try await bench.subject.tamper(
+            .rewrite([seq: line.replacingOccurrences(of: #""number":1"#, with: #""number":10"#)]))
         #expect(try await bench.entry(at: seq).change["fields"]?["number"] == .int(10), "the store serves the forgery")
         let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == seq, "\(failure)")
@@ -211,7 +212,7 @@ import Testing
         let head = try await bench.store.headSeq()
         let (first, second) = (head - 2, head)
         let lines = (try await bench.entry(at: first).line, try await bench.entry(at: second).line)
-        try bench.subject.tamper(.rewrite([first: lines.1, second: lines.0]))
+        try await bench.subject.tamper(.rewrite([first: lines.1, second: lines.0]))
         let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == first, "\(failure)")
     }
@@ -220,7 +221,7 @@ import Testing
     func aMissingEntryIsNamed(kind: StoreKind) async throws {
         let bench = try await busyBench(kind)
         let head = try await bench.store.headSeq()
-        try bench.subject.tamper(.remove((head - 3)...(head - 3)))
+        try await bench.subject.tamper(.remove((head - 3)...(head - 3)))
         let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == head - 3, "\(failure)")
     }
@@ -231,7 +232,7 @@ import Testing
         let checkpoint = try await bench.store.checkpoint(now: bench.now)
         let head = try await bench.store.headSeq()
         #expect(checkpoint.seq == head)
-        try bench.subject.tamper(.remove((head - 1)...head))
+        try await bench.subject.tamper(.remove((head - 1)...head))
         #expect(try await bench.store.headSeq() == head - 2, "the store serves the shorter history")
         let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == head - 1, "\(failure)")
@@ -263,7 +264,7 @@ import Testing
             forged[at] = rewritten.line
             previous = rewritten.hash
         }
-        try bench.subject.tamper(.rewrite(forged))
+        try await bench.subject.tamper(.rewrite(forged))
         let failure = try #require(try await bench.store.verify().failure)
         #expect(failure.seq == seq, "\(failure)")
         #expect(failure.problem.contains("signature"), "\(failure)")

@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TandemProtocol
+
+/// The PostgreSQL store's tables: the SQLite store's as its migrations leave them (`v5-core`),
+/// so that `tandem-server migrate` copies rows as they are. Text keys compare byte by byte
+/// (`COLLATE "C"`, SQLite's order), whatever the database's locale.
+///
+/// Versioned: `server_meta.postgres_version` names the last of ``migrations`` applied. A store
+/// made by a newer Tandem (a version this one does not know) is refused, never altered.
+enum PostgresSchema {
+    static let format = "tandem-store/1"
+    static let signingKeyName = "signing_key"
+
+    /// The migrations, in order; a store at version n has applied the first n.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE server_meta (key text COLLATE "C" PRIMARY KEY, value text NOT NULL);
+        CREATE TABLE token (
+            id text COLLATE "C" PRIMARY KEY, hash text COLLATE "C" NOT NULL UNIQUE, role text NOT NULL,
+            organisation text COLLATE "C", created_at text NOT NULL, revoked_at text
+        );
+        CREATE TABLE record (
+            id text COLLATE "C" PRIMARY KEY, tbl text COLLATE "C" NOT NULL, version bigint NOT NULL,
+            deleted boolean NOT NULL, last_seq bigint NOT NULL, state text NOT NULL, values_json text
+        );
+        CREATE TABLE log (
+            seq bigint PRIMARY KEY, change_id text COLLATE "C" NOT NULL, time text NOT NULL,
+            tbl text COLLATE "C" NOT NULL, record_id text COLLATE "C" NOT NULL, entry text NOT NULL,
+            prev_hash text, hash text, signed boolean NOT NULL DEFAULT true, item text
+        );
+        CREATE UNIQUE INDEX log_change ON log(change_id) WHERE signed;
+        CREATE INDEX log_unsigned_change ON log(change_id) WHERE NOT signed;
+        CREATE TABLE conflict (
+            id text COLLATE "C" PRIMARY KEY, tbl text COLLATE "C" NOT NULL, record_id text COLLATE "C" NOT NULL,
+            field text COLLATE "C" NOT NULL, incoming text NOT NULL, status text NOT NULL, seq bigint NOT NULL,
+            resolved_seq bigint
+        );
+        CREATE INDEX conflict_record ON conflict(record_id);
+        CREATE TABLE reference (
+            target text COLLATE "C" NOT NULL, source text COLLATE "C" NOT NULL, field text COLLATE "C" NOT NULL,
+            PRIMARY KEY (target, source, field)
+        );
+        CREATE TABLE unique_value (
+            tbl text COLLATE "C" NOT NULL, field text COLLATE "C" NOT NULL, value text COLLATE "C" NOT NULL,
+            record_id text COLLATE "C" NOT NULL, PRIMARY KEY (tbl, field, value)
+        );
+        CREATE TABLE visibility (
+            record_id text COLLATE "C" NOT NULL, organisation text COLLATE "C" NOT NULL,
+            PRIMARY KEY (record_id, organisation)
+        );
+        CREATE TABLE visibility_marker (
+            organisation text COLLATE "C" NOT NULL, seq bigint NOT NULL, record_id text COLLATE "C" NOT NULL,
+            kind text NOT NULL CHECK (kind = 'arrival' OR kind = 'departure'),
+            PRIMARY KEY (organisation, seq, record_id)
+        );
+        CREATE TABLE withdrawn_grant (record_id text COLLATE "C" PRIMARY KEY, seq bigint NOT NULL);
+        CREATE TABLE grant_count (
+            record_id text COLLATE "C" NOT NULL, organisation text COLLATE "C" NOT NULL, count bigint NOT NULL,
+            PRIMARY KEY (record_id, organisation)
+        );
+        CREATE TABLE device (
+            id text COLLATE "C" PRIMARY KEY, organisation text COLLATE "C", role text NOT NULL,
+            public_key text NOT NULL, seq bigint NOT NULL
+        );
+        CREATE TABLE checkpoint (
+            seq bigint PRIMARY KEY, hash text NOT NULL, time text NOT NULL, public_key text NOT NULL,
+            signature text NOT NULL
+        );
+        CREATE TABLE rollback_report (
+            seq bigint NOT NULL, hash text COLLATE "C" NOT NULL, signed_time text NOT NULL, signature text NOT NULL,
+            head_seq bigint NOT NULL, store_hash text, role text NOT NULL, token_id text NOT NULL, time text NOT NULL,
+            PRIMARY KEY (seq, hash)
+        );
+        """
+    ]
+
+    /// Whether the database holds a Tandem store (its `server_meta` table).
+    static func isInstalled(_ client: PostgresClient) async throws -> Bool {
+        let rows = try await client.query("SELECT to_regclass('server_meta') IS NOT NULL")
+        for try await (found) in rows.decode(Bool.self) { return found }
+        return false
+    }
+
+    static func meta(_ client: PostgresClient) async throws -> [String: String] {
+        var meta: [String: String] = [:]
+        let rows = try await client.query("SELECT key, value FROM server_meta")
+        for try await (key, value) in rows.decode((String, String).self) { meta[key] = value }
+        return meta
+    }
+
+    /// - Throws: ``ServerError`` `not_a_store`, or `newer_store` for a store of a newer Tandem.
+    static func check(_ meta: [String: String]) throws {
+        guard meta["format"] == format, let version = meta["postgres_version"].flatMap(Int.init) else {
+            throw ServerError(.storage, "not_a_store", "the database holds no Tandem store of a known format")
+        }
+        guard version <= migrations.count else {
+            throw ServerError(
+                .storage, "newer_store",
+                "the store was made by a newer Tandem (its tables are at version \(version), this one knows \(migrations.count)): upgrade tandem-server"
+            )
+        }
+    }
+
+    /// Creates every table and the store's settings (in the caller's transaction).
+    static func install(schema: Schema, key: SigningKey, on connection: PostgresConnection, logger: Logger)
+        async throws
+    {
+        try await createTables(on: connection, logger: logger)
+        try await keep(
+            [
+                "format": format, "postgres_version": String(migrations.count), "schema": schema.json.serialized(),
+                "schema_version": String(schema.version), signingKeyName: key.privateKeyBase64,
+            ], on: connection, logger: logger)
+    }
+
+    /// Creates every table (in the caller's transaction).
+    static func createTables(on connection: PostgresConnection, logger: Logger) async throws {
+        for migration in migrations {
+            for statement in migration.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+            where !statement.isEmpty {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
+        }
+    }
+
+    /// Keeps `settings` in `server_meta`.
+    static func keep(_ settings: [String: String], on connection: PostgresConnection, logger: Logger) async throws {
+        let pairs = Array(settings)
+        try await connection.query(
+            """
+            INSERT INTO server_meta(key, value) SELECT * FROM UNNEST(\(pairs.map(\.key))::text[], \(pairs.map(\.value))::text[])
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value
+            """, logger: logger)
+    }
+}

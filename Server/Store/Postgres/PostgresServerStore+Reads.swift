@@ -1,0 +1,320 @@
+import PostgresNIO
+public import TandemProtocol
+
+/// Pull pages, the history as auditors and `verify` read it, checkpoints, rollback reports,
+/// tokens, conflicts and the schema: the narrow reads and writes of ``StoreAdapter``, as the
+/// SQLite store answers them (same rows, same order).
+extension PostgresServerStore {
+    // MARK: - Pull
+
+    public func pullCandidates(since: Int64, limit: Int, viewer: String?) async throws -> PullCandidates {
+        try await read { connection in
+            let entries = try await entries(after: since, limit: limit, viewer: viewer, on: connection)
+            let markers =
+                if let viewer {
+                    try await markers(after: since, limit: limit, organisation: viewer, on: connection)
+                } else { [PullCandidate]?.none }
+            return PullCandidates(
+                entries: entries, markers: markers, head: try await Self.head(on: connection, logger: logger).seq,
+                schemaVersion: schema.version)
+        }
+    }
+
+    /// Up to `limit` log entries after `since` that `viewer` may read (all when nil): the tables
+    /// every token reads, the records its organisation may read now, and the records that do not
+    /// exist that it wrote itself (a rejected insert).
+    private func entries(after since: Int64, limit: Int, viewer: String?, on connection: PostgresConnection)
+        async throws -> [PullCandidate]
+    {
+        let pseudoTables = SchemaRegistry.pseudoTables
+        let rows: PostgresRowSequence
+        if let viewer {
+            let open = schema.tables.filter { !Visibility.isRestricted($0) }.map(\.name)
+            rows = try await connection.query(
+                """
+                SELECT l.seq, l.tbl, l.record_id, l.item, r.version, r.deleted, r.values_json
+                FROM log l LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
+                WHERE l.seq > \(since) AND l.tbl <> ALL(\(pseudoTables)) AND (
+                    l.tbl = ANY(\(open))
+                    OR EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = l.record_id AND v.organisation = \(viewer))
+                    OR (r.id IS NULL AND (l.entry::jsonb #>> '{author,organisation}') = \(viewer)))
+                ORDER BY l.seq LIMIT \(limit)
+                """, logger: logger)
+        } else {
+            rows = try await connection.query(
+                """
+                SELECT l.seq, l.tbl, l.record_id, l.item, r.version, r.deleted, r.values_json
+                FROM log l LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
+                WHERE l.seq > \(since) AND l.tbl <> ALL(\(pseudoTables))
+                ORDER BY l.seq LIMIT \(limit)
+                """, logger: logger)
+        }
+        var entries: [PullCandidate] = []
+        for try await (seq, table, recordID, entry, version, deleted, values) in rows.decode(
+            (Int64, String, String, String?, Int64?, Bool?, String?).self)
+        {
+            let isDeleted = deleted ?? false
+            var item = ""
+            PullItem.render(
+                seq: seq, table: table, recordID: recordID, version: version ?? 0, isDeleted: isDeleted,
+                record: isDeleted ? nil : values, entry: entry, to: &item)
+            entries.append(PullCandidate(seq: seq, recordID: recordID, kind: .entry, item: item))
+        }
+        return entries
+    }
+
+    /// Up to `limit` markers of `organisation` after `since`, completed to the end of the last
+    /// one's seq (so that a seq's markers are never split).
+    private func markers(after since: Int64, limit: Int, organisation: String, on connection: PostgresConnection)
+        async throws -> [PullCandidate]
+    {
+        typealias MarkerColumns = (Int64, String, String, String, Int64, Bool, String?, Bool)
+        let select = """
+            SELECT m.seq, m.record_id, m.kind, r.tbl, r.version, r.deleted, r.values_json,
+                EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = m.record_id AND v.organisation = m.organisation)
+            FROM visibility_marker m JOIN record r ON r.id = m.record_id
+            """
+        var rows: [MarkerColumns] = []
+        for try await row in try await connection.query(
+            """
+            \(unescaped: select) WHERE m.organisation = \(organisation) AND m.seq > \(since)
+            ORDER BY m.seq, m.record_id LIMIT \(limit)
+            """, logger: logger
+        ).decode(MarkerColumns.self) { rows.append(row) }
+        if rows.count >= limit, let last = rows.last {
+            for try await row in try await connection.query(
+                """
+                \(unescaped: select) WHERE m.organisation = \(organisation) AND m.seq = \(last.0)
+                    AND m.record_id > \(last.1) ORDER BY m.record_id
+                """, logger: logger
+            ).decode(MarkerColumns.self) { rows.append(row) }
+        }
+        return rows.compactMap { seq, recordID, kindText, table, version, isDeleted, values, isReadable in
+            guard let kind = MarkerRow.Kind(rawValue: kindText) else { return nil }
+            let leaves = kind == .departure
+            var item = ""
+            PullItem.render(
+                seq: seq, table: table, recordID: recordID, version: version, isDeleted: leaves ? false : isDeleted,
+                record: leaves || isDeleted ? nil : values, entry: nil, isVisible: !leaves, to: &item)
+            return PullCandidate(
+                seq: seq, recordID: recordID, kind: leaves ? .departure : .arrival, isReadable: isReadable, item: item)
+        }
+    }
+
+    // MARK: - History
+
+    public func history(since: Int64, limit: Int) async throws -> [HistoryLine] {
+        try await read { connection in
+            var lines: [HistoryLine] = []
+            let rows = try await connection.query(
+                "SELECT seq, entry FROM log WHERE seq > \(since) ORDER BY seq LIMIT \(limit)", logger: logger)
+            for try await (seq, line) in rows.decode((Int64, String).self) {
+                lines.append(HistoryLine(seq: seq, line: line))
+            }
+            return lines
+        }
+    }
+
+    public func storedEntries(after seq: Int64, limit: Int) async throws -> [StoredEntry] {
+        try await read { connection in
+            var entries: [StoredEntry] = []
+            let rows = try await connection.query(
+                """
+                SELECT seq, change_id, tbl, record_id, entry, prev_hash, hash, item FROM log
+                WHERE seq > \(seq) ORDER BY seq LIMIT \(limit)
+                """, logger: logger)
+            for try await row in rows.decode((Int64, String, String, String, String, String?, String?, String?).self) {
+                entries.append(
+                    StoredEntry(
+                        seq: row.0, changeID: row.1, table: row.2, recordID: row.3, line: row.4, prevHash: row.5,
+                        hash: row.6, item: row.7))
+            }
+            return entries
+        }
+    }
+
+    public func storedRecords(after id: String?, limit: Int) async throws -> [StoredRecord] {
+        try await read { connection in
+            var found: [StoredRecord] = []
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: Self.recordColumns) FROM record WHERE id > \(id ?? "") ORDER BY id LIMIT \(limit)
+                """, logger: logger)
+            for try await row in rows.decode(RecordRow.self) {
+                let state = RecordState(
+                    table: row.1, id: row.0, version: row.2, isDeleted: row.3,
+                    fields: try RecordForm.decode(state: row.4, values: row.5))
+                found.append(StoredRecord(state: state, values: row.5, seq: row.6))
+            }
+            return found
+        }
+    }
+
+    public func hashes(at seqs: Set<Int64>) async throws -> [Int64: String] {
+        try await read { connection in
+            var found: [Int64: String] = [:]
+            let rows = try await connection.query(
+                "SELECT seq, hash FROM log WHERE seq = ANY(\(Array(seqs)))", logger: logger)
+            for try await (seq, hash) in rows.decode((Int64, String?).self) { found[seq] = hash }
+            return found
+        }
+    }
+
+    public func logHead() async throws -> LogHead {
+        try await read { connection in try await Self.head(on: connection, logger: logger) }
+    }
+
+    // MARK: - Checkpoints and rollback reports
+
+    private typealias CheckpointColumns = (Int64, String, String, String, String)
+
+    public func keptCheckpoints() async throws -> [Checkpoint] {
+        try await checkpoints(where: "true")
+    }
+
+    public func keptCheckpoint(at seq: Int64) async throws -> Checkpoint? {
+        try await checkpoints(where: "seq = \(seq)").first
+    }
+
+    private func checkpoints(where condition: String) async throws -> [Checkpoint] {
+        try await read { connection in
+            var found: [Checkpoint] = []
+            let rows = try await connection.query(
+                """
+                SELECT seq, hash, time, public_key, signature FROM checkpoint WHERE \(unescaped: condition) ORDER BY seq
+                """, logger: logger)
+            for try await row in rows.decode(CheckpointColumns.self) {
+                found.append(Checkpoint(seq: row.0, hash: row.1, time: row.2, publicKey: row.3, signature: row.4))
+            }
+            return found
+        }
+    }
+
+    public func keep(_ checkpoint: Checkpoint) async throws -> Checkpoint {
+        try await transaction { connection in try await save(checkpoint, on: connection) }
+        return try await keptCheckpoint(at: checkpoint.seq) ?? checkpoint
+    }
+
+    public func keep(_ report: RollbackReport, upTo limit: Int) async throws {
+        try await transaction { connection in
+            try await connection.query(
+                """
+                INSERT INTO rollback_report (seq, hash, signed_time, signature, head_seq, store_hash, role, token_id, time)
+                SELECT \(report.presented.seq), \(report.presented.hash), \(report.presented.time),
+                    \(report.presented.signature), \(report.headSeq), \(report.storeHash), \(report.role.rawValue),
+                    \(report.tokenID), \(report.time)
+                WHERE (SELECT count(*) FROM rollback_report) < \(limit)
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    public func keptRollbackReports() async throws -> [RollbackReport] {
+        try await read { connection in
+            var found: [RollbackReport] = []
+            let rows = try await connection.query(
+                """
+                SELECT seq, hash, signed_time, signature, head_seq, store_hash, role, token_id, time
+                FROM rollback_report ORDER BY time, seq
+                """, logger: logger)
+            for try await row in rows.decode(
+                (Int64, String, String, String, Int64, String?, String, String, String).self)
+            {
+                found.append(
+                    RollbackReport(
+                        presented: Checkpoint(seq: row.0, hash: row.1, time: row.2, publicKey: "", signature: row.3),
+                        headSeq: row.4, storeHash: row.5, role: Role(rawValue: row.6) ?? .member, tokenID: row.7,
+                        time: row.8))
+            }
+            return found
+        }
+    }
+
+    // MARK: - Tokens, conflicts, grants, the schema
+
+    public func token(hash: String) async throws -> TokenRow? {
+        try await read { connection in
+            let rows = try await connection.query(
+                "SELECT id, role, organisation, created_at, revoked_at FROM token WHERE hash = \(hash)", logger: logger)
+            for try await (id, role, organisation, created, revoked) in rows.decode(
+                (String, String, String?, String, String?).self)
+            {
+                guard let role = Role(rawValue: role) else { return nil }
+                return TokenRow(
+                    id: id, hash: hash, role: role, organisation: organisation, createdAt: created, revokedAt: revoked)
+            }
+            return nil
+        }
+    }
+
+    public func addToken(_ row: TokenRow) async throws {
+        try await transaction { connection in
+            try await connection.query(
+                """
+                INSERT INTO token(id, hash, role, organisation, created_at, revoked_at)
+                VALUES (\(row.id), \(row.hash), \(row.role.rawValue), \(row.organisation), \(row.createdAt),
+                    \(row.revokedAt))
+                """, logger: logger)
+        }
+    }
+
+    public func revokeToken(hash: String, at time: String) async throws -> Bool {
+        try await transaction { connection in
+            let rows = try await connection.query(
+                "UPDATE token SET revoked_at = \(time) WHERE hash = \(hash) AND revoked_at IS NULL RETURNING id",
+                logger: logger)
+            var revoked = false
+            for try await _ in rows { revoked = true }
+            return revoked
+        }
+    }
+
+    public func conflictRows(includeResolved: Bool) async throws -> [ConflictRow] {
+        try await read { connection in
+            var found: [ConflictRow] = []
+            let rows = try await connection.query(
+                """
+                SELECT id, tbl, record_id, field, incoming, status, seq FROM conflict
+                WHERE \(includeResolved) OR status = 'open' ORDER BY seq, id
+                """, logger: logger)
+            for try await row in rows.decode(ConflictColumns.self) { found.append(try conflict(row)) }
+            return found
+        }
+    }
+
+    public func withdrawnGrants() async throws -> [WithdrawnGrant] {
+        try await read { connection in
+            var found: [WithdrawnGrant] = []
+            let rows = try await connection.query(
+                """
+                SELECT r.tbl, w.record_id, w.seq FROM withdrawn_grant w JOIN record r ON r.id = w.record_id
+                ORDER BY w.seq, w.record_id
+                """, logger: logger)
+            for try await (table, id, seq) in rows.decode((String, String, Int64).self) {
+                found.append(WithdrawnGrant(table: table, recordID: id, seq: seq))
+            }
+            return found
+        }
+    }
+
+    public func currentSchema() async throws -> Schema {
+        try await read { connection in try await refreshSchema(on: connection) }
+        return schema
+    }
+
+    public func install(_ make: @escaping @Sendable (Merge) -> SchemaWork) async throws -> SchemaWork {
+        try await transaction { connection in
+            let head = try await beginWriting(on: connection)
+            let done = try await run(make(merge), at: head, on: connection)
+            guard let installed = done.installed?.schema else { return done }
+            try await connection.query(
+                """
+                INSERT INTO server_meta(key, value) VALUES ('schema', \(installed.json.serialized())),
+                    ('schema_version', \(String(installed.version)))
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                """, logger: logger)
+            try await refreshSchema(on: connection)
+            return done
+        }
+    }
+}

@@ -1,0 +1,249 @@
+import Foundation
+import Logging
+import NIOSSL
+import PostgresNIO
+public import TandemProtocol
+
+/// The server's store on PostgreSQL (postgres-nio): for a programme that outgrows one machine,
+/// with any number of `tandem-server serve` processes in front of one database.
+///
+/// The tables are the SQLite store's (``PostgresSchema``), the rules the core's: this is an
+/// adapter (``StoreAdapter``) that answers a batch's facts with one `= ANY($1)` query a kind
+/// and writes its rows with one `UNNEST` statement a table. Every write transaction first takes
+/// one transaction-scoped advisory lock (``writerLock``): writers on every instance queue there,
+/// so seqs stay gap-free and the hash chain single; a killed instance's lock goes with its
+/// session. The server's key is kept in the database (`server_meta`), so every instance signs alike.
+///
+/// ```swift
+/// let store = try await PostgresServerStore.open(PostgresURL("postgres://tandem@db/tandem"))
+/// ```
+public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Sendable {
+    let client: PostgresClient
+    private let running: Task<Void, Never>
+    /// The server's Ed25519 key (SPEC §8), the same for every instance on the database.
+    public let serverKey: SigningKey
+    /// The schema in force and its merge, taken up again when another process installs a version
+    /// (every write transaction reads `server_meta.schema_version` first).
+    private var current: (schema: Schema, merge: Merge)
+    private let lock = NSLock()
+    /// Records decoded by earlier batches, checked against their `last_seq` (``RecordCache``).
+    let records = RecordCache()
+    let logger: Logger
+
+    /// The key of the advisory lock every write transaction takes first (any constant; this is "tandem").
+    static let writerLock: Int64 = 0x74_616E_6465_6D
+
+    private init(client: PostgresClient, running: Task<Void, Never>, schema: Schema, serverKey: SigningKey) {
+        self.client = client
+        self.running = running
+        self.serverKey = serverKey
+        current = (schema, Merge(schema: schema))
+        logger = Logger(label: "tandem.postgres")
+    }
+
+    deinit { running.cancel() }
+
+    public var schema: Schema { lock.withLock { current.schema } }
+    var merge: Merge { lock.withLock { current.merge } }
+
+    // MARK: - Opening and creating
+
+    /// Opens the Tandem store in the database `url` names.
+    ///
+    /// - Throws: ``ServerError`` `unreachable` (no connection), `no_store` (a database that holds
+    ///   no Tandem store), `not_a_store`, `newer_store` (made by a newer version of Tandem).
+    public static func open(_ url: PostgresURL) async throws -> PostgresServerStore {
+        let (client, running) = try await connect(url)
+        do {
+            guard try await PostgresSchema.isInstalled(client) else {
+                throw ServerError(
+                    .storage, "no_store", "no Tandem store in \(url) (run tandem-server init --database)")
+            }
+            let meta = try await PostgresSchema.meta(client)
+            try PostgresSchema.check(meta)
+            guard let schemaText = meta["schema"], let keyText = meta[PostgresSchema.signingKeyName] else {
+                throw ServerError(.storage, "not_a_store", "\(url) holds no Tandem store")
+            }
+            let schema = try Schema.decode(Array(schemaText.utf8))
+            let key = try SigningKey(privateKeyBase64: keyText)
+            return PostgresServerStore(client: client, running: running, schema: schema, serverKey: key)
+        } catch {
+            running.cancel()
+            throw describe(error, at: url)
+        }
+    }
+
+    /// Creates the store's tables, its key (registered as entry 1 of the history) and a first
+    /// coordinator token in the database `url` names, which holds no Tandem store yet.
+    ///
+    /// - Throws: ``ServerError`` `exists` when it holds one, `unreachable`, `cannot_create`.
+    public static func create(_ url: PostgresURL, schema: Schema = .partnership, now: Int64) async throws -> (
+        store: PostgresServerStore, coordinatorToken: String
+    ) {
+        let (client, running) = try await connect(url)
+        do {
+            if try await PostgresSchema.isInstalled(client) {
+                throw ServerError(.storage, "exists", "\(url) already holds a Tandem store")
+            }
+            let key = SigningKey()
+            let store = PostgresServerStore(client: client, running: running, schema: schema, serverKey: key)
+            try await store.transaction { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(writerLock))", logger: store.logger)
+                try await PostgresSchema.install(schema: schema, key: key, on: connection, logger: store.logger)
+                _ = try await store.run(
+                    DeviceWork(
+                        DeviceRegistry.serverDevice, publicKey: key.publicKey, organisation: nil, role: .server,
+                        now: now, serverKey: key), on: connection)
+            }
+            let token = Tokens.make()
+            try await store.addToken(Tokens.row(for: token, role: .coordinator, organisation: nil, now: now))
+            return (store, token)
+        } catch {
+            running.cancel()
+            if let error = error as? ServerError, error.code == "storage" {
+                throw ServerError(.storage, "cannot_create", "cannot create the store in \(url): \(error.message)")
+            }
+            throw describe(error, at: url)
+        }
+    }
+
+    /// A store object on the database `url` names, which must hold no Tandem store yet, for a
+    /// copy to fill (``StoreCopy``): its key and schema are placeholders until it is opened again.
+    ///
+    /// - Throws: ``ServerError`` `exists`, `unreachable`.
+    static func connectEmpty(_ url: PostgresURL) async throws -> PostgresServerStore {
+        let (client, running) = try await connect(url)
+        do {
+            if try await PostgresSchema.isInstalled(client) {
+                throw ServerError(.storage, "exists", "\(url) already holds a Tandem store")
+            }
+        } catch {
+            running.cancel()
+            throw describe(error, at: url)
+        }
+        return PostgresServerStore(client: client, running: running, schema: .partnership, serverKey: SigningKey())
+    }
+
+    /// A client of the database `url` names, running, once one connection has been made: a
+    /// database that cannot be reached is said at once, with the reason the server or the
+    /// network gave (the pool would only retry).
+    private static func connect(_ url: PostgresURL) async throws -> (PostgresClient, Task<Void, Never>) {
+        let password = try url.password()
+        var logger = Logger(label: "tandem.postgres")
+        logger.logLevel = .critical
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if url.sslMode == .verifyFull {
+            if let root = url.rootCertificate { tls.trustRoots = .file(root) }
+        } else {
+            tls.certificateVerification = .none
+        }
+        do {
+            let probeTLS: PostgresConnection.Configuration.TLS =
+                switch url.sslMode {
+                case .disable: .disable
+                case .prefer: .prefer(try NIOSSLContext(configuration: tls))
+                case .require, .verifyFull: .require(try NIOSSLContext(configuration: tls))
+                }
+            let probe = try await PostgresConnection.connect(
+                configuration: .init(
+                    host: url.host, port: url.port, username: url.user, password: password, database: url.database,
+                    tls: probeTLS), id: 0, logger: logger)
+            try await probe.close()
+        } catch {
+            throw describe(error, at: url)
+        }
+        let clientTLS: PostgresClient.Configuration.TLS =
+            switch url.sslMode {
+            case .disable: .disable
+            case .prefer: .prefer(tls)
+            case .require, .verifyFull: .require(tls)
+            }
+        var configuration = PostgresClient.Configuration(
+            host: url.host, port: url.port, username: url.user, password: password, database: url.database,
+            tls: clientTLS)
+        configuration.options.connectTimeout = .seconds(10)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let running = Task { await client.run() }
+        return (client, running)
+    }
+
+    /// `error` as one line naming the database (never a password: the URL holds none).
+    static func describe(_ error: any Error, at url: PostgresURL) -> ServerError {
+        if let error = error as? ServerError { return error }
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] {
+                let state = error.serverInfo?[.sqlState]
+                if state == "28P01" || state == "28000" || state == "3D000" {
+                    return ServerError(.unavailable, "unreachable", "cannot connect to \(url): \(message)")
+                }
+                return ServerError(.unavailable, "storage", "the database \(url) failed: \(message)")
+            }
+            let reason = error.underlying.map { "\($0)" } ?? "\(error.code)"
+            return ServerError(.unavailable, "unreachable", "cannot connect to \(url): \(reason)")
+        }
+        return ServerError(.unavailable, "unreachable", "cannot connect to \(url): \(error)")
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in one transaction; any failure of the database becomes a ``ServerError``
+    /// (`storage`, 503) and rolls it back.
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as ServerError {
+            throw error
+        } catch let error as PostgresTransactionError {
+            // A refusal of the core's (a ServerError) rolled the transaction back: it is the answer.
+            if let refusal = error.closureError as? ServerError { throw refusal }
+            throw storageError(error.closureError ?? error.beginError ?? error.commitError ?? error)
+        } catch {
+            throw storageError(error)
+        }
+    }
+
+    /// Runs `body` on a connection of the pool (reads: each statement sees what was committed before it).
+    func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in try await body(connection) }
+        } catch let error as ServerError {
+            throw error
+        } catch {
+            throw storageError(error)
+        }
+    }
+
+    func storageError(_ error: any Error) -> ServerError {
+        let detail = (error as? PSQLError).flatMap { $0.serverInfo?[.message] } ?? "\(error)"
+        return ServerError(.unavailable, "storage", "the store failed: \(detail)")
+    }
+
+    /// Takes the single writer's lock, takes up a schema another process installed, and reads the head.
+    func beginWriting(on connection: PostgresConnection) async throws -> LogHead {
+        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.writerLock))", logger: logger)
+        try await refreshSchema(on: connection)
+        return try await Self.head(on: connection, logger: logger)
+    }
+
+    /// Takes up the schema version `server_meta` holds when it is not the one in force.
+    func refreshSchema(on connection: PostgresConnection) async throws {
+        let rows = try await connection.query(
+            "SELECT value FROM server_meta WHERE key = 'schema_version'", logger: logger)
+        var stored: Int?
+        for try await (value) in rows.decode(String.self) { stored = Int(value) }
+        guard let stored, stored != schema.version else { return }
+        let texts = try await connection.query("SELECT value FROM server_meta WHERE key = 'schema'", logger: logger)
+        for try await (text) in texts.decode(String.self) {
+            let installed = try Schema.decode(Array(text.utf8))
+            lock.withLock { current = (installed, Merge(schema: installed)) }
+        }
+    }
+
+    static func head(on connection: PostgresConnection, logger: Logger) async throws -> LogHead {
+        let rows = try await connection.query("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1", logger: logger)
+        for try await (seq, hash) in rows.decode((Int64, String?).self) {
+            return LogHead(seq: seq, hash: hash ?? LogEntry.genesisHash)
+        }
+        return .empty
+    }
+}
