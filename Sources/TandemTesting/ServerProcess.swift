@@ -42,11 +42,15 @@ public final class ServerProcess: @unchecked Sendable {
     ///     ``url`` is `https://127.0.0.1:PORT`.
     ///   - logLevel: `LOG_LEVEL` for the server.
     ///   - log: a file that receives the server's stderr (its log); nil: discarded.
-    public static func start(arguments: [String] = [], logLevel: String = "error", log: String? = nil) throws
-        -> ServerProcess
-    {
+    ///   - database: a PostgreSQL URL: the store is made there (`init --database`), and the data
+    ///     folder records it, so that ``serving(existing:coordinatorToken:arguments:logLevel:)`` on
+    ///     the same folder starts another instance on the same database.
+    public static func start(
+        arguments: [String] = [], logLevel: String = "error", log: String? = nil, database: String? = nil
+    ) throws -> ServerProcess {
         let folder = try TemporaryDirectory(prefix: "tandem-server-e2e")
-        let created = try BinaryRunner.run("tandem-server", ["init", "--data", folder.path("data")])
+        let created = try BinaryRunner.run(
+            "tandem-server", ["init", "--data", folder.path("data")] + (database.map { ["--database", $0] } ?? []))
         guard created.status == 0 else { throw ServerProcessError("tandem-server init failed: \(created)") }
         let server = ServerProcess(folder: folder, coordinatorToken: created.output)
         try server.serve(arguments: arguments, logLevel: logLevel, log: log)

@@ -15,6 +15,8 @@ public import TandemServer
 public final class TestServer: @unchecked Sendable {
     public let folder: TemporaryDirectory
     public let coordinatorToken: String
+    /// Where the store is: SQLite in ``folder``, or a database of the test cluster.
+    public let location: StoreLocation
     /// The store the server serves (for setting up organisations and reading state in tests).
     public private(set) var store: any ServerStore
     public private(set) var port: Int = 0
@@ -24,17 +26,27 @@ public final class TestServer: @unchecked Sendable {
     /// `http://127.0.0.1:PORT`.
     public var url: String { "http://127.0.0.1:\(port)" }
 
-    private init(folder: TemporaryDirectory, store: any ServerStore, coordinatorToken: String) {
+    private init(
+        folder: TemporaryDirectory, location: StoreLocation, store: any ServerStore, coordinatorToken: String
+    ) {
         self.folder = folder
+        self.location = location
         self.store = store
         self.coordinatorToken = coordinatorToken
     }
 
     /// Creates a store and serves it on a free port.
-    public static func start(now: Int64 = ServerClock.wall()) async throws -> TestServer {
+    ///
+    /// - Parameter postgres: the store in a new database of the test cluster (``TestPostgres``)
+    ///   instead of SQLite.
+    public static func start(now: Int64 = ServerClock.wall(), postgres: Bool = false) async throws -> TestServer {
         let folder = try TemporaryDirectory(prefix: "tandem-server")
-        let (store, token) = try await StoreLocation.directory(folder.url.path).create(now: now)
-        let server = TestServer(folder: folder, store: store, coordinatorToken: token)
+        let location: StoreLocation =
+            postgres
+            ? .postgres(try PostgresURL(try await TestPostgres.newDatabase()), directory: nil)
+            : .directory(folder.url.path)
+        let (store, token) = try await location.create(now: now)
+        let server = TestServer(folder: folder, location: location, store: store, coordinatorToken: token)
         try await server.run(port: 0)
         return server
     }
@@ -68,10 +80,10 @@ public final class TestServer: @unchecked Sendable {
         task = nil
     }
 
-    /// Stops, reopens the store from disk as a new process would, and serves it on the same port.
+    /// Stops, reopens the store as a new process would, and serves it on the same port.
     public func restart() async throws {
         await stop()
-        store = try await StoreLocation.directory(folder.url.path).open()
+        store = try await location.open()
         try await run(port: port)
     }
 }

@@ -12,7 +12,8 @@ import Testing
 /// filtered by what its token may read (SPEC §6: records arrive and leave as exchanges change
 /// host or go), every change is in the log exactly once, and no losing value is missing from the log.
 ///
-/// `TANDEM_SEED=N` replays one seed; `TANDEM_CONVERGENCE_SEEDS=K` runs K seeds (default 50).
+/// `TANDEM_SEED=N` replays one seed; `TANDEM_CONVERGENCE_SEEDS=K` runs K seeds (default 50) on
+/// the SQLite store, `TANDEM_CONVERGENCE_POSTGRES_SEEDS=K` K seeds (default 10) on PostgreSQL.
 @Suite struct ConvergenceTests {
     @Test func replicasConvergeUnderRandomEditsSyncsFaultsAndARestart() async throws {
         let seeds = Self.seeds(count: "TANDEM_CONVERGENCE_SEEDS", default: 50)
@@ -23,6 +24,16 @@ import Testing
         }
         if seeds.count >= 10 {
             #expect(hidden > 0, "no record was ever hidden from a member: visibility was not exercised")
+        }
+    }
+
+    /// The same property with the server's store in PostgreSQL (the test cluster).
+    @Test func replicasConvergeOnAPostgreSQLStore() async throws {
+        for seed in Self.seeds(count: "TANDEM_CONVERGENCE_POSTGRES_SEEDS", default: 10) {
+            print(
+                "convergence seed \(seed) on PostgreSQL (replay: TANDEM_SEED=\(seed) scripts/with-postgres.sh swift test --filter ConvergenceTests)"
+            )
+            try await Scenario.run(seed: seed, postgres: true)
         }
     }
 
@@ -58,9 +69,9 @@ struct Scenario {
 
     /// Returns how many (member, record) pairs the final check found hidden from the member.
     @discardableResult
-    static func run(seed: UInt64) async throws -> Int {
+    static func run(seed: UInt64, postgres: Bool = false) async throws -> Int {
         var random = SeededGenerator(seed: seed)
-        let server = try await TestServer.start()
+        let server = try await TestServer.start(postgres: postgres)
         let folder = try TemporaryDirectory(prefix: "tandem-convergence")
         let now = ServerClock.wall()
         let coordinator = Principal(tokenID: "", organisation: nil, role: .coordinator)
