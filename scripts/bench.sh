@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds release binaries (Swift runtime linked statically, as we ship them) and runs the
 # benchmark: every figure beside a floor measured in the same run (raw SQLite, Ed25519 alone),
-# with a PASS/FAIL line against its target (issue 9 §7) and a summary at the end.
+# with a PASS/FAIL line against its target (issue 9 §7, issue 10 §6) and a summary at the end.
 #   scripts/bench.sh [--rows N] [--reps R] [--edits K] [--entries E] [--held H1,H2,...] [--window W] [--bootstrap N]
-#                    [--only import|sync|store|bootstrap|audit[,...]] [--strict]
+#                    [--only import|sync|store|bootstrap|audit|postgres[,...]] [--strict]
 #   scripts/bench.sh --held 10000,100000,1000000     the full §7 run (today's merge needs over an hour to fill 1M)
 # A missed target prints FAIL and still exits 0; with --strict it exits 1. See docs/benchmarks.md.
 set -euo pipefail
@@ -13,4 +13,5 @@ build=(swift build -c release --static-swift-stdlib --scratch-path .build-static
 "${build[@]}" --product tandem
 "${build[@]}" --product tandem-server
 "${build[@]}" --product tandem-bench
-exec .build-static/release/tandem-bench "$@"
+# The PostgreSQL part runs beside a throwaway cluster (started here, removed afterwards).
+exec scripts/with-postgres.sh .build-static/release/tandem-bench "$@"

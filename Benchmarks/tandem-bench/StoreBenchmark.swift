@@ -5,8 +5,8 @@
 // check of the same changes alone (so the merge can be read without it), and raw SQLite inserting
 // as many rows into a table holding as many, with one prepared statement in one transaction.
 //
-// Only the `ServerStore` protocol and `SQLiteServerStore.create` are used, so this survives changes
-// to the store's insides.
+// Only the `ServerStore` protocol and `StoreLocation` are used, so this survives changes to the
+// store's insides, and runs on PostgreSQL as well (`--only postgres`, PostgresBenchmark.swift).
 
 import Foundation
 import TandemProtocol
@@ -16,7 +16,8 @@ import TandemTesting
 /// A server store filled with exchange inserts, in big batches, to be timed at given sizes.
 final class HeldStore: @unchecked Sendable {
     let directory: String
-    let store: SQLiteServerStore
+    let store: any ServerStore
+    let serverKey: SigningKey
     let coordinatorToken: String
     let principal: Principal
     let device: String
@@ -36,11 +37,16 @@ final class HeldStore: @unchecked Sendable {
 
     /// A new store in `directory` with two organisations, a round and `persons` persons, and a
     /// registered device whose key signs everything pushed here.
-    init(directory: String, persons personCount: Int = 1000) async throws {
+    ///
+    /// - Parameter database: a PostgreSQL URL: the store is made there instead of in `directory`.
+    init(directory: String, persons personCount: Int = 1000, database: String? = nil) async throws {
         let wall = Int64(Date().timeIntervalSince1970 * 1000)
         let device = "bench-device"
         let key = SigningKey()
-        let (store, coordinatorToken) = try SQLiteServerStore.create(directory: directory, now: wall)
+        let location: StoreLocation =
+            if let database { .postgres(try PostgresURL(database), directory: nil) } else { .directory(directory) }
+        let (store, coordinatorToken) = try await location.create(now: wall)
+        guard let adapter = store as? any StoreAdapter else { fail("the store is not an adapter of the core") }
         guard let principal = try await store.authenticate(token: coordinatorToken) else {
             fail("the new store does not know its coordinator token")
         }
@@ -62,6 +68,7 @@ final class HeldStore: @unchecked Sendable {
         self.device = device
         self.key = key
         self.store = store
+        serverKey = adapter.serverKey
         self.coordinatorToken = coordinatorToken
         self.principal = principal
         self.home = home
@@ -108,7 +115,7 @@ final class HeldStore: @unchecked Sendable {
         for first in stride(from: 0, to: changes.count, by: batch) {
             let judged = ServerCore.receive(
                 Array(changes[first..<min(first + batch, changes.count)]), by: principal,
-                registrations: registrations, serverKey: store.serverKey)
+                registrations: registrations, serverKey: serverKey)
             if judged.contains(where: { !$0.isSigned }) { fail("a benchmark change is not signed") }
         }
         return now() - start

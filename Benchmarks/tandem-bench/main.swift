@@ -27,7 +27,7 @@ import TandemClient
 import TandemProtocol
 
 struct Options {
-    static let allParts = ["import", "sync", "store", "bootstrap", "audit"]
+    static let allParts = ["import", "sync", "store", "bootstrap", "audit", "postgres"]
 
     var rows = 100_000
     var reps = 5
@@ -84,7 +84,7 @@ struct Options {
             Data(
                 """
                 usage: tandem-bench [--rows N] [--reps R] [--edits K] [--entries E] [--held H1,H2,...] [--window W]
-                                    [--bootstrap N] [--only import|sync|store|bootstrap|audit[,...]] [--strict]
+                                    [--bootstrap N] [--only import|sync|store|bootstrap|audit|postgres[,...]] [--strict]
 
                 """.utf8))
         exit(64)
@@ -248,6 +248,7 @@ do {
         let store = heldStore
         try waitFor { try await runBootstrapBenchmark(options: options, scratch: scratch, store: store) }
     }
+    if options.parts.contains("postgres") { try await runPostgresBenchmark(options: options, scratch: scratch) }
     if options.parts.contains("audit") {
         try waitFor { try await runAuditBenchmark(options: options, scratch: scratch) }
     }
