@@ -16,6 +16,8 @@ public final class ServerProcess: @unchecked Sendable {
     /// `http://127.0.0.1:PORT` (`https://` when serving TLS), from the server's first line.
     public private(set) var url: String = ""
     private var process: Process?
+    /// The serving process's pid, while it runs.
+    public var processIdentifier: Int32? { process.map(\.processIdentifier) }
 
     private init(folder: TemporaryDirectory, data: String? = nil, coordinatorToken: String) {
         self.folder = folder

@@ -1,0 +1,219 @@
+// Issue 10 §6, the load test: `--clients N` (2,000) clients on loopback, each with its own member
+// token, each syncing once a second for `--seconds S` — a pull from its cursor (a no-op, or the
+// few entries others pushed), and one client in ten also pushing one signed change first — against
+// a real `tandem-server serve` process on SQLite, then on PostgreSQL. Reported: request latency
+// p50/p99 as the clients saw it, the server's peak RSS (VmHWM), and the server's CPU time (user +
+// system, /proc) per request.
+
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import TandemProtocol
+import TandemServer
+import TandemTesting
+
+func runLoadBenchmark(options: Options, scratch: URL) async throws {
+    say("")
+    say(
+        "§10.6 load: \(grouped(options.clients)) clients, each its own member token, each syncing once a second for "
+            + "\(options.seconds) s (a pull from its cursor; one in ten also pushes a change first), against tandem-server serve"
+    )
+    say(
+        "  " + padded("store", 12) + padded("requests", 10) + padded("p50", 10) + padded("p99", 10)
+            + padded("errors", 8) + padded("server peak RSS", 17) + "server CPU / request")
+    for postgres in [false, true] {
+        let database = postgres ? try await TestPostgres.newDatabase() : nil
+        let load = try await LoadRun(
+            directory: scratch.appendingPathComponent(postgres ? "load-pg" : "load-sqlite").path,
+            database: database, clients: options.clients)
+        let outcome = try await load.run(seconds: options.seconds)
+        let name = postgres ? "PostgreSQL" : "SQLite"
+        say(
+            "  " + padded(name, 12) + padded(grouped(outcome.requests), 10)
+                + padded(String(format: "%.1f ms", outcome.p50), 10)
+                + padded(String(format: "%.1f ms", outcome.p99), 10)
+                + padded(grouped(outcome.errors), 8) + padded("\(grouped(outcome.peakRSS / 1024)) MiB", 17)
+                + String(format: "%.3f ms", outcome.cpuPerRequest))
+        Targets.shared.judge(
+            "§10.6 load on \(name): p99 latency",
+            measured: String(format: "%.1f ms (p50 %.1f ms)", outcome.p99, outcome.p50),
+            target: "<= 250 ms", passed: outcome.p99 <= 250 && outcome.errors == 0)
+        Targets.shared.judge(
+            "§10.6 load on \(name): server peak RSS", measured: "\(grouped(outcome.peakRSS / 1024)) MiB",
+            target: "<= 200 MB", passed: Double(outcome.peakRSS) * 1024 <= 200_000_000)
+        Targets.shared.judge(
+            "§10.6 load on \(name): server CPU per request",
+            measured: String(format: "%.3f ms (%d requests)", outcome.cpuPerRequest, outcome.requests),
+            target: "<= 0.25 ms", passed: outcome.cpuPerRequest <= 0.25)
+    }
+    say("  (requests: every pull and push; CPU: the server process's user + system time over the run / requests)")
+}
+
+/// One load run: a store with 20 organisations and `clients` member tokens, served by a real process.
+final class LoadRun: @unchecked Sendable {
+    struct Client {
+        let token: String
+        let organisation: String
+        let device: String
+        let key: SigningKey
+    }
+
+    struct Outcome {
+        var requests: Int
+        var errors: Int
+        var p50: Double
+        var p99: Double
+        /// KiB.
+        var peakRSS: Int
+        /// Milliseconds of server CPU per request.
+        var cpuPerRequest: Double
+    }
+
+    let server: ServerProcess
+    let clients: [Client]
+
+    init(directory: String, database: String?, clients count: Int) async throws {
+        let location: StoreLocation =
+            if let database { .postgres(try PostgresURL(database), directory: nil) } else { .directory(directory) }
+        let wall = Int64(Date().timeIntervalSince1970 * 1000)
+        let (store, coordinatorToken) = try await location.create(now: wall)
+        var clients: [Client] = []
+        for index in 0..<20 {
+            let (organisation, token) = try await store.addOrganisation(
+                name: "Organisation \(index)", sector: "public", now: wall)
+            guard let principal = try await store.authenticate(token: token) else { fail("no principal") }
+            let key = SigningKey()
+            let device = "load-device-\(index)"
+            _ = try await store.registerDevice(device, publicKey: key.publicKey, by: principal, now: wall)
+            for _ in 0..<(count / 20) {
+                let token = try await store.issueToken(role: .member, organisation: organisation, now: wall)
+                clients.append(Client(token: token, organisation: organisation, device: device, key: key))
+            }
+        }
+        self.clients = clients
+        let unlimited = ["--push-rate", "0", "--pull-rate", "0"]
+        server = try ServerProcess.serving(
+            existing: directory, coordinatorToken: coordinatorToken,
+            arguments: unlimited + (database.map { ["--database", $0] } ?? []))
+    }
+
+    func run(seconds: Int) async throws -> Outcome {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 4_000)
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(30))
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let base = server.url
+        let cpuBefore = ProcessStats.cpuMilliseconds(of: server.processIdentifier)
+        let start = now()
+        let end = start + Double(seconds) * 1000
+        let results = await withTaskGroup(of: (latencies: [Double], errors: Int).self) { group in
+            for (index, client) in clients.enumerated() {
+                group.addTask {
+                    var latencies: [Double] = []
+                    var errors = 0
+                    var cursor: Int64 = 0
+                    var tick = start + Double(index % 1000)  // spread over the first second
+                    var made = 0
+                    while tick < end {
+                        let wait = tick - now()
+                        if wait > 0 { try? await Task.sleep(for: .milliseconds(Int(wait))) }
+                        if index % 10 == 0 {
+                            made += 1
+                            let change = Self.change(by: client, number: made, client: index)
+                            let begun = now()
+                            let status = await Self.send(
+                                http, base + "/v1/push", token: client.token,
+                                body: PushRequest(changes: [change]).json.serialized())
+                            latencies.append(now() - begun)
+                            if status.code != 200 { errors += 1 }
+                        }
+                        let begun = now()
+                        let pulled = await Self.send(
+                            http, base + "/v1/pull?since=\(cursor)&limit=1000", token: client.token, body: nil)
+                        latencies.append(now() - begun)
+                        if pulled.code == 200, let next = pulled.next { cursor = next } else { errors += 1 }
+                        tick += 1000
+                    }
+                    return (latencies, errors)
+                }
+            }
+            var all: (latencies: [Double], errors: Int) = ([], 0)
+            for await result in group {
+                all.latencies += result.latencies
+                all.errors += result.errors
+            }
+            return all
+        }
+        let cpu = ProcessStats.cpuMilliseconds(of: server.processIdentifier) - cpuBefore
+        let peak = ProcessStats.peakRSSKiB(of: server.processIdentifier)
+        try await http.shutdown()
+        server.stop()
+        let sorted = results.latencies.sorted()
+        func percentile(_ p: Double) -> Double {
+            sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+        }
+        return Outcome(
+            requests: sorted.count, errors: results.errors, p50: percentile(0.5), p99: percentile(0.99),
+            peakRSS: peak, cpuPerRequest: cpu / Double(max(sorted.count, 1)))
+    }
+
+    /// A new person of the client's organisation, signed by its organisation's device.
+    static func change(by client: Client, number: Int, client index: Int) -> Change {
+        let clock = HLC(
+            milliseconds: Int64(Date().timeIntervalSince1970 * 1000), counter: number % 100_000, device: client.device)
+        return Change(
+            changeID: UUIDv7Generator.id(at: clock), table: "person", recordID: UUIDv7Generator.id(at: clock),
+            op: .insert,
+            fields: [
+                "organisation": .string(client.organisation), "full_name": .string("Person \(index)-\(number)"),
+            ], baseVersion: 0, hlc: clock.description, device: client.device
+        ).signed(with: client.key)
+    }
+
+    /// The status of a request (0 when it failed) and, for a pull, its `next`.
+    static func send(_ http: HTTPClient, _ url: String, token: String, body: String?) async
+        -> (code: Int, next: Int64?)
+    {
+        var request = HTTPClientRequest(url: url)
+        request.method = body == nil ? .GET : .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        do {
+            let response = try await http.execute(request, timeout: .seconds(30))
+            let bytes = try await response.body.collect(upTo: 16 << 20)
+            guard response.status.code == 200 else { return (Int(response.status.code), nil) }
+            if body == nil, case let .int(next)? = try? JSONValue.parse(bytes: Array(bytes.readableBytesView))["next"] {
+                return (200, next)
+            }
+            return (200, nil)
+        } catch {
+            return (0, nil)
+        }
+    }
+}
+
+/// A process's CPU time and peak memory, from /proc.
+enum ProcessStats {
+    static func cpuMilliseconds(of pid: Int32?) -> Double {
+        guard let pid, let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, utime 14, stime 15 (1-based over the whole line).
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) * 1000 / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    static func peakRSSKiB(of pid: Int32?) -> Int {
+        guard let pid, let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        }
+        return 0
+    }
+}
