@@ -33,7 +33,7 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
             let token = try await store.issueToken(role: .coordinator, organisation: nil, now: now)
             return StoreUnderTest(
                 kind: self, store: store, coordinatorToken: token,
-                tamper: { try SQLiteTampering.tamper(queue, $0) }, resources: nil)
+                tamper: { try SQLiteTampering.tamper(queue, $0) }, another: { store }, resources: nil)
         case .sqliteOnDisk:
             let folder = try TemporaryDirectory(prefix: "tandem-store-suite")
             let directory = folder.path("data")
@@ -42,13 +42,14 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
             return StoreUnderTest(
                 kind: self, store: store, coordinatorToken: token,
                 tamper: { kind in try SQLiteTampering.tamper(try DatabaseQueue(path: file), kind) },
-                resources: folder)
+                another: { try SQLiteServerStore.open(directory: directory) }, resources: folder)
         case .postgres:
             let url = try await TestPostgres.newDatabase()
             let (store, token) = try await PostgresServerStore.create(PostgresURL(url), schema: schema, now: now)
             return StoreUnderTest(
                 kind: self, store: store, coordinatorToken: token,
-                tamper: { kind in try await PostgresTampering.tamper(url, kind) }, resources: nil)
+                tamper: { kind in try await PostgresTampering.tamper(url, kind) },
+                another: { try await PostgresServerStore.open(PostgresURL(url)) }, resources: nil)
         }
     }
 }
@@ -61,6 +62,9 @@ struct StoreUnderTest: Sendable {
     let coordinatorToken: String
     /// Someone with write access to the store's storage changes its history.
     let tamper: @Sendable (TamperKind) async throws -> Void
+    /// The same storage opened again, as another process would (another `serve` instance, an
+    /// admin command); the store itself where there can be no other (in memory).
+    let another: @Sendable () async throws -> any ServerStore
     /// What must live as long as the store (its temporary folder, say).
     let resources: (any Sendable)?
 }
