@@ -13,6 +13,8 @@ public import PostgresNIO
 /// ```
 public enum TestPostgres {
     public struct Unavailable: Error, CustomStringConvertible {
+        public init() {}
+
         public var description: String {
             "TANDEM_TEST_POSTGRES is not set: run the tests through scripts/test.sh, or scripts/with-postgres.sh swift test"
         }

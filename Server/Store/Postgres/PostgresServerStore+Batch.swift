@@ -6,7 +6,7 @@ public import TandemProtocol
 /// transaction behind the writer's lock.
 extension PostgresServerStore {
     public func perform<Work: StoreWork>(_ make: @escaping @Sendable (Merge) -> Work) async throws -> Work {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let head = try await beginWriting(on: connection)
             return try await run(make(merge), at: head, on: connection)
         }
@@ -28,7 +28,7 @@ extension PostgresServerStore {
     }
 
     public func registrations(of devices: Set<String>) async throws -> [String: DeviceRegistration] {
-        try await read { connection in
+        try await read { [self] connection in
             var found: [String: DeviceRegistration] = [:]
             let rows = try await connection.query(
                 "SELECT id, organisation, role, public_key FROM device WHERE id = ANY(\(Array(devices)))",
@@ -42,7 +42,7 @@ extension PostgresServerStore {
     }
 
     public func facts(for request: FactRequest) async throws -> Facts {
-        try await read { connection in try await facts(for: request, on: connection) }
+        try await read { [self] connection in try await facts(for: request, on: connection) }
     }
 
     // MARK: - Facts

@@ -8,7 +8,7 @@ extension PostgresServerStore {
     // MARK: - Pull
 
     public func pullCandidates(since: Int64, limit: Int, viewer: String?) async throws -> PullCandidates {
-        try await read { connection in
+        try await read { [self] connection in
             let entries = try await entries(after: since, limit: limit, viewer: viewer, on: connection)
             let markers =
                 if let viewer {
@@ -104,7 +104,7 @@ extension PostgresServerStore {
     // MARK: - History
 
     public func history(since: Int64, limit: Int) async throws -> [HistoryLine] {
-        try await read { connection in
+        try await read { [self] connection in
             var lines: [HistoryLine] = []
             let rows = try await connection.query(
                 "SELECT seq, entry FROM log WHERE seq > \(since) ORDER BY seq LIMIT \(limit)", logger: logger)
@@ -116,7 +116,7 @@ extension PostgresServerStore {
     }
 
     public func storedEntries(after seq: Int64, limit: Int) async throws -> [StoredEntry] {
-        try await read { connection in
+        try await read { [self] connection in
             var entries: [StoredEntry] = []
             let rows = try await connection.query(
                 """
@@ -134,7 +134,7 @@ extension PostgresServerStore {
     }
 
     public func storedRecords(after id: String?, limit: Int) async throws -> [StoredRecord] {
-        try await read { connection in
+        try await read { [self] connection in
             var found: [StoredRecord] = []
             let rows = try await connection.query(
                 """
@@ -151,7 +151,7 @@ extension PostgresServerStore {
     }
 
     public func hashes(at seqs: Set<Int64>) async throws -> [Int64: String] {
-        try await read { connection in
+        try await read { [self] connection in
             var found: [Int64: String] = [:]
             let rows = try await connection.query(
                 "SELECT seq, hash FROM log WHERE seq = ANY(\(Array(seqs)))", logger: logger)
@@ -161,7 +161,7 @@ extension PostgresServerStore {
     }
 
     public func logHead() async throws -> LogHead {
-        try await read { connection in try await Self.head(on: connection, logger: logger) }
+        try await read { [self] connection in try await Self.head(on: connection, logger: logger) }
     }
 
     // MARK: - Checkpoints and rollback reports
@@ -177,7 +177,7 @@ extension PostgresServerStore {
     }
 
     private func checkpoints(where condition: String) async throws -> [Checkpoint] {
-        try await read { connection in
+        try await read { [self] connection in
             var found: [Checkpoint] = []
             let rows = try await connection.query(
                 """
@@ -191,12 +191,12 @@ extension PostgresServerStore {
     }
 
     public func keep(_ checkpoint: Checkpoint) async throws -> Checkpoint {
-        try await transaction { connection in try await save(checkpoint, on: connection) }
+        try await transaction { [self] connection in try await save(checkpoint, on: connection) }
         return try await keptCheckpoint(at: checkpoint.seq) ?? checkpoint
     }
 
     public func keep(_ report: RollbackReport, upTo limit: Int) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             try await connection.query(
                 """
                 INSERT INTO rollback_report (seq, hash, signed_time, signature, head_seq, store_hash, role, token_id, time)
@@ -210,7 +210,7 @@ extension PostgresServerStore {
     }
 
     public func keptRollbackReports() async throws -> [RollbackReport] {
-        try await read { connection in
+        try await read { [self] connection in
             var found: [RollbackReport] = []
             let rows = try await connection.query(
                 """
@@ -233,7 +233,7 @@ extension PostgresServerStore {
     // MARK: - Tokens, conflicts, grants, the schema
 
     public func token(hash: String) async throws -> TokenRow? {
-        try await read { connection in
+        try await read { [self] connection in
             let rows = try await connection.query(
                 "SELECT id, role, organisation, created_at, revoked_at FROM token WHERE hash = \(hash)", logger: logger)
             for try await (id, role, organisation, created, revoked) in rows.decode(
@@ -248,7 +248,7 @@ extension PostgresServerStore {
     }
 
     public func addToken(_ row: TokenRow) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             try await connection.query(
                 """
                 INSERT INTO token(id, hash, role, organisation, created_at, revoked_at)
@@ -259,7 +259,7 @@ extension PostgresServerStore {
     }
 
     public func revokeToken(hash: String, at time: String) async throws -> Bool {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let rows = try await connection.query(
                 "UPDATE token SET revoked_at = \(time) WHERE hash = \(hash) AND revoked_at IS NULL RETURNING id",
                 logger: logger)
@@ -270,7 +270,7 @@ extension PostgresServerStore {
     }
 
     public func conflictRows(includeResolved: Bool) async throws -> [ConflictRow] {
-        try await read { connection in
+        try await read { [self] connection in
             var found: [ConflictRow] = []
             let rows = try await connection.query(
                 """
@@ -283,7 +283,7 @@ extension PostgresServerStore {
     }
 
     public func withdrawnGrants() async throws -> [WithdrawnGrant] {
-        try await read { connection in
+        try await read { [self] connection in
             var found: [WithdrawnGrant] = []
             let rows = try await connection.query(
                 """
@@ -298,12 +298,12 @@ extension PostgresServerStore {
     }
 
     public func currentSchema() async throws -> Schema {
-        try await read { connection in try await refreshSchema(on: connection) }
+        try await read { [self] connection in try await refreshSchema(on: connection) }
         return schema
     }
 
     public func install(_ make: @escaping @Sendable (Merge) -> SchemaWork) async throws -> SchemaWork {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let head = try await beginWriting(on: connection)
             let done = try await run(make(merge), at: head, on: connection)
             guard let installed = done.installed?.schema else { return done }

@@ -29,12 +29,18 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     /// Records decoded by earlier batches, checked against their `last_seq` (``RecordCache``).
     let records = RecordCache()
     let logger: Logger
+    /// How long an operation may wait for the database before it is answered 503.
+    let deadline: Duration
 
     /// The key of the advisory lock every write transaction takes first (any constant; this is "tandem").
     static let writerLock: Int64 = 0x74_616E_6465_6D
 
-    private init(client: PostgresClient, running: Task<Void, Never>, schema: Schema, serverKey: SigningKey) {
+    private init(
+        client: PostgresClient, running: Task<Void, Never>, schema: Schema, serverKey: SigningKey,
+        deadline: Duration = .seconds(30)
+    ) {
         self.client = client
+        self.deadline = deadline
         self.running = running
         self.serverKey = serverKey
         current = (schema, Merge(schema: schema))
@@ -52,7 +58,11 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     ///
     /// - Throws: ``ServerError`` `unreachable` (no connection), `no_store` (a database that holds
     ///   no Tandem store), `not_a_store`, `newer_store` (made by a newer version of Tandem).
-    public static func open(_ url: PostgresURL) async throws -> PostgresServerStore {
+    /// - Parameter deadline: how long an operation may wait for the database before it is
+    ///   answered 503 (`storage`).
+    public static func open(_ url: PostgresURL, deadline: Duration = .seconds(30)) async throws
+        -> PostgresServerStore
+    {
         let (client, running) = try await connect(url)
         do {
             guard try await PostgresSchema.isInstalled(client) else {
@@ -66,7 +76,8 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
             }
             let schema = try Schema.decode(Array(schemaText.utf8))
             let key = try SigningKey(privateKeyBase64: keyText)
-            return PostgresServerStore(client: client, running: running, schema: schema, serverKey: key)
+            return PostgresServerStore(
+                client: client, running: running, schema: schema, serverKey: key, deadline: deadline)
         } catch {
             running.cancel()
             throw describe(error, at: url)
@@ -187,10 +198,17 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     // MARK: - Transactions
 
     /// Runs `body` in one transaction; any failure of the database becomes a ``ServerError``
-    /// (`storage`, 503) and rolls it back.
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    /// (`storage`, 503) and rolls it back. A database that does not answer within ``deadline``
+    /// (gone, or unreachable: the pool would wait for a connection for ever) is a 503 too; the
+    /// transaction, if it ever runs, then commits or rolls back on its own, and a client's retry
+    /// of a push finds what committed (`duplicate`).
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws
+        -> T
+    {
         do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await Deadline.run(deadline, expired: unanswered) { [client, logger] in
+                try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            }
         } catch let error as ServerError {
             throw error
         } catch let error as PostgresTransactionError {
@@ -203,13 +221,22 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     }
 
     /// Runs `body` on a connection of the pool (reads: each statement sees what was committed before it).
-    func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await client.withConnection { connection in try await body(connection) }
+            return try await Deadline.run(deadline, expired: unanswered) { [client] in
+                try await client.withConnection { connection in try await body(connection) }
+            }
         } catch let error as ServerError {
             throw error
         } catch {
             throw storageError(error)
+        }
+    }
+
+    /// The 503 of a database that did not answer in time.
+    private var unanswered: @Sendable () -> any Error {
+        { [deadline] in
+            ServerError(.unavailable, "storage", "the database did not answer within \(deadline.components.seconds) s")
         }
     }
 

@@ -91,8 +91,7 @@ public enum StoreCopy {
         let source = try SQLiteServerStore.open(directory: directory)
         let before = try await source.logHead()
         let target = try await PostgresServerStore.connectEmpty(url)
-        var rows: [String: Int] = [:]
-        try await target.transaction { connection in
+        let rows = try await target.transaction { connection in
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(\(PostgresServerStore.writerLock))", logger: target.logger)
             let meta = try await source.writer.read { db in
@@ -106,9 +105,11 @@ public enum StoreCopy {
             settings["postgres_version"] = String(PostgresSchema.migrations.count)
             settings["schema_version"] = settings["schema_version"] ?? String(source.schema.version)
             try await PostgresSchema.keep(settings, on: connection, logger: target.logger)
+            var rows: [String: Int] = [:]
             for table in tables {
                 rows[table.name] = try await copy(table, from: source, on: connection, logger: target.logger)
             }
+            return rows
         }
         let after = try await source.logHead()
         guard after == before else {
