@@ -26,9 +26,16 @@ extension StoreAdapter {
         async throws -> (checkpoint: Checkpoint, report: RollbackReport?)
     {
         let time = Timestamp.string(milliseconds: now)
-        let head = try await logHead().seq
-        let target = min(seq, head)
-        let hashes = try await hashes(at: Set([target] + (presented.map { [$0.seq] } ?? [])))
+        // One read when the history holds `seq` (a pull's page always reaches an entry it holds);
+        // the head only when it ends before.
+        var hashes = try await hashes(at: Set([seq] + (presented.map { [$0.seq] } ?? [])))
+        var target = seq
+        var head: Int64?
+        if hashes[seq] == nil {
+            let current = try await logHead()
+            (target, head) = (current.seq, current.seq)
+            if current.seq > 0 { hashes[current.seq] = current.hash }
+        }
         guard let hash = hashes[target] else { throw ServerError(.unavailable, "empty", "the history is empty") }
         let checkpoint = Checkpoint(seq: target, hash: hash, time: time, signedBy: serverKey)
         let held = presented.flatMap { hashes[$0.seq] }
@@ -36,8 +43,10 @@ extension StoreAdapter {
         // Only a checkpoint this server signed is evidence; anything else is a claim, and ignored.
         presented.publicKey = serverKey.publicKey
         guard presented.isSignatureValid else { return (checkpoint, nil) }
+        let headSeq: Int64
+        if let head { headSeq = head } else { headSeq = try await logHead().seq }
         let report = RollbackReport(
-            presented: presented, headSeq: head, storeHash: held, role: principal.role, tokenID: principal.tokenID,
+            presented: presented, headSeq: headSeq, storeHash: held, role: principal.role, tokenID: principal.tokenID,
             time: time)
         try await keep(report, upTo: ServerCore.maximumRollbackReports)
         return (checkpoint, report)
