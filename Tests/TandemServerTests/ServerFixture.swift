@@ -187,6 +187,7 @@ struct FailingStore: ServerStore {
     func issueToken(role: Role, organisation: String?, now: Int64) async throws -> String { throw Broken() }
     func revoke(token: String, now: Int64) async throws -> Bool { throw Broken() }
     func headSeq() async throws -> Int64 { throw Broken() }
+    func openConflictCount() async throws -> Int { throw Broken() }
     func registerDevice(_ device: String, publicKey: String, by principal: Principal, now: Int64) async throws
         -> DeviceRecord
     { throw Broken() }
