@@ -12,7 +12,7 @@ struct TandemServerCommand: AsyncParsableCommand {
             issue/revoke) may run while serve runs and take effect at once. Exit codes follow sysexits: \
             64 usage, 65 invalid data (incl. a history that fails verify), 66 no store in DIR, 70 internal error, 73 cannot create.
             """,
-        version: "0.1.0",
+        version: ServerBuild.version,
         subcommands: [Init.self, Serve.self, Org.self, Token.self, Verify.self, SchemaCommand.self]
     )
 
