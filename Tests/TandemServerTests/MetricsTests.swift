@@ -170,26 +170,13 @@ import Testing
 
     @Test func openConflictsAreReadFromTheStoreAndResolvesAreTimed() async throws {
         let fixture = try ServerFixture()
-        let home = try await fixture.organisation("Ministry")
-        let host = try await fixture.organisation("Kovina", sector: "private")
-        var coordinator = ChangeMaker(device: "coordinator-laptop")
-        let round = coordinator.insert("round", ["number": .int(5)])
-        let person = coordinator.insert(
-            "person", ["organisation": .string(home.id), "full_name": .string("Ana Novak")])
-        let exchange = coordinator.insert(
-            "exchange",
-            [
-                "round": .string(round.recordID), "person": .string(person.recordID), "home": .string(home.id),
-                "host": .string(host.id), "starts_on": .string("2026-05-04"), "ends_on": .string("2026-05-08"),
-            ])
-        let moved = coordinator.update("exchange", exchange.recordID, base: 1, ["starts_on": .string("2026-05-05")])
-        var ministry = ChangeMaker(device: "ministry-desktop")
-        let rival = ministry.update("exchange", exchange.recordID, base: 1, ["starts_on": .string("2026-05-06")])
+        let scenario = try await ExchangeConflict(fixture)
         try await fixture.app().test(.router) { client in
-            _ = try await client.push([round, person, exchange, moved], token: fixture.coordinator)
+            _ = try await client.push(scenario.setup, token: fixture.coordinator)
             let before = try await client.scrape(fixture.coordinator)
             #expect(before.value("tandem_open_conflicts") == 0)
-            let pushed = try PushResponse(json: try await client.push([rival], token: home.token).json)
+            let pushed = try PushResponse(
+                json: try await client.push([scenario.rival], token: scenario.home.token).json)
             #expect(pushed.results.map(\.status) == [.conflict])
             let opened = try await client.scrape(fixture.coordinator)
             #expect(opened.value("tandem_open_conflicts") == 1)
