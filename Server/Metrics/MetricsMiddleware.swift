@@ -9,8 +9,9 @@ import Metrics
 ///
 /// It runs outside ``ErrorMiddleware``, so refusals are counted with the status they are
 /// answered with. The endpoint label is the route template Hummingbird matched
-/// (`/v1/conflicts/{id}/resolve`), `unmatched` when none did: never the raw path, so that the
-/// number of series stays bounded whatever paths clients send.
+/// (`/v1/conflicts/{id}/resolve`), `unmatched` when none did (an unknown path, or a method the
+/// path does not answer): never the raw path, so that the number of series stays bounded
+/// whatever paths clients send.
 struct MetricsMiddleware: RouterMiddleware {
     typealias Context = TandemRequestContext
 
