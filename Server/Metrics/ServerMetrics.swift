@@ -1,4 +1,5 @@
 import Metrics
+import NIOConcurrencyHelpers
 public import Prometheus
 import TandemProtocol
 
@@ -25,6 +26,9 @@ public final class ServerMetrics: Sendable {
 
     private let requests: Family
     private let requestDuration: Family
+    /// The series of each request label set met so far: a lookup here costs far less than the
+    /// registry's, which checks the name, the labels and the help text every time.
+    private let requestSeries = NIOLockedValueBox<[RequestKey: RequestSeries]>([:])
     private let pushResults: Family
     private let changesMerged: Prometheus.Counter
     private let rateLimited: Family
@@ -101,9 +105,18 @@ public final class ServerMetrics: Sendable {
     /// One answered request: `endpoint` is the route template (`/v1/conflicts/{id}/resolve`), or
     /// `unmatched` for a path no route serves, never the raw path.
     func recordRequest(endpoint: String, method: String, status: Int, duration: Duration) {
-        requests.counter(("endpoint", endpoint), ("method", method), ("status", String(status))).increment()
-        requestDuration.histogram(("endpoint", endpoint), ("method", method), buckets: Self.requestBuckets)
-            .record(duration)
+        let key = RequestKey(endpoint: endpoint, method: method, status: status)
+        let series = requestSeries.withLockedValue { known in
+            if let series = known[key] { return series }
+            let series = RequestSeries(
+                count: requests.counter(("endpoint", endpoint), ("method", method), ("status", String(status))),
+                duration: requestDuration.histogram(
+                    ("endpoint", endpoint), ("method", method), buckets: Self.requestBuckets))
+            known[key] = series
+            return series
+        }
+        series.count.increment()
+        series.duration.record(duration)
     }
 
     /// The results of one push.
@@ -173,6 +186,19 @@ private struct Family: Sendable {
     func histogram(_ labels: (String, String)..., buckets: [Duration]) -> DurationHistogram {
         registry.makeDurationHistogram(descriptor: descriptor, labels: labels, buckets: buckets)
     }
+}
+
+/// The labels of a request's series.
+private struct RequestKey: Hashable {
+    let endpoint: String
+    let method: String
+    let status: Int
+}
+
+/// A request label set's counter and histogram.
+private struct RequestSeries: Sendable {
+    let count: Prometheus.Counter
+    let duration: DurationHistogram
 }
 
 /// A push result as `tandem_push_results_total` counts it: its status and, for a rejection,
