@@ -27,3 +27,10 @@ extension StoreAdapter {
         }
     }
 }
+
+extension ServerStore where Self: StoreAdapter {
+    /// Counts the open conflict rows; a store that can count without reading them says so itself.
+    public func openConflictCount() async throws -> Int {
+        try await conflictRows(includeResolved: false).count
+    }
+}

@@ -1,3 +1,4 @@
+import Metrics
 public import TandemProtocol
 
 /// What the core asks of a store (SQLite, PostgreSQL): fetching and writing rows, no rule. The
@@ -123,7 +124,9 @@ extension StoreAdapter {
         let received = ServerCore.receive(
             changes, by: principal, registrations: registrations, serverKey: serverKey)
         let serverKey = serverKey
-        return try await perform { merge in PushBatch(received, merge: merge, now: now, serverKey: serverKey) }.results
+        return try await transaction(.push) { merge in
+            PushBatch(received, merge: merge, now: now, serverKey: serverKey)
+        }.results
     }
 
     /// Log entries after `since` that `principal` may read, each with its record as it now
@@ -146,7 +149,7 @@ extension StoreAdapter {
         conflict id: String, with resolution: Resolution, by principal: Principal, now: Int64
     ) async throws -> ConflictInfo {
         let serverKey = serverKey
-        let work = try await perform { merge in
+        let work = try await transaction(.resolve) { merge in
             ResolveWork(id, with: resolution, by: principal, merge: merge, now: now, serverKey: serverKey)
         }
         guard let resolved = work.resolved else { throw ServerError(.notFound, "not_found", "no conflict \(id)") }
@@ -173,7 +176,7 @@ extension StoreAdapter {
                 .badRequest, "bad_public_key", "public_key: expected an Ed25519 public key (32 bytes, base64)")
         }
         let serverKey = serverKey
-        let work = try await perform { _ in
+        let work = try await transaction(.device) { _ in
             DeviceWork(
                 device, publicKey: publicKey, organisation: principal.organisation, role: principal.role, now: now,
                 serverKey: serverKey)
@@ -182,5 +185,28 @@ extension StoreAdapter {
             throw ServerError(.unavailable, "storage", "the device was not registered")
         }
         return registered
+    }
+}
+
+/// The write transactions `tandem_store_transaction_duration_seconds` times, by `operation`.
+enum StoreOperation: String, CaseIterable, Sendable {
+    case push, resolve, device
+
+    static let metricName = "tandem_store_transaction_duration_seconds"
+
+    var dimensions: [(String, String)] { [("operation", rawValue)] }
+}
+
+extension StoreAdapter {
+    /// ``perform(_:)``, timed: the duration of the write transaction, whatever the store, goes
+    /// to the metrics factory bound to the task (the application's, during a request;
+    /// ``ServerMetrics``), failed ones included.
+    func transaction<Work: StoreWork>(
+        _ operation: StoreOperation, _ make: @escaping @Sendable (Merge) -> Work
+    ) async throws -> Work {
+        let timer = Metrics.Timer(label: StoreOperation.metricName, dimensions: operation.dimensions)
+        let start = ContinuousClock.now
+        defer { timer.record(duration: start.duration(to: .now)) }
+        return try await perform(make)
     }
 }

@@ -9,6 +9,8 @@ struct APIController: Sendable {
 
     let store: any ServerStore
     let clock: @Sendable () -> Int64
+    /// Push results are counted here, at the edge, where every store's answer passes.
+    let metrics: ServerMetrics
 
     /// The pull page size when the request names none.
     static let defaultPullLimit = 1000
@@ -57,6 +59,7 @@ struct APIController: Sendable {
         }
         try PushLimits.check(push.changes, within: store.schema.limits)
         let results = try await store.push(push.changes, by: principal, now: clock())
+        metrics.recordPush(results)
         return JSONResponse.make(PushResponse(results: results).json, for: request)
     }
 

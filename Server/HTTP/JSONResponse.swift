@@ -15,12 +15,16 @@ public enum JSONResponse {
         make(text: json.serialized(), status: status, for: request)
     }
 
-    /// A response carrying JSON text rendered beforehand (a pull page), compressed when `request`
-    /// accepts gzip — at level 1: on the pages a bootstrap pulls it is several times faster than
-    /// the default and JSON still shrinks about tenfold.
-    public static func make(text: String, status: HTTPResponse.Status = .ok, for request: Request) -> Response {
+    /// A response carrying JSON text rendered beforehand (a pull page), or other text of
+    /// `contentType` (the metrics), compressed when `request` accepts gzip — at level 1: on the
+    /// pages a bootstrap pulls it is several times faster than the default and JSON still shrinks
+    /// about tenfold.
+    public static func make(
+        text: String, contentType: String = "application/json", status: HTTPResponse.Status = .ok,
+        for request: Request
+    ) -> Response {
         var bytes = Array(text.utf8)
-        var headers: HTTPFields = [.contentType: "application/json", .vary: "Accept-Encoding"]
+        var headers: HTTPFields = [.contentType: contentType, .vary: "Accept-Encoding"]
         if acceptsGzip(request.headers[.acceptEncoding]), let packed = try? Gzip.compress(bytes, level: 1) {
             bytes = packed
             headers[.contentEncoding] = "gzip"

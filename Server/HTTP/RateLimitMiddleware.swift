@@ -17,14 +17,20 @@ struct RateLimitMiddleware: RouterMiddleware {
     private let push: ServerConfiguration.RateLimit
     private let pull: ServerConfiguration.RateLimit
     private let buckets: RateLimiter
+    private let metrics: ServerMetrics
 
     /// - Parameters:
     ///   - configuration: the limits (a disabled one lets every request through).
+    ///   - metrics: where refusals are counted (`tandem_rate_limited_requests_total{limit=…}`).
     ///   - clock: seconds on a monotonic clock; tests pass their own.
-    init(configuration: ServerConfiguration, clock: @escaping @Sendable () -> Double = RateLimiter.uptime) {
+    init(
+        configuration: ServerConfiguration, metrics: ServerMetrics,
+        clock: @escaping @Sendable () -> Double = RateLimiter.uptime
+    ) {
         push = configuration.pushRateLimit
         pull = configuration.pullRateLimit
         buckets = RateLimiter(clock: clock)
+        self.metrics = metrics
     }
 
     func handle(
@@ -45,6 +51,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         }
         let decision = await buckets.take(key: principal.tokenID + " " + endpoint.name, limit: endpoint.limit)
         guard case let .refused(retryAfter) = decision else { return try await next(request, context) }
+        metrics.recordRateLimited(endpoint.name)
         context.logger.notice(
             "rate limited", metadata: ["endpoint": .string(endpoint.name), "retry_after": "\(retryAfter)"])
         let body = ErrorBody(

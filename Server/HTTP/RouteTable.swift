@@ -3,13 +3,14 @@ import Hummingbird
 /// The API's paths and the methods each answers, so that a known path asked with another method
 /// gets 405 with an `Allow` header instead of the router's 404.
 ///
-/// Keep in step with the routes ``buildApplication(configuration:store:logger:clock:onServerRunning:)``
+/// Keep in step with the routes ``buildApplication(configuration:store:logger:clock:metrics:onServerRunning:)``
 /// registers (a test walks every entry).
 enum RouteTable {
     /// Path segments (`:name` matches any one segment) and the methods served there.
     static let entries: [(segments: [String], methods: [HTTPRequest.Method])] = [
         (["healthz"], [.get, .head]),
         (["openapi.json"], [.get, .head]),
+        (["metrics"], [.get, .head]),
         (["v1", "whoami"], [.get, .head]),
         (["v1", "schema"], [.get, .head]),
         (["v1", "push"], [.post]),

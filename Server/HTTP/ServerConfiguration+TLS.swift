@@ -2,15 +2,15 @@ import HummingbirdCore
 import HummingbirdTLS
 
 extension ServerConfiguration {
-    /// How connections are served: HTTP/1.1, wrapped in TLS when ``tls`` is set.
+    /// How connections are served: HTTP/1.1, wrapped in TLS when ``tls`` is set, counted in `metrics`.
     ///
     /// The PEM files are read when the server starts (``TLS/load()`` checks them earlier, so that
     /// `tandem-server serve` can refuse bad files with a clear message before it listens).
-    var httpServer: HTTPServerBuilder {
-        guard let tls else { return .http1(configuration: http1Configuration) }
+    func httpServer(metrics: ServerMetrics) -> HTTPServerBuilder {
+        let http1 = http1Configuration(metrics: metrics)
+        guard let tls else { return .http1(configuration: http1) }
         return HTTPServerBuilder { responder in
-            try TLSChannel(
-                HTTP1Channel(responder: responder, configuration: http1Configuration), tlsConfiguration: tls.load())
+            try TLSChannel(HTTP1Channel(responder: responder, configuration: http1), tlsConfiguration: tls.load())
         }
     }
 

@@ -37,6 +37,10 @@ extension SQLiteServerStore {
         }
     }
 
+    public func openConflictCount() async throws -> Int {
+        try await read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM conflict WHERE status = 'open'") ?? 0 }
+    }
+
     public func conflictRows(includeResolved: Bool) async throws -> [ConflictRow] {
         try await read { db in
             try Row.fetchAll(

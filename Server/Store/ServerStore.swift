@@ -76,6 +76,9 @@ public protocol ServerStore: Sendable {
     /// The highest seq in the log (0 when empty).
     func headSeq() async throws -> Int64
 
+    /// How many conflicts are open, whoever may see them (`tandem_open_conflicts`).
+    func openConflictCount() async throws -> Int
+
     /// Registers `device`'s Ed25519 public key (base64) for the principal's organisation, as a
     /// history entry; registering the same again returns the first registration.
     ///

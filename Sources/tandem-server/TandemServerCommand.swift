@@ -10,9 +10,9 @@ struct TandemServerCommand: AsyncParsableCommand {
         discussion: """
             The server keeps everything in --data DIR (a SQLite store). Admin commands (org add, token \
             issue/revoke) may run while serve runs and take effect at once. Exit codes follow sysexits: \
-            64 usage, 65 invalid data (incl. a history that fails verify), 66 no store in DIR, 70 internal error, 73 cannot create.
+            64 usage, 65 invalid data (incl. a history that fails verify), 66 no store in DIR, 69 a database that cannot be reached, 70 internal error, 73 cannot create.
             """,
-        version: "0.1.0",
+        version: ServerBuild.version,
         subcommands: [Init.self, Serve.self, Org.self, Token.self, Verify.self, SchemaCommand.self, Migrate.self]
     )
 

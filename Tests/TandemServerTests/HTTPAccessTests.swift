@@ -108,6 +108,7 @@ import Testing
                 try await client.registerDevice("laptop", token: "ok"),
                 try await client.call(.get, "/v1/history", token: "ok"),
                 try await client.call(.get, "/v1/checkpoint", token: "ok"),
+                try await client.call(.get, "/metrics", token: "ok"),
             ]
             for reply in replies {
                 #expect(reply.status == .serviceUnavailable)

@@ -53,28 +53,15 @@ import Testing
 
     @Test func conflictsAreListedAndResolvedByACoordinator() async throws {
         let fixture = try ServerFixture()
-        let home = try await fixture.organisation("Ministry")
-        let host = try await fixture.organisation("Kovina", sector: "private")
-        var coordinator = ChangeMaker(device: "coordinator-laptop")
-        let round = coordinator.insert("round", ["number": .int(5)])
-        let person = coordinator.insert(
-            "person", ["organisation": .string(home.id), "full_name": .string("Ana Novak")])
-        let exchange = coordinator.insert(
-            "exchange",
-            [
-                "round": .string(round.recordID), "person": .string(person.recordID), "home": .string(home.id),
-                "host": .string(host.id), "starts_on": .string("2026-05-04"), "ends_on": .string("2026-05-08"),
-            ])
-        let moved = coordinator.update("exchange", exchange.recordID, base: 1, ["starts_on": .string("2026-05-05")])
-        var ministry = ChangeMaker(device: "ministry-desktop")
-        let rival = ministry.update("exchange", exchange.recordID, base: 1, ["starts_on": .string("2026-05-06")])
+        let scenario = try await ExchangeConflict(fixture)
         let auditor = try await fixture.token(.auditor)
 
         try await fixture.app().test(.router) { client in
             let setup = try PushResponse(
-                json: try await client.push([round, person, exchange, moved], token: fixture.coordinator).json)
+                json: try await client.push(scenario.setup, token: fixture.coordinator).json)
             #expect(setup.results.map(\.status) == [.applied, .applied, .applied, .applied])
-            let pushed = try PushResponse(json: try await client.push([rival], token: home.token).json)
+            let pushed = try PushResponse(
+                json: try await client.push([scenario.rival], token: scenario.home.token).json)
             #expect(pushed.results.map(\.status) == [.conflict])
 
             let listed = try await client.call(.get, "/v1/conflicts", token: fixture.coordinator)

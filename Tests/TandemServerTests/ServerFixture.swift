@@ -69,6 +69,35 @@ struct ServerFixture: Sendable {
     }
 }
 
+/// One conflict in the making: a coordinator's `setup` (a round, a person of `home`, their
+/// exchange hosted by `host`, and its `starts_on` moved from version 1), then `home`'s `rival`
+/// move of the same field from version 1, which opens a conflict when pushed with `home`'s token.
+struct ExchangeConflict {
+    let home: (id: String, token: String)
+    let host: (id: String, token: String)
+    let setup: [Change]
+    let rival: Change
+
+    init(_ fixture: ServerFixture) async throws {
+        home = try await fixture.organisation("Ministry")
+        host = try await fixture.organisation("Kovina", sector: "private")
+        var coordinator = ChangeMaker(device: "coordinator-laptop")
+        let round = coordinator.insert("round", ["number": .int(5)])
+        let person = coordinator.insert(
+            "person", ["organisation": .string(home.id), "full_name": .string("Ana Novak")])
+        let exchange = coordinator.insert(
+            "exchange",
+            [
+                "round": .string(round.recordID), "person": .string(person.recordID), "home": .string(home.id),
+                "host": .string(host.id), "starts_on": .string("2026-05-04"), "ends_on": .string("2026-05-08"),
+            ])
+        let moved = coordinator.update("exchange", exchange.recordID, base: 1, ["starts_on": .string("2026-05-05")])
+        setup = [round, person, exchange, moved]
+        var ministry = ChangeMaker(device: "ministry-desktop")
+        rival = ministry.update("exchange", exchange.recordID, base: 1, ["starts_on": .string("2026-05-06")])
+    }
+}
+
 struct FixtureError: Error, CustomStringConvertible {
     let description: String
 }
@@ -187,6 +216,7 @@ struct FailingStore: ServerStore {
     func issueToken(role: Role, organisation: String?, now: Int64) async throws -> String { throw Broken() }
     func revoke(token: String, now: Int64) async throws -> Bool { throw Broken() }
     func headSeq() async throws -> Int64 { throw Broken() }
+    func openConflictCount() async throws -> Int { throw Broken() }
     func registerDevice(_ device: String, publicKey: String, by principal: Principal, now: Int64) async throws
         -> DeviceRecord
     { throw Broken() }

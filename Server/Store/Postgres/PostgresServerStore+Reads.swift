@@ -282,6 +282,14 @@ extension PostgresServerStore {
         }
     }
 
+    public func openConflictCount() async throws -> Int {
+        try await read { [self] connection in
+            let rows = try await connection.query("SELECT count(*) FROM conflict WHERE status = 'open'", logger: logger)
+            for try await (count) in rows.decode(Int64.self) { return Int(count) }
+            return 0
+        }
+    }
+
     public func withdrawnGrants() async throws -> [WithdrawnGrant] {
         try await read { [self] connection in
             var found: [WithdrawnGrant] = []
