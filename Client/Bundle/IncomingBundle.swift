@@ -1,4 +1,4 @@
-public import TandemProtocol
+import TandemProtocol
 
 /// What an organisation may see, for its replica that is not online (`tandem bundle export FILE
 /// --for ORG` on a coordinator's replica, `tandem bundle import FILE` on the organisation's;

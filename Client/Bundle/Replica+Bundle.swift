@@ -1,5 +1,5 @@
 import GRDB
-public import TandemProtocol
+import TandemProtocol
 
 /// The replica's side of outgoing bundles (docs/sync.md, Bundles): the organisation an offline
 /// replica works for, its pending changes signed into a bundle, and other replicas' bundles

@@ -1,5 +1,5 @@
 import TandemCompression
-public import TandemProtocol
+import TandemProtocol
 
 extension SyncAPI {
     /// `GET /v1/bundle?for=ORG&since=SEQ` (coordinators): an incoming bundle for `organisation`,
