@@ -72,6 +72,12 @@ import Testing
         // first (as for a lost answer), not to the start.
         let pulled = try #require(Int(synced.stdout.split(separator: " ")[4]), "\(synced)")
         #expect(synced.stdout.hasPrefix("Pushed 2 changes, pulled ") && pulled < visible, "\(synced)")
+        // After a sync that brought more, a bundle made before it is older than what the replica holds.
+        try world.ok("coordinator", ["set", "exchange", world.exchange, "goals=Welding and safety"])
+        try world.ok("coordinator", ["sync"])
+        #expect(try world.ok("field", ["sync"]).contains("pulled 1 item"))
+        let stale = try world.tandem("field", ["bundle", "import", newer])
+        #expect(stale.status == 65 && stale.stderr.contains("older"), "\(stale)")
         let online = try world.json("field", ["status"])
         #expect(online["pending"] as? Int == 0 && (online["rejected"] as? [Any])?.isEmpty == true, "\(online)")
         #expect(
