@@ -106,6 +106,7 @@ let package = Package(
             name: "tandem-bench",
             dependencies: [
                 "TandemClient",
+                "TandemCompression",
                 "TandemServer",
                 "TandemTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),

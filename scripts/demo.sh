@@ -2,7 +2,7 @@
 # The main job, live, on the embedded SQLite store: a sync server, two organisations editing one
 # exchange offline, sync with a field-level merge, a manual conflict the coordinator resolves,
 # bad input refused, the programme's rules across records, a schema change the replicas take up,
-# the round report, the history of a record, and an auditor who takes the whole signed history
+# an organisation offline for a week exchanging signed bundles with its coordinator, the round report, the history of a record, and an auditor who takes the whole signed history
 # home, verifies it, and catches an entry altered behind the server's back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -99,6 +99,31 @@ json.dump(schema, sys.stdout)' > "$work/schema-v2.json"
 admin schema apply --data "$work/server" "$work/schema-v2.json"
 as_ministry sync
 as_ministry status
+
+say "Kovina's site team is offline for a week: a USB stick carries bundles both ways"
+as_site() { TANDEM_DB="$work/site.sqlite" tandem "$@"; }
+mkdir -p "$work/usb"
+as_site init --org "$company"
+as_coordinator sync
+as_coordinator bundle export "$work/usb/to-kovina.tandem" --for "$company"
+as_site bundle import "$work/usb/to-kovina.tandem"
+as_site get exchange "$exchange"
+practice=$(as_site add practice organisation="$company" title="Welding school for interns" tags="training;industry" website=https://kovina.example/school)
+as_site set exchange "$exchange" notes="Site visit: bring safety boots"
+as_site bundle export "$work/usb/from-kovina.tandem"
+gzip -dc "$work/usb/from-kovina.tandem" | head -n 1 | cut -c1-160
+as_coordinator bundle import "$work/usb/from-kovina.tandem"
+as_coordinator sync
+as_coordinator get practice "$practice"
+as_coordinator bundle export "$work/usb/to-kovina-2.tandem" --for "$company"
+as_site bundle import "$work/usb/to-kovina-2.tandem"
+as_site bundle import "$work/usb/to-kovina.tandem" || echo "(exit $?: an older bundle is refused)"
+gzip -dc "$work/usb/from-kovina.tandem" | sed 's/Welding/Melting/' | gzip -c > "$work/usb/altered.tandem"
+as_coordinator bundle import "$work/usb/altered.tandem" || echo "(exit $?: an altered bundle is refused, nothing queued)"
+say "Back online, the site syncs: the server answers duplicate for what the bundle brought, nothing applies twice"
+as_site remote "$url" --token "$company_token"
+as_site sync
+as_site status
 
 say "The round report, from any replica"
 as_coordinator sync

@@ -12,6 +12,8 @@
 //              peak RSS); §7.4 no-op sync with those records (BootstrapBenchmark).
 //   audit      §7.5 `tandem audit pull` + `audit verify` of E entries vs. the Ed25519 floor
 //              (AuditBenchmark).
+//   bundle     `tandem bundle export` of N pending changes and `bundle import` of the file on another
+//              replica: MB/s, changes/s, bytes a change, vs. gzip and Ed25519 alone (BundleBenchmark).
 //
 // Every §7 figure ends in a PASS/FAIL line against its target, and the run ends with a summary of
 // them; a missed target exits 0 unless `--strict`.
@@ -27,7 +29,7 @@ import TandemClient
 import TandemProtocol
 
 struct Options {
-    static let allParts = ["import", "sync", "store", "bootstrap", "audit", "postgres", "load"]
+    static let allParts = ["import", "sync", "store", "bootstrap", "audit", "postgres", "load", "bundle"]
 
     var rows = 100_000
     var reps = 5
@@ -90,7 +92,7 @@ struct Options {
                 """
                 usage: tandem-bench [--rows N] [--reps R] [--edits K] [--entries E] [--held H1,H2,...] [--window W]
                                     [--bootstrap N] [--clients C] [--seconds S]
-                                    [--only import|sync|store|bootstrap|audit|postgres|load[,...]] [--strict]
+                                    [--only import|sync|store|bootstrap|audit|postgres|load|bundle[,...]] [--strict]
 
                 """.utf8))
         exit(64)
@@ -259,6 +261,7 @@ do {
     if options.parts.contains("audit") {
         try waitFor { try await runAuditBenchmark(options: options, scratch: scratch) }
     }
+    if options.parts.contains("bundle") { try runBundleBenchmark(options: options, scratch: scratch) }
 } catch {
     fail("\(error)")
 }

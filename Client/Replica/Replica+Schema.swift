@@ -148,6 +148,28 @@ extension Replica {
                     ALTER TABLE tandem_history ADD COLUMN signature TEXT;
                     """)
         }
+        // Bundles (docs/sync.md, Bundles): other replicas' signed changes this replica carries to
+        // the server, and the device registrations their bundles hold.
+        migrator.registerMigration("v5-bundles") { db in
+            try db.execute(
+                sql: """
+                    -- Changes imported from another replica's bundle, as signed, in import order;
+                    -- each leaves when the server has answered it.
+                    CREATE TABLE tandem_carried (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        change_id TEXT NOT NULL UNIQUE,
+                        device TEXT NOT NULL,
+                        change TEXT NOT NULL
+                    ) STRICT;
+
+                    -- The device registration each imported bundle carries (tandem init --org).
+                    CREATE TABLE tandem_carried_device (
+                        device TEXT PRIMARY KEY NOT NULL,
+                        public_key TEXT NOT NULL,
+                        organisation TEXT NOT NULL
+                    ) STRICT;
+                    """)
+        }
         return migrator
     }()
 
@@ -194,6 +216,9 @@ enum Setting: String, CaseIterable {
     /// The server's history went back or forked and the repair is not finished: a
     /// ``RollbackState`` as JSON (docs/operations.md).
     case rollback
+    /// The server's public key (base64), as its first signed pull page or incoming bundle gave
+    /// it: every incoming bundle must be signed with it (docs/sync.md, Bundles).
+    case serverKey = "server_key"
 
     func write(_ value: String?, in db: Database) throws {
         if let value {

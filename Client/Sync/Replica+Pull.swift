@@ -41,7 +41,13 @@ extension Replica {
                     try Setting.seenClock.write(remote.description, in: db)
                 }
             }
-            if let checkpoint = page.checkpoint, checkpoint.seq == page.next { try keep(checkpoint, in: db) }
+            if let checkpoint = page.checkpoint, checkpoint.seq == page.next {
+                try keep(checkpoint, in: db)
+                // The key incoming bundles must be signed with (docs/sync.md, Bundles).
+                if try Setting.serverKey.read(in: db) == nil {
+                    try Setting.serverKey.write(checkpoint.publicKey, in: db)
+                }
+            }
             try Setting.cursor.write(String(max(page.next, since)), in: db)
             return true
         }

@@ -48,7 +48,8 @@ extension Replica {
     /// When the server or the identity changes, what this replica has pulled may not be what the
     /// new server (or the new identity) would send: the cursor goes back to 0, so the next sync
     /// pulls everything again (pulling is idempotent, and pending edits are kept and rebased).
-    /// A new token for the same server and identity keeps the cursor.
+    /// A new token for the same server and identity keeps the cursor, and so does a first server
+    /// for the identity an offline replica was made for (`init --org`).
     ///
     /// The device key's registration (``deviceRegisteredServer()``) is forgotten with a change of
     /// server or identity, so the next push registers it again, unless `isDeviceRegistered` says
@@ -61,9 +62,11 @@ extension Replica {
     ) throws(ReplicaError) -> Bool {
         try write { db in
             let settings = try Setting.readAll(in: db)
+            // A replica that never had a server (`init --org`) has pulled only through incoming
+            // bundles, which its first sync checks like any pulled checkpoint: it keeps its cursor.
             let isSame =
-                settings[.server] == remote.server && settings[.organisation] == identity.organisation
-                && settings[.role] == identity.role.rawValue
+                (settings[.server] ?? remote.server) == remote.server
+                && settings[.organisation] == identity.organisation && settings[.role] == identity.role.rawValue
             if isDeviceRegistered {
                 try Setting.deviceRegistered.write(remote.server, in: db)
             } else if !isSame {

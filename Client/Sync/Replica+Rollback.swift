@@ -69,6 +69,7 @@ extension Replica {
     static func forgetServerHistory(in db: Database) throws {
         try db.execute(sql: "DELETE FROM tandem_acknowledged; DELETE FROM tandem_pulled_checkpoint")
         try Setting.rollback.write(nil, in: db)
+        try Setting.serverKey.write(nil, in: db)
     }
 
     /// The pulled checkpoints kept, newest first (their `publicKey` is not kept: the server

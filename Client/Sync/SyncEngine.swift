@@ -33,6 +33,10 @@ public struct SyncEngine: Sendable {
         /// The server's history had gone back or forked, and this sync repaired it
         /// (docs/operations.md); nil when it held.
         public var rollback: RollbackState?
+        /// Other replicas' changes carried from their bundles (docs/sync.md, Bundles), and how
+        /// many of those the server refused (their authors learn why when they sync).
+        public var carried = 0
+        public var carriedRejected = 0
 
         public init() {}
     }
@@ -101,8 +105,16 @@ public struct SyncEngine: Sendable {
 
     /// Sends every pending change, in edit order, in batches, each signed with the device key;
     /// records each batch's answers. When there is something to send and the device key is not
-    /// registered with this server yet, registers it first (``registerDevice()``).
+    /// registered with this server yet, registers it first (``registerDevice()``). Then sends the
+    /// changes other replicas' bundles brought (``pushCarried()``).
     public func push(progress: (Progress) -> Void = { _ in }) throws(ReplicaError) -> Summary {
+        var summary = try pushOwn(progress: progress)
+        (summary.carried, summary.carriedRejected) = try pushCarried()
+        return summary
+    }
+
+    /// This replica's own pending changes.
+    private func pushOwn(progress: (Progress) -> Void) throws(ReplicaError) -> Summary {
         var summary = Summary()
         let started = ContinuousClock.now
         try replica.freezeOutbox()

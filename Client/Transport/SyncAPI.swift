@@ -108,9 +108,13 @@ public struct SyncAPI: Sendable {
 
     /// `POST /v1/push`: one result per change, in order.
     ///
+    /// - Parameter devices: the device registrations carried with other replicas' changes
+    ///   (docs/sync.md, Bundles).
     /// - Throws: `internal` when the answer does not have one result per change.
-    public func push(_ changes: [Change]) throws(ReplicaError) -> [PushResult] {
-        let body = Array(PushRequest(changes: changes).json.serialized().utf8)
+    public func push(_ changes: [Change], carrying devices: [CarriedDevice] = []) throws(ReplicaError)
+        -> [PushResult]
+    {
+        let body = Array(PushRequest(changes: changes, devices: devices).json.serialized().utf8)
         let request = TransportRequest(method: .post, path: "/v1/push", body: body)
         let results = try decode(send(request), of: request) { json throws(ProtocolError) in
             try PushResponse(json: json).results

@@ -35,11 +35,18 @@ public enum WireProtocol {
     public static let maximumSafeInteger: Int64 = 9_007_199_254_740_991
 }
 
-/// `POST /v1/push` body: `{"changes": [change…]}`.
+/// `POST /v1/push` body: `{"changes": [change…]}`, and, when the push carries a bundle of a
+/// device the server may not know yet, `"devices": [registration…]` (``CarriedDevice``).
 public struct PushRequest: Hashable, Sendable {
     public var changes: [Change]
+    /// Registrations carried with the changes (a coordinator's push of a bundle); empty for a
+    /// replica's own push, and then not written.
+    public var devices: [CarriedDevice]
 
-    public init(changes: [Change]) { self.changes = changes }
+    public init(changes: [Change], devices: [CarriedDevice] = []) {
+        self.changes = changes
+        self.devices = devices
+    }
 
     public init(json: JSONValue) throws(ProtocolError) {
         let object = try JSONObjectReader(json, path: "") { ProtocolError(.invalidJSON, $0) }
@@ -48,9 +55,20 @@ public struct PushRequest: Hashable, Sendable {
             changes.append(try Change(json: item, path: "changes[\(index)]"))
         }
         self.changes = changes
+        var devices: [CarriedDevice] = []
+        if object.optional("devices") != nil {
+            for (index, item) in try object.array("devices").enumerated() {
+                devices.append(try CarriedDevice(json: item, path: "devices[\(index)]"))
+            }
+        }
+        self.devices = devices
     }
 
-    public var json: JSONValue { .object([JSONMember("changes", .array(changes.map(\.json)))]) }
+    public var json: JSONValue {
+        var members = [JSONMember("changes", .array(changes.map(\.json)))]
+        if !devices.isEmpty { members.append(JSONMember("devices", .array(devices.map(\.json)))) }
+        return .object(members)
+    }
 }
 
 /// One result of a push, in the order of the changes: `{"change_id", "status", "seq", "version", "reason"}`.

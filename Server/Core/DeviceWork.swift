@@ -44,19 +44,31 @@ public struct DeviceWork: StoreWork {
                 device: device, publicKey: publicKey, organisation: organisation, seq: existing.seq)
             return nil
         }
+        var chain = LogChain(head: head, serverKey: serverKey)
+        registered = Self.register(
+            device, publicKey: publicKey, organisation: organisation, role: role, now: now, chain: &chain,
+            writes: &writes)
+        return nil
+    }
+
+    /// Appends to `chain` the history entry registering `device` (a change the server makes and
+    /// signs, ``DeviceRegistry/registration(device:publicKey:organisation:role:changeID:hlc:)``)
+    /// and adds the device's row to `writes`.
+    static func register(
+        _ device: String, publicKey: String, organisation: String?, role: Role, now: Int64, chain: inout LogChain,
+        writes: inout BatchWrites
+    ) -> DeviceRecord {
         let clock = HLC(milliseconds: now, counter: 0, device: DeviceRegistry.serverDevice)
         let change = DeviceRegistry.registration(
             device: device, publicKey: publicKey, organisation: organisation, role: role,
             changeID: UUIDv7Generator.id(at: clock), hlc: clock.description
-        ).signed(with: serverKey)
-        var chain = LogChain(head: head, serverKey: serverKey)
+        ).signed(with: chain.serverKey)
         let seq = chain.append(
             change, by: Author(organisation: organisation, role: role, device: DeviceRegistry.serverDevice),
             outcome: Outcome(status: .applied, version: 1, applied: change.fields.keys.sorted()), now: now,
             to: &writes)
         writes.devices.append(
             DeviceRow(id: device, organisation: organisation, role: role, publicKey: publicKey, seq: seq))
-        registered = DeviceRecord(device: device, publicKey: publicKey, organisation: organisation, seq: seq)
-        return nil
+        return DeviceRecord(device: device, publicKey: publicKey, organisation: organisation, seq: seq)
     }
 }

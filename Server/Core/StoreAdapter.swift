@@ -117,10 +117,30 @@ public struct PullCandidates: Sendable {
 }
 
 extension StoreAdapter {
+    /// A push that carries no device registration.
+    public func push(_ changes: [Change], by principal: Principal, now: Int64) async throws -> [PushResult] {
+        try await push(changes, carrying: [], by: principal, now: now)
+    }
+
     /// Judges the batch before its transaction (device keys read once, signatures checked on
     /// every core), then merges it in one write transaction (``PushBatch``).
-    public func push(_ changes: [Change], by principal: Principal, now: Int64) async throws -> [PushResult] {
-        let registrations = try await registrations(of: Set(changes.map(\.device)))
+    ///
+    /// - Parameter carried: device registrations a bundle carries (docs/sync.md, Bundles): when a
+    ///   coordinator pushes, those of the batch's devices the store does not know yet are
+    ///   registered first, in a transaction of their own (``CarriedDevicesWork``); from any other
+    ///   role they are ignored.
+    public func push(
+        _ changes: [Change], carrying carried: [CarriedDevice], by principal: Principal, now: Int64
+    ) async throws -> [PushResult] {
+        var registrations = try await registrations(of: Set(changes.map(\.device)))
+        let unknown = carried.filter { registrations[$0.device] == nil && changes.contains(device: $0.device) }
+        if principal.role == .coordinator, !unknown.isEmpty {
+            let serverKey = serverKey
+            let work = try await transaction(.device) { merge in
+                CarriedDevicesWork(unknown, schema: merge.schema, now: now, serverKey: serverKey)
+            }
+            if !work.registered.isEmpty { registrations = try await self.registrations(of: Set(changes.map(\.device))) }
+        }
         let received = ServerCore.receive(
             changes, by: principal, registrations: registrations, serverKey: serverKey)
         let serverKey = serverKey
@@ -209,4 +229,9 @@ extension StoreAdapter {
         defer { timer.record(duration: start.duration(to: .now)) }
         return try await perform(make)
     }
+}
+
+extension [Change] {
+    /// Whether one of the changes is `device`'s.
+    fileprivate func contains(device: String) -> Bool { contains { $0.device == device } }
 }

@@ -25,6 +25,7 @@ struct APIController: Sendable {
         group.post("devices", use: registerDevice)
         group.get("history", use: history)
         group.get("checkpoint", use: checkpoint)
+        group.get("bundle", use: bundle)
     }
 
     // MARK: - Endpoints
@@ -58,7 +59,8 @@ struct APIController: Sendable {
             throw ServerError.badJSON(error.message)
         }
         try PushLimits.check(push.changes, within: store.schema.limits)
-        let results = try await store.push(push.changes, by: principal, now: clock())
+        try PushLimits.check(push.devices, carriedWith: push.changes, within: store.schema.limits)
+        let results = try await store.push(push.changes, carrying: push.devices, by: principal, now: clock())
         metrics.recordPush(results)
         return JSONResponse.make(PushResponse(results: results).json, for: request)
     }
@@ -195,6 +197,28 @@ struct APIController: Sendable {
                 "THE STORE'S HISTORY WENT BACK: \(report.summary) (docs/operations.md; tandem-server verify)")
         }
         return JSONResponse.make(checkpoint.json, for: request)
+    }
+
+    /// `GET /v1/bundle?for=ORG&since=SEQ` → an incoming bundle's lines (NDJSON, signed by the
+    /// server's key): what a member token of ORG would pull after SEQ (coordinators only;
+    /// docs/sync.md, Bundles).
+    @Sendable func bundle(request: Request, context: Context) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        guard principal.role == .coordinator else {
+            throw ServerError.forbidden("\(principal.role.rawValue) tokens may not write bundles for organisations")
+        }
+        let query = request.uri.queryParameters
+        guard let organisation = query["for"].map(String.init), Identifier.isUUID(organisation) else {
+            throw ServerError(.badRequest, "bad_query", "for: expected an organisation id")
+        }
+        let since = try integer(
+            query["since"].map(String.init), range: 0...Int64.max, default: 0,
+            otherwise: "since: expected a seq, an integer of 0 or more")
+        let text = try await store.incomingBundle(for: organisation, since: since, by: principal, now: clock())
+        var buffer = ByteBuffer()
+        buffer.writeBytes(text)
+        return Response(
+            status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody(byteBuffer: buffer))
     }
 
     // MARK: - Checks

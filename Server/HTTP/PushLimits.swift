@@ -20,4 +20,25 @@ enum PushLimits {
             }
         }
     }
+
+    /// Checks the device registrations a push carries (``CarriedDevice``): at most one a change,
+    /// each identifier within the limit.
+    static func check(_ devices: [CarriedDevice], carriedWith changes: [Change], within limits: ChangeLimits)
+        throws(ServerError)
+    {
+        if devices.count > max(changes.count, 1) {
+            throw ServerError(
+                .tooLarge, "too_many_devices", "a push may carry at most one device registration a change")
+        }
+        for (index, device) in devices.enumerated() {
+            for (name, text) in [
+                ("device", device.device), ("public_key", device.publicKey),
+                ("organisation", device.organisation),
+            ] where text.utf8.count > limits.identifierBytes {
+                throw ServerError(
+                    .tooLarge, ChangeLimits.valueTooLarge,
+                    "devices[\(index)].\(name): identifiers may be at most \(limits.identifierBytes) bytes")
+            }
+        }
+    }
 }

@@ -50,9 +50,19 @@ public protocol ServerStore: Sendable {
     /// Applies a batch of changes in order, one transaction; one result a change (SPEC §5).
     func push(_ changes: [Change], by principal: Principal, now: Int64) async throws -> [PushResult]
 
+    /// Applies a batch as ``push(_:by:now:)`` does, registering first the devices a coordinator's
+    /// push carries with a bundle (``CarriedDevice``; docs/sync.md, Bundles).
+    func push(_ changes: [Change], carrying carried: [CarriedDevice], by principal: Principal, now: Int64)
+        async throws -> [PushResult]
+
     /// Log entries after `since` that `principal` may see, with the records as they now stand,
     /// rendered as a pull sends them (``PullPager``).
     func pullPage(since: Int64, limit: Int, for principal: Principal) async throws -> RenderedPullPage
+
+    /// An incoming bundle for `organisation` (coordinators only): what a member token of it would
+    /// pull after `since`, signed by the server's key (docs/sync.md, Bundles); its text, before gzip.
+    func incomingBundle(for organisation: String, since: Int64, by principal: Principal, now: Int64)
+        async throws -> [UInt8]
 
     /// Conflicts on records `principal` may see: open ones, or all.
     func conflicts(for principal: Principal, includeResolved: Bool) async throws -> [ConflictInfo]

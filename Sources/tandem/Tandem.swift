@@ -5,7 +5,7 @@ struct Tandem: ParsableCommand {
     static let subcommands: [any ParsableCommand.Type] = [
         Init.self, Add.self, Set.self, Remove.self, Get.self, List.self, Import.self, Export.self, Status.self,
         Report.self, Remote.self, Sync.self, Conflicts.self, Resolve.self, History.self, Audit.self, Retry.self,
-        Dismiss.self, SchemaCommand.self,
+        Dismiss.self, SchemaCommand.self, Bundle.self,
     ]
 
     static let configuration = CommandConfiguration(

@@ -203,6 +203,12 @@ struct FailingStore: ServerStore {
         token == "ok" ? Principal(tokenID: "t1", organisation: nil, role: .coordinator) : nil
     }
     func push(_ changes: [Change], by principal: Principal, now: Int64) async throws -> [PushResult] { throw Broken() }
+    func incomingBundle(for organisation: String, since: Int64, by principal: Principal, now: Int64)
+        async throws -> [UInt8]
+    { throw Broken() }
+    func push(_ changes: [Change], carrying carried: [CarriedDevice], by principal: Principal, now: Int64)
+        async throws -> [PushResult]
+    { throw Broken() }
     func pullPage(since: Int64, limit: Int, for principal: Principal) async throws -> RenderedPullPage {
         throw Broken()
     }

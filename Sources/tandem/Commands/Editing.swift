@@ -1,5 +1,6 @@
 import ArgumentParser
 import TandemClient
+import TandemProtocol
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,25 +10,35 @@ struct Init: ParsableCommand {
             With --server and --token, asks the server who the token is and for its schema first (nothing \
             is created when it cannot be reached or its certificate cannot be verified: 69), then creates \
             the replica and pulls. --ca-file trusts a private certificate authority (kept for later syncs).
+            Offline, --org ID records the organisation the replica works for (as a member's replica), so \
+            that its bundles carry its device to the server (tandem bundle export).
             """)
 
     @Option(name: .long, help: "The server to sync with (http://HOST:PORT or https://HOST).") var server: String?
     @Option(name: .long, help: "The bearer token the server issued (with --server).") var token: String?
+    @Option(name: .long, help: "Offline: the organisation this replica works for (its id).") var org: String?
     @OptionGroup var ca: CAFileOptions
     @OptionGroup var replica: ReplicaOptions
 
     func validate() throws {
         guard (server == nil) == (token == nil) else { throw ValidationError("Give --server and --token together.") }
         guard ca.caFile == nil || server != nil else { throw ValidationError("--ca-file goes with --server.") }
+        guard org == nil || server == nil else {
+            throw ValidationError("--org is for an offline replica; with --server the token says whom it works for.")
+        }
     }
 
     func run() throws {
         try reporting { () throws(ReplicaError) in
             guard let server, let token else {
+                if let org, !Identifier.isUUID(org) {
+                    throw ReplicaError(.usage, "--org: expected an organisation id (tandem-server org add prints it)")
+                }
                 let created = try Replica.create(at: replica.path, clock: .commandLine)
+                if let org { try created.setOrganisation(org) }
                 emit(
-                    "Created replica \(replica.path) (schema \(created.schema.name) v\(created.schema.version), device \(created.device))\n"
-                )
+                    "Created replica \(replica.path) (schema \(created.schema.name) v\(created.schema.version), device \(created.device))"
+                        + (org.map { " for organisation \($0)" } ?? "") + "\n")
                 return
             }
             let remote = TandemClient.Remote(

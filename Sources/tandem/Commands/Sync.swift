@@ -75,8 +75,9 @@ struct Sync: ParsableCommand {
                 resync ? try engine.resync(progress: progress.show) : try engine.sync(progress: progress.show)
             progress.clear()
             if let caFile { try opened.setCAFile(caFile) }
-            var line = "Pushed \(summary.pushed) change\(summary.pushed == 1 ? "" : "s"), pulled \(summary.pulled)"
-            line += " item\(summary.pulled == 1 ? "" : "s")"
+            var line = "Pushed \(summary.pushed) change\(summary.pushed == 1 ? "" : "s")"
+            if summary.carried > 0 { line += " and \(summary.carried) carried from bundles" }
+            line += ", pulled \(summary.pulled) item\(summary.pulled == 1 ? "" : "s")"
             if summary.conflicts > 0 {
                 line += "; \(summary.conflicts) open conflict\(summary.conflicts == 1 ? "" : "s") (tandem conflicts)"
             }
@@ -84,6 +85,10 @@ struct Sync: ParsableCommand {
             if let found = summary.rollback {
                 warn(found.line)
                 rollback = found
+            }
+            if summary.carriedRejected > 0 {
+                let count = summary.carriedRejected
+                warn("\(count) carried change\(count == 1 ? "" : "s") rejected; their replicas see why when they sync")
             }
             if !summary.rejected.isEmpty {
                 let count = summary.rejected.count

@@ -1,0 +1,26 @@
+import TandemProtocol
+
+extension SyncEngine {
+    /// Sends the changes imported from other replicas' bundles (``Replica/queue(_:)``), as their
+    /// devices signed them, in batches, each with the device registrations their bundles carry
+    /// (the server registers those only for a coordinator's token); each batch leaves the queue
+    /// once answered. The server judges each change as its device's organisation's and answers
+    /// `duplicate` for one it has already (docs/sync.md, Bundles).
+    ///
+    /// - Returns: how many were sent, and how many of those the server refused.
+    func pushCarried() throws(ReplicaError) -> (carried: Int, rejected: Int) {
+        var sent = 0
+        var rejected = 0
+        var last: Int64 = 0
+        while true {
+            let batch = try replica.carriedChanges(after: last, limit: batchSize)
+            guard let tail = batch.seqs.last else { break }
+            let results = try api.push(batch.changes, carrying: batch.devices)
+            try replica.forgetCarried(batch.seqs)
+            rejected += results.filter { SyncRules.disposition(of: $0) != .accepted }.count
+            sent += batch.changes.count
+            last = tail
+        }
+        return (sent, rejected)
+    }
+}
