@@ -23,6 +23,7 @@ struct APIController: Sendable {
         group.post("devices", use: registerDevice)
         group.get("history", use: history)
         group.get("checkpoint", use: checkpoint)
+        group.get("digest", use: digest)
     }
 
     // MARK: - Endpoints
@@ -192,6 +193,14 @@ struct APIController: Sendable {
                 "THE STORE'S HISTORY WENT BACK: \(report.summary) (docs/operations.md; tandem-server verify)")
         }
         return JSONResponse.make(checkpoint.json, for: request)
+    }
+
+    /// `GET /v1/digest` → `{"tables": [{"table", "records", "digest"}, …]}`: per schema table, the
+    /// live records the token may see (as its pulls deliver them), counted and digested
+    /// (``TableDigest``), for `tandem check`.
+    @Sendable func digest(request: Request, context: Context) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        return JSONResponse.make(try await store.digests(for: principal).json, for: request)
     }
 
     // MARK: - Checks

@@ -54,6 +54,9 @@ public protocol ServerStore: Sendable {
     /// rendered as a pull sends them (``PullPager``).
     func pullPage(since: Int64, limit: Int, for principal: Principal) async throws -> RenderedPullPage
 
+    /// Per-table digests of the live records `principal` may see (`GET /v1/digest`, ``TableDigest``).
+    func digests(for principal: Principal) async throws -> DigestResponse
+
     /// Conflicts on records `principal` may see: open ones, or all.
     func conflicts(for principal: Principal, includeResolved: Bool) async throws -> [ConflictInfo]
 

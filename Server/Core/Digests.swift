@@ -1,0 +1,78 @@
+public import TandemProtocol
+
+/// A live record as ``StoreAdapter/visibleRecords(after:limit:viewer:)`` reads it: its table,
+/// id, version and values — the JSON object text `{field: value}` of its set fields, as a pull
+/// sends the record.
+public struct VisibleRecord: Hashable, Sendable {
+    public var table: String
+    public var id: String
+    public var version: Int64
+    public var values: String
+
+    public init(table: String, id: String, version: Int64, values: String) {
+        self.table = table
+        self.id = id
+        self.version = version
+        self.values = values
+    }
+}
+
+extension Principal {
+    /// Whose sight a read is filtered by: nil for coordinators and auditors (everything), a
+    /// member's organisation otherwise (none: the empty string, which owns nothing).
+    var viewer: String? {
+        switch role {
+        case .coordinator, .auditor, .server: nil
+        case .member: organisation ?? ""
+        }
+    }
+}
+
+extension StoreAdapter {
+    /// `GET /v1/digest`: a ``TableDigest`` of every schema table, in the schema's order, over the
+    /// live records `principal` may read (visibility exactly as its pulls apply it), read in pages
+    /// so that memory does not grow with the store.
+    ///
+    /// The pages are separate reads: a write between two of them may make the answer mix two
+    /// states (then the replica finds a difference that a second `tandem check` does not).
+    public func digests(for principal: Principal) async throws -> DigestResponse {
+        try await digests(for: principal, page: ServerCore.digestPage)
+    }
+
+    /// ``digests(for:)`` reading `page` records at a time.
+    public func digests(for principal: Principal, page: Int) async throws -> DigestResponse {
+        let schema = try await currentSchema()
+        var digests = schema.tables.map { TableDigest(table: $0.name) }
+        var positions: [String: Int] = [:]
+        for (position, table) in schema.tables.enumerated() { positions[table.name] = position }
+        var after: String?
+        while true {
+            let records = try await visibleRecords(after: after, limit: page, viewer: principal.viewer)
+            for record in records {
+                guard let position = positions[record.table] else { continue }
+                let values = try Self.values(record, in: schema.tables[position])
+                digests[position].add(id: record.id, version: record.version, values: values)
+            }
+            guard records.count >= page, let last = records.last else { break }
+            after = last.id
+        }
+        return DigestResponse(tables: digests)
+    }
+
+    /// A record's values, read as the schema's field types read JSON (what a replica's columns
+    /// give back): the fields the table has, NULLs left out.
+    private static func values(_ record: VisibleRecord, in table: TableSchema) throws -> [String: FieldValue] {
+        guard case let .object(members) = try JSONValue.parse(record.values) else {
+            throw ServerError(.unavailable, "storage", "record \(record.id): its values are not a JSON object")
+        }
+        var values: [String: FieldValue] = [:]
+        values.reserveCapacity(members.count)
+        for member in members {
+            guard let field = table.fields.first(where: { $0.name == member.key }),
+                let value = try? FieldValue(json: member.value, for: field, in: table.name), !value.isNull
+            else { continue }
+            values[member.key] = value
+        }
+        return values
+    }
+}
