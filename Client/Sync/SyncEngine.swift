@@ -81,6 +81,14 @@ public struct SyncEngine: Sendable {
         try pushThenPull(forgettingPulledState: true, progress: progress)
     }
 
+    /// `tandem check`: the server's digests of what this token may see beside the replica's own
+    /// (``CheckReport``). Reads only; pushes and pulls nothing.
+    public func check() throws(ReplicaError) -> CheckReport {
+        let server = try api.digests()
+        return CheckReport(
+            replica: try replica.digests(), server: server.tables, pending: try replica.pendingChangesByTable())
+    }
+
     /// `sync` and `resync`: push, (forget what was pulled,) pull, note the time.
     private func pushThenPull(
         forgettingPulledState: Bool, progress: (Progress) -> Void
