@@ -16,12 +16,20 @@ extension Replica {
                     SELECT \(columns), coalesce(r.version, 0) FROM \(table.name.quotedIdentifier) t
                     LEFT JOIN tandem_record r ON r.id = t.id
                     """
+                // The fields in the order the digest takes them, with their columns: sorted once.
+                let fields = table.fields.enumerated().sorted { TableDigest.precedes($0.element.name, $1.element.name) }
                 let rows = try Row.fetchCursor(db, sql: sql)
                 var digest = TableDigest(table: table.name)
                 let versionColumn = table.fields.count + 1
+                var values: [(name: String, value: FieldValue)] = []
+                values.reserveCapacity(fields.count)
                 while let row = try rows.next() {
-                    let record = Self.record(from: row, table: table)
-                    digest.add(id: record.id, version: row[versionColumn], values: record.values)
+                    values.removeAll(keepingCapacity: true)
+                    for (index, field) in fields {
+                        let value = FieldValue(databaseValue: row[index + 1], type: field.type)
+                        if !value.isNull { values.append((field.name, value)) }
+                    }
+                    digest.add(id: row[0], version: row[versionColumn], sortedValues: values)
                 }
                 return digest
             }

@@ -45,12 +45,15 @@ extension StoreAdapter {
         var digests = schema.tables.map { TableDigest(table: $0.name) }
         var positions: [String: Int] = [:]
         for (position, table) in schema.tables.enumerated() { positions[table.name] = position }
+        let fields = schema.tables.map { table in
+            Dictionary(table.fields.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        }
         var after: String?
         while true {
             let records = try await visibleRecords(after: after, limit: page, viewer: principal.viewer)
             for record in records {
                 guard let position = positions[record.table] else { continue }
-                let values = try Self.values(record, in: schema.tables[position])
+                let values = try Self.values(record, in: schema.tables[position].name, fields: fields[position])
                 digests[position].add(id: record.id, version: record.version, values: values)
             }
             guard records.count >= page, let last = records.last else { break }
@@ -61,15 +64,18 @@ extension StoreAdapter {
 
     /// A record's values, read as the schema's field types read JSON (what a replica's columns
     /// give back): the fields the table has, NULLs left out.
-    private static func values(_ record: VisibleRecord, in table: TableSchema) throws -> [String: FieldValue] {
-        guard case let .object(members) = try JSONValue.parse(record.values) else {
+    private static func values(_ record: VisibleRecord, in table: String, fields: [String: FieldSchema]) throws
+        -> [String: FieldValue]
+    {
+        guard case let .object(members) = try JSONValue.parse(bytes: Array(record.values.utf8)) else {
             throw ServerError(.unavailable, "storage", "record \(record.id): its values are not a JSON object")
         }
         var values: [String: FieldValue] = [:]
         values.reserveCapacity(members.count)
         for member in members {
-            guard let field = table.fields.first(where: { $0.name == member.key }),
-                let value = try? FieldValue(json: member.value, for: field, in: table.name), !value.isNull
+            guard let field = fields[member.key],
+                let value = try? FieldValue(json: member.value, for: field, in: table),
+                !value.isNull
             else { continue }
             values[member.key] = value
         }
