@@ -3,7 +3,7 @@
 # benchmark: every figure beside a floor measured in the same run (raw SQLite, Ed25519 alone),
 # with a PASS/FAIL line against its target (issue 9 §7) and a summary at the end.
 #   scripts/bench.sh [--rows N] [--reps R] [--edits K] [--entries E] [--held H1,H2,...] [--window W] [--bootstrap N]
-#                    [--only import|sync|store|bootstrap|audit[,...]] [--strict]
+#                    [--only import|sync|store|bootstrap|audit|check[,...]] [--strict]
 #   scripts/bench.sh --held 10000,100000,1000000     the full §7 run (today's merge needs over an hour to fill 1M)
 # A missed target prints FAIL and still exits 0; with --strict it exits 1. See docs/benchmarks.md.
 set -euo pipefail

@@ -12,6 +12,8 @@
 //              peak RSS); §7.4 no-op sync with those records (BootstrapBenchmark).
 //   audit      §7.5 `tandem audit pull` + `audit verify` of E entries vs. the Ed25519 floor
 //              (AuditBenchmark).
+//   check      issue 11 §7: `tandem check` of a replica holding N exchanges, in process and as a
+//              process, vs. a raw SQLite scan of the same rows (CheckBenchmark).
 //
 // Every §7 figure ends in a PASS/FAIL line against its target, and the run ends with a summary of
 // them; a missed target exits 0 unless `--strict`.
@@ -27,7 +29,7 @@ import TandemClient
 import TandemProtocol
 
 struct Options {
-    static let allParts = ["import", "sync", "store", "bootstrap", "audit"]
+    static let allParts = ["import", "sync", "store", "bootstrap", "audit", "check"]
 
     var rows = 100_000
     var reps = 5
@@ -84,7 +86,7 @@ struct Options {
             Data(
                 """
                 usage: tandem-bench [--rows N] [--reps R] [--edits K] [--entries E] [--held H1,H2,...] [--window W]
-                                    [--bootstrap N] [--only import|sync|store|bootstrap|audit[,...]] [--strict]
+                                    [--bootstrap N] [--only import|sync|store|bootstrap|audit|check[,...]] [--strict]
 
                 """.utf8))
         exit(64)
@@ -251,6 +253,7 @@ do {
     if options.parts.contains("audit") {
         try waitFor { try await runAuditBenchmark(options: options, scratch: scratch) }
     }
+    if options.parts.contains("check") { try runCheckBenchmark(options: options, scratch: scratch) }
 } catch {
     fail("\(error)")
 }

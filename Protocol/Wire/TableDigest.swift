@@ -1,16 +1,17 @@
 import Crypto
 
 extension FieldValue {
-    /// The RFC 8785 bytes of the value's JSON (``json``), written without building it.
+    /// The RFC 8785 bytes of the value's JSON (``json``), written without building it (strings
+    /// as ``JSONValue/writeString(_:to:)`` escapes them, which is RFC 8785's escaping).
     func writeCanonical(to output: inout [UInt8]) {
         switch self {
-        case let .text(text): JSONValue.writeCanonicalString(text, to: &output)
+        case let .text(text): JSONValue.writeString(text, to: &output)
         case let .int(value) where value.magnitude <= 1 << 53: JSONValue.writeInteger(value, to: &output)
         case let .set(members):
             output.append(UInt8(ascii: "["))
             for (index, member) in members.enumerated() {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
-                JSONValue.writeCanonicalString(member, to: &output)
+                JSONValue.writeString(member, to: &output)
             }
             output.append(UInt8(ascii: "]"))
         case .null, .int, .real, .bool: json.writeCanonical(to: &output)
@@ -101,14 +102,14 @@ public struct TableDigest: Hashable, Sendable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(64 + 48 * sortedValues.count)
         bytes.append(UInt8(ascii: "["))
-        JSONValue.writeCanonicalString(id, to: &bytes)
+        JSONValue.writeString(id, to: &bytes)
         bytes.append(UInt8(ascii: ","))
         FieldValue.int(version).writeCanonical(to: &bytes)
         bytes.append(UInt8(ascii: ","))
         bytes.append(UInt8(ascii: "{"))
         for (index, field) in sortedValues.enumerated() {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            JSONValue.writeCanonicalString(field.name, to: &bytes)
+            JSONValue.writeString(field.name, to: &bytes)
             bytes.append(UInt8(ascii: ":"))
             field.value.writeCanonical(to: &bytes)
         }

@@ -54,7 +54,7 @@ extension StoreAdapter {
             for record in records {
                 guard let position = positions[record.table] else { continue }
                 let values = try Self.values(record, in: schema.tables[position].name, fields: fields[position])
-                digests[position].add(id: record.id, version: record.version, values: values)
+                digests[position].add(id: record.id, version: record.version, sortedValues: values)
             }
             guard records.count >= page, let last = records.last else { break }
             after = last.id
@@ -63,22 +63,26 @@ extension StoreAdapter {
     }
 
     /// A record's values, read as the schema's field types read JSON (what a replica's columns
-    /// give back): the fields the table has, NULLs left out.
+    /// give back): the fields the table has, NULLs left out, in RFC 8785 order (the store's own
+    /// order when it keeps them so, as it should).
     private static func values(_ record: VisibleRecord, in table: String, fields: [String: FieldSchema]) throws
-        -> [String: FieldValue]
+        -> [(name: String, value: FieldValue)]
     {
         guard case let .object(members) = try JSONValue.parse(bytes: Array(record.values.utf8)) else {
             throw ServerError(.unavailable, "storage", "record \(record.id): its values are not a JSON object")
         }
-        var values: [String: FieldValue] = [:]
+        var values: [(name: String, value: FieldValue)] = []
         values.reserveCapacity(members.count)
+        var isSorted = true
         for member in members {
             guard let field = fields[member.key],
                 let value = try? FieldValue(json: member.value, for: field, in: table),
                 !value.isNull
             else { continue }
-            values[member.key] = value
+            if let last = values.last, !TableDigest.precedes(last.name, member.key) { isSorted = false }
+            values.append((member.key, value))
         }
+        if !isSorted { values.sort { TableDigest.precedes($0.name, $1.name) } }
         return values
     }
 }
