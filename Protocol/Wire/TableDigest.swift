@@ -77,7 +77,11 @@ public struct TableDigest: Hashable, Sendable {
     /// ``precedes(_:_:)`` sorts), NULLs left out: what a caller that reads many records of one
     /// table passes, having sorted the field names once.
     public mutating func add(id: String, version: Int64, sortedValues: [(name: String, value: FieldValue)]) {
-        let hash = SHA256.hash(data: Self.canonicalBytes(id: id, version: version, sortedValues: sortedValues))
+        take(SHA256.hash(data: Self.canonicalBytes(id: id, version: version, sortedValues: sortedValues)))
+    }
+
+    /// XORs in one record's hash.
+    mutating func take(_ hash: SHA256.Digest) {
         accumulator ^= hash.withUnsafeBytes { $0.loadUnaligned(as: SIMD4<UInt64>.self) }
         records += 1
     }

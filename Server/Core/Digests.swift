@@ -2,7 +2,9 @@ public import TandemProtocol
 
 /// A live record as ``StoreAdapter/visibleRecords(after:limit:viewer:)`` reads it: its table,
 /// id, version and values — the JSON object text `{field: value}` of its set fields, as a pull
-/// sends the record.
+/// sends the record. Text in canonical form (members in name order, no whitespace, as the merge
+/// normalised the values) is hashed as it is; any other JSON object is parsed first
+/// (``TableDigest/add(id:version:storedValues:)``).
 public struct VisibleRecord: Hashable, Sendable {
     public var table: String
     public var id: String
@@ -53,6 +55,10 @@ extension StoreAdapter {
             let records = try await visibleRecords(after: after, limit: page, viewer: principal.viewer)
             for record in records {
                 guard let position = positions[record.table] else { continue }
+                // Values the store kept in canonical form (as a pull sends them) need no parsing.
+                if digests[position].add(id: record.id, version: record.version, storedValues: record.values) {
+                    continue
+                }
                 let values = try Self.values(record, in: schema.tables[position].name, fields: fields[position])
                 digests[position].add(id: record.id, version: record.version, sortedValues: values)
             }

@@ -69,3 +69,35 @@ private let values: [String: FieldValue] = [
         #expect(throws: ProtocolError.self, "\(bad)") { try DigestResponse(json: JSONValue.parse(bad)) }
     }
 }
+
+@Test func storedValuesAlreadyCanonicalAreHashedAsTheyAreAndOthersAreLeftToTheParser() {
+    let stored = #"{"number":1,"opens_on":"2026-04-01","status":"open","tags_count":-12,"title":"Ré \"1\"\n","x":true}"#
+    var raw = TableDigest(table: "round")
+    let isRaw = raw.add(id: first, version: 2, storedValues: stored)
+    #expect(isRaw)
+    var parsed = TableDigest(table: "round")
+    parsed.add(
+        id: first, version: 2,
+        values: [
+            "number": .int(1), "opens_on": .text("2026-04-01"), "status": .text("open"), "tags_count": .int(-12),
+            "title": .text("Ré \"1\"\n"), "x": .bool(true),
+        ])
+    #expect(raw == parsed)
+    var empty = TableDigest(table: "round")
+    let isEmptyRaw = empty.add(id: second, version: 1, storedValues: "{}")
+    #expect(isEmptyRaw)
+    var none = TableDigest(table: "round")
+    none.add(id: second, version: 1, values: [:])
+    #expect(empty == none)
+
+    for text in [
+        #"{"b":1,"a":2}"#, #"{"a":1,"a":2}"#, #"{"a": 1}"#, #"{"a":2.5}"#, #"{"a":1e5}"#, #"{"a":null}"#,
+        #"{"a":["x"]}"#, #"{"a":{}}"#, #"{"a":"\u0041"}"#, #"{"a":"\/"}"#, #"{"a":""}"#, #"{"a":01}"#, #"{"a":-0}"#,
+        #"{"a":1234567890123456}"#, #"{"a":1,}"#, #"{"a":tru}"#, #"{"é":1}"#, "[]", "{", #"{"a":1"#, "",
+    ] {
+        var digest = TableDigest(table: "round")
+        let taken = digest.add(id: first, version: 2, storedValues: text)
+        #expect(!taken, "\(text)")
+        #expect(digest == TableDigest(table: "round"), "\(text) took nothing in")
+    }
+}

@@ -16,6 +16,17 @@ import Testing
             [.applied], [bench.update("person", ana, base: 1, ["email": .string("ana@gov.example")])],
             by: bench.member(bench.ministry))
         try await bench.expect([.applied], [bench.delete("person", gone, base: 1)], by: bench.member(bench.town))
+        // A set, kept as an array: digested through the parser rather than as the stored text.
+        try await bench.expect(
+            [.applied],
+            [
+                bench.insert(
+                    "practice", bench.newID(),
+                    [
+                        "organisation": .string(bench.town), "title": .string("Lean"),
+                        "tags": .array([.string("b"), .string("a")]),
+                    ])
+            ], by: bench.member(bench.town))
         let adapter = try #require(bench.store as? any StoreAdapter)
         for principal in [bench.coordinator, bench.auditor]
             + [bench.ministry, bench.company, bench.town].map(bench.member)
