@@ -14,6 +14,8 @@
 //              (AuditBenchmark).
 //   bundle     `tandem bundle export` of N pending changes and `bundle import` of the file on another
 //              replica: MB/s, changes/s, bytes a change, vs. gzip and Ed25519 alone (BundleBenchmark).
+//   check      issue 11 §7: `tandem check` of a replica holding N exchanges, in process and as a
+//              process, vs. a raw SQLite scan of the same rows (CheckBenchmark).
 //
 // Every §7 figure ends in a PASS/FAIL line against its target, and the run ends with a summary of
 // them; a missed target exits 0 unless `--strict`.
@@ -29,7 +31,7 @@ import TandemClient
 import TandemProtocol
 
 struct Options {
-    static let allParts = ["import", "sync", "store", "bootstrap", "audit", "postgres", "load", "bundle"]
+    static let allParts = ["import", "sync", "store", "bootstrap", "audit", "postgres", "load", "bundle", "check"]
 
     var rows = 100_000
     var reps = 5
@@ -92,7 +94,7 @@ struct Options {
                 """
                 usage: tandem-bench [--rows N] [--reps R] [--edits K] [--entries E] [--held H1,H2,...] [--window W]
                                     [--bootstrap N] [--clients C] [--seconds S]
-                                    [--only import|sync|store|bootstrap|audit|postgres|load|bundle[,...]] [--strict]
+                                    [--only import|sync|store|bootstrap|audit|postgres|load|bundle|check[,...]] [--strict]
 
                 """.utf8))
         exit(64)
@@ -262,6 +264,7 @@ do {
         try waitFor { try await runAuditBenchmark(options: options, scratch: scratch) }
     }
     if options.parts.contains("bundle") { try runBundleBenchmark(options: options, scratch: scratch) }
+    if options.parts.contains("check") { try runCheckBenchmark(options: options, scratch: scratch) }
 } catch {
     fail("\(error)")
 }

@@ -7,8 +7,11 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 
 /// Renders records in each ``OutputFormat``.
 public enum RecordFormat {
-    /// A list of records. CSV is what `tandem import` reads back; JSON is an array of records.
-    public static func render(_ records: [Record], of table: TableSchema, as format: OutputFormat) -> String {
+    /// A list of records. CSV is what `tandem import` reads back; JSON is an array of records;
+    /// a table shows each record by its short id and references by `names` (``RecordNames``).
+    public static func render(
+        _ records: [Record], of table: TableSchema, as format: OutputFormat, names: RecordNames = RecordNames()
+    ) -> String {
         switch format {
         case .json:
             guard !records.isEmpty else { return "[]\n" }
@@ -25,18 +28,23 @@ public enum RecordFormat {
             }
             return output
         case .table:
-            let rows = records.map { record in [record.id] + table.fields.map { record[$0.name].plainText } }
+            let rows = records.map { record in
+                [names.shortID(record.id, in: table.name)] + table.fields.map { names.text(record[$0.name], of: $0) }
+            }
             return TextTable.render(header: ["id"] + table.fieldNames, rows: rows, counting: "record")
         }
     }
 
-    /// One record: JSON as an object; table as `field  value` lines; CSV as header and row.
-    public static func render(_ record: Record, of table: TableSchema, as format: OutputFormat) -> String {
+    /// One record: JSON as an object; table as `field  value` lines (references by `names`);
+    /// CSV as header and row.
+    public static func render(
+        _ record: Record, of table: TableSchema, as format: OutputFormat, names: RecordNames = RecordNames()
+    ) -> String {
         switch format {
         case .json: return record.json(in: table).serialized() + "\n"
         case .csv: return render([record], of: table, as: .csv)
         case .table:
-            let rows = [["id", record.id]] + table.fields.map { [$0.name, record[$0.name].plainText] }
+            let rows = [["id", record.id]] + table.fields.map { [$0.name, names.text(record[$0.name], of: $0)] }
             return TextTable.render(header: nil, rows: rows)
         }
     }

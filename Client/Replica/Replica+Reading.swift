@@ -82,16 +82,44 @@ extension Replica {
         return try Row.fetchOne(statement, arguments: [id]).map { Self.record(from: $0, table: table) }
     }
 
-    /// The full id that `text` names in `table`: itself when it is a whole id, else the one
-    /// record whose id starts with it.
+    /// The full id that `text` names in `table`: itself when it is a whole id; the one record
+    /// whose short id it is (`@0c1d2e`: the start of the id's last group, ``RecordNames``); else
+    /// the one record whose id starts with it.
     ///
     /// - Throws: `usage` when the prefix is shorter than 4 characters or matches several
     ///   records; `notFound` when it matches none.
     static func resolve(_ text: String, in table: TableSchema, db: Database) throws -> String {
-        try resolve(text, in: table) { prefix, end in
+        if text.hasPrefix("@") { return try resolve(shortID: text, in: table, db: db) }
+        return try resolve(text, in: table) { prefix, end in
             try String.fetchAll(
                 db, sql: "SELECT id FROM \(table.name.quotedIdentifier) WHERE id >= ? AND id < ? ORDER BY id LIMIT 3",
                 arguments: [prefix, end])
+        }
+    }
+
+    /// The record whose last id group starts with the characters after `@` (at least 4).
+    static func resolve(shortID text: String, in table: TableSchema, db: Database) throws -> String {
+        let start = text.dropFirst().lowercased()
+        guard start.utf8.count <= 12, start.utf8.allSatisfy(Identifier.isLowerHex) else {
+            throw ReplicaError(.notFound, "\(table.name): no record with id \(text)")
+        }
+        guard start.count >= 4 else {
+            throw ReplicaError(
+                .usage, "\(table.name): short id \"\(text)\" is too short (at least 4 characters after @)")
+        }
+        let found = try String.fetchAll(
+            db,
+            sql:
+                "SELECT id FROM \(table.name.quotedIdentifier) WHERE substr(id, \(RecordNames.lastGroupOffset + 1), ?) = ? LIMIT 3",
+            arguments: [start.count, start])
+        switch found.count {
+        case 0: throw ReplicaError(.notFound, "\(table.name): no record with id \(text)")
+        case 1: return found[0]
+        default:
+            throw ReplicaError(
+                .usage,
+                "\(table.name): short id \"\(text)\" is ambiguous (\(found.prefix(2).joined(separator: ", "))\(found.count > 2 ? ", …" : ""))"
+            )
         }
     }
 

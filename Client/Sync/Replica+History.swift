@@ -88,9 +88,10 @@ extension Replica {
     }
 
     /// The record id `text` names among the table's rows, its history (pulled or audited) and
-    /// its outbox.
+    /// its outbox (a short id, `@…`, among the table's rows only).
     static func resolveHistoryID(_ text: String, in table: TableSchema, db: Database) throws -> String {
-        try resolve(text, in: table) { prefix, end in
+        if text.hasPrefix("@") { return try resolve(shortID: text, in: table, db: db) }
+        return try resolve(text, in: table) { prefix, end in
             try String.fetchAll(
                 db,
                 sql: """

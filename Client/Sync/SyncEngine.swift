@@ -85,6 +85,28 @@ public struct SyncEngine: Sendable {
         try pushThenPull(forgettingPulledState: true, progress: progress)
     }
 
+    /// `tandem check`: the server's digests of what this token may see beside the replica's own
+    /// (``CheckReport``). Reads only; pushes and pulls nothing.
+    public func check() throws(ReplicaError) -> CheckReport {
+        // The replica digests its tables while the server digests its own: the check takes the
+        // longer of the two, not their sum.
+        let halves = CheckHalves()
+        let (api, replica) = (api, replica)
+        DispatchQueue.concurrentPerform(iterations: 2) { half in
+            do throws(ReplicaError) {
+                if half == 0 {
+                    halves.set(server: try api.digests())
+                } else {
+                    halves.set(replica: try replica.digests())
+                }
+            } catch {
+                halves.set(error)
+            }
+        }
+        let (server, local) = try halves.results()
+        return CheckReport(replica: local, server: server.tables, pending: try replica.pendingChangesByTable())
+    }
+
     /// `sync` and `resync`: push, (forget what was pulled,) pull, note the time.
     private func pushThenPull(
         forgettingPulledState: Bool, progress: (Progress) -> Void
@@ -296,5 +318,25 @@ final class PageFetch: @unchecked Sendable {
         case let .failure(error): throw error
         case nil: throw ReplicaError(.internal, "the page was not fetched")
         }
+    }
+}
+
+/// What the two halves of ``SyncEngine/check()`` found, set from their threads.
+private final class CheckHalves: @unchecked Sendable {
+    private let lock = NSLock()
+    private var server: DigestResponse?
+    private var replica: [TableDigest]?
+    private var error: ReplicaError?
+
+    func set(server answer: DigestResponse) { lock.withLock { server = answer } }
+    func set(replica digests: [TableDigest]) { lock.withLock { replica = digests } }
+    /// Keeps the first error (the server's, when both failed at once, is as good as any).
+    func set(_ failure: ReplicaError) { lock.withLock { error = error ?? failure } }
+
+    func results() throws(ReplicaError) -> (server: DigestResponse, replica: [TableDigest]) {
+        let (server, replica, error) = lock.withLock { (self.server, self.replica, self.error) }
+        if let error { throw error }
+        guard let server, let replica else { throw ReplicaError(.internal, "tandem check: a digest is missing") }
+        return (server, replica)
     }
 }

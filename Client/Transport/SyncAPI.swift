@@ -168,6 +168,12 @@ public struct SyncAPI: Sendable {
         }
     }
 
+    /// `GET /v1/digest`: per-table digests of the records the token may see (``TableDigest``).
+    public func digests() throws(ReplicaError) -> DigestResponse {
+        let request = TransportRequest(method: .get, path: "/v1/digest")
+        return try decode(send(request), of: request) { json throws(ProtocolError) in try DigestResponse(json: json) }
+    }
+
     // MARK: - Answers
 
     private static func conflicts(_ json: JSONValue) throws(ProtocolError) -> [ConflictInfo] {

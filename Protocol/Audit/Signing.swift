@@ -70,13 +70,15 @@ public enum Signature {
 
 /// Lowercase hex SHA-256.
 public enum Digest {
-    public static func sha256Hex(_ bytes: [UInt8]) -> String {
+    public static func sha256Hex(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
+
+    /// `bytes` in lowercase hex.
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
         var output: [UInt8] = []
         output.reserveCapacity(64)
-        let hex = Array("0123456789abcdef".utf8)
-        for byte in SHA256.hash(data: bytes) {
-            output.append(hex[Int(byte >> 4)])
-            output.append(hex[Int(byte & 0xF)])
+        for byte in bytes {
+            output.append(hexDigits[Int(byte >> 4)])
+            output.append(hexDigits[Int(byte & 0xF)])
         }
         return String(decoding: output, as: UTF8.self)
     }

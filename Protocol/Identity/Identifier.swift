@@ -23,7 +23,7 @@ public enum Identifier {
         !text.isEmpty && text.utf8.count <= 36 && text.utf8.allSatisfy { isLowerHex($0) || $0 == UInt8(ascii: "-") }
     }
 
-    static func isLowerHex(_ byte: UInt8) -> Bool {
+    public static func isLowerHex(_ byte: UInt8) -> Bool {
         (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
     }
 }

@@ -44,6 +44,9 @@ public enum ServerCore {
     /// How many entries (or records) `verify` reads at a time.
     static let verificationPage = 4096
 
+    /// How many records `GET /v1/digest` reads at a time.
+    public static let digestPage = 10_000
+
     /// Below this many changes a batch's signatures are checked on one thread.
     static let parallelVerification = 64
 

@@ -27,6 +27,14 @@ public protocol StoreAdapter: Sendable {
     /// The schema in force now, taking up a version another process installed.
     func currentSchema() async throws -> Schema
 
+    /// Up to `limit` live (not deleted) records of the schema's tables whose id is greater than
+    /// `id` (from the first when nil), in id order, that `viewer` may read now — the records a
+    /// pull by its token has delivered: every one when `viewer` is nil (coordinators, auditors);
+    /// for a member's organisation, those of the tables every token reads and those the store's
+    /// visibility rows give it (docs/visibility.md), as ``pullCandidates(since:limit:viewer:)``
+    /// filters entries. `GET /v1/digest` reads them page by page (``digests(for:)``).
+    func visibleRecords(after id: String?, limit: Int, viewer: String?) async throws -> [VisibleRecord]
+
     /// Answers `request` in one read, outside any write (as ``perform(_:)`` answers a work's).
     func facts(for request: FactRequest) async throws -> Facts
 
@@ -153,11 +161,7 @@ extension StoreAdapter {
     /// stands, merged with the caller's visibility markers (docs/visibility.md) and cut into a
     /// page by ``PullPager``. Coordinators and auditors read every entry.
     public func pullPage(since: Int64, limit: Int, for principal: Principal) async throws -> RenderedPullPage {
-        let viewer: String?
-        switch principal.role {
-        case .coordinator, .auditor, .server: viewer = nil
-        case .member: viewer = principal.organisation ?? ""
-        }
+        let viewer = principal.viewer
         let found = try await pullCandidates(since: since, limit: limit, viewer: viewer)
         let page = PullPager.page(
             entries: found.entries, markers: found.markers, since: since, limit: limit, head: found.head)

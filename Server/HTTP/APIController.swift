@@ -26,6 +26,7 @@ struct APIController: Sendable {
         group.get("history", use: history)
         group.get("checkpoint", use: checkpoint)
         group.get("bundle", use: bundle)
+        group.get("digest", use: digest)
     }
 
     // MARK: - Endpoints
@@ -219,6 +220,14 @@ struct APIController: Sendable {
         buffer.writeBytes(text)
         return Response(
             status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody(byteBuffer: buffer))
+    }
+
+    /// `GET /v1/digest` → `{"tables": [{"table", "records", "digest"}, …]}`: per schema table, the
+    /// live records the token may see (as its pulls deliver them), counted and digested
+    /// (``TableDigest``), for `tandem check`.
+    @Sendable func digest(request: Request, context: Context) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        return JSONResponse.make(try await store.digests(for: principal).json, for: request)
     }
 
     // MARK: - Checks

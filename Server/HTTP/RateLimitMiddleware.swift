@@ -3,7 +3,7 @@ import Hummingbird
 import TandemProtocol
 
 /// Limits `POST /v1/push` (and `POST /v1/devices`) and `GET /v1/pull` (and `/v1/history`,
-/// `/v1/checkpoint`, `/v1/bundle`) per token (SPEC §4, issue 4): a token bucket per
+/// `/v1/checkpoint`, `/v1/bundle`, `/v1/digest`) per token (SPEC §4, issue 4): a token bucket per
 /// token and endpoint, from ``ServerConfiguration/pushRateLimit`` and
 /// ``ServerConfiguration/pullRateLimit``. A request over the limit gets 429
 /// `{"error": "rate_limited", "message": …}` with `Retry-After` (whole seconds) and does nothing.
@@ -39,10 +39,11 @@ struct RateLimitMiddleware: RouterMiddleware {
         let endpoint: (name: String, limit: ServerConfiguration.RateLimit)
         switch (request.method, request.uri.path) {
         // Registering a device writes a history entry: it counts as a push. Reading the history
-        // or the checkpoint counts as a pull.
+        // or the checkpoint counts as a pull, and so does a digest (it reads every visible record).
         case (.post, "/v1/push"), (.post, "/v1/devices"): endpoint = ("push", push)
         case (.get, "/v1/pull"), (.head, "/v1/pull"), (.get, "/v1/history"), (.head, "/v1/history"),
-            (.get, "/v1/checkpoint"), (.head, "/v1/checkpoint"), (.get, "/v1/bundle"), (.head, "/v1/bundle"):
+            (.get, "/v1/checkpoint"), (.head, "/v1/checkpoint"), (.get, "/v1/bundle"), (.head, "/v1/bundle"),
+            (.get, "/v1/digest"), (.head, "/v1/digest"):
             endpoint = ("pull", pull)
         default: return try await next(request, context)
         }

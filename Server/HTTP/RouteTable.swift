@@ -21,6 +21,7 @@ enum RouteTable {
         (["v1", "history"], [.get, .head]),
         (["v1", "checkpoint"], [.get, .head]),
         (["v1", "bundle"], [.get, .head]),
+        (["v1", "digest"], [.get, .head]),
     ]
 
     /// The methods `path` answers, or nil when no route has that path.

@@ -64,6 +64,9 @@ public protocol ServerStore: Sendable {
     func incomingBundle(for organisation: String, since: Int64, by principal: Principal, now: Int64)
         async throws -> [UInt8]
 
+    /// Per-table digests of the live records `principal` may see (`GET /v1/digest`, ``TableDigest``).
+    func digests(for principal: Principal) async throws -> DigestResponse
+
     /// Conflicts on records `principal` may see: open ones, or all.
     func conflicts(for principal: Principal, includeResolved: Bool) async throws -> [ConflictInfo]
 

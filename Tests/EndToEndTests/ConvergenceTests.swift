@@ -224,6 +224,11 @@ struct Scenario {
         let restricted = try expectReplicasHoldWhatTheyMayRead(
             actors.map { ($0.name, $0.organisation, $0.replica) }, server: items, schema: server.store.schema,
             context: context)
+        // `tandem check` agrees: every replica's digests are the server's for its token.
+        for actor in actors {
+            let report = try await offPool { try actor.engine.check() }
+            #expect(report.isInSync, "\(context): \(actor.name): tandem check says \(report.lines)")
+        }
 
         // No reading by referring: every probe that reached the server was refused, and no member
         // holds a person who is neither its own nor on one of its exchanges from her employer.

@@ -55,6 +55,23 @@ import Testing
         }
     }
 
+    @Test func everyTokenGetsTheDigestsOfWhatItMaySee() async throws {
+        let fixture = try ServerFixture()
+        let ministry = try await fixture.organisation("Ministry")
+        let auditor = try await fixture.token(.auditor)
+        try await fixture.app().test(.router) { client in
+            for token in [fixture.coordinator, ministry.token, auditor] {
+                let reply = try await client.call(.get, "/v1/digest", token: token)
+                #expect(reply.status == .ok)
+                let answer = try DigestResponse(json: reply.json)
+                #expect(answer.tables.map(\.table) == Schema.partnership.tables.map(\.name))
+                #expect(answer.tables.first { $0.table == "organisation" }?.records == 1)
+            }
+            #expect(try await client.call(.get, "/v1/digest").status == .unauthorized)
+            #expect(try await client.call(.post, "/v1/digest", token: auditor).status == .methodNotAllowed)
+        }
+    }
+
     @Test func schemaIsTheStoresDocument() async throws {
         let fixture = try ServerFixture()
         let auditor = try await fixture.token(.auditor)

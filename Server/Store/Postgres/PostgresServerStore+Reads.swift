@@ -101,6 +101,39 @@ extension PostgresServerStore {
         }
     }
 
+    /// The live records `viewer` may read, a page in id order
+    /// (``StoreAdapter/visibleRecords(after:limit:viewer:)``), filtered as a pull filters entries.
+    public func visibleRecords(after id: String?, limit: Int, viewer: String?) async throws -> [VisibleRecord] {
+        try await read { [self] connection in
+            let pseudoTables = SchemaRegistry.pseudoTables
+            let rows: PostgresRowSequence
+            if let viewer {
+                let open = schema.tables.filter { !Visibility.isRestricted($0) }.map(\.name)
+                rows = try await connection.query(
+                    """
+                    SELECT r.tbl, r.id, r.version, r.values_json FROM record r
+                    WHERE r.id > \(id ?? "") AND NOT r.deleted AND r.tbl <> ALL(\(pseudoTables))
+                        AND (r.tbl = ANY(\(open))
+                            OR EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = r.id AND v.organisation = \(viewer)))
+                    ORDER BY r.id LIMIT \(limit)
+                    """, logger: logger)
+            } else {
+                rows = try await connection.query(
+                    """
+                    SELECT r.tbl, r.id, r.version, r.values_json FROM record r
+                    WHERE r.id > \(id ?? "") AND NOT r.deleted AND r.tbl <> ALL(\(pseudoTables))
+                    ORDER BY r.id LIMIT \(limit)
+                    """, logger: logger)
+            }
+            var records: [VisibleRecord] = []
+            records.reserveCapacity(limit)
+            for try await (table, id, version, values) in rows.decode((String, String, Int64, String?).self) {
+                records.append(VisibleRecord(table: table, id: id, version: version, values: values ?? "{}"))
+            }
+            return records
+        }
+    }
+
     // MARK: - History
 
     public func history(since: Int64, limit: Int) async throws -> [HistoryLine] {

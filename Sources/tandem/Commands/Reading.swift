@@ -33,7 +33,9 @@ struct Get: ParsableCommand {
             } else {
                 record = try opened.record(in: table, id: id)
             }
-            emit(RecordFormat.render(record, of: try opened.table(table), as: output.format))
+            let schema = try opened.table(table)
+            let names = output.format == .table ? try opened.names(of: opened.namedTables(for: schema)) : RecordNames()
+            emit(RecordFormat.render(record, of: schema, as: output.format, names: names))
         }
     }
 }
@@ -56,7 +58,9 @@ struct List: ParsableCommand {
             let filters = try parseAssignments(`where`)
             let opened = try replica.open()
             let records = try opened.records(in: table, where: filters, limit: limit)
-            emit(RecordFormat.render(records, of: try opened.table(table), as: output.format))
+            let schema = try opened.table(table)
+            let names = output.format == .table ? try opened.names(of: opened.namedTables(for: schema)) : RecordNames()
+            emit(RecordFormat.render(records, of: schema, as: output.format, names: names))
         }
     }
 }
@@ -94,7 +98,8 @@ struct Status: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(ReplicaError) in
-            let status = try replica.open().status()
+            let opened = try replica.open()
+            let status = try opened.status()
             switch output.format {
             case .json:
                 emit(status.json.serialized() + "\n")
@@ -115,10 +120,21 @@ struct Status: ParsableCommand {
                     emit(rows.map { CSVWriter.line($0) }.joined())
                     return
                 }
+                // People read the organisation and the refused changes' records by name.
+                let organisations = opened.organisationTable
+                let tables = Swift.Set(status.rejected.map(\.table)).compactMap { try? opened.table($0) }
+                let names = try opened.names(
+                    of: (organisations.map { [$0] } ?? []) + tables.flatMap(opened.namedTables))
+                var named = rows
+                if let organisation = status.organisation, let organisations {
+                    named[0][1] = names.name(of: organisation, in: organisations)
+                }
                 var text = TextTable.render(
                     header: nil,
-                    rows: rows.map { [$0[0].replacingOccurrences(of: "_", with: " "), $0[1].isEmpty ? "—" : $0[1]] })
-                for rejection in status.rejected { text += Self.line(rejection) }
+                    rows: named.map { [$0[0].replacingOccurrences(of: "_", with: " "), $0[1].isEmpty ? "—" : $0[1]] })
+                for rejection in status.rejected {
+                    text += Self.line(rejection, table: tables.first { $0.name == rejection.table }, names: names)
+                }
                 if let rollback = status.rollback {
                     text +=
                         "rollback: \(rollback.what) (found \(rollback.detectedAt)); the repair is not finished: "
@@ -131,23 +147,15 @@ struct Status: ParsableCommand {
 }
 
 extension Status {
-    /// `rejected: CHANGE_ID exchange RECORD_ID update (clock): notes=…, starts_on=2026-05-04`
-    /// (long values shortened), so that the user sees what to retry or dismiss.
-    static func line(_ rejection: Rejection) -> String {
-        let fields = rejection.fields.sorted { $0.key < $1.key }.map { name, value -> String in
-            var text: String
-            switch value {
-            case .null: text = ""
-            case let .string(string): text = string
-            default: text = value.serialized()
-            }
-            text = String(text.map { $0.isNewline ? " " : $0 })
-            if text.count > 40 { text = text.prefix(39) + "…" }
-            return "\(name)=\(text)"
-        }
+    /// `rejected: CHANGE_ID exchange @0c1d2e update (clock): notes=…, person=Ana Novak`: the
+    /// record and references by name, long values shortened, so that the user sees what to retry
+    /// or dismiss (the change id whole: `retry` and `dismiss` take it).
+    static func line(_ rejection: Rejection, table: TableSchema?, names: RecordNames) -> String {
+        let fields = names.text(fields: rejection.fields, of: table)
         let op = rejection.op.map { " \($0.rawValue)" } ?? ""
-        return "rejected: \(rejection.changeID) \(rejection.table) \(rejection.recordID)\(op) (\(rejection.reason))"
-            + (fields.isEmpty ? "" : ": " + fields.joined(separator: ", ")) + "\n"
+        return
+            "rejected: \(rejection.changeID) \(rejection.table) \(names.name(of: rejection.recordID, in: rejection.table))"
+            + "\(op) (\(rejection.reason))" + (fields.isEmpty ? "" : ": " + fields) + "\n"
     }
 }
 
@@ -166,11 +174,17 @@ struct Report: ParsableCommand {
 
         func run() throws {
             try reporting { () throws(ReplicaError) in
-                let report = try replica.open().roundReport(number: number)
+                let opened = try replica.open()
+                let report = try opened.roundReport(number: number)
                 switch output.format {
                 case .json: emit(report.json.serialized() + "\n")
                 case .csv: emit(report.csv)
-                case .table: emit(report.table)
+                case .table:
+                    // The challenges by title and their mentors by name (the tables the schema says).
+                    let challenges = try? opened.table("challenge")
+                    let names = try opened.names(of: challenges.map(opened.namedTables) ?? [])
+                    let mentors = challenges?.fields.first { $0.name == "mentor" }?.references ?? ""
+                    emit(report.table(names: names, challenges: challenges?.name ?? "", mentors: mentors))
                 }
             }
         }
@@ -208,7 +222,9 @@ extension RoundReport {
         return output
     }
 
-    var table: String {
+    /// For people: the selected challenges by title (with a short id when two share one) and
+    /// their mentors by name.
+    func table(names: RecordNames, challenges: String, mentors: String) -> String {
         var output =
             "Round \(round): \(totalExchanges) exchange\(totalExchanges == 1 ? "" : "s") (cancelled not counted)\n\n"
         output += TextTable.render(
@@ -227,7 +243,12 @@ extension RoundReport {
             output += "\n"
             output += TextTable.render(
                 header: ["challenge", "status", "mentor"],
-                rows: selectedChallenges.map { [$0.title, $0.status, $0.mentor ?? "(none)"] })
+                rows: selectedChallenges.map {
+                    [
+                        names.name(of: $0.id, in: challenges), $0.status,
+                        $0.mentor.map { names.name(of: $0, in: mentors) } ?? "(none)",
+                    ]
+                })
         }
         return output
     }

@@ -126,7 +126,7 @@ struct Conflicts: ParsableCommand {
                     conflicts = try opened.cachedConflicts(includeResolved: all)
                 }
             }
-            emit(render(conflicts, as: output.format))
+            emit(render(conflicts, as: output.format, names: try names(for: conflicts, in: opened, as: output.format)))
         }
     }
 }
@@ -167,7 +167,12 @@ struct Resolve: ParsableCommand {
             }
             switch output.format {
             case .json: emit(resolved.json.serialized() + "\n")
-            case .csv, .table: emit(render([resolved], as: output.format))
+            case .csv, .table:
+                let opened = try replica.open()
+                emit(
+                    render(
+                        [resolved], as: output.format, names: try names(for: [resolved], in: opened, as: output.format))
+                )
             }
         }
     }
@@ -185,7 +190,8 @@ struct History: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(ReplicaError) in
-            let entries = try replica.open().history(of: table, id: id)
+            let opened = try replica.open()
+            let entries = try opened.history(of: table, id: id)
             switch output.format {
             case .json:
                 emit(JSONValue.array(entries.map(\.json)).serialized() + "\n")
@@ -202,11 +208,22 @@ struct History: ParsableCommand {
                 }
                 emit(text)
             case .table:
+                // Authors and references by name.
+                let schema = try opened.table(table)
+                let organisations = opened.organisationTable
+                let names = try opened.names(
+                    of: opened.namedTables(for: schema) + (organisations.map { [$0] } ?? []))
                 let rows = entries.map { entry -> [String] in
-                    [
+                    var fields = entry.fields.serialized()
+                    if case let .object(members) = entry.fields {
+                        fields = names.text(
+                            fields: Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 }), of: schema
+                        )
+                    }
+                    return [
                         entry.seq.map(String.init) ?? "pending", entry.version.map(String.init) ?? "", entry.time,
-                        entry.role ?? "", entry.organisation ?? "", entry.op.rawValue, entry.fields.serialized(),
-                        Self.outcome(entry.outcome),
+                        entry.role ?? "", entry.organisation.map { names.name(of: $0, in: organisations ?? "") } ?? "",
+                        entry.op.rawValue, fields, Self.outcome(entry.outcome),
                     ]
                 }
                 emit(
@@ -226,33 +243,41 @@ struct History: ParsableCommand {
     }
 }
 
-/// Conflicts as a table, CSV, or the JSON array of SPEC §3.
-private func render(_ conflicts: [ConflictInfo], as format: OutputFormat) -> String {
+/// The names a conflicts table shows (none for JSON and CSV, which keep ids): each conflict's
+/// record and the references its values hold.
+private func names(for conflicts: [ConflictInfo], in replica: Replica, as format: OutputFormat) throws(ReplicaError)
+    -> RecordNames
+{
+    guard format == .table else { return RecordNames() }
+    let tables = Swift.Set(conflicts.map(\.table)).compactMap { try? replica.table($0) }
+    return try replica.names(of: tables.flatMap(replica.namedTables))
+}
+
+/// Conflicts as a table (records and references by name), CSV, or the JSON array of SPEC §3.
+private func render(_ conflicts: [ConflictInfo], as format: OutputFormat, names: RecordNames) -> String {
     switch format {
     case .json:
         return JSONValue.array(conflicts.map(\.json)).serialized() + "\n"
     case .csv:
         var text = CSVWriter.line(["id", "table", "record_id", "field", "current", "incoming", "status"])
-        for conflict in conflicts { text += CSVWriter.line(cells(conflict)) }
+        for conflict in conflicts {
+            text += CSVWriter.line(cells(conflict, names: RecordNames(), field: nil))
+        }
         return text
     case .table:
         return TextTable.render(
-            header: ["id", "table", "record_id", "field", "current", "incoming", "status"],
-            rows: conflicts.map(cells), counting: "conflict")
+            header: ["id", "table", "record", "field", "current", "incoming", "status"],
+            rows: conflicts.map { conflict in
+                cells(conflict, names: names, field: names.field(conflict.field, of: conflict.table))
+            }, counting: "conflict")
     }
 }
 
-private func cells(_ conflict: ConflictInfo) -> [String] {
-    func text(_ value: JSONValue) -> String {
-        switch value {
-        case .null: return ""
-        case let .string(text): return text
-        default: return value.serialized()
-        }
-    }
-    return [
-        conflict.id, conflict.table, conflict.recordID, conflict.field, text(conflict.current),
-        text(conflict.incoming), conflict.status.rawValue,
+private func cells(_ conflict: ConflictInfo, names: RecordNames, field: FieldSchema?) -> [String] {
+    [
+        conflict.id, conflict.table, names.name(of: conflict.recordID, in: conflict.table), conflict.field,
+        names.text(json: conflict.current, of: field), names.text(json: conflict.incoming, of: field),
+        conflict.status.rawValue,
     ]
 }
 
