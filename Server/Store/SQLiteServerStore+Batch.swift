@@ -24,7 +24,7 @@ extension SQLiteServerStore {
 
     /// The registered devices among `devices`.
     public func registrations(of devices: Set<String>) async throws -> [String: DeviceRegistration] {
-        try quickRead { db in
+        try await read { db in
             var found: [String: DeviceRegistration] = [:]
             let rows = try Row.fetchCursor(
                 db.cachedStatement(

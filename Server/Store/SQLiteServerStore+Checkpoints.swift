@@ -5,11 +5,11 @@ public import TandemProtocol
 /// ``StoreAdapter/checkpoint(at:presenting:by:now:)``, ``StoreAdapter/rollbackReports()``).
 extension SQLiteServerStore {
     public func logHead() async throws -> LogHead {
-        try quickRead { db in try Self.head(db: db) }
+        try await read { db in try Self.head(db: db) }
     }
 
     public func keptCheckpoint(at seq: Int64) async throws -> Checkpoint? {
-        try quickRead { db in try Self.checkpoint(at: seq, db: db) }
+        try await read { db in try Self.checkpoint(at: seq, db: db) }
     }
 
     public func keep(_ checkpoint: Checkpoint) async throws -> Checkpoint {

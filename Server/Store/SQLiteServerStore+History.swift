@@ -41,7 +41,7 @@ extension SQLiteServerStore {
     }
 
     public func hashes(at seqs: Set<Int64>) async throws -> [Int64: String] {
-        try quickRead { db in
+        try await read { db in
             var found: [Int64: String] = [:]
             let hashes = try db.cachedStatement(sql: "SELECT hash FROM log WHERE seq = ?")
             for seq in seqs { found[seq] = try String.fetchOne(hashes, arguments: [seq]) }

@@ -10,7 +10,7 @@ extension SQLiteServerStore {
     /// organisation may read now (`visibility`), and of the records that do not exist that it
     /// wrote itself (a rejected insert).
     public func pullCandidates(since: Int64, limit: Int, viewer: String?) async throws -> PullCandidates {
-        try quickRead { db in
+        try await read { db in
             PullCandidates(
                 entries: try self.entries(after: since, limit: limit, viewer: viewer, db: db),
                 markers: try viewer.map { try self.markers(after: since, limit: limit, organisation: $0, db: db) },

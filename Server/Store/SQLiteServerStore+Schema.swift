@@ -4,7 +4,7 @@ public import TandemProtocol
 /// The schema in force, and installing the next version (the rules: ``SchemaWork``).
 extension SQLiteServerStore {
     public func currentSchema() async throws -> Schema {
-        try quickRead { _ in self.schema }
+        try await read { _ in self.schema }
     }
 
     public func install(_ make: @escaping @Sendable (Merge) -> SchemaWork) async throws -> SchemaWork {

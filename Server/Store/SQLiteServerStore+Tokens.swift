@@ -4,7 +4,7 @@ public import TandemProtocol
 /// Token and conflict rows (the rules on them: ``Tokens``, ``StoreAdapter/conflicts(for:includeResolved:)``).
 extension SQLiteServerStore {
     public func token(hash: String) async throws -> TokenRow? {
-        try quickRead { db in
+        try await read { db in
             try Row.fetchOne(
                 db.cachedStatement(
                     sql: "SELECT id, role, organisation, created_at, revoked_at FROM token WHERE hash = ?"),
@@ -38,7 +38,7 @@ extension SQLiteServerStore {
     }
 
     public func openConflictCount() async throws -> Int {
-        try quickRead { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM conflict WHERE status = 'open'") ?? 0 }
+        try await read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM conflict WHERE status = 'open'") ?? 0 }
     }
 
     public func conflictRows(includeResolved: Bool) async throws -> [ConflictRow] {

@@ -421,23 +421,6 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
         }
     }
 
-    /// A short read (a token, a head, a pull page) on the calling thread: SQLite answers it in
-    /// microseconds, less than the two thread hops of ``read(_:)`` cost (measured: the load
-    /// test's server CPU a request). Readers never wait for the writer in WAL mode; long reads
-    /// (history pages, `verify`) use ``read(_:)``, off the caller's thread.
-    func quickRead<T>(_ body: (Database) throws -> T) throws -> T {
-        do {
-            return try writer.read { db in
-                try refreshSchema(db)
-                return try body(db)
-            }
-        } catch let error as ServerError {
-            throw error
-        } catch {
-            throw ServerError(.unavailable, "storage", "the store failed: \(error)")
-        }
-    }
-
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await writer.read { db in
