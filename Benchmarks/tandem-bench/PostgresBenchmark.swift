@@ -36,13 +36,7 @@ func runPostgresBenchmark(options: Options, scratch: URL) async throws {
             + "merge/raw")
     var windows: [MergeWindow] = []
     for size in options.held {
-        let filling = held.records
-        let fillTime = try await held.fill(to: size)
-        if held.records > filling {
-            say(
-                "  (filled from \(grouped(filling)) to \(grouped(held.records)) records: "
-                    + "\(grouped(rate(held.records - filling, milliseconds: fillTime))) changes/s)")
-        }
+        try await held.fillSaying(to: size)
         try await floor.fill(to: held.records)
         let changes = held.exchanges(window)
         let records = held.records

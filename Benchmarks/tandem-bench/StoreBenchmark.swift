@@ -132,6 +132,16 @@ final class HeldStore: @unchecked Sendable {
         records += changes.filter { $0.table == "exchange" }.count
     }
 
+    /// ``fill(to:)``, saying how far and how fast it filled (when it had to).
+    func fillSaying(to target: Int) async throws {
+        let filling = records
+        let fillTime = try await fill(to: target)
+        guard records > filling else { return }
+        say(
+            "  (filled from \(grouped(filling)) to \(grouped(records)) records, batches of "
+                + "\(grouped(Self.fillBatch)): \(grouped(rate(records - filling, milliseconds: fillTime))) changes/s)")
+    }
+
     /// Pushes exchanges (signed in chunks, pushed in batches of ``fillBatch``) until the store
     /// holds `target` records. Returns the milliseconds spent pushing (signing not counted).
     func fill(to target: Int) async throws -> Double {
@@ -173,14 +183,7 @@ func runStoreBenchmark(options: Options, scratch: URL) async throws -> HeldStore
             + padded("merge excl. sig.", 18) + padded("raw SQLite floor", 26) + "merge/raw")
     var windows: [MergeWindow] = []
     for size in options.held {
-        let filling = held.records
-        let fillTime = try await held.fill(to: size)
-        if held.records > filling {
-            say(
-                "  (filled from \(grouped(filling)) to \(grouped(held.records)) records, batches of "
-                    + "\(grouped(HeldStore.fillBatch)): \(grouped(rate(held.records - filling, milliseconds: fillTime))) "
-                    + "changes/s)")
-        }
+        try await held.fillSaying(to: size)
         // The raw floor's table holds as many rows, filled untimed.
         let filler = RawRows(
             count: held.records - raw.rows, round: held.round, home: held.home, host: held.host, persons: held.persons)

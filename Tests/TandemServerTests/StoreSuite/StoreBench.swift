@@ -205,6 +205,21 @@ final class StoreBench: @unchecked Sendable {
     }
 
     /// The conflicts the coordinator sees, open ones only unless `all`.
+    /// Ana's exchange with an open conflict on `starts_on`: the ministry set the 5th, the company
+    /// the 6th from the same base. Returns the exchange and the conflict.
+    func openConflict() async throws -> (exchange: String, conflict: ConflictInfo) {
+        let (_, exchange) = try await anaOnAnExchange()
+        try await expect(
+            [.applied], [update("exchange", exchange, base: 1, ["starts_on": .string("2026-05-05")])],
+            by: member(ministry))
+        try await expect(
+            [.conflict], [update("exchange", exchange, base: 1, ["starts_on": .string("2026-05-06")], offset: 9)],
+            by: member(company))
+        let open = try await conflicts()
+        #expect(open.count == 1)
+        return (exchange, try #require(open.first))
+    }
+
     func conflicts(all: Bool = false) async throws -> [ConflictInfo] {
         try await store.conflicts(for: coordinator, includeResolved: all)
     }

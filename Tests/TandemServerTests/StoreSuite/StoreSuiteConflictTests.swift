@@ -6,20 +6,8 @@ import Testing
 /// Manual conflicts (SPEC §5, §6): held until a coordinator or an owner resolves them; listed
 /// only for those who may read the record; the decision is a logged change.
 @Suite struct StoreSuiteConflictTests {
-    /// Ana's exchange with an open conflict on `starts_on`: the ministry set the 5th, the company
-    /// the 6th from the same base. Returns the exchange and the conflict.
     func openConflict(_ bench: StoreBench) async throws -> (exchange: String, conflict: ConflictInfo) {
-        let (_, exchange) = try await bench.anaOnAnExchange()
-        try await bench.expect(
-            [.applied], [bench.update("exchange", exchange, base: 1, ["starts_on": .string("2026-05-05")])],
-            by: bench.member(bench.ministry))
-        try await bench.expect(
-            [.conflict],
-            [bench.update("exchange", exchange, base: 1, ["starts_on": .string("2026-05-06")], offset: 9)],
-            by: bench.member(bench.company))
-        let open = try await bench.conflicts()
-        #expect(open.count == 1)
-        return (exchange, try #require(open.first))
+        try await bench.openConflict()
     }
 
     @Test(arguments: StoreKind.allCases)

@@ -58,16 +58,10 @@ import Testing
     func aConflictOpenedThroughOneIsResolvedThroughTheOther(kind: StoreKind) async throws {
         let bench = try await StoreBench(kind)
         let other = try await bench.subject.another()
-        let (_, exchange) = try await bench.anaOnAnExchange()
-        try await bench.expect(
-            [.applied], [bench.update("exchange", exchange, base: 1, ["starts_on": .string("2026-05-05")])],
-            by: bench.member(bench.ministry))
-        try await bench.expect(
-            [.conflict],
-            [bench.update("exchange", exchange, base: 1, ["starts_on": .string("2026-05-06")], offset: 9)],
-            by: bench.member(bench.company))
+        let (exchange, opened) = try await bench.openConflict()
         let open = try await other.conflicts(for: bench.coordinator, includeResolved: false)
         let conflict = try #require(open.first)
+        #expect(conflict.id == opened.id, "the other instance lists the conflict")
         let resolved = try await other.resolve(
             conflict: conflict.id, with: .keepIncoming, by: bench.coordinator, now: bench.now)
         #expect(resolved.status == .resolved)
