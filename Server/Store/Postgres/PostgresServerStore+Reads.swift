@@ -9,21 +9,26 @@ extension PostgresServerStore {
 
     public func pullCandidates(since: Int64, limit: Int, viewer: String?) async throws -> PullCandidates {
         try await read { [self] connection in
-            let entries = try await entries(after: since, limit: limit, viewer: viewer, on: connection)
+            // The head first, and nothing after it: each statement sees what was committed when
+            // it began, so an entry committed between two statements must not be skipped by a
+            // `next` the page takes from a head read later. Writers commit in seq order (one
+            // lock), so everything up to the head is there for the statements that follow.
+            let head = try await Self.head(on: connection, logger: logger).seq
+            let entries = try await entries(after: since, upTo: head, limit: limit, viewer: viewer, on: connection)
             let markers =
                 if let viewer {
-                    try await markers(after: since, limit: limit, organisation: viewer, on: connection)
+                    try await markers(after: since, upTo: head, limit: limit, organisation: viewer, on: connection)
                 } else { [PullCandidate]?.none }
-            return PullCandidates(
-                entries: entries, markers: markers, head: try await Self.head(on: connection, logger: logger).seq,
-                schemaVersion: schema.version)
+            return PullCandidates(entries: entries, markers: markers, head: head, schemaVersion: schema.version)
         }
     }
 
     /// Up to `limit` log entries after `since` that `viewer` may read (all when nil): the tables
     /// every token reads, the records its organisation may read now, and the records that do not
     /// exist that it wrote itself (a rejected insert).
-    private func entries(after since: Int64, limit: Int, viewer: String?, on connection: PostgresConnection)
+    private func entries(
+        after since: Int64, upTo head: Int64, limit: Int, viewer: String?, on connection: PostgresConnection
+    )
         async throws -> [PullCandidate]
     {
         let pseudoTables = SchemaRegistry.pseudoTables
@@ -34,7 +39,7 @@ extension PostgresServerStore {
                 """
                 SELECT l.seq, l.tbl, l.record_id, l.item, r.version, r.deleted, r.values_json
                 FROM log l LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
-                WHERE l.seq > \(since) AND l.tbl <> ALL(\(pseudoTables)) AND (
+                WHERE l.seq > \(since) AND l.seq <= \(head) AND l.tbl <> ALL(\(pseudoTables)) AND (
                     l.tbl = ANY(\(open))
                     OR EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = l.record_id AND v.organisation = \(viewer))
                     OR (r.id IS NULL AND (l.entry::jsonb #>> '{author,organisation}') = \(viewer)))
@@ -45,7 +50,7 @@ extension PostgresServerStore {
                 """
                 SELECT l.seq, l.tbl, l.record_id, l.item, r.version, r.deleted, r.values_json
                 FROM log l LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
-                WHERE l.seq > \(since) AND l.tbl <> ALL(\(pseudoTables))
+                WHERE l.seq > \(since) AND l.seq <= \(head) AND l.tbl <> ALL(\(pseudoTables))
                 ORDER BY l.seq LIMIT \(limit)
                 """, logger: logger)
         }
@@ -65,7 +70,9 @@ extension PostgresServerStore {
 
     /// Up to `limit` markers of `organisation` after `since`, completed to the end of the last
     /// one's seq (so that a seq's markers are never split).
-    private func markers(after since: Int64, limit: Int, organisation: String, on connection: PostgresConnection)
+    private func markers(
+        after since: Int64, upTo head: Int64, limit: Int, organisation: String, on connection: PostgresConnection
+    )
         async throws -> [PullCandidate]
     {
         typealias MarkerColumns = (Int64, String, String, String, Int64, Bool, String?, Bool)
@@ -77,7 +84,7 @@ extension PostgresServerStore {
         var rows: [MarkerColumns] = []
         for try await row in try await connection.query(
             """
-            \(unescaped: select) WHERE m.organisation = \(organisation) AND m.seq > \(since)
+            \(unescaped: select) WHERE m.organisation = \(organisation) AND m.seq > \(since) AND m.seq <= \(head)
             ORDER BY m.seq, m.record_id LIMIT \(limit)
             """, logger: logger
         ).decode(MarkerColumns.self) { rows.append(row) }

@@ -1,3 +1,4 @@
+import Synchronization
 import TandemProtocol
 import TandemServer
 import TandemTesting
@@ -80,5 +81,46 @@ import Testing
         let results = try await other.pushSigned(
             [bench.insert("visit", bench.newID(), ["notes": .string("first")])], by: bench.coordinator, now: bench.now)
         #expect(results.map(\.status) == [.applied], "\(results)")
+    }
+}
+
+extension StoreSuiteInstanceTests {
+    /// A pull that runs while pushes commit (through another instance) never skips an entry: its
+    /// `next` may not pass an entry its page did not see.
+    @Test(arguments: StoreKind.allCases)
+    func aPullWhilePushesCommitNeverSkipsAnEntry(kind: StoreKind) async throws {
+        let bench = try await StoreBench(kind)
+        let other = try await bench.subject.another()
+        let member = bench.member(bench.ministry)
+        let start = try await bench.store.headSeq()
+        let done = Mutex(false)
+        let pushing = Task {
+            var seqs: [Int64] = []
+            for number in 0..<60 {
+                let results = try await bench.store.pushSigned(
+                    [bench.insert("person", bench.newID(), bench.personFields(bench.ministry, "P\(number)"))],
+                    by: member, now: bench.now)
+                seqs += results.compactMap(\.seq)
+            }
+            done.withLock { $0 = true }
+            return seqs
+        }
+        // Pull while the pushes go on (the cursor only ever moves on), then to the end.
+        var pulled = Set<Int64>()
+        var cursor = start
+        while !done.withLock({ $0 }) {
+            let page = try await other.pull(since: cursor, limit: 1000, for: member)
+            pulled.formUnion(page.items.map(\.seq))
+            cursor = page.next
+        }
+        let expected = Set(try await pushing.value)
+        while true {
+            let page = try await other.pull(since: cursor, limit: 1000, for: member)
+            pulled.formUnion(page.items.map(\.seq))
+            if page.next == cursor { break }
+            cursor = page.next
+        }
+        #expect(expected.count == 60)
+        #expect(expected.isSubset(of: pulled), "skipped: \(expected.subtracting(pulled).sorted())")
     }
 }
