@@ -22,4 +22,4 @@ echo "== schemathesis against a live tandem-server and its /openapi.json (fails 
 scripts/schemathesis.sh
 
 echo "== benchmark smoke run (small sizes; the real run is scripts/bench.sh)"
-scripts/with-postgres.sh .build/debug/tandem-bench --rows 2000 --edits 3 --entries 2000
+scripts/with-postgres.sh .build/debug/tandem-bench --rows 2000 --edits 3 --entries 2000 --clients 40 --seconds 2
