@@ -13,7 +13,7 @@ extension PostgresServerStore {
             // it began, so an entry committed between two statements must not be skipped by a
             // `next` the page takes from a head read later. Writers commit in seq order (one
             // lock), so everything up to the head is there for the statements that follow.
-            let head = try await Self.head(on: connection, logger: logger).seq
+            let head = try await headTakingUpSchema(on: connection).seq
             let entries = try await entries(after: since, upTo: head, limit: limit, viewer: viewer, on: connection)
             let markers =
                 if let viewer {

@@ -248,8 +248,26 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     /// Takes the single writer's lock, takes up a schema another process installed, and reads the head.
     func beginWriting(on connection: PostgresConnection) async throws -> LogHead {
         try await connection.query("SELECT pg_advisory_xact_lock(\(Self.writerLock))", logger: logger)
-        try await refreshSchema(on: connection)
-        return try await Self.head(on: connection, logger: logger)
+        return try await headTakingUpSchema(on: connection)
+    }
+
+    /// The head, in one statement with the schema version `server_meta` holds; a version
+    /// another process installed is taken up (every write and every pull page: an instance that
+    /// only serves pulls still tells replicas of a new schema).
+    func headTakingUpSchema(on connection: PostgresConnection) async throws -> LogHead {
+        let rows = try await connection.query(
+            """
+            SELECT l.seq, l.hash, (SELECT value FROM server_meta WHERE key = 'schema_version')
+            FROM (SELECT 1) one LEFT JOIN (SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1) l ON true
+            """, logger: logger)
+        var head = LogHead.empty
+        var stored: Int?
+        for try await (seq, hash, version) in rows.decode((Int64?, String?, String?).self) {
+            if let seq { head = LogHead(seq: seq, hash: hash ?? LogEntry.genesisHash) }
+            stored = version.flatMap(Int.init)
+        }
+        try await takeUp(stored, on: connection)
+        return head
     }
 
     /// Takes up the schema version `server_meta` holds when it is not the one in force.
@@ -258,6 +276,11 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
             "SELECT value FROM server_meta WHERE key = 'schema_version'", logger: logger)
         var stored: Int?
         for try await (value) in rows.decode(String.self) { stored = Int(value) }
+        try await takeUp(stored, on: connection)
+    }
+
+    /// Takes up the schema `server_meta` holds when `stored`, its version, is not the one in force.
+    private func takeUp(_ stored: Int?, on connection: PostgresConnection) async throws {
         guard let stored, stored != schema.version else { return }
         let texts = try await connection.query("SELECT value FROM server_meta WHERE key = 'schema'", logger: logger)
         for try await (text) in texts.decode(String.self) {

@@ -77,6 +77,9 @@ import Testing
         var proposed = try await bench.store.currentSchema()
         proposed.tables.append(TableSchema(name: "visit", fields: [FieldSchema(name: "notes", type: .text)]))
         let (installed, _) = try await bench.store.applySchema(proposed, now: bench.now)
+        // The other instance's next pull page tells replicas of it, before it writes anything.
+        let page = try await other.pull(since: 0, limit: 10, for: bench.coordinator)
+        #expect(page.schemaVersion == installed.version)
         #expect(try await other.currentSchema() == installed)
         let results = try await other.pushSigned(
             [bench.insert("visit", bench.newID(), ["notes": .string("first")])], by: bench.coordinator, now: bench.now)
