@@ -38,12 +38,7 @@ func runPostgresBenchmark(options: Options, scratch: URL) async throws {
     for size in options.held {
         try await held.fillSaying(to: size)
         try await floor.fill(to: held.records)
-        let changes = held.exchanges(window)
-        let records = held.records
-        let start = now()
-        try await held.push(changes, batch: 500)
-        let merge = now() - start
-        let verification = held.timeReceiving(changes, batch: 500)
+        let (changes, records, merge, verification) = try await held.timeWindow(window)
         // Two instances at once: half the window through each.
         let pair = held.exchanges(window)
         let halves = [Array(pair[..<(window / 2)]), Array(pair[(window / 2)...])]

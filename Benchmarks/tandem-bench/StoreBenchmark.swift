@@ -132,6 +132,17 @@ final class HeldStore: @unchecked Sendable {
         records += changes.filter { $0.table == "exchange" }.count
     }
 
+    /// A window of `count` new exchange inserts pushed in batches of 500 (the client's): the
+    /// records held before it, and milliseconds merging and judging it (``timeReceiving(_:batch:)``).
+    func timeWindow(_ count: Int) async throws -> (changes: [Change], held: Int, merge: Double, verification: Double) {
+        let changes = exchanges(count)
+        let held = records
+        let start = now()
+        try await push(changes, batch: 500)
+        let merge = now() - start
+        return (changes, held, merge, timeReceiving(changes, batch: 500))
+    }
+
     /// ``fill(to:)``, saying how far and how fast it filled (when it had to).
     func fillSaying(to target: Int) async throws {
         let filling = records
@@ -188,12 +199,7 @@ func runStoreBenchmark(options: Options, scratch: URL) async throws -> HeldStore
         let filler = RawRows(
             count: held.records - raw.rows, round: held.round, home: held.home, host: held.host, persons: held.persons)
         raw.insert(count: held.records - raw.rows, row: filler.row)
-        let changes = held.exchanges(window)
-        let records = held.records
-        let start = now()
-        try await held.push(changes, batch: 500)
-        let merge = now() - start
-        let verification = held.timeReceiving(changes, batch: 500)
+        let (changes, records, merge, verification) = try await held.timeWindow(window)
         let rows = changes.map(RawTable.row(of:))
         let rawTime = raw.insert(count: rows.count) { rows[$0] }
         let measured = MergeWindow(

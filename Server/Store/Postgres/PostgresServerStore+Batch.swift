@@ -51,13 +51,19 @@ extension PostgresServerStore {
     static let recordColumns = "id, tbl, version, deleted, state, values_json, last_seq"
     typealias RecordRow = (String, String, Int64, Bool, String, String?, Int64)
 
+    /// The record a row holds, from the cache while its `last_seq` is the row's.
     func record(_ row: RecordRow) throws -> RecordState {
         if let cached = records.record(row.0, lastSeq: row.6) { return cached }
-        let state = RecordState(
-            table: row.1, id: row.0, version: row.2, isDeleted: row.3,
-            fields: try RecordForm.decode(state: row.4, values: row.5))
+        let state = try Self.decode(row)
         records.keep(state, lastSeq: row.6)
         return state
+    }
+
+    /// The record a row holds, decoded.
+    static func decode(_ row: RecordRow) throws -> RecordState {
+        RecordState(
+            table: row.1, id: row.0, version: row.2, isDeleted: row.3,
+            fields: try RecordForm.decode(state: row.4, values: row.5))
     }
 
     func facts(for request: FactRequest, on connection: PostgresConnection) async throws -> Facts {

@@ -181,10 +181,8 @@ extension PostgresServerStore {
                 SELECT \(unescaped: Self.recordColumns) FROM record WHERE id > \(id ?? "") ORDER BY id LIMIT \(limit)
                 """, logger: logger)
             for try await row in rows.decode(RecordRow.self) {
-                let state = RecordState(
-                    table: row.1, id: row.0, version: row.2, isDeleted: row.3,
-                    fields: try RecordForm.decode(state: row.4, values: row.5))
-                found.append(StoredRecord(state: state, values: row.5, seq: row.6))
+                // Decoded afresh, never from the cache: verify checks what the store holds.
+                found.append(StoredRecord(state: try Self.decode(row), values: row.5, seq: row.6))
             }
             return found
         }
