@@ -68,6 +68,12 @@ struct RecordReplay {
             fields = nil
             deletedAt = event.seq
             version = event.outcome.version ?? version + 1
+        case .erase:
+            // The erasure (SPEC §8): the fields it names become null; the record stays.
+            guard var current = fields else { return }
+            version = event.outcome.version ?? version + 1
+            for name in event.outcome.applied { current[name] = nil }
+            fields = current
         }
     }
 

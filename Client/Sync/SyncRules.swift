@@ -70,6 +70,9 @@ package enum SyncRules {
                 values = current
             case .delete:
                 values = nil
+            case .erase:
+                // Never pending: erasures are the server's.
+                continue
             }
         }
         return values?.filter { $0.value != .null }

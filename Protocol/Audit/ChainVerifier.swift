@@ -228,9 +228,14 @@ public struct ChainVerifier: Sendable {
         guard entry.prevHash == hash else {
             throw AuditFailure(seq: expected, "prev_hash is not the hash of entry \(seq)")
         }
-        let unhashed = JSONValue.object(members.filter { $0.key != "hash" })
+        let unhashed = JSONValue.object(members.filter { $0.key != "hash" && $0.key != LogEntry.valuesMember })
         guard LogEntry.hash(prevHash: hash, unhashed: unhashed) == entry.hash else {
             throw AuditFailure(seq: expected, "the hash does not match the entry's contents (altered)")
+        }
+        if let values = json[LogEntry.valuesMember] {
+            if let problem = LogEntry.openingProblem(values, entry: entry) {
+                throw AuditFailure(seq: expected, problem)
+            }
         }
         let check = try signatureCheck(for: entry)
         seq = entry.seq

@@ -78,6 +78,9 @@ package struct EntryScan {
                 } else if scanner.matches(key, "time") {
                     guard let text = scanner.string() else { return nil }
                     time = text.content
+                } else if scanner.matches(key, "values") {
+                    // Openings beside the entry (SPEC §8) are checked on the general path.
+                    return nil
                 } else {
                     guard scanner.skipValue() else { return nil }
                 }

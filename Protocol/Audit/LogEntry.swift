@@ -8,6 +8,11 @@ import Crypto
 /// itself the entry's RFC 8785 text, so what the server stores, serves and hashes is one text.
 public struct LogEntry: Hashable, Sendable {
     public static let genesisHash = String(repeating: "0", count: 64)
+    /// The member a history line may carry beside the entry: the openings of the commitments
+    /// it holds (SPEC §8, ``Openings``), for a reader who may see them. It is not part of the
+    /// entry — neither hashed nor signed — and it sorts after every member of the entry, so a
+    /// line that carries it is still RFC 8785 text.
+    public static let valuesMember = "values"
 
     public var seq: Int64
     public var time: String
@@ -92,6 +97,35 @@ public struct LogEntry: Hashable, Sendable {
         line.append(UInt8(ascii: "\""))
         line.append(contentsOf: tail)
         return (String(decoding: hash, as: UTF8.self), String(decoding: line, as: UTF8.self))
+    }
+
+    /// What is wrong with the openings `values` beside this entry, nil when nothing: one that
+    /// does not open the commitment it is given for (a value or salt altered, salts swapped), or
+    /// one of a commitment the entry does not hold.
+    public static func openingProblem(_ values: JSONValue, entry: LogEntry) -> String? {
+        let openings: Openings
+        do { openings = try Openings(json: values) } catch {
+            return "the values beside the entry are malformed (\(error.message))"
+        }
+        if let wrong = openings.mismatched.first {
+            return "the value beside commitment \(wrong.prefix(12))… does not match it (altered)"
+        }
+        let held = Set(Sealing.commitments(in: entry.change) + Sealing.commitments(in: entry.outcome))
+        if let stray = openings.byCommitment.keys.sorted().first(where: { !held.contains($0) }) {
+            return "a value beside the entry opens commitment \(stray.prefix(12))…, which the entry does not hold"
+        }
+        return nil
+    }
+
+    /// `line` (an entry's RFC 8785 text) with `values` beside it: the member goes last, as RFC
+    /// 8785 orders it. The line as it is when there is none.
+    public static func line(_ line: String, with values: Openings) -> String {
+        guard !values.isEmpty, line.hasSuffix("}") else { return line }
+        var output = Array(line.utf8.dropLast())
+        output += Array(#","values":"#.utf8)
+        values.json.writeCanonical(to: &output)
+        output.append(UInt8(ascii: "}"))
+        return String(decoding: output, as: UTF8.self)
     }
 
     /// The entry without `hash`: what is hashed.

@@ -27,6 +27,9 @@ public struct SigningKey: Sendable {
     /// The private key's 32 bytes in base64: what its owner stores (and nobody else sees).
     public var privateKeyBase64: String { Base64.encode(key.rawRepresentation) }
 
+    /// The private key's 32 bytes: what keys derived from it (``SaltKey``) start from.
+    var rawPrivateKey: [UInt8] { Array(key.rawRepresentation) }
+
     /// The public key's 32 bytes in base64: what is registered and published.
     public var publicKey: String { Base64.encode(key.publicKey.rawRepresentation) }
 

@@ -1,6 +1,7 @@
-/// What a change does to its record.
+/// What a change does to its record. `erase` is the server's alone (`tandem erase`, SPEC §8):
+/// the record's personal fields become null and stay so; a replica never pushes one.
 public enum Operation: String, Hashable, Sendable, CaseIterable {
-    case insert, update, delete
+    case insert, update, delete, erase
 }
 
 /// A change, as a replica pushes it and the history keeps it (SPEC §5):

@@ -56,6 +56,7 @@ public struct Merge: Sendable {
         case .insert: return insert(change, incoming, by: author, into: table, current: current, context: context)
         case .update: return update(change, incoming, by: author, in: table, current: current, context: context)
         case .delete: return delete(change, incoming, by: author, in: table, current: current, context: context)
+        case .erase: return erase(change, incoming, by: author, in: table, current: current)
         }
     }
 
@@ -202,9 +203,42 @@ public struct Merge: Sendable {
         return Result(state: state, outcome: Outcome(status: status, version: state.version), openConflicts: [])
     }
 
-    /// An update or delete applies to a live record whose version is not older than its base.
+    /// An erasure (SPEC §8, `tandem erase`): made and signed by the server alone, on a live record of a table
+    /// with personal data; every personal field becomes null — without the checks an edit
+    /// meets, a required one included — and the record is marked erased, for good. The fields
+    /// that held a value are the outcome's `applied`.
+    private func erase(
+        _ change: Change, _ incoming: [String: JSONValue], by author: Author, in table: TableSchema,
+        current: RecordState?
+    ) -> Result {
+        // The server makes and signs an erasure, for the coordinator who asked (or itself).
+        guard change.device == DeviceRegistry.serverDevice, author.role == .server || author.role == .coordinator
+        else {
+            return .rejected("not_permitted", version: current?.version)
+        }
+        guard let current else { return .rejected("missing") }
+        if let rejection = rejection(ofDeletedOrFuture: current, for: change) { return rejection }
+        let personal = table.personalFields
+        guard incoming.isEmpty, !personal.isEmpty else { return .rejected("schema:fields", version: current.version) }
+        var state = current
+        state.version += 1
+        state.isErased = true
+        var applied: [String] = []
+        for name in personal.sorted() where current[name] != .null {
+            applied.append(name)
+            state.fields[name] = RecordState.Field(
+                value: .null, version: state.version, changeID: change.changeID, hlc: change.hlc, author: author)
+        }
+        return Result(
+            state: state, outcome: Outcome(status: .applied, version: state.version, applied: applied),
+            openConflicts: [])
+    }
+
+    /// An update, delete or erasure applies to a live record whose version is not older than its
+    /// base; an erased record takes no change at all (`erased`).
     private func rejection(ofDeletedOrFuture current: RecordState, for change: Change) -> Result? {
         if current.isDeleted { return .rejected("deleted", version: current.version) }
+        if current.isErased { return .rejected("erased", version: current.version) }
         guard change.baseVersion <= current.version else {
             return .rejected("check:base_version", version: current.version)
         }

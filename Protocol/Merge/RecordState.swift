@@ -22,13 +22,20 @@ public struct RecordState: Hashable, Sendable {
     public var id: String
     public var version: Int64
     public var isDeleted: Bool
+    /// Whether the record's personal data was erased (`tandem erase`): its personal fields are
+    /// null, and no change may edit it any more.
+    public var isErased: Bool
     public var fields: [String: Field]
 
-    public init(table: String, id: String, version: Int64, isDeleted: Bool = false, fields: [String: Field]) {
+    public init(
+        table: String, id: String, version: Int64, isDeleted: Bool = false, isErased: Bool = false,
+        fields: [String: Field]
+    ) {
         self.table = table
         self.id = id
         self.version = version
         self.isDeleted = isDeleted
+        self.isErased = isErased
         self.fields = fields
     }
 

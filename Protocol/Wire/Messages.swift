@@ -36,16 +36,21 @@ public enum WireProtocol {
 }
 
 /// `POST /v1/push` body: `{"changes": [change…]}`, and, when the push carries a bundle of a
-/// device the server may not know yet, `"devices": [registration…]` (``CarriedDevice``).
+/// device the server may not know yet, `"devices": [registration…]` (``CarriedDevice``); when
+/// its changes commit to personal values (SPEC §8), `"values": {commitment: {"salt", "value"}}`
+/// (``Openings``), beside the changes and outside their signatures.
 public struct PushRequest: Hashable, Sendable {
     public var changes: [Change]
     /// Registrations carried with the changes (a coordinator's push of a bundle); empty for a
     /// replica's own push, and then not written.
     public var devices: [CarriedDevice]
+    /// The openings of the changes' commitments; not written when empty.
+    public var values: Openings
 
-    public init(changes: [Change], devices: [CarriedDevice] = []) {
+    public init(changes: [Change], devices: [CarriedDevice] = [], values: Openings = Openings()) {
         self.changes = changes
         self.devices = devices
+        self.values = values
     }
 
     public init(json: JSONValue) throws(ProtocolError) {
@@ -62,11 +67,14 @@ public struct PushRequest: Hashable, Sendable {
             }
         }
         self.devices = devices
+        values =
+            try object.optional("values").map { json throws(ProtocolError) in try Openings(json: json) } ?? Openings()
     }
 
     public var json: JSONValue {
         var members = [JSONMember("changes", .array(changes.map(\.json)))]
         if !devices.isEmpty { members.append(JSONMember("devices", .array(devices.map(\.json)))) }
+        if !values.isEmpty { members.append(JSONMember("values", values.json)) }
         return .object(members)
     }
 }
@@ -303,15 +311,20 @@ public struct PullResponse: Hashable, Sendable {
     /// The version of the schema the server merges with (`"schema_version"`), so that a replica
     /// on an older one fetches `GET /v1/schema` and migrates before applying the page.
     public var schemaVersion: Int?
+    /// The openings of the commitments the page's entries hold (SPEC §8, `"values"`), for a
+    /// caller who may see them; not written when empty.
+    public var values: Openings
 
     public init(
-        items: [PullItem], next: Int64, more: Bool, checkpoint: Checkpoint? = nil, schemaVersion: Int? = nil
+        items: [PullItem], next: Int64, more: Bool, checkpoint: Checkpoint? = nil, schemaVersion: Int? = nil,
+        values: Openings = Openings()
     ) {
         self.items = items
         self.next = next
         self.more = more
         self.checkpoint = checkpoint
         self.schemaVersion = schemaVersion
+        self.values = values
     }
 
     public var json: JSONValue {
@@ -320,13 +333,15 @@ public struct PullResponse: Hashable, Sendable {
             JSONMember("more", .bool(more)), JSONMember("checkpoint", checkpoint?.json ?? .null),
         ]
         if let schemaVersion { members.append(JSONMember("schema_version", .int(Int64(schemaVersion)))) }
+        if !values.isEmpty { members.append(JSONMember("values", values.json)) }
         return .object(members)
     }
 
     /// The page's JSON text around items rendered beforehand (``PullItem/render(seq:table:recordID:version:isDeleted:record:entry:isVisible:to:)``,
     /// each one JSON text): byte for byte `json.serialized()` of the same page.
     public static func render(
-        items: [String], next: Int64, more: Bool, checkpoint: Checkpoint?, schemaVersion: Int?
+        items: [String], next: Int64, more: Bool, checkpoint: Checkpoint?, schemaVersion: Int?,
+        values: Openings = Openings()
     ) -> String {
         var output = #"{"items":["#
         output.reserveCapacity(items.reduce(128) { $0 + $1.utf8.count + 1 })
@@ -342,6 +357,10 @@ public struct PullResponse: Hashable, Sendable {
             output += #","schema_version":"#
             output += String(schemaVersion)
         }
+        if !values.isEmpty {
+            output += #","values":"#
+            values.json.write(to: &output)
+        }
         output += "}"
         return output
     }
@@ -355,6 +374,8 @@ public struct PullResponse: Hashable, Sendable {
         more = try object.bool("more", default: false)
         schemaVersion = try object.optionalInt64("schema_version").map { Int($0) }
         checkpoint = try object.optional("checkpoint").map { json throws(ProtocolError) in try Checkpoint(json: json) }
+        values =
+            try object.optional("values").map { json throws(ProtocolError) in try Openings(json: json) } ?? Openings()
     }
 }
 
@@ -544,5 +565,60 @@ public struct ErrorBody: Hashable, Sendable {
         let object = try JSONObjectReader(json, path: "") { ProtocolError(.invalidJSON, $0) }
         error = try object.string("error")
         message = try object.string("message")
+    }
+}
+
+/// `POST /v1/erase` body (coordinators; SPEC §8, `tandem erase`): `{"table", "record_id"}`.
+public struct EraseRequest: Hashable, Sendable {
+    public var table: String
+    public var recordID: String
+
+    public init(table: String, recordID: String) {
+        self.table = table
+        self.recordID = recordID
+    }
+
+    public var json: JSONValue {
+        .object([JSONMember("table", .string(table)), JSONMember("record_id", .string(recordID))])
+    }
+
+    public init(json: JSONValue) throws(ProtocolError) {
+        let object = try JSONObjectReader(json, path: "") { ProtocolError(.invalidJSON, $0) }
+        table = try object.string("table")
+        recordID = try object.string("record_id")
+    }
+}
+
+/// `POST /v1/erase` answer: `{"seq", "version", "erased": [field…], "unerasable": N}` — the
+/// erasure's entry, the record's version after it, the personal fields that held a value, and
+/// how many entries made before this version hold the record's values inside the chain, where
+/// they cannot be erased without breaking it (docs/audit.md, "Personal data").
+public struct EraseResponse: Hashable, Sendable {
+    public var seq: Int64
+    public var version: Int64
+    public var erased: [String]
+    public var unerasable: Int
+
+    public init(seq: Int64, version: Int64, erased: [String], unerasable: Int) {
+        self.seq = seq
+        self.version = version
+        self.erased = erased
+        self.unerasable = unerasable
+    }
+
+    public var json: JSONValue {
+        .object([
+            JSONMember("seq", .int(seq)), JSONMember("version", .int(version)),
+            JSONMember("erased", .array(erased.map(JSONValue.string))),
+            JSONMember("unerasable", .int(Int64(unerasable))),
+        ])
+    }
+
+    public init(json: JSONValue) throws(ProtocolError) {
+        let object = try JSONObjectReader(json, path: "") { ProtocolError(.invalidJSON, $0) }
+        seq = try object.int64("seq")
+        version = try object.int64("version")
+        erased = try object.optionalStrings("erased") ?? []
+        unerasable = Int(try object.optionalInt64("unerasable") ?? 0)
     }
 }

@@ -48,6 +48,7 @@ private struct PullPageReader {
         var more = false
         var checkpoint: Checkpoint?
         var schemaVersion: Int?
+        var values = Openings()
         var known = Set<String>()
         try members { (reader: inout Self, key: String) throws(ProtocolError) in
             guard known.insert(key).inserted else { throw Self.surprise }
@@ -59,12 +60,16 @@ private struct PullPageReader {
                 let value = try reader.parser.parseValue()
                 checkpoint = value == .null ? nil : try Checkpoint(json: value)
             case "schema_version": schemaVersion = try reader.optionalInteger().map { Int($0) }
+            case "values":
+                let value = try reader.parser.parseValue()
+                values = value == .null ? Openings() : try Openings(json: value)
             default: _ = try reader.parser.parseValue()
             }
         }
         parser.skipWhitespace()
         guard parser.position == parser.bytes.count, let items, let next else { throw Self.surprise }
-        return PulledPage(items: items, next: next, more: more, checkpoint: checkpoint, schemaVersion: schemaVersion)
+        return PulledPage(
+            items: items, next: next, more: more, checkpoint: checkpoint, schemaVersion: schemaVersion, values: values)
     }
 
     /// Walks an object's members, calling `read` with each name while the parser stands at its

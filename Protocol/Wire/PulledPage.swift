@@ -11,20 +11,26 @@ package struct PulledPage: Sendable {
     package var more: Bool
     package var checkpoint: Checkpoint?
     package var schemaVersion: Int?
+    /// The openings of the commitments the entries hold (``PullResponse/values``).
+    package var values: Openings
 
-    package init(items: [PulledItem], next: Int64, more: Bool, checkpoint: Checkpoint?, schemaVersion: Int?) {
+    package init(
+        items: [PulledItem], next: Int64, more: Bool, checkpoint: Checkpoint?, schemaVersion: Int?,
+        values: Openings = Openings()
+    ) {
         self.items = items
         self.next = next
         self.more = more
         self.checkpoint = checkpoint
         self.schemaVersion = schemaVersion
+        self.values = values
     }
 
     /// The same page, its texts serialised from its values.
     package init(_ page: PullResponse) {
         self.init(
             items: page.items.map(PulledItem.init), next: page.next, more: page.more, checkpoint: page.checkpoint,
-            schemaVersion: page.schemaVersion)
+            schemaVersion: page.schemaVersion, values: page.values)
     }
 
     /// The page as a value, its texts parsed.
@@ -32,7 +38,8 @@ package struct PulledPage: Sendable {
         var items: [PullItem] = []
         items.reserveCapacity(self.items.count)
         for item in self.items { items.append(try item.pullItem()) }
-        return PullResponse(items: items, next: next, more: more, checkpoint: checkpoint, schemaVersion: schemaVersion)
+        return PullResponse(
+            items: items, next: next, more: more, checkpoint: checkpoint, schemaVersion: schemaVersion, values: values)
     }
 }
 
