@@ -351,6 +351,8 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
                     CREATE INDEX personal_value_record ON personal_value(record_id);
                     INSERT INTO server_meta(key, value)
                         SELECT 'sealed_since', CAST(coalesce(max(seq), 0) AS TEXT) FROM log;
+                    -- An auditor's token issued with --personal receives personal values.
+                    ALTER TABLE token ADD COLUMN personal INTEGER NOT NULL DEFAULT 0;
                     """)
         }
         return migrator

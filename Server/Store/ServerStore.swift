@@ -88,6 +88,10 @@ public protocol ServerStore: Sendable {
     /// A new token; members need an organisation that exists.
     func issueToken(role: Role, organisation: String?, now: Int64) async throws -> String
 
+    /// ``issueToken(role:organisation:now:)``; an auditor's token receives personal values only
+    /// when `seesPersonalValues` (SPEC §8, `token issue --personal`).
+    func issueToken(role: Role, organisation: String?, seesPersonalValues: Bool, now: Int64) async throws -> String
+
     /// Revokes a token at once. Returns false when no such token exists.
     func revoke(token: String, now: Int64) async throws -> Bool
 

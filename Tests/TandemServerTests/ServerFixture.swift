@@ -223,6 +223,9 @@ struct FailingStore: ServerStore {
         throw Broken()
     }
     func issueToken(role: Role, organisation: String?, now: Int64) async throws -> String { throw Broken() }
+    func issueToken(role: Role, organisation: String?, seesPersonalValues: Bool, now: Int64) async throws -> String {
+        throw Broken()
+    }
     func revoke(token: String, now: Int64) async throws -> Bool { throw Broken() }
     func headSeq() async throws -> Int64 { throw Broken() }
     func openConflictCount() async throws -> Int { throw Broken() }

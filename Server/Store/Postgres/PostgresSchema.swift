@@ -84,7 +84,8 @@ enum PostgresSchema {
         );
         CREATE INDEX personal_value_seq ON personal_value(seq);
         CREATE INDEX personal_value_record ON personal_value(record_id);
-        INSERT INTO server_meta(key, value) SELECT 'sealed_since', coalesce(max(seq), 0)::text FROM log
+        INSERT INTO server_meta(key, value) SELECT 'sealed_since', coalesce(max(seq), 0)::text FROM log;
+        ALTER TABLE token ADD COLUMN personal boolean NOT NULL DEFAULT false
         """,
     ]
 
