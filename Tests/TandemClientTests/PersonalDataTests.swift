@@ -33,7 +33,7 @@ import Testing
         return (replica, engine, person.id)
     }
 
-    private static func contains(_ text: String, in bytes: [UInt8]) -> Bool {
+    static func contains(_ text: String, in bytes: [UInt8]) -> Bool {
         let needle = Array(text.utf8)
         guard bytes.count >= needle.count else { return false }
         return (0...(bytes.count - needle.count)).contains { bytes[$0..<($0 + needle.count)].elementsEqual(needle) }
@@ -300,11 +300,7 @@ import Testing
         #expect(then["full_name"] == .null && then["organisation"] == .text(Self.organisation))
         for file in ["auditor.sqlite", "auditor.sqlite-wal", "auditor.sqlite-shm"] {
             let bytes = Array(FileManager.default.contents(atPath: folder + "/" + file) ?? Data())
-            let needle = Array("Zyxwvut".utf8)
-            let found =
-                bytes.count >= needle.count
-                && (0...(bytes.count - needle.count)).contains { bytes[$0..<($0 + needle.count)].elementsEqual(needle) }
-            #expect(!found, "a value is still in \(file)")
+            #expect(!PersonalDataTests.contains("Zyxwvut", in: bytes), "a value is still in \(file)")
         }
     }
 }
