@@ -42,6 +42,26 @@ public enum Sealing {
         return openings.value(of: commitment)
     }
 
+    /// Whether an entry's change or outcome holds a non-null value of a `personal` field in
+    /// plain (an entry made before values were committed to): it sits inside the chain.
+    public static func holdsPlainValue(change: JSONValue, outcome: JSONValue, personal: Set<String>) -> Bool {
+        if case let .object(fields)? = change["fields"],
+            fields.contains(where: {
+                personal.contains($0.key) && $0.value != .null && Commitment.hex(in: $0.value) == nil
+            })
+        {
+            return true
+        }
+        guard case let .array(conflicts)? = outcome["conflicts"] else { return false }
+        return conflicts.contains { conflict in
+            guard case let .string(field)? = conflict["field"], personal.contains(field) else { return false }
+            return [conflict["kept"], conflict["lost"]].contains { value in
+                guard let value, value != .null else { return false }
+                return Commitment.hex(in: value) == nil
+            }
+        }
+    }
+
     /// Every commitment `value` holds (a commitment object, or within an outcome's conflicts).
     public static func commitments(in value: JSONValue) -> [String] {
         if let hex = Commitment.hex(in: value) { return [hex] }

@@ -27,6 +27,53 @@ public struct ConflictRow: Hashable, Sendable {
     public var isOpen = true
 }
 
+/// The opening of a personal value an entry commits to (SPEC §8), kept beside the history:
+/// deleted, with every other of its record's, when the record is erased.
+public struct OpeningRow: Hashable, Sendable {
+    public var commitment: String
+    public var seq: Int64
+    public var table: String
+    public var recordID: String
+    public var salt: String
+    /// The value's JSON text.
+    public var value: String
+
+    public init(commitment: String, seq: Int64, table: String, recordID: String, salt: String, value: String) {
+        self.commitment = commitment
+        self.seq = seq
+        self.table = table
+        self.recordID = recordID
+        self.salt = salt
+        self.value = value
+    }
+
+    /// The row of `opening` (one that opens its commitment), for entry `seq`.
+    init(_ opening: Opening, seq: Int64, table: String, recordID: String) {
+        self.init(
+            commitment: opening.commitment ?? "", seq: seq, table: table, recordID: recordID, salt: opening.salt,
+            value: opening.value.serialized())
+    }
+
+    public var opening: Opening? {
+        guard let value = try? JSONValue.parse(value) else { return nil }
+        return Opening(salt: salt, value: value)
+    }
+}
+
+/// An erasure (`tandem erase`): every opening of the record goes, and its conflicts on personal
+/// fields are closed with their values dropped, at the erasure's entry.
+public struct ErasureRow: Hashable, Sendable {
+    public var recordID: String
+    public var seq: Int64
+    public var fields: Set<String>
+
+    public init(recordID: String, seq: Int64, fields: Set<String>) {
+        self.recordID = recordID
+        self.seq = seq
+        self.fields = fields
+    }
+}
+
 /// A registered device (SPEC §8): its organisation and role, its key, the seq of its registration.
 public struct DeviceRow: Hashable, Sendable {
     public var id: String
@@ -74,6 +121,10 @@ public struct BatchWrites: Sendable {
     public var devices: [DeviceRow] = []
     /// Conflicts settled, with the seq of the decision's entry.
     public var resolvedConflicts: [String: Int64] = [:]
+    /// Openings of the personal values new entries commit to.
+    public var openings: [OpeningRow] = []
+    /// Records erased.
+    public var erasures: [ErasureRow] = []
 
     public init() {}
 

@@ -32,8 +32,12 @@ public enum DerivedForms {
     /// table's default (as `schemas` give it: the schema in force first, then every version the
     /// history installed — a default may have changed since); a set holds at least what its change
     /// added (a `union` merges).
+    ///
+    /// A personal value the history commits to (SPEC §8) is compared opened, with `openings`;
+    /// an erasure sets its fields to null.
     public static func problem(
-        values: String?, of record: RecordState, seq: Int64, setBy entries: [String: LogEntry], schemas: [Schema]
+        values: String?, of record: RecordState, seq: Int64, setBy entries: [String: LogEntry], schemas: [Schema],
+        openings: Openings = Openings()
     ) -> AuditFailure? {
         func failure(_ problem: String) -> AuditFailure {
             AuditFailure(seq: seq, "record \(record.id) (\(record.table)): \(problem)")
@@ -51,11 +55,17 @@ public enum DerivedForms {
                 return failure("field \(name) names a change the history does not hold")
             }
             var expected = JSONValue.null
-            if let value = change.fields[name] {
+            if var value = change.fields[name] {
+                if let commitment = Commitment.hex(in: value) {
+                    guard let opened = openings.value(of: commitment) else {
+                        return failure("field \(name) holds a value whose opening the store does not keep")
+                    }
+                    value = opened
+                }
                 // As the merge took it in; a value today's rules refuse (a store made before
                 // them) was kept as it came.
                 expected = (try? FieldValue(json: value, for: schemaField, in: table.name))?.json ?? value
-            } else if change.op != .insert {
+            } else if change.op != .insert && change.op != .erase {
                 return failure("field \(name) names a change that did not set it")
             }
             let isSet = schemaField.type == .set

@@ -55,11 +55,17 @@ extension StoreAdapter {
             let records = try await visibleRecords(after: after, limit: page, viewer: principal.viewer)
             for record in records {
                 guard let position = positions[record.table] else { continue }
+                let table = schema.tables[position]
+                // A token that does not receive personal values pulls records without them.
+                let hidden = principal.seesPersonalValues ? [] : table.personalFields
                 // Values the store kept in canonical form (as a pull sends them) need no parsing.
-                if digests[position].add(id: record.id, version: record.version, storedValues: record.values) {
+                if hidden.isEmpty,
+                    digests[position].add(id: record.id, version: record.version, storedValues: record.values)
+                {
                     continue
                 }
-                let values = try Self.values(record, in: schema.tables[position].name, fields: fields[position])
+                let values = try Self.values(record, in: table.name, fields: fields[position])
+                    .filter { !hidden.contains($0.name) }
                 digests[position].add(id: record.id, version: record.version, sortedValues: values)
             }
             guard records.count >= page, let last = records.last else { break }

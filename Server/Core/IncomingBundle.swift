@@ -26,11 +26,13 @@ extension StoreAdapter {
         else { throw ServerError(.notFound, "not_found", "no organisation \(organisation)") }
         let viewer = Principal(tokenID: "bundle", organisation: organisation, role: .member)
         var items: [[UInt8]] = []
+        var values = Openings()
         var cursor = since
         var schemaVersion = schema.version
         while true {
             let page = try await pullPage(since: cursor, limit: Self.bundlePage, for: viewer)
             items += page.items.map { Array($0.utf8) }
+            values.formUnion(page.values)
             schemaVersion = page.schemaVersion ?? schemaVersion
             guard page.more, page.next > cursor else {
                 cursor = max(cursor, page.next)
@@ -49,6 +51,8 @@ extension StoreAdapter {
             JSONMember("checkpoint", checkpoint?.json ?? .null),
             JSONMember("conflicts", .array(conflicts.map(\.json))),
             JSONMember("schema", try await currentSchema().json),
+            // The openings of the personal values the items' entries commit to (SPEC §8).
+            JSONMember("values", values.json),
         ]
         return BundleFrame.seal(kind: .pull, header: header, body: items, key: serverKey)
     }

@@ -6,10 +6,13 @@ public import TandemProtocol
 public struct LogChain: Sendable {
     public private(set) var head: LogHead
     let serverKey: SigningKey
+    /// The salts of the server's own commitments (an outcome's personal values, SPEC §8).
+    let salts: SaltKey
 
     public init(head: LogHead, serverKey: SigningKey) {
         self.head = head
         self.serverKey = serverKey
+        salts = SaltKey(serverKey)
     }
 
     /// Logs `change` at `now` with its outcome into `writes` and returns its seq.

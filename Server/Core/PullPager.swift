@@ -33,10 +33,21 @@ public struct RenderedPullPage: Sendable {
     public var next: Int64
     public var more: Bool
     public var schemaVersion: Int?
+    /// The openings of the personal values the page's entries commit to, for a caller who may see them.
+    public var values = Openings()
+
+    public init(items: [String], next: Int64, more: Bool, schemaVersion: Int?, values: Openings = Openings()) {
+        self.items = items
+        self.next = next
+        self.more = more
+        self.schemaVersion = schemaVersion
+        self.values = values
+    }
 
     /// The page's JSON text with the checkpoint of `next` (``PullResponse``).
     public func json(checkpoint: Checkpoint?) -> String {
-        PullResponse.render(items: items, next: next, more: more, checkpoint: checkpoint, schemaVersion: schemaVersion)
+        PullResponse.render(
+            items: items, next: next, more: more, checkpoint: checkpoint, schemaVersion: schemaVersion, values: values)
     }
 
     /// The page as a value (tests, and callers in process).

@@ -10,12 +10,18 @@ public struct ReceivedChange: Sendable {
     public var isSigned: Bool
     /// The change's RFC 8785 bytes, written once for its signature and its log line.
     public var canonical: [UInt8]?
+    /// The openings pushed beside the change (the whole push's: each change takes those of its
+    /// own commitments), SPEC §8.
+    public var openings: Openings
 
-    public init(change: Change, author: Author, isSigned: Bool, canonical: [UInt8]? = nil) {
+    public init(
+        change: Change, author: Author, isSigned: Bool, canonical: [UInt8]? = nil, openings: Openings = Openings()
+    ) {
         self.change = change
         self.author = author
         self.isSigned = isSigned
         self.canonical = canonical
+        self.openings = openings
     }
 }
 
@@ -35,7 +41,13 @@ public struct LogHead: Hashable, Sendable {
 /// A push batch worked out in memory (SPEC §5): each change merged in order against the facts a
 /// store fetched for the batch and what the earlier changes did, logged with the next seq and
 /// chained, and its consequences — record, references, unique values, grants, readers,
-/// markers, conflicts — collected as ``BatchWrites``.
+/// markers, conflicts, the openings of personal values — collected as ``BatchWrites``.
+///
+/// Personal values (SPEC §8): a change commits to them and its openings come beside it; the
+/// merge reads the change opened, the history keeps it as signed (commitments only), and an
+/// outcome's kept and lost personal values are committed to with the server's salts. A batch
+/// holding a personal value in plain is refused whole (`plain_personal_value`): logged, it would
+/// sit in the chain for ever.
 ///
 /// A store drives it inside one write transaction (``StoreWork``): it fetches what
 /// ``start(at:)`` and ``advance(with:)`` ask for until they ask for nothing, then writes
@@ -55,6 +67,8 @@ public struct PushBatch: StoreWork {
     private var taken: [String: PushResult] = [:]
     /// Everything asked of the store so far: a round that asks nothing new means it did not answer.
     private var asked = FactRequest()
+    /// Each change with its commitments opened (nil: one that nothing pushed opens), in order.
+    private var opened: [Change?] = []
 
     public init(_ items: [ReceivedChange], merge: Merge, now: Int64, serverKey: SigningKey) {
         self.items = items
@@ -69,8 +83,20 @@ public struct PushBatch: StoreWork {
 
     public mutating func start(at head: LogHead) throws -> FactRequest? {
         chain = LogChain(head: head, serverKey: chain.serverKey)
+        opened = try items.enumerated().map { index, item throws(ServerError) in
+            let personal = schema.personalFields(of: item.change.table)
+            switch item.change.opened(item.openings, personal: personal) {
+            case let .success(change): return change
+            case let .failure(.plain(field)):
+                throw ServerError(
+                    .badRequest, "plain_personal_value",
+                    "changes[\(index)].fields.\(field): a personal value is pushed as a commitment, with its opening in \"values\" (SPEC §8)"
+                )
+            case .failure(.unopened): return nil
+            }
+        }
         var request = FactRequest()
-        for item in items { foresee(item.change, into: &request) }
+        for (item, opened) in zip(items, opened) { foresee(opened ?? item.change, into: &request) }
         return try ask(request)
     }
 
@@ -78,13 +104,13 @@ public struct PushBatch: StoreWork {
         context.supply(facts)
         while results.count < items.count {
             context.missing = FactRequest()
-            guard let evaluation = evaluate(items[results.count]) else {
+            guard let evaluation = evaluate(at: results.count) else {
                 // What the rest of the batch will ask for, as far as can be told now: fetched in
                 // the same round.
                 var needed = context.missing
-                for item in items.dropFirst(results.count + 1) {
+                for index in items.indices.dropFirst(results.count + 1) {
                     context.missing = FactRequest()
-                    _ = evaluate(item)
+                    _ = evaluate(at: index)
                     needed.formUnion(context.missing)
                 }
                 context.missing = FactRequest()
@@ -143,8 +169,9 @@ public struct PushBatch: StoreWork {
         var after: [(person: String, organisation: String)] = []
     }
 
-    /// What `item` does given what the batch knows; nil when a fact it needs is missing.
-    private func evaluate(_ item: ReceivedChange) -> Evaluation? {
+    /// What the change at `index` does given what the batch knows; nil when a fact it needs is missing.
+    private func evaluate(at index: Int) -> Evaluation? {
+        let item = items[index]
         let change = item.change
         if let first = taken[change.changeID] { return .duplicate(duplicate(of: first)) }
         guard let logged = context.loggedChange(change.changeID) else { return nil }
@@ -154,8 +181,12 @@ public struct PushBatch: StoreWork {
         if !item.isSigned { return .merged(.rejected("signature"), before: nil) }
         if !Identifier.isUUID(change.changeID) { return .merged(.rejected("schema:change_id"), before: nil) }
         if item.author.role == .auditor { return .merged(.rejected("not_permitted"), before: nil) }
+        guard let opened = opened[index] else {
+            let field = change.fields.keys.sorted().first { Commitment.hex(in: change.fields[$0] ?? .null) != nil }
+            return .merged(.rejected("commitment:\(field ?? "fields")"), before: nil)
+        }
         guard let current = context.record(change.recordID) else { return nil }
-        let result = merge.apply(change, by: item.author, to: current, now: now, context: context)
+        let result = merge.apply(opened, by: item.author, to: current, now: now, context: context)
         guard context.missing.isEmpty else { return nil }
         guard let state = result.state else { return .merged(result, before: current) }
         guard let grants = knownGrants(after: state, before: current) else { return nil }
@@ -181,9 +212,18 @@ public struct PushBatch: StoreWork {
             results.append(result)
             states.append(nil)
         case let .merged(result, before, grants):
+            let personal = schema.personalFields(of: change.table)
+            let (outcome, kept) = result.outcome.sealed(
+                personal: personal, salts: chain.salts, changeID: change.changeID)
             let seq = chain.append(
-                change, canonical: item.canonical, by: item.author, outcome: result.outcome, now: now,
+                change, canonical: item.canonical, by: item.author, outcome: outcome, now: now,
                 isSigned: item.isSigned, to: &writes)
+            let pushed = change.fields.values.compactMap(Commitment.hex(in:)).compactMap { commitment in
+                item.openings.value(of: commitment) == nil ? nil : item.openings[commitment]
+            }
+            for opening in pushed + kept {
+                writes.openings.append(OpeningRow(opening, seq: seq, table: change.table, recordID: change.recordID))
+            }
             if let state = result.state { save(state, before: before, grants: grants, seq: seq) }
             for conflict in result.openConflicts {
                 writes.conflicts.append(
@@ -192,11 +232,11 @@ public struct PushBatch: StoreWork {
                         table: change.table, recordID: change.recordID, field: conflict.field, incoming: conflict.lost,
                         seq: seq))
             }
-            let pushed = PushResult(
+            let answer = PushResult(
                 changeID: change.changeID, status: result.outcome.status, seq: seq, version: result.outcome.version,
                 reason: result.outcome.reason)
-            if item.isSigned { taken[change.changeID] = pushed }
-            results.append(pushed)
+            if item.isSigned { taken[change.changeID] = answer }
+            results.append(answer)
             states.append(result.state)
         }
     }

@@ -82,14 +82,18 @@ public struct ResolveWork: StoreWork {
         case let .value(chosen): value = chosen
         }
         let clock = HLC(milliseconds: now, counter: 0, device: DeviceRegistry.serverDevice)
-        let change = Change(
+        // A personal value is committed to, as a replica's would be (SPEC §8).
+        let (change, openings) = Change(
             changeID: UUIDv7Generator.id(at: clock), table: table.name, recordID: record.id, op: .update,
             fields: [conflict.field: value], baseVersion: record.version, hlc: clock.description,
             device: DeviceRegistry.serverDevice
-        ).signed(with: serverKey)
+        ).sealed(personal: table.personalFields, salts: SaltKey(serverKey))
         var batch = PushBatch(
-            [ReceivedChange(change: change, author: author, isSigned: true)], merge: merge, now: now,
-            serverKey: serverKey)
+            [
+                ReceivedChange(
+                    change: change.signed(with: serverKey), author: author, isSigned: true,
+                    openings: Openings(openings))
+            ], merge: merge, now: now, serverKey: serverKey)
         let first = try batch.start(at: head)
         decision = batch
         return try first ?? finish(batch)

@@ -89,6 +89,19 @@ public protocol StoreAdapter: Sendable {
     /// The records whose grants of sight are withdrawn now, in seq order.
     func withdrawnGrants() async throws -> [WithdrawnGrant]
 
+    // MARK: Personal values (SPEC §8)
+
+    /// The openings kept for the entries at `seqs`.
+    func openings(at seqs: [Int64]) async throws -> [OpeningRow]
+
+    /// The entries of `recordID` made before the store kept personal values beside the history
+    /// (they may hold them in plain), in seq order.
+    func entriesBeforeSealing(of recordID: String) async throws -> [HistoryLine]
+
+    /// After an erasure: leaves no byte of what was deleted in the store's files (SQLite: a
+    /// truncating WAL checkpoint, deleted content being zeroed; PostgreSQL: a vacuum).
+    func scrub() async throws
+
     /// Runs the ``SchemaWork`` `make` builds (with the merge of the schema in force) in one write
     /// transaction, as ``perform(_:)`` does, and keeps the schema it installs as the store's.
     func install(_ make: @escaping @Sendable (Merge) -> SchemaWork) async throws -> SchemaWork
@@ -125,11 +138,6 @@ public struct PullCandidates: Sendable {
 }
 
 extension StoreAdapter {
-    /// A push that carries no device registration.
-    public func push(_ changes: [Change], by principal: Principal, now: Int64) async throws -> [PushResult] {
-        try await push(changes, carrying: [], by: principal, now: now)
-    }
-
     /// Judges the batch before its transaction (device keys read once, signatures checked on
     /// every core), then merges it in one write transaction (``PushBatch``).
     ///
@@ -137,8 +145,9 @@ extension StoreAdapter {
     ///   coordinator pushes, those of the batch's devices the store does not know yet are
     ///   registered first, in a transaction of their own (``CarriedDevicesWork``); from any other
     ///   role they are ignored.
+    ///   - values: the openings of the changes' commitments to personal values (SPEC §8).
     public func push(
-        _ changes: [Change], carrying carried: [CarriedDevice], by principal: Principal, now: Int64
+        _ changes: [Change], carrying carried: [CarriedDevice], values: Openings, by principal: Principal, now: Int64
     ) async throws -> [PushResult] {
         var registrations = try await registrations(of: Set(changes.map(\.device)))
         let unknown = carried.filter { registrations[$0.device] == nil && changes.contains(device: $0.device) }
@@ -149,8 +158,10 @@ extension StoreAdapter {
             }
             if !work.registered.isEmpty { registrations = try await self.registrations(of: Set(changes.map(\.device))) }
         }
-        let received = ServerCore.receive(
+        var judged = ServerCore.receive(
             changes, by: principal, registrations: registrations, serverKey: serverKey)
+        if !values.isEmpty { for index in judged.indices { judged[index].openings = values } }
+        let received = judged
         let serverKey = serverKey
         return try await transaction(.push) { merge in
             PushBatch(received, merge: merge, now: now, serverKey: serverKey)
@@ -165,7 +176,36 @@ extension StoreAdapter {
         let found = try await pullCandidates(since: since, limit: limit, viewer: viewer)
         let page = PullPager.page(
             entries: found.entries, markers: found.markers, since: since, limit: limit, head: found.head)
-        return RenderedPullPage(items: page.items, next: page.next, more: page.more, schemaVersion: found.schemaVersion)
+        var rendered = RenderedPullPage(
+            items: page.items, next: page.next, more: page.more, schemaVersion: found.schemaVersion)
+        let seqs = found.entries.lazy.filter { $0.seq <= page.next }.map(\.seq)
+        guard !seqs.isEmpty else { return rendered }
+        if principal.seesPersonalValues {
+            rendered.values = Self.openings(try await openings(at: Array(seqs)))
+        } else {
+            rendered.items = try PersonalRedaction.redact(rendered.items, schema: try await currentSchema())
+        }
+        return rendered
+    }
+
+    /// History lines after `since` as `principal` reads them (``ServerStore/history(since:limit:for:)``).
+    public func history(since: Int64, limit: Int, for principal: Principal) async throws -> [HistoryLine] {
+        let lines = try await history(since: since, limit: limit)
+        guard principal.seesPersonalValues, !lines.isEmpty else { return lines }
+        let rows = try await openings(at: lines.map(\.seq))
+        guard !rows.isEmpty else { return lines }
+        let bySeq = Dictionary(grouping: rows, by: \.seq)
+        return lines.map { line in
+            guard let rows = bySeq[line.seq] else { return line }
+            return HistoryLine(seq: line.seq, line: LogEntry.line(line.line, with: Self.openings(rows)))
+        }
+    }
+
+    /// The openings of `rows`, each under the commitment it was kept for.
+    static func openings(_ rows: [OpeningRow]) -> Openings {
+        var byCommitment: [String: Opening] = [:]
+        for row in rows { if let opening = row.opening { byCommitment[row.commitment] = opening } }
+        return Openings(byCommitment)
     }
 
     /// Settles an open conflict (coordinators and the record's owners; ``ResolveWork``).
@@ -214,7 +254,7 @@ extension StoreAdapter {
 
 /// The write transactions `tandem_store_transaction_duration_seconds` times, by `operation`.
 enum StoreOperation: String, CaseIterable, Sendable {
-    case push, resolve, device
+    case push, resolve, device, erase
 
     static let metricName = "tandem_store_transaction_duration_seconds"
 
@@ -238,4 +278,31 @@ extension StoreAdapter {
 extension [Change] {
     /// Whether one of the changes is `device`'s.
     fileprivate func contains(device: String) -> Bool { contains { $0.device == device } }
+}
+
+extension StoreAdapter {
+    /// Erases a record's personal data (coordinators; ``EraseWork``), then makes sure no byte
+    /// of it stays in the store's files (``scrub()``), and counts the entries made before this
+    /// version that hold its values in plain, inside the chain (docs/audit.md, "Personal data").
+    ///
+    /// - Throws: ``ServerError`` `forbidden` for anyone but a coordinator, and ``EraseWork``'s refusals.
+    public func erase(_ request: EraseRequest, by principal: Principal, now: Int64) async throws -> EraseResponse {
+        guard principal.role == .coordinator else {
+            throw ServerError.forbidden("only coordinators erase personal data")
+        }
+        let serverKey = serverKey
+        let work = try await transaction(.erase) { merge in
+            EraseWork(request, by: principal, merge: merge, now: now, serverKey: serverKey)
+        }
+        guard var response = work.response else {
+            throw ServerError(.unavailable, "storage", "the record was not erased")
+        }
+        try await scrub()
+        let personal = try await currentSchema().personalFields(of: request.table)
+        response.unerasable = try await entriesBeforeSealing(of: request.recordID).count { line in
+            guard let entry = try? LogEntry(json: JSONValue.parse(line.line)) else { return false }
+            return Sealing.holdsPlainValue(change: entry.change, outcome: entry.outcome, personal: personal)
+        }
+        return response
+    }
 }

@@ -64,6 +64,8 @@ extension StoreAdapter {
         var after: Int64 = 0
         reading: while true {
             let rows = try await storedEntries(after: after, limit: page)
+            // The openings kept beside these entries must open what they commit to (SPEC §8).
+            let kept = Dictionary(grouping: try await openings(at: rows.map(\.seq)), by: \.seq)
             for row in rows {
                 guard verification.add(line: Array(row.line.utf8)) else { break reading }
                 guard let entry = verification.last else { continue }
@@ -72,6 +74,7 @@ extension StoreAdapter {
                 }
                 if let problem = Self.problem(columns: row, of: entry)
                     ?? DerivedForms.problem(item: row.item, of: entry)
+                    ?? kept[entry.seq].flatMap({ Self.problem(openings: $0, of: entry) })
                 {
                     verification.fail(problem)
                     break reading
@@ -92,6 +95,13 @@ extension StoreAdapter {
         }
         if report.failure == nil { report.failure = try await recordFailure(page: page, installed: installed) }
         return report
+    }
+
+    /// The openings kept for an entry must each open a commitment the entry holds.
+    static func problem(openings rows: [OpeningRow], of entry: LogEntry) -> AuditFailure? {
+        LogEntry.openingProblem(Self.openings(rows).json, entry: entry).map {
+            AuditFailure(seq: entry.seq, "the store's personal values: " + $0)
+        }
     }
 
     /// The columns the store looks entries up by must say what the entry says.
@@ -122,9 +132,11 @@ extension StoreAdapter {
             for case let (id, line?) in try await facts(for: request).changeIDs {
                 entries[id] = try? LogEntry(json: JSONValue.parse(line.line))
             }
+            let openings = Self.openings(try await self.openings(at: entries.values.map(\.seq)))
             for record in records {
                 if let failure = DerivedForms.problem(
-                    values: record.values, of: record.state, seq: record.seq, setBy: entries, schemas: schemas)
+                    values: record.values, of: record.state, seq: record.seq, setBy: entries, schemas: schemas,
+                    openings: openings)
                 {
                     return failure
                 }

@@ -11,9 +11,12 @@ public struct TokenRow: Hashable, Sendable {
     public var createdAt: String
     /// When it was revoked (RFC 3339); nil while it is active.
     public var revokedAt: String?
+    /// An auditor's token issued with `--personal`: it receives personal values (SPEC §8).
+    public var personal: Bool
 
     public init(
-        id: String, hash: String, role: Role, organisation: String?, createdAt: String, revokedAt: String? = nil
+        id: String, hash: String, role: Role, organisation: String?, createdAt: String, revokedAt: String? = nil,
+        personal: Bool = false
     ) {
         self.id = id
         self.hash = hash
@@ -21,6 +24,7 @@ public struct TokenRow: Hashable, Sendable {
         self.organisation = organisation
         self.createdAt = createdAt
         self.revokedAt = revokedAt
+        self.personal = personal
     }
 }
 
@@ -37,10 +41,13 @@ public enum Tokens {
     public static func hash(_ token: String) -> String { hex(Array(SHA256.hash(data: Array(token.utf8)))) }
 
     /// The row of a new token `token` of `role` (for `organisation` when a member's) made at `now`.
-    public static func row(for token: String, role: Role, organisation: String?, now: Int64) -> TokenRow {
+    public static func row(for token: String, role: Role, organisation: String?, personal: Bool = false, now: Int64)
+        -> TokenRow
+    {
         TokenRow(
             id: UUIDv7Generator.id(at: HLC(milliseconds: now, counter: 0, device: "")), hash: hash(token), role: role,
-            organisation: role == .member ? organisation : nil, createdAt: Timestamp.string(milliseconds: now))
+            organisation: role == .member ? organisation : nil, createdAt: Timestamp.string(milliseconds: now),
+            personal: personal)
     }
 
     private static func hex(_ bytes: [UInt8]) -> String {
@@ -65,7 +72,9 @@ extension StoreAdapter {
                 !record.isDeleted
             else { return nil }
         }
-        return Principal(tokenID: row.id, organisation: row.organisation, role: row.role)
+        return Principal(
+            tokenID: row.id, organisation: row.organisation, role: row.role,
+            seesPersonalValues: row.role != .auditor || row.personal)
     }
 
     /// A new token of `role`; a member's needs an organisation that exists — a live record of the
@@ -74,6 +83,14 @@ extension StoreAdapter {
     /// - Throws: ``ServerError`` `bad_role` (the server's role), `no_organisation` (a member
     ///   token without one, or with one that does not exist).
     public func issueToken(role: Role, organisation: String?, now: Int64) async throws -> String {
+        try await issueToken(role: role, organisation: organisation, seesPersonalValues: false, now: now)
+    }
+
+    /// ``issueToken(role:organisation:now:)``; `seesPersonalValues`: an auditor's token that
+    /// receives personal values (`--personal`; members and coordinators always do).
+    public func issueToken(role: Role, organisation: String?, seesPersonalValues: Bool, now: Int64) async throws
+        -> String
+    {
         guard role != .server else { throw ServerError(.badRequest, "bad_role", "no token can have the server role") }
         if role == .member {
             guard let organisation else {
@@ -89,7 +106,10 @@ extension StoreAdapter {
             else { throw ServerError(.notFound, "no_organisation", "no organisation \(organisation)") }
         }
         let token = Tokens.make()
-        try await addToken(Tokens.row(for: token, role: role, organisation: organisation, now: now))
+        try await addToken(
+            Tokens.row(
+                for: token, role: role, organisation: organisation, personal: role == .auditor && seesPersonalValues,
+                now: now))
         return token
     }
 

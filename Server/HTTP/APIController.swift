@@ -24,6 +24,7 @@ struct APIController: Sendable {
         group.post("conflicts/:id/resolve", use: resolve)
         group.post("devices", use: registerDevice)
         group.get("history", use: history)
+        group.post("erase", use: erase)
         group.get("checkpoint", use: checkpoint)
         group.get("bundle", use: bundle)
         group.get("digest", use: digest)
@@ -61,7 +62,8 @@ struct APIController: Sendable {
         }
         try PushLimits.check(push.changes, within: store.schema.limits)
         try PushLimits.check(push.devices, carriedWith: push.changes, within: store.schema.limits)
-        let results = try await store.push(push.changes, carrying: push.devices, by: principal, now: clock())
+        let results = try await store.push(
+            push.changes, carrying: push.devices, values: push.values, by: principal, now: clock())
         metrics.recordPush(results)
         return JSONResponse.make(PushResponse(results: results).json, for: request)
     }
@@ -152,7 +154,8 @@ struct APIController: Sendable {
             otherwise: "limit: expected an integer of 1 or more")
         // The first page is read before answering, so that a failing store is a 503, not a cut stream.
         let store = store
-        let first = try await store.history(since: since, limit: Int(min(limit, Int64(Self.historyPage))))
+        let first = try await store.history(
+            since: since, limit: Int(min(limit, Int64(Self.historyPage))), for: principal)
         let headers: HTTPFields = [.contentType: "application/x-ndjson"]
         let body = ResponseBody { writer in
             var page = first
@@ -168,11 +171,27 @@ struct APIController: Sendable {
                 sent += Int64(page.count)
                 cursor = page.last?.seq ?? cursor
                 guard sent < limit, page.count == Self.historyPage else { break }
-                page = try await store.history(since: cursor, limit: Int(min(limit - sent, Int64(Self.historyPage))))
+                page = try await store.history(
+                    since: cursor, limit: Int(min(limit - sent, Int64(Self.historyPage))), for: principal)
             }
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// `POST /v1/erase` with `{"table", "record_id"}` → `{"seq", "version", "erased", "unerasable"}`
+    /// (coordinators; SPEC §8, `tandem erase`).
+    @Sendable func erase(request: Request, context: Context) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let body = try await RequestBodyReader.json(from: request, context: context)
+        let erase: EraseRequest
+        do {
+            erase = try EraseRequest(json: body)
+        } catch {
+            throw ServerError.badJSON(error.message)
+        }
+        let response = try await store.erase(erase, by: principal, now: clock())
+        return JSONResponse.make(response.json, for: request)
     }
 
     /// `GET /v1/checkpoint[?seq=N[&hash=H&time=T&signature=S]]` → `{"seq", "hash", "time",

@@ -19,6 +19,7 @@ enum RouteTable {
         (["v1", "conflicts", ":id", "resolve"], [.post]),
         (["v1", "devices"], [.post]),
         (["v1", "history"], [.get, .head]),
+        (["v1", "erase"], [.post]),
         (["v1", "checkpoint"], [.get, .head]),
         (["v1", "bundle"], [.get, .head]),
         (["v1", "digest"], [.get, .head]),

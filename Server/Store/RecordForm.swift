@@ -9,7 +9,10 @@ enum RecordForm {
     /// stamps — `{"f": {field: stamp}, "s": [[version, change_id, hlc, author], …]}`, each
     /// field's index into the stamps (the change that last set it), each stamp written once
     /// however many fields one change set.
-    static func encode(_ fields: [String: RecordState.Field]) -> (state: String, values: String) {
+    /// An erased record (`tandem erase`) has `"e":1` last in its stamps: `{"f": …, "s": […], "e": 1}`.
+    static func encode(_ fields: [String: RecordState.Field], isErased: Bool = false) -> (
+        state: String, values: String
+    ) {
         var stamps: [RecordState.Field] = []
         var index: [String: Int] = [:]
         var state: [UInt8] = []
@@ -54,12 +57,15 @@ enum RecordForm {
             stamp.author.json.write(to: &state)
             state.append(UInt8(ascii: "]"))
         }
-        state.append(contentsOf: "]}".utf8)
+        state.append(contentsOf: isErased ? #"],"e":1}"#.utf8 : "]}".utf8)
         values.append(UInt8(ascii: "}"))
         return (String(decoding: state, as: UTF8.self), String(decoding: values, as: UTF8.self))
     }
 
-    /// A record's per-field state from ``encode(_:)`` — or, with no `values`, from the form
+    /// Whether the stamps ``encode(_:isErased:)`` wrote are an erased record's.
+    static func isErased(state text: String) -> Bool { text.hasSuffix(#","e":1}"#) }
+
+    /// A record's per-field state from ``encode(_:isErased:)`` — or, with no `values`, from the form
     /// stores kept before `v5-core`: `{field: {"value", "version", "change_id", "hlc", "author"}}`.
     static func decode(state text: String, values: String?) throws -> [String: RecordState.Field] {
         guard case let .object(members) = try JSONValue.parse(text) else { return [:] }

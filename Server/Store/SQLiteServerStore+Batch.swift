@@ -198,7 +198,7 @@ extension SQLiteServerStore {
                     last_seq = excluded.last_seq, state = excluded.state, values_json = excluded.values_json
                 """)
         for (state, seq) in writes.records.values {
-            let kept = RecordForm.encode(state.fields)
+            let kept = RecordForm.encode(state.fields, isErased: state.isErased)
             try record.execute(binding: [
                 state.id.databaseValue, state.table.databaseValue, state.version.databaseValue,
                 state.isDeleted.databaseValue, seq.databaseValue, kept.state.databaseValue, kept.values.databaseValue,
@@ -276,6 +276,32 @@ extension SQLiteServerStore {
             try conflict.execute(binding: [
                 row.id.databaseValue, row.table.databaseValue, row.recordID.databaseValue, row.field.databaseValue,
                 row.incoming.serialized().databaseValue, row.seq.databaseValue,
+            ])
+        }
+        // (A store that migration `v6-personal` has not reached yet writes none: its migrations
+        // write grants only.)
+        guard !writes.openings.isEmpty || !writes.erasures.isEmpty else { return }
+        let opening = try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO personal_value(commitment, seq, tbl, record_id, salt, value)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """)
+        for row in writes.openings {
+            try opening.execute(binding: [
+                row.commitment.databaseValue, row.seq.databaseValue, row.table.databaseValue,
+                row.recordID.databaseValue, row.salt.databaseValue, row.value.databaseValue,
+            ])
+        }
+        let forget = try db.cachedStatement(sql: "DELETE FROM personal_value WHERE record_id = ?")
+        let close = try db.cachedStatement(
+            sql: """
+                UPDATE conflict SET incoming = 'null', status = 'resolved', resolved_seq = coalesce(resolved_seq, ?)
+                WHERE record_id = ? AND field IN (SELECT value FROM json_each(?))
+                """)
+        for erasure in writes.erasures {
+            try forget.execute(binding: [erasure.recordID.databaseValue])
+            try close.execute(binding: [
+                erasure.seq.databaseValue, erasure.recordID.databaseValue, jsonArray(erasure.fields).databaseValue,
             ])
         }
     }

@@ -16,6 +16,7 @@ extension SQLiteServerStore {
     static func record(_ row: Row) throws -> RecordState {
         RecordState(
             table: row["tbl"], id: row["id"], version: row["version"], isDeleted: row["deleted"],
+            isErased: RecordForm.isErased(state: row["state"]),
             fields: try RecordForm.decode(state: row["state"], values: row["values_json"]))
     }
 
@@ -25,7 +26,7 @@ extension SQLiteServerStore {
     /// A record from a row of ``recordColumns`` (a store `v5-core` has reached), read by position.
     static func currentRecord(_ row: Row) throws -> RecordState {
         RecordState(
-            table: row[1], id: row[0], version: row[2], isDeleted: row[3],
+            table: row[1], id: row[0], version: row[2], isDeleted: row[3], isErased: RecordForm.isErased(state: row[4]),
             fields: try RecordForm.decode(state: row[4], values: row[5]))
     }
 

@@ -7,13 +7,13 @@ extension SQLiteServerStore {
         try await read { db in
             try Row.fetchOne(
                 db.cachedStatement(
-                    sql: "SELECT id, role, organisation, created_at, revoked_at FROM token WHERE hash = ?"),
+                    sql: "SELECT id, role, organisation, created_at, revoked_at, personal FROM token WHERE hash = ?"),
                 arguments: [hash]
             ).flatMap { row in
                 Role(rawValue: row["role"]).map { role in
                     TokenRow(
                         id: row["id"], hash: hash, role: role, organisation: row["organisation"],
-                        createdAt: row["created_at"], revokedAt: row["revoked_at"])
+                        createdAt: row["created_at"], revokedAt: row["revoked_at"], personal: row["personal"])
                 }
             }
         }
@@ -25,8 +25,13 @@ extension SQLiteServerStore {
 
     static func insert(_ row: TokenRow, db: Database) throws {
         try db.execute(
-            sql: "INSERT INTO token(id, hash, role, organisation, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [row.id, row.hash, row.role.rawValue, row.organisation, row.createdAt, row.revokedAt])
+            sql: """
+                INSERT INTO token(id, hash, role, organisation, created_at, revoked_at, personal)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                row.id, row.hash, row.role.rawValue, row.organisation, row.createdAt, row.revokedAt, row.personal,
+            ])
     }
 
     public func revokeToken(hash: String, at time: String) async throws -> Bool {

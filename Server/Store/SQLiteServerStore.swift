@@ -158,6 +158,9 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
         configuration.prepareDatabase { db in
             // A page cache of 64 MiB (SQLite's default is 2 MiB): the indexes a push walks stay in memory.
             try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA cache_size = -65536")
+            // What is deleted or overwritten is zeroed in the file, so that an erased personal
+            // value (`tandem erase`, SPEC §8) leaves no byte behind in freed space.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
             // Checkpoints run beside the writer (``WALCheckpointer``); this is the fallback.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerFallbackPages)")
         }
@@ -332,6 +335,25 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
             }
             guard let schema = try storedSchema(db: db) else { return }
             try countGrants(schema: addingBundledConstraints(to: schema) ?? schema, db: db)
+        }
+        migrator.registerMigration("v6-personal") { db in
+            // Personal values beside the history (SPEC §8, docs/audit.md "Personal data"): the
+            // openings of the commitments entries hold, by commitment, found by entry (pulls, the
+            // history) and by record (an erasure deletes them). Entries made before hold their
+            // values in plain, inside the chain: `sealed_since` is where they end.
+            try db.execute(
+                sql: """
+                    CREATE TABLE personal_value (
+                        commitment TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL, tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL, salt TEXT NOT NULL, value TEXT NOT NULL
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE INDEX personal_value_seq ON personal_value(seq);
+                    CREATE INDEX personal_value_record ON personal_value(record_id);
+                    INSERT INTO server_meta(key, value)
+                        SELECT 'sealed_since', CAST(coalesce(max(seq), 0) AS TEXT) FROM log;
+                    -- An auditor's token issued with --personal receives personal values.
+                    ALTER TABLE token ADD COLUMN personal INTEGER NOT NULL DEFAULT 0;
+                    """)
         }
         return migrator
     }()

@@ -7,11 +7,16 @@ public struct Principal: Hashable, Sendable {
     public var tokenID: String
     public var organisation: String?
     public var role: Role
+    /// Whether the token receives personal values (SPEC §8): members (those they may see) and
+    /// coordinators do; an auditor's only when issued with `--personal` — an auditor checks
+    /// the history's integrity from its commitments alone.
+    public var seesPersonalValues: Bool
 
-    public init(tokenID: String, organisation: String?, role: Role) {
+    public init(tokenID: String, organisation: String?, role: Role, seesPersonalValues: Bool? = nil) {
         self.tokenID = tokenID
         self.organisation = organisation
         self.role = role
+        self.seesPersonalValues = seesPersonalValues ?? (role != .auditor)
     }
 
     /// The author of a change this principal pushes from `device`.
@@ -47,13 +52,13 @@ public protocol ServerStore: Sendable {
     /// The principal a token stands for; nil when the token is unknown or revoked.
     func authenticate(token: String) async throws -> Principal?
 
-    /// Applies a batch of changes in order, one transaction; one result a change (SPEC §5).
-    func push(_ changes: [Change], by principal: Principal, now: Int64) async throws -> [PushResult]
-
-    /// Applies a batch as ``push(_:by:now:)`` does, registering first the devices a coordinator's
-    /// push carries with a bundle (``CarriedDevice``; docs/sync.md, Bundles).
-    func push(_ changes: [Change], carrying carried: [CarriedDevice], by principal: Principal, now: Int64)
-        async throws -> [PushResult]
+    /// Applies a batch of changes in order, one transaction; one result a change (SPEC §5),
+    /// registering first the devices a coordinator's push carries with a bundle
+    /// (``CarriedDevice``; docs/sync.md, Bundles). `values` opens the changes' commitments to
+    /// personal values (SPEC §8).
+    func push(
+        _ changes: [Change], carrying carried: [CarriedDevice], values: Openings, by principal: Principal, now: Int64
+    ) async throws -> [PushResult]
 
     /// Log entries after `since` that `principal` may see, with the records as they now stand,
     /// rendered as a pull sends them (``PullPager``).
@@ -83,6 +88,10 @@ public protocol ServerStore: Sendable {
     /// A new token; members need an organisation that exists.
     func issueToken(role: Role, organisation: String?, now: Int64) async throws -> String
 
+    /// ``issueToken(role:organisation:now:)``; an auditor's token receives personal values only
+    /// when `seesPersonalValues` (SPEC §8, `token issue --personal`).
+    func issueToken(role: Role, organisation: String?, seesPersonalValues: Bool, now: Int64) async throws -> String
+
     /// Revokes a token at once. Returns false when no such token exists.
     func revoke(token: String, now: Int64) async throws -> Bool
 
@@ -102,6 +111,13 @@ public protocol ServerStore: Sendable {
 
     /// Up to `limit` history lines (RFC 8785 entries, SPEC §8) after `since`, in seq order.
     func history(since: Int64, limit: Int) async throws -> [HistoryLine]
+
+    /// ``history(since:limit:)`` as `principal` reads it: each line with the openings of its
+    /// personal values beside it (``LogEntry/valuesMember``) when the principal may see them.
+    func history(since: Int64, limit: Int, for principal: Principal) async throws -> [HistoryLine]
+
+    /// Erases a record's personal data (coordinators; SPEC §8, `tandem erase`).
+    func erase(_ request: EraseRequest, by principal: Principal, now: Int64) async throws -> EraseResponse
 
     /// The head `(seq, hash)` signed by the server's key.
     func checkpoint(now: Int64) async throws -> Checkpoint

@@ -10,12 +10,14 @@ public import TandemServer
 ///
 /// ```swift
 /// let signed = try await TestDevices.shared.sign(changes, for: principal, in: store, now: now)
-/// _ = try await store.push(signed, by: principal, now: now)
+/// _ = try await store.push(signed, by: principal, now: now)  // with the openings it made
 /// ```
 public final class TestDevices: @unchecked Sendable {
     public static let shared = TestDevices()
 
     private var keys: [String: SigningKey] = [:]
+    /// The openings of every personal value a test device sealed (SPEC §8).
+    private var openings = Openings()
     private let lock = NSLock()
 
     public init() {}
@@ -40,11 +42,23 @@ public final class TestDevices: @unchecked Sendable {
         return String(String(safe).prefix(128))
     }
 
-    /// `change` moved to the registered device `device` and signed by its key.
+    /// `change` moved to the registered device `device`, its personal values (those of the
+    /// bundled schema's personal tables) sealed as a replica seals them, and signed by its key.
+    /// The openings are kept for ``openings(of:)``.
     public func signed(_ change: Change, as device: String) -> Change {
         var change = change
         change.device = device
-        return change.signed(with: key(for: device))
+        let key = key(for: device)
+        let (sealed, made) = change.sealed(
+            personal: Schema.partnership.personalFields(of: change.table), salts: SaltKey(key))
+        lock.withLock { openings.formUnion(Openings(made)) }
+        return sealed.signed(with: key)
+    }
+
+    /// The openings of the commitments `changes` hold that a test device made.
+    public func openings(of changes: [Change]) -> Openings {
+        let commitments = changes.flatMap { $0.fields.values.compactMap(Commitment.hex(in:)) }
+        return lock.withLock { openings.restricted(to: commitments) }
     }
 
     /// The changes moved to registered devices and signed: each device a change names, used by
@@ -85,5 +99,22 @@ extension ServerStore {
     public func pushSigned(_ changes: [Change], by principal: Principal, now: Int64) async throws -> [PushResult] {
         try await push(
             TestDevices.shared.sign(changes, for: principal, in: self, now: now), by: principal, now: now)
+    }
+}
+
+extension ServerStore {
+    /// A push of changes signed by ``TestDevices/shared`` (or by hand), carrying no device and
+    /// the openings of the personal values the test devices sealed.
+    public func push(_ changes: [Change], by principal: Principal, now: Int64) async throws -> [PushResult] {
+        try await push(
+            changes, carrying: [], values: TestDevices.shared.openings(of: changes), by: principal, now: now)
+    }
+
+    /// ``push(_:by:now:)`` carrying `carried` device registrations.
+    public func push(_ changes: [Change], carrying carried: [CarriedDevice], by principal: Principal, now: Int64)
+        async throws -> [PushResult]
+    {
+        try await push(
+            changes, carrying: carried, values: TestDevices.shared.openings(of: changes), by: principal, now: now)
     }
 }

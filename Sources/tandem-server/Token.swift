@@ -25,16 +25,29 @@ struct Token: AsyncParsableCommand {
         @Option(name: .long, help: ArgumentHelp("The organisation of a member token.", valueName: "id"))
         var org: String?
 
+        @Flag(
+            name: .long,
+            help:
+                "An auditor's token that receives personal values (SPEC §8); without it an auditor verifies from the commitments alone."
+        )
+        var personal = false
+
         @OptionGroup var output: FormatOptions
 
         func run() async throws {
             if role == .member, org?.isEmpty ?? true {
                 throw Console.fail("a member token needs --org ID", status: 64)
             }
+            if personal, role != .auditor {
+                throw Console.fail(
+                    "--personal is for auditor tokens (members and coordinators receive the personal values they may see)",
+                    status: 64)
+            }
             try await Console.reporting {
                 let store = try await data.open()
                 let role = Role(rawValue: role.rawValue) ?? .auditor
-                let token = try await store.issueToken(role: role, organisation: org, now: ServerClock.wall())
+                let token = try await store.issueToken(
+                    role: role, organisation: org, seesPersonalValues: personal, now: ServerClock.wall())
                 Console.printToken(token, format: output.format)
             }
         }

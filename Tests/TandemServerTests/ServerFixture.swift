@@ -150,9 +150,12 @@ extension TestClientProtocol {
         return try await pushUnsigned(signed, token: token)
     }
 
-    /// Pushes `changes` exactly as they are: no device is registered and nothing is signed.
+    /// Pushes `changes` exactly as they are: no device is registered and nothing is signed
+    /// (the openings of what test devices sealed go beside them).
     func pushUnsigned(_ changes: [Change], token: String) async throws -> Reply {
-        try await call(.post, "/v1/push", token: token, json: PushRequest(changes: changes).json)
+        try await call(
+            .post, "/v1/push", token: token,
+            json: PushRequest(changes: changes, values: TestDevices.shared.openings(of: changes)).json)
     }
 
     /// `POST /v1/devices` of `device` with its ``TestDevices`` key (or `publicKey`).
@@ -202,13 +205,12 @@ struct FailingStore: ServerStore {
     func authenticate(token: String) async throws -> Principal? {
         token == "ok" ? Principal(tokenID: "t1", organisation: nil, role: .coordinator) : nil
     }
-    func push(_ changes: [Change], by principal: Principal, now: Int64) async throws -> [PushResult] { throw Broken() }
     func incomingBundle(for organisation: String, since: Int64, by principal: Principal, now: Int64)
         async throws -> [UInt8]
     { throw Broken() }
-    func push(_ changes: [Change], carrying carried: [CarriedDevice], by principal: Principal, now: Int64)
-        async throws -> [PushResult]
-    { throw Broken() }
+    func push(
+        _ changes: [Change], carrying carried: [CarriedDevice], values: Openings, by principal: Principal, now: Int64
+    ) async throws -> [PushResult] { throw Broken() }
     func pullPage(since: Int64, limit: Int, for principal: Principal) async throws -> RenderedPullPage {
         throw Broken()
     }
@@ -221,6 +223,9 @@ struct FailingStore: ServerStore {
         throw Broken()
     }
     func issueToken(role: Role, organisation: String?, now: Int64) async throws -> String { throw Broken() }
+    func issueToken(role: Role, organisation: String?, seesPersonalValues: Bool, now: Int64) async throws -> String {
+        throw Broken()
+    }
     func revoke(token: String, now: Int64) async throws -> Bool { throw Broken() }
     func headSeq() async throws -> Int64 { throw Broken() }
     func openConflictCount() async throws -> Int { throw Broken() }
@@ -228,6 +233,10 @@ struct FailingStore: ServerStore {
         -> DeviceRecord
     { throw Broken() }
     func history(since: Int64, limit: Int) async throws -> [HistoryLine] { throw Broken() }
+    func history(since: Int64, limit: Int, for principal: Principal) async throws -> [HistoryLine] { throw Broken() }
+    func erase(_ request: EraseRequest, by principal: Principal, now: Int64) async throws -> EraseResponse {
+        throw Broken()
+    }
     func checkpoint(now: Int64) async throws -> Checkpoint { throw Broken() }
     func checkpoint(at seq: Int64, presenting presented: Checkpoint?, by principal: Principal, now: Int64)
         async throws -> (checkpoint: Checkpoint, report: RollbackReport?)

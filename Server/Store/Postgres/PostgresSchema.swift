@@ -73,7 +73,20 @@ enum PostgresSchema {
             head_seq bigint NOT NULL, store_hash text, role text NOT NULL, token_id text NOT NULL, time text NOT NULL,
             PRIMARY KEY (seq, hash)
         );
+        """,
+        // Personal values beside the history (SPEC §8, docs/audit.md "Personal data"): the
+        // openings of the commitments entries hold; entries up to `sealed_since` (made before)
+        // hold their values in plain, inside the chain.
         """
+        CREATE TABLE personal_value (
+            commitment text COLLATE "C" PRIMARY KEY, seq bigint NOT NULL, tbl text COLLATE "C" NOT NULL,
+            record_id text COLLATE "C" NOT NULL, salt text NOT NULL, value text NOT NULL
+        );
+        CREATE INDEX personal_value_seq ON personal_value(seq);
+        CREATE INDEX personal_value_record ON personal_value(record_id);
+        INSERT INTO server_meta(key, value) SELECT 'sealed_since', coalesce(max(seq), 0)::text FROM log;
+        ALTER TABLE token ADD COLUMN personal boolean NOT NULL DEFAULT false
+        """,
     ]
 
     /// Whether the database holds a Tandem store (its `server_meta` table).
@@ -117,11 +130,32 @@ enum PostgresSchema {
 
     /// Creates every table (in the caller's transaction).
     static func createTables(on connection: PostgresConnection, logger: Logger) async throws {
+        try await apply(migrations, on: connection, logger: logger)
+    }
+
+    private static func apply(_ migrations: some Sequence<String>, on connection: PostgresConnection, logger: Logger)
+        async throws
+    {
         for migration in migrations {
             for statement in migration.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) })
             where !statement.isEmpty {
                 try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
+        }
+    }
+
+    /// Brings a store made by an older Tandem up to this version's tables, in one transaction
+    /// under the writer's lock (another instance may be doing the same: the second finds it done).
+    static func upgrade(_ client: PostgresClient, writerLock: Int64, logger: Logger) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(writerLock))", logger: logger)
+            var version = 0
+            let rows = try await connection.query(
+                "SELECT value FROM server_meta WHERE key = 'postgres_version'", logger: logger)
+            for try await (text) in rows.decode(String.self) { version = Int(text) ?? 0 }
+            guard version < migrations.count else { return }
+            try await apply(migrations.dropFirst(version), on: connection, logger: logger)
+            try await keep(["postgres_version": String(migrations.count)], on: connection, logger: logger)
         }
     }
 

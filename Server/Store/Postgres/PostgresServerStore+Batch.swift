@@ -62,7 +62,7 @@ extension PostgresServerStore {
     /// The record a row holds, decoded.
     static func decode(_ row: RecordRow) throws -> RecordState {
         RecordState(
-            table: row.1, id: row.0, version: row.2, isDeleted: row.3,
+            table: row.1, id: row.0, version: row.2, isDeleted: row.3, isErased: RecordForm.isErased(state: row.4),
             fields: try RecordForm.decode(state: row.4, values: row.5))
     }
 
@@ -200,7 +200,7 @@ extension PostgresServerStore {
         for checkpoint in writes.checkpoints { try await save(checkpoint, on: connection) }
         if !writes.records.isEmpty {
             let rows = Array(writes.records.values)
-            let kept = rows.map { RecordForm.encode($0.state.fields) }
+            let kept = rows.map { RecordForm.encode($0.state.fields, isErased: $0.state.isErased) }
             try await connection.query(
                 """
                 INSERT INTO record(id, tbl, version, deleted, last_seq, state, values_json)
@@ -338,6 +338,26 @@ extension PostgresServerStore {
                     \(conflicts.map(\.recordID))::text[], \(conflicts.map(\.field))::text[],
                     \(conflicts.map { $0.incoming.serialized() })::text[], \(conflicts.map(\.seq))::bigint[])
                     AS u(id, tbl, record_id, field, incoming, seq)
+                """, logger: logger)
+        }
+        let openings = writes.openings
+        if !openings.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO personal_value(commitment, seq, tbl, record_id, salt, value)
+                SELECT * FROM UNNEST(\(openings.map(\.commitment))::text[], \(openings.map(\.seq))::bigint[],
+                    \(openings.map(\.table))::text[], \(openings.map(\.recordID))::text[],
+                    \(openings.map(\.salt))::text[], \(openings.map(\.value))::text[])
+                ON CONFLICT (commitment) DO NOTHING
+                """, logger: logger)
+        }
+        for erasure in writes.erasures {
+            try await connection.query(
+                "DELETE FROM personal_value WHERE record_id = \(erasure.recordID)", logger: logger)
+            try await connection.query(
+                """
+                UPDATE conflict SET incoming = 'null', status = 'resolved', resolved_seq = coalesce(resolved_seq, \(erasure.seq))
+                WHERE record_id = \(erasure.recordID) AND field = ANY(\(Array(erasure.fields))::text[])
                 """, logger: logger)
         }
     }

@@ -273,13 +273,15 @@ extension PostgresServerStore {
     public func token(hash: String) async throws -> TokenRow? {
         try await read { [self] connection in
             let rows = try await connection.query(
-                "SELECT id, role, organisation, created_at, revoked_at FROM token WHERE hash = \(hash)", logger: logger)
-            for try await (id, role, organisation, created, revoked) in rows.decode(
-                (String, String, String?, String, String?).self)
+                "SELECT id, role, organisation, created_at, revoked_at, personal FROM token WHERE hash = \(hash)",
+                logger: logger)
+            for try await (id, role, organisation, created, revoked, personal) in rows.decode(
+                (String, String, String?, String, String?, Bool).self)
             {
                 guard let role = Role(rawValue: role) else { return nil }
                 return TokenRow(
-                    id: id, hash: hash, role: role, organisation: organisation, createdAt: created, revokedAt: revoked)
+                    id: id, hash: hash, role: role, organisation: organisation, createdAt: created, revokedAt: revoked,
+                    personal: personal)
             }
             return nil
         }
@@ -289,9 +291,9 @@ extension PostgresServerStore {
         try await transaction { [self] connection in
             try await connection.query(
                 """
-                INSERT INTO token(id, hash, role, organisation, created_at, revoked_at)
+                INSERT INTO token(id, hash, role, organisation, created_at, revoked_at, personal)
                 VALUES (\(row.id), \(row.hash), \(row.role.rawValue), \(row.organisation), \(row.createdAt),
-                    \(row.revokedAt))
+                    \(row.revokedAt), \(row.personal))
                 """, logger: logger)
         }
     }

@@ -71,6 +71,10 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
             }
             let meta = try await PostgresSchema.meta(client)
             try PostgresSchema.check(meta)
+            if (meta["postgres_version"].flatMap(Int.init) ?? 0) < PostgresSchema.migrations.count {
+                try await PostgresSchema.upgrade(
+                    client, writerLock: writerLock, logger: Logger(label: "tandem.postgres"))
+            }
             guard let schemaText = meta["schema"], let keyText = meta[PostgresSchema.signingKeyName] else {
                 throw ServerError(.storage, "not_a_store", "\(url) holds no Tandem store")
             }

@@ -26,7 +26,14 @@ public enum StoreCopy {
             "token", 1,
             [
                 ("id", .text), ("hash", .text), ("role", .text), ("organisation", .text), ("created_at", .text),
-                ("revoked_at", .text),
+                ("revoked_at", .text), ("personal", .boolean),
+            ]
+        ),
+        (
+            "personal_value", 1,
+            [
+                ("commitment", .text), ("seq", .integer), ("tbl", .text), ("record_id", .text), ("salt", .text),
+                ("value", .text),
             ]
         ),
         (

@@ -84,6 +84,9 @@ enum TamperKind: Sendable {
     /// What pulls send as the record with this id (its values, `{field: value}`) becomes this
     /// text; its per-field state and the history are untouched.
     case values(String, String)
+    /// The personal value kept for this commitment (SPEC §8) becomes this JSON text; its salt,
+    /// the history and the record are untouched.
+    case opening(String, String)
 }
 
 /// ``TamperKind`` on a SQLite store's file (or in-memory database): its `log` and `record` tables.
@@ -120,6 +123,9 @@ enum SQLiteTampering {
                 try db.execute(sql: "UPDATE log SET item = ? WHERE seq = ?", arguments: [text, seq])
             case let .values(id, text):
                 try db.execute(sql: "UPDATE record SET values_json = ? WHERE id = ?", arguments: [text, id])
+            case let .opening(commitment, text):
+                try db.execute(
+                    sql: "UPDATE personal_value SET value = ? WHERE commitment = ?", arguments: [text, commitment])
             }
         }
     }
@@ -154,6 +160,8 @@ enum PostgresTampering {
                 try await client.query("UPDATE log SET item = \(text) WHERE seq = \(seq)")
             case let .values(id, text):
                 try await client.query("UPDATE record SET values_json = \(text) WHERE id = \(id)")
+            case let .opening(commitment, text):
+                try await client.query("UPDATE personal_value SET value = \(text) WHERE commitment = \(commitment)")
             }
         }
     }

@@ -245,10 +245,18 @@ import Testing
         #expect(record["title"] == .string("Prof") && record["email"] == .string("ana@gov.example"))
         #expect(record["phone"] == .string("555"))
         let last = try #require(results.last)
-        let outcome = try #require(try await bench.entry(of: last.changeID)).parsedOutcome
-        #expect(
-            outcome.conflicts == [FieldConflict(field: "title", rule: .lww, kept: .string("Prof"), lost: .string("Dr"))]
-        )
+        let entry = try #require(try await bench.entry(of: last.changeID))
+        let outcome = try entry.parsedOutcome
+        // Personal values: the history commits to them; a coordinator's history line carries
+        // the values beside it (SPEC §8).
+        let conflict = try #require(outcome.conflicts.first)
+        #expect(outcome.conflicts.count == 1 && conflict.field == "title" && conflict.rule == .lww)
+        let line = try #require(
+            try await bench.store.history(since: entry.seq - 1, limit: 1, for: bench.coordinator).first)
+        let values = try Openings(json: #require(try JSONValue.parse(line.line)[LogEntry.valuesMember]))
+        #expect(Sealing.open(conflict.kept, with: values) == .string("Prof"))
+        #expect(Sealing.open(conflict.lost, with: values) == .string("Dr"))
+        #expect(!line.line.contains("Prof") || Commitment.hex(in: conflict.kept) != nil)
     }
 
     @Test(arguments: StoreKind.allCases)
