@@ -304,3 +304,26 @@ import Testing
         }
     }
 }
+
+/// Bundle files carry openings in their header (`values`) as version 2; without any they stay
+/// version 1, which a tandem from before reads.
+@Suite struct BundleVersionTests {
+    @Test func aFileWithOpeningsIsVersionTwoAndOneWithoutStaysVersionOne() throws {
+        let key = SigningKey()
+        let opening = Opening(salt: String(repeating: "ab", count: 16), value: .string("Ana"))
+        let plain = BundleFrame.seal(kind: .changes, header: [], body: [Array("{}".utf8)], key: key)
+        let personal = BundleFrame.seal(
+            kind: .changes, header: [JSONMember(BundleFrame.valuesMember, Openings([opening]).json)],
+            body: [Array("{}".utf8)], key: key)
+        #expect(try BundleFrame.open(plain).header["version"] == .int(1))
+        let opened = try BundleFrame.open(personal)
+        #expect(opened.header["version"] == .int(2))
+        #expect(
+            try Openings(json: #require(opened.header[BundleFrame.valuesMember])).value(
+                of: #require(opening.commitment)) == .string("Ana"))
+        // A version this tandem does not know is refused.
+        let text = String(decoding: personal, as: UTF8.self).replacingOccurrences(
+            of: #""version":2"#, with: #""version":3"#)
+        #expect(throws: ProtocolError.self) { try BundleFrame.open(Array(text.utf8)) }
+    }
+}
