@@ -126,9 +126,16 @@ public struct AuditEngine: Sendable {
         var previous = head
         for line in lines {
             // A line in RFC 8785 form (any server's) is read straight from its bytes.
-            if let row = line.withUnsafeBufferPointer({ Self.scannedRow($0) }) {
+            if var row = line.withUnsafeBufferPointer({ Self.scannedRow($0) }) {
                 guard row.seq == previous.seq + 1, row.prevHash == previous.hash else {
                     throw Self.notExtending(previous: previous, seq: row.seq, head: head)
+                }
+                // `"op":"erase"` can only be a member (a string's quotes are escaped): confirmed
+                // on the parsed change, which is rare.
+                if row.row.line.contains(#""op":"erase""#),
+                    case .string(Operation.erase.rawValue)? = try? JSONValue.parse(row.row.line)["change"]?["op"]
+                {
+                    row.row.isErasure = true
                 }
                 rows.append(row.row)
                 previous = (row.seq, row.row.hash)
@@ -136,8 +143,10 @@ public struct AuditEngine: Sendable {
             }
             let bytes = Array(line)
             let entry: LogEntry
+            let json: JSONValue
             do {
-                entry = try LogEntry(json: try JSONValue.parse(bytes: bytes))
+                json = try JSONValue.parse(bytes: bytes)
+                entry = try LogEntry(json: json)
             } catch {
                 throw ReplicaError(
                     .invalidData,
@@ -154,11 +163,38 @@ public struct AuditEngine: Sendable {
                 throw ReplicaError(
                     .invalidData, "history entry \(entry.seq) is malformed (no table or record_id, or not UTF-8)")
             }
-            rows.append(
-                Replica.AuditRow(seq: entry.seq, line: text, hash: entry.hash, table: table, recordID: recordID))
+            var row = Replica.AuditRow(seq: entry.seq, line: text, hash: entry.hash, table: table, recordID: recordID)
+            row.isErasure = entry.change["op"] == .string(Operation.erase.rawValue)
+            if let values = json[LogEntry.valuesMember] {
+                // The openings beside the entry (SPEC §8) are kept apart; the line is kept as the
+                // entry that was hashed, so an erasure can delete them and leave it whole.
+                row.line = Self.line(text, without: values, of: json)
+                do {
+                    row.values = try Openings(json: values, path: "entry \(entry.seq).values")
+                } catch {
+                    throw ReplicaError(
+                        .invalidData, "history entry \(entry.seq): its values are malformed (\(error.message))")
+                }
+            }
+            rows.append(row)
             previous = (entry.seq, entry.hash)
         }
         return rows
+    }
+
+    /// `text` (a history line, `json` parsed) without its `values` member: the text before it when
+    /// the member is the line's last, as RFC 8785 orders it (``LogEntry/line(_:with:)``); else
+    /// the entry's members written again in RFC 8785 form.
+    static func line(_ text: String, without values: JSONValue, of json: JSONValue) -> String {
+        let member = Array(#","values":"#.utf8) + values.canonicalBytes() + [UInt8(ascii: "}")]
+        let bytes = Array(text.utf8)
+        if bytes.count > member.count, bytes.suffix(member.count).elementsEqual(member) {
+            return String(decoding: bytes.dropLast(member.count), as: UTF8.self) + "}"
+        }
+        guard case let .object(members) = json else { return text }
+        return String(
+            decoding: JSONValue.object(members.filter { $0.key != LogEntry.valuesMember }).canonicalBytes(),
+            as: UTF8.self)
     }
 
     /// Why an entry `seq` that is not the next seq, or does not chain on `previous`, is refused.

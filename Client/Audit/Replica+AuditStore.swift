@@ -12,6 +12,10 @@ extension Replica {
         var hash: String
         var table: String
         var recordID: String
+        /// The openings sent beside the entry (kept in `tandem_audit_value`, not in the line).
+        var values = Openings()
+        /// Whether the entry is an erasure (`tandem erase`): the record's openings go.
+        var isErasure = false
     }
 
     /// The last entry held: its seq and hash (0 and 64 zeros when there is none).
@@ -26,19 +30,48 @@ extension Replica {
     }
 
     /// Stores one page of new entries in one transaction, if the head is still `head` (another
-    /// process may have pulled meanwhile).
+    /// process may have pulled meanwhile): each line, and the openings beside it in
+    /// `tandem_audit_value`. An erasure entry deletes every opening of its record (the audit
+    /// store's and the replica's), and once the page is written the WAL is emptied into the file
+    /// (``checkpointAfterErasure()``): no byte of an erased value stays in the store.
     ///
     /// - Returns: false when the head moved: nothing was written.
     func appendAuditEntries(_ rows: [AuditRow], after head: Int64) throws(ReplicaError) -> Bool {
-        try write { db in
-            guard try Self.auditHead(in: db).seq == head else { return false }
+        let (appended, erased) = try write { db -> (Bool, Bool) in
+            guard try Self.auditHead(in: db).seq == head else { return (false, false) }
             let statement = try db.cachedStatement(
                 sql: "INSERT INTO tandem_audit_entry(seq, line, hash, tbl, record_id) VALUES (?, ?, ?, ?, ?)")
+            let value = try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO tandem_audit_value(commitment, seq, tbl, record_id, salt, value)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """)
+            var erased = false
             for row in rows {
                 try statement.execute(arguments: [row.seq, row.line, row.hash, row.table, row.recordID])
+                for (commitment, opening) in row.values.byCommitment {
+                    try value.execute(arguments: [
+                        commitment, row.seq, row.table, row.recordID, opening.salt, opening.value.serialized(),
+                    ])
+                }
+                if row.isErasure {
+                    for table in ["tandem_audit_value", "tandem_personal_value"] {
+                        try db.execute(sql: "DELETE FROM \(table) WHERE record_id = ?", arguments: [row.recordID])
+                    }
+                    erased = true
+                }
             }
-            return true
+            return (true, erased)
         }
+        if erased { try checkpointAfterErasure() }
+        return appended
+    }
+
+    /// The openings the audit store keeps, by seq, in seq order, as a cursor: what `audit verify`
+    /// and `audit export` lay beside the lines.
+    static func auditValues(in db: Database) throws -> RowCursor {
+        try Row.fetchCursor(
+            db, sql: "SELECT seq, commitment, salt, value FROM tandem_audit_value ORDER BY seq, commitment")
     }
 
     /// The hash of entry `seq` as its stored line says (64 zeros for seq 0); nil when there is
@@ -95,9 +128,13 @@ extension Replica {
     // MARK: - A record's history
 
     /// Every history entry of a record this replica holds, in seq order: the audit store's up
-    /// to its head (complete), then the pulled log entries after it (`tandem_history`).
+    /// to its head (complete), then the pulled log entries after it (`tandem_history`). Each
+    /// commitment (SPEC §8) reads as the value its kept opening gives, or null when none is kept
+    /// (erased, or never shown to this replica).
     static func recordEvents(of id: String, in table: String, db: Database) throws -> [RecordEvent] {
         let head = try auditHead(in: db).seq
+        let kept = try Self.openings(ofRecord: id, db: db)
+        func opened(_ value: JSONValue) -> JSONValue { Self.opened(value, with: kept) }
         var events: [RecordEvent] = []
         let lines = try String.fetchAll(
             db, sql: "SELECT line FROM tandem_audit_entry WHERE record_id = ? AND tbl = ? ORDER BY seq",
@@ -110,12 +147,13 @@ extension Replica {
                     .invalidData,
                     "the audit store holds an entry of \(table) \(id) that cannot be read (tandem audit verify)")
             }
+            let outcome = opened(entry.outcome)
             events.append(
                 RecordEvent(
-                    seq: entry.seq, time: entry.time, author: entry.author, op: change.op, fields: change.fields,
-                    baseVersion: change.baseVersion, hlc: change.hlc,
-                    outcome: (try? Outcome(json: entry.outcome)) ?? .rejected("unreadable"),
-                    fieldsJSON: entry.change["fields"] ?? .object([]), outcomeJSON: entry.outcome))
+                    seq: entry.seq, time: entry.time, author: entry.author, op: change.op,
+                    fields: change.fields.mapValues(opened), baseVersion: change.baseVersion, hlc: change.hlc,
+                    outcome: (try? Outcome(json: outcome)) ?? .rejected("unreadable"),
+                    fieldsJSON: opened(entry.change["fields"] ?? .object([])), outcomeJSON: outcome))
         }
         let rows = try Row.fetchAll(
             db,
@@ -125,8 +163,8 @@ extension Replica {
                 """, arguments: [id, table, head])
         for row in rows {
             let author = (try? JSONValue.parse(row["author"] as String)).flatMap { try? Author(json: $0) }
-            let fields = (try? JSONValue.parse(row["fields"] as String)) ?? .object([])
-            let outcome = (try? JSONValue.parse(row["outcome"] as String)) ?? .null
+            let fields = opened((try? JSONValue.parse(row["fields"] as String)) ?? .object([]))
+            let outcome = opened((try? JSONValue.parse(row["outcome"] as String)) ?? .null)
             var fieldValues: [String: JSONValue] = [:]
             if case let .object(members) = fields { for member in members { fieldValues[member.key] = member.value } }
             events.append(

@@ -7,7 +7,8 @@ public typealias AuditVerification = HistoryVerification.Report
 
 /// The formats of `tandem audit export`.
 public enum AuditExportFormat: String, Sendable, CaseIterable {
-    /// The stored lines verbatim, one entry a line: what `GET /v1/history` served.
+    /// The stored lines, one entry a line: what `GET /v1/history` served, with the openings the
+    /// store keeps beside each entry (its `values` member, SPEC §8) when it keeps any.
     case ndjson
     /// `seq,time,organisation,role,device,table,record_id,op,status,version,reason,hash`.
     case csv
@@ -16,7 +17,9 @@ public enum AuditExportFormat: String, Sendable, CaseIterable {
 extension Replica {
     /// Verifies the audit store offline (SPEC §8): streams the entries in seq order through
     /// ``HistoryVerification`` (the chain, device registrations, signatures on every core in
-    /// batches of `batchSize`), then checks every kept checkpoint.
+    /// batches of `batchSize`), each with the openings the store keeps beside it (every one must
+    /// open a commitment its entry holds: a value altered, or salts swapped, is a tampered
+    /// history at that seq), then checks every kept checkpoint.
     ///
     /// - Returns: the verification; its `failure` names the lowest bad seq.
     /// - Throws: `notFound` (66) when nothing has been pulled yet.
@@ -25,12 +28,17 @@ extension Replica {
             var verification = HistoryVerification()
             verification.batchSize = batchSize
             var entries = 0
+            var values = AuditValueReader(try Self.auditValues(in: db))
             // The line's bytes straight from SQLite's buffer: no String made and copied again.
-            let rows = try Row.fetchCursor(db, sql: "SELECT line FROM tandem_audit_entry ORDER BY seq")
+            let rows = try Row.fetchCursor(db, sql: "SELECT seq, line FROM tandem_audit_entry ORDER BY seq")
             while let row = try rows.next() {
                 entries += 1
-                let line = try row.withUnsafeData(atIndex: 0) { data in
+                var line = try row.withUnsafeData(atIndex: 1) { data in
                     data.map { data in data.withUnsafeBytes { [UInt8]($0) } } ?? []
+                }
+                let openings = try values.openings(at: row["seq"])
+                if !openings.isEmpty {
+                    line = Array(LogEntry.line(String(decoding: line, as: UTF8.self), with: openings).utf8)
                 }
                 if !verification.add(line: line) { break }
             }
@@ -63,11 +71,14 @@ extension Replica {
                 ])
             }
             var count = 0
-            let lines = try String.fetchCursor(db, sql: "SELECT line FROM tandem_audit_entry ORDER BY seq")
-            while let line = try lines.next() {
+            var values = AuditValueReader(try Self.auditValues(in: db))
+            let rows = try Row.fetchCursor(db, sql: "SELECT seq, line FROM tandem_audit_entry ORDER BY seq")
+            while let row = try rows.next() {
+                let line: String = row["line"]
+                let openings = try values.openings(at: row["seq"])
                 switch format {
                 case .ndjson:
-                    buffer += line
+                    buffer += LogEntry.line(line, with: openings)
                     buffer += "\n"
                 case .csv:
                     buffer += CSVWriter.line(Self.csvCells(line))
@@ -99,5 +110,32 @@ extension Replica {
             text(json["change"]?["op"]), text(json["outcome"]?["status"]), text(json["outcome"]?["version"]),
             text(json["outcome"]?["reason"]), text(json["hash"]),
         ]
+    }
+}
+
+/// The audit store's openings (`tandem_audit_value`), read in seq order beside the lines.
+struct AuditValueReader {
+    private let cursor: RowCursor
+    private var next: (seq: Int64, commitment: String, opening: Opening)?
+
+    init(_ cursor: RowCursor) { self.cursor = cursor }
+
+    /// The openings kept beside entry `seq`, under the commitments they were kept for (one that
+    /// does not open its commitment included: the verifier names it). Seqs are asked in order.
+    mutating func openings(at seq: Int64) throws -> Openings {
+        var found = Openings()
+        while true {
+            if next == nil {
+                guard let row = try cursor.next() else { break }
+                let text: String = row["value"]
+                // A value that is not JSON was altered: kept as text, so that it opens nothing.
+                let value = (try? JSONValue.parse(text)) ?? .string(text)
+                next = (row["seq"], row["commitment"], Opening(salt: row["salt"], value: value))
+            }
+            guard let held = next, held.seq <= seq else { break }
+            if held.seq == seq { found[held.commitment] = held.opening }
+            next = nil
+        }
+        return found
     }
 }

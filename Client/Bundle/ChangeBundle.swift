@@ -21,15 +21,21 @@ public struct ChangeBundle: Hashable, Sendable {
     public var organisation: String?
     /// When it was written (RFC 3339).
     public var created: String
-    /// The changes, signed, in edit order.
+    /// The changes, signed, in edit order (personal values committed to, SPEC §8).
     public var changes: [Change]
+    /// The openings of the changes' commitments: the header's `values` (version 2 of the file).
+    public var values: Openings
 
-    public init(device: String, publicKey: String, organisation: String?, created: String, changes: [Change]) {
+    public init(
+        device: String, publicKey: String, organisation: String?, created: String, changes: [Change],
+        values: Openings = Openings()
+    ) {
         self.device = device
         self.publicKey = publicKey
         self.organisation = organisation
         self.created = created
         self.changes = changes
+        self.values = values
     }
 
     /// The largest bundle read, uncompressed (1 GiB: some two million changes).
@@ -42,11 +48,12 @@ public struct ChangeBundle: Hashable, Sendable {
 
     /// The file: gzip of the frame's lines, sealed with the device key.
     public func file(signedWith key: SigningKey) throws(ReplicaError) -> [UInt8] {
-        let header = [
+        var header = [
             JSONMember("device", .string(device)),
             JSONMember("organisation", organisation.map(JSONValue.string) ?? .null),
             JSONMember("created", .string(created)),
         ]
+        if !values.isEmpty { header.append(JSONMember(BundleFrame.valuesMember, values.json)) }
         let text = BundleFrame.seal(
             kind: .changes, header: header, body: changes.map { Array($0.json.serialized().utf8) }, key: key)
         do {
@@ -70,6 +77,14 @@ public struct ChangeBundle: Hashable, Sendable {
         else { throw ReplicaError(.invalidData, "not a bundle this tandem can import: its header is incomplete") }
         var organisation: String?
         if case let .string(text)? = frame.header["organisation"] { organisation = text }
+        var values = Openings()
+        if let json = frame.header[BundleFrame.valuesMember], json != .null {
+            do {
+                values = try Openings(json: json)
+            } catch {
+                throw ReplicaError(.invalidData, "not a bundle this tandem can import: \(error.message)")
+            }
+        }
         var changes: [Change] = []
         changes.reserveCapacity(frame.body.count)
         for (index, line) in frame.body.enumerated() {
@@ -88,7 +103,8 @@ public struct ChangeBundle: Hashable, Sendable {
             changes.append(change)
         }
         self.init(
-            device: device, publicKey: frame.publicKey, organisation: organisation, created: created, changes: changes)
+            device: device, publicKey: frame.publicKey, organisation: organisation, created: created, changes: changes,
+            values: values)
     }
 
     /// The checked frame of a bundle file of `kind` (any kind when nil).

@@ -49,6 +49,10 @@ public struct IncomingBundle: Sendable {
             tail.append(JSONMember("checkpoint", checkpoint))
         }
         if let version = header["schema_version"] { tail.append(JSONMember("schema_version", version)) }
+        // The openings of the items' commitments (SPEC §8), read as a pull page's `values`.
+        if let values = header[BundleFrame.valuesMember], values != .null {
+            tail.append(JSONMember("values", values))
+        }
         let rest = JSONValue.object(tail).serialized()
         text += Array(("]," + rest.dropFirst()).utf8)
         do {

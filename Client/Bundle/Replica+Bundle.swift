@@ -19,8 +19,9 @@ extension Replica {
         }
     }
 
-    /// Every pending change, frozen (``freezeOutbox()``) and signed with the device key exactly
-    /// as a push would send it, with the device's key and organisation: what
+    /// Every pending change, frozen (``freezeOutbox()``), sealed and signed with the device key
+    /// exactly as a push would send it, with the openings of its commitments and the device's
+    /// key and organisation: what
     /// `tandem bundle export FILE` writes. The changes stay pending: when this replica later
     /// pushes them itself, the server answers `duplicate` for those a bundle brought first.
     public func outgoingBundle() throws(ReplicaError) -> ChangeBundle {
@@ -35,10 +36,11 @@ extension Replica {
                 try Setting.organisation.read(in: db), try correctedNow(in: db)
             )
         }
+        let (sealed, openings) = self.sealed(rows.map { $0.change(device: device) }, salts: SaltKey(key))
         return ChangeBundle(
             device: device, publicKey: key.publicKey, organisation: organisation,
-            created: Self.timestamp(now),
-            changes: rows.map { $0.change(device: device) }.signed(with: key))
+            created: Self.timestamp(now), changes: sealed.signed(with: key),
+            values: Openings(openings.flatMap { $0 }))
     }
 
     /// What ``queue(_:)`` did with a bundle.
@@ -88,6 +90,12 @@ extension Replica {
             for change in bundle.changes {
                 try insert.execute(arguments: [change.changeID, change.device, change.json.serialized()])
                 if db.changesCount > 0 { queued.queued += 1 } else { queued.known += 1 }
+                // The openings go with the change, for the push that carries it (unless the record
+                // was erased meanwhile: the server would refuse the change `erased` anyway).
+                let held = Sealing.commitments(in: .object(change.fields.map { JSONMember($0, $1) }))
+                if !held.isEmpty, try !Self.isErased(change.recordID, db: db) {
+                    try Self.keep(bundle.values, of: (change.table, change.recordID), holding: held, db: db)
+                }
             }
             return queued
         }

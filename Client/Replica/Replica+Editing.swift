@@ -57,6 +57,7 @@ extension Replica {
         guard var record = try fetchRecord(id, in: table, db: db) else {
             throw ReplicaError(.notFound, "\(table.name): no record with id \(id)")
         }
+        try Self.refuseErased(id, table: table, db: db)
         let before = record.values
         var values = given
         if values.removeValue(forKey: "id") != nil {
@@ -107,6 +108,7 @@ extension Replica {
         guard let record = try fetchRecord(id, in: table, db: db) else {
             throw ReplicaError(.notFound, "\(table.name): no record with id \(id)")
         }
+        try Self.refuseErased(id, table: table, db: db)
         try Self.checkAccess(editor, table: table, id: id, before: record.values, after: nil)
         for (referring, field) in schema.references(to: table.name) {
             let count =

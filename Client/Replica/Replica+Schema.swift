@@ -170,6 +170,40 @@ extension Replica {
                     ) STRICT;
                     """)
         }
+        // Personal data (SPEC §8, docs/sync.md "Personal data"): the openings of the commitments
+        // this replica's changes and pulled entries hold, erased records, and the audit store's
+        // openings beside its lines.
+        migrator.registerMigration("v6-personal") { db in
+            try db.execute(
+                sql: """
+                    -- The value and salt behind each commitment this replica may see (its own changes',
+                    -- those pull pages and bundles brought), by the record it belongs to; the value as
+                    -- JSON text. An erasure deletes the record's rows.
+                    CREATE TABLE tandem_personal_value (
+                        commitment TEXT PRIMARY KEY NOT NULL,
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        salt TEXT NOT NULL,
+                        value TEXT NOT NULL
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE INDEX tandem_personal_value_record ON tandem_personal_value(record_id);
+
+                    -- The audit store's openings: those `GET /v1/history` sent beside entry `seq`.
+                    CREATE TABLE tandem_audit_value (
+                        commitment TEXT PRIMARY KEY NOT NULL,
+                        seq INTEGER NOT NULL,
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        salt TEXT NOT NULL,
+                        value TEXT NOT NULL
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE INDEX tandem_audit_value_record ON tandem_audit_value(record_id);
+                    CREATE INDEX tandem_audit_value_seq ON tandem_audit_value(seq);
+
+                    -- 1 once the record's personal data was erased (tandem erase): no edit of it is taken.
+                    ALTER TABLE tandem_record ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }()
 

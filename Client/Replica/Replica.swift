@@ -173,6 +173,9 @@ public final class Replica: @unchecked Sendable {
         configuration.prepareDatabase { db in
             // FULL: a committed edit survives power loss, not just a crash of the process.
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Freed content is zeroed: an erased personal value (SPEC §8) leaves no byte of it in
+            // the file's free space (the WAL is checkpointed after an erasure).
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         return configuration
     }

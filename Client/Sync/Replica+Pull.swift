@@ -16,21 +16,34 @@ extension Replica {
     /// page's latest clock (``SyncRules/latestClock(in:)``), so an edit made after seeing
     /// another's is stamped later than it, even when this device's wall clock lags.
     ///
+    /// The openings beside the page (`values`, SPEC §8) are kept under the record of the entry
+    /// that holds each commitment; an erasure (an entry whose op is `erase`) removes every copy
+    /// of the record's personal values (``applyErasure(of:in:db:)``), and once the page is
+    /// written the WAL is emptied into the file (``checkpointAfterErasure()``).
+    ///
     /// - Parameter since: the cursor the page was asked from.
     /// - Returns: false when the cursor is no longer `since` (another process pulled meanwhile):
     ///   nothing was written, and the caller should continue from the current cursor.
     @discardableResult
     func applyPullPage(_ page: PulledPage, since: Int64) throws(ReplicaError) -> Bool {
-        try write { db in
-            guard try Self.cursor(in: db) == since else { return false }
+        let (applied, erased) = try write { db -> (Bool, Bool) in
+            guard try Self.cursor(in: db) == since else { return (false, false) }
             // A page dirties more B-tree pages than SQLite's default 2 MiB cache holds: they were
             // spilled to the WAL and read back, half the pull's system time. 16 MiB holds a page's.
             try db.execute(sql: "PRAGMA cache_size = -16384")
             try freezeOutbox(in: db)
             var writer = RowWriter()
             let pending = try pendingEdits(of: page.items, db: db)
+            var erased = false
             for item in page.items {
+                if item.isVisible, let entry = item.entry, entry.op == .erase {
+                    try applyErasure(of: item.recordID, in: item.table, db: db)
+                    try apply(item, pending: [], db: db, writer: &writer)
+                    erased = true
+                    continue
+                }
                 try apply(item, pending: pending[item.recordID] ?? [], db: db, writer: &writer)
+                if !page.values.isEmpty { try keepOpenings(page.values, of: item, db: db) }
             }
             if let remote = SyncRules.latestClock(in: page.items) {
                 let local = try currentHLC(in: db)
@@ -49,8 +62,21 @@ extension Replica {
                 }
             }
             try Setting.cursor.write(String(max(page.next, since)), in: db)
-            return true
+            return (true, erased)
         }
+        if erased { try checkpointAfterErasure() }
+        return applied
+    }
+
+    /// Keeps the openings among `values` of the commitments the item's entry holds, under its
+    /// record (not for a record erased already: nothing of its values is kept any more).
+    private func keepOpenings(_ values: Openings, of item: PulledItem, db: Database) throws {
+        guard item.isVisible, let entry = item.entry, try !Self.isErased(item.recordID, db: db) else { return }
+        var held: [String] = []
+        for text in [entry.fields, entry.outcome] where text.contains(Commitment.member) {
+            held += Sealing.commitments(in: try JSONValue.parse(text))
+        }
+        try Self.keep(values, of: (item.table, item.recordID), holding: held, db: db)
     }
 
     /// The changes still in the outbox for the page's records, by record, in edit order: one
@@ -112,14 +138,14 @@ extension Replica {
 extension Replica {
     /// A record that stopped being visible to this replica's organisation leaves it (this is not
     /// a delete: the server still has it): its row, its server version, its pulled history and
-    /// its cached conflicts go. Changes still in the outbox for it stay and are pushed as usual —
+    /// its cached conflicts and the personal values it held go. Changes still in the outbox for it stay and are pushed as usual —
     /// the server answers them (typically `not_permitted`, listed by `tandem status`), so nothing
     /// the user typed is lost; meanwhile the row shows only what they make by themselves (a
     /// pending insert), as the rebase on no server state does (docs/visibility.md).
     fileprivate func remove(
         _ item: PulledItem, pending: [SyncRules.PendingEdit], db: Database, writer: inout RowWriter
     ) throws {
-        for table in ["tandem_record", "tandem_history", "tandem_conflict"] {
+        for table in ["tandem_record", "tandem_history", "tandem_conflict", "tandem_personal_value"] {
             let column = table == "tandem_record" ? "id" : "record_id"
             try db.cachedStatement(sql: "DELETE FROM \(table) WHERE \(column) = ?").execute(arguments: [item.recordID])
         }

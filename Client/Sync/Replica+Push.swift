@@ -105,14 +105,18 @@ extension Replica {
     /// The cursor moves back when an answer concerns an entry already pulled past
     /// (``SyncRules/cursor(after:current:)``). The ones the server logged are kept as signed
     /// (`signed`: the changes as sent) for a while, to hand back to a server that loses them
-    /// (``keepAcknowledged(_:results:in:)``).
+    /// (``keepAcknowledged(_:results:in:)``), and the openings of their commitments (`openings`,
+    /// by change) in `tandem_personal_value`, so that `history` and `get --as-of` read them.
     ///
     /// - Returns: the rejections.
-    func recordPushResults(_ results: [PushResult], for sent: [OutboxRow], signed: [Change]) throws(ReplicaError)
-        -> [Rejection]
-    {
+    func recordPushResults(
+        _ results: [PushResult], for sent: [OutboxRow], signed: [Change], openings: [[Opening]] = []
+    ) throws(ReplicaError) -> [Rejection] {
         try write { db in
             try keepAcknowledged(signed, results: results, in: db)
+            for (row, made) in zip(sent, openings) where !made.isEmpty {
+                try Self.keep(made, table: row.table, recordID: row.recordID, db: db)
+            }
             var rejections: [Rejection] = []
             var rejectedInserts: [(table: String, id: String)] = []
             for (row, result) in zip(sent, results) {

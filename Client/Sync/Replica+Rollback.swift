@@ -174,6 +174,10 @@ extension Replica {
                 case let .rejected(reason):
                     var change = item.change
                     change.signature = nil
+                    // Kept as typed: the values, not their commitments (nulls once erased).
+                    let held = Sealing.commitments(in: .object(change.fields.map { JSONMember($0, $1) }))
+                    let openings = try Self.openings(of: held, db: db)
+                    change.fields = change.fields.mapValues { Self.opened($0, with: openings) }
                     try db.execute(
                         sql: """
                             INSERT INTO tandem_rejected(change_id, tbl, record_id, reason, change) VALUES (?, ?, ?, ?, ?)

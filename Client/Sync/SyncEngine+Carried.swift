@@ -15,7 +15,8 @@ extension SyncEngine {
         while true {
             let batch = try replica.carriedChanges(after: last, limit: batchSize)
             guard let tail = batch.seqs.last else { break }
-            let results = try api.push(batch.changes, carrying: batch.devices)
+            let results = try api.push(
+                batch.changes, carrying: batch.devices, values: try replica.openings(for: batch.changes))
             try replica.forgetCarried(batch.seqs)
             rejected += results.filter { SyncRules.disposition(of: $0) != .accepted }.count
             sent += batch.changes.count

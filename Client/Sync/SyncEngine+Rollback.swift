@@ -110,7 +110,8 @@ extension SyncEngine {
         var start = changes.startIndex
         while start < changes.endIndex {
             let batch = Array(changes[start..<min(start + batchSize, changes.endIndex)])
-            let results = try api.push(batch.map(\.change))
+            let changes = batch.map(\.change)
+            let results = try api.push(changes, values: try replica.openings(for: changes))
             try replica.recordHandedBack(results, for: batch)
             for (item, result) in zip(batch, results) {
                 if let seq = result.seq, seq > fork { covered.insert(item.change.recordID) }

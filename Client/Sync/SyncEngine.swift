@@ -146,14 +146,17 @@ public struct SyncEngine: Sendable {
         // Stamps in the server's time before they are signed: a wrong clock never costs a `clock` rejection.
         try replica.correctClocks(offset: try api.measuredClockOffset(since: started))
         let key = try replica.deviceKey()
+        let salts = SaltKey(key)
         var last: Int64 = 0
         while true {
             let batch = try replica.frozenChanges(after: last, limit: batchSize)
             guard let tail = batch.last else { break }
             progress(.pushing(sent: summary.pushed, of: total))
-            let changes = batch.map { $0.change(device: replica.device) }.signed(with: key)
-            let results = try api.push(changes)
-            let rejected = try replica.recordPushResults(results, for: batch, signed: changes)
+            // Personal values committed to before signing (SPEC §8): the openings travel beside.
+            let (sealed, openings) = replica.sealed(batch.map { $0.change(device: replica.device) }, salts: salts)
+            let changes = sealed.signed(with: key)
+            let results = try api.push(changes, values: Openings(openings.flatMap { $0 }))
+            let rejected = try replica.recordPushResults(results, for: batch, signed: changes, openings: openings)
             // The server does not know this device's key (its store was replaced, say): register
             // again before the next push.
             if rejected.contains(where: { $0.reason == "signature" }) { try replica.forgetDeviceRegistration() }

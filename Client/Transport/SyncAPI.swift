@@ -108,13 +108,15 @@ public struct SyncAPI: Sendable {
 
     /// `POST /v1/push`: one result per change, in order.
     ///
-    /// - Parameter devices: the device registrations carried with other replicas' changes
-    ///   (docs/sync.md, Bundles).
+    /// - Parameters:
+    ///   - devices: the device registrations carried with other replicas' changes (docs/sync.md,
+    ///     Bundles).
+    ///   - values: the openings of the commitments the changes hold (SPEC §8), sent beside them.
     /// - Throws: `internal` when the answer does not have one result per change.
-    public func push(_ changes: [Change], carrying devices: [CarriedDevice] = []) throws(ReplicaError)
-        -> [PushResult]
-    {
-        let body = Array(PushRequest(changes: changes, devices: devices).json.serialized().utf8)
+    public func push(
+        _ changes: [Change], carrying devices: [CarriedDevice] = [], values: Openings = Openings()
+    ) throws(ReplicaError) -> [PushResult] {
+        let body = Array(PushRequest(changes: changes, devices: devices, values: values).json.serialized().utf8)
         let request = TransportRequest(method: .post, path: "/v1/push", body: body)
         let results = try decode(send(request), of: request) { json throws(ProtocolError) in
             try PushResponse(json: json).results

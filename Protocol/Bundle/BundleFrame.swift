@@ -29,8 +29,12 @@ public struct BundleFrame: Sendable {
 
     /// The `format` member of every header.
     public static let format = "tandem-bundle"
-    /// The version this code writes and reads.
-    public static let version = 1
+    /// The newest version this code writes and reads: 2 is a file whose header carries `values`,
+    /// the openings of the personal values its body commits to (SPEC §8); a file without them is
+    /// still written as version 1, which a tandem from before personal data reads.
+    public static let version = 2
+    /// The header member holding the openings (``Openings``) of a version 2 file.
+    public static let valuesMember = "values"
 
     public var kind: Kind
     /// The header's members (`format`, `version`, `kind`, `public_key`, `count` included).
@@ -45,9 +49,10 @@ public struct BundleFrame: Sendable {
     ///
     /// - Parameter header: the members beside `format`, `version`, `kind`, `public_key` and `count`.
     public static func seal(kind: Kind, header: [JSONMember], body: [[UInt8]], key: SigningKey) -> [UInt8] {
+        let written = header.contains { $0.key == valuesMember } ? version : 1
         let members =
             [
-                JSONMember("format", .string(format)), JSONMember("version", .int(Int64(version))),
+                JSONMember("format", .string(format)), JSONMember("version", .int(Int64(written))),
                 JSONMember("kind", .string(kind.rawValue)), JSONMember("public_key", .string(key.publicKey)),
             ] + header + [JSONMember("count", .int(Int64(body.count)))]
         var text = Array(JSONValue.object(members).serialized().utf8)
@@ -86,9 +91,10 @@ public struct BundleFrame: Sendable {
         guard let first = lines.first, let header = try? JSONValue.parse(bytes: Array(first)),
             case .string(format)? = header["format"]
         else { throw failure("it is not a Tandem bundle") }
-        guard case .int(Int64(version))? = header["version"] else {
+        guard case let .int(written)? = header["version"], (1...Int64(version)).contains(written) else {
             throw failure(
-                "its version is \(header["version"]?.serialized() ?? "missing"); this tandem reads version \(version)")
+                "its version is \(header["version"]?.serialized() ?? "missing"); this tandem reads versions 1 to \(version)"
+            )
         }
         guard case let .string(kindName)? = header["kind"], let kind = Kind(rawValue: kindName) else {
             throw failure("its kind is not one this tandem knows")

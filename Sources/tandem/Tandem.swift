@@ -6,7 +6,7 @@ struct Tandem: ParsableCommand {
         Init.self, Add.self, Set.self, Remove.self, Get.self, List.self, Import.self, Export.self, Status.self,
         Report.self, Remote.self, Sync.self, Conflicts.self, Resolve.self, History.self, Audit.self, Retry.self,
         Dismiss.self, SchemaCommand.self, Bundle.self,
-        Check.self,
+        Check.self, Erase.self,
     ]
 
     static let configuration = CommandConfiguration(

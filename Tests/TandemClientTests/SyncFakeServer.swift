@@ -6,6 +6,11 @@ import TandemProtocol
 /// `Merge` and answers the endpoints the engine uses, with no visibility rules. Each replica
 /// talks to it through `transport(as:)`; the author comes from there, as from a token.
 ///
+/// As the real server (SPEC §8) it opens the commitments of personal values with the openings
+/// pushed beside them (a plain personal value: 400 `plain_personal_value`; a commitment without
+/// its opening: rejected `commitment:FIELD`), logs the changes as pushed, sends the openings
+/// beside pull pages, and erases (`POST /v1/erase`, coordinators) by deleting them.
+///
 /// Like the real server it registers device keys (`POST /v1/devices`: 403 for an auditor, 400
 /// for a bad body, 409 for a device held with another key or organisation) and rejects, with
 /// reason `signature`, a change from an unregistered device, a device of another organisation,
@@ -32,6 +37,10 @@ final class FakeServer: @unchecked Sendable {
     var cannedStatus: [String: (Int, String)] = [:]
     /// Registered device keys, by device id.
     private(set) var devices: [String: (publicKey: String, organisation: String?)] = [:]
+    /// The openings of the logged changes' commitments (an erasure deletes its record's).
+    private(set) var openings = Openings()
+    /// Every push body received, as sent.
+    private(set) var pushBodies: [[UInt8]] = []
 
     init(schema: Schema = .partnership) { self.schema = schema }
 
@@ -82,7 +91,22 @@ final class FakeServer: @unchecked Sendable {
             guard let json = try? JSONValue.parse(bytes: request.body), let push = try? PushRequest(json: json) else {
                 return answer(ErrorBody(error: "bad_json", message: "malformed push").json, status: 400)
             }
-            return answer(PushResponse(results: push.changes.map { apply($0, by: author) }).json)
+            pushBodies.append(request.body)
+            // A coordinator's push registers the devices of the bundles it carries (docs/sync.md).
+            for carried in push.devices where author.role == .coordinator && devices[carried.device] == nil {
+                devices[carried.device] = (carried.publicKey, carried.organisation)
+            }
+            for change in push.changes {
+                if case .failure(.plain) = change.opened(push.values, personal: schema.personalFields(of: change.table))
+                {
+                    return answer(
+                        ErrorBody(error: "plain_personal_value", message: "a personal value is not committed to").json,
+                        status: 400)
+                }
+            }
+            return answer(PushResponse(results: push.changes.map { apply($0, by: author, values: push.values) }).json)
+        case (.post, "/v1/erase"):
+            return erase(request.body, by: author)
         case (.get, "/v1/pull"):
             return answer(
                 pull(since: Int64(query["since"] ?? "0") ?? 0, limit: Int(query["limit"] ?? "100") ?? 100).json)
@@ -130,23 +154,34 @@ final class FakeServer: @unchecked Sendable {
 
     /// Whether the change comes, signed, from a device registered for the author's organisation.
     private func isSignatureValid(_ change: Change, by author: Author) -> Bool {
-        guard let device = devices[change.device], device.organisation == author.organisation else { return false }
+        guard let device = devices[change.device],
+            device.organisation == author.organisation || author.role == .coordinator
+        else { return false }
         return change.isSigned(by: device.publicKey)
     }
 
-    private func apply(_ change: Change, by author: Author, isServer: Bool = false) -> PushResult {
+    private func apply(
+        _ change: Change, by author: Author, isServer: Bool = false, values: Openings = Openings()
+    ) -> PushResult {
         if let first = results[change.changeID] {
             return PushResult(
                 changeID: first.changeID, status: .duplicate, seq: first.seq, version: first.version,
                 reason: first.reason)
         }
         let now = Self.now()
-        let merged =
-            isServer || isSignatureValid(change, by: author)
-            ? Merge(schema: schema).apply(
-                change, by: Author(organisation: author.organisation, role: author.role, device: change.device),
-                to: records[change.recordID], now: now, context: RecordScan(schema: schema, records: records))
-            : Merge.Result.rejected("signature", version: records[change.recordID]?.version)
+        var merged: Merge.Result
+        switch change.opened(values, personal: isServer ? [] : schema.personalFields(of: change.table)) {
+        case .failure(.unopened(let field)), .failure(.plain(let field)):
+            merged = .rejected("commitment:\(field)", version: records[change.recordID]?.version)
+        case let .success(opened):
+            merged =
+                isServer || isSignatureValid(change, by: author)
+                ? Merge(schema: schema).apply(
+                    opened, by: Author(organisation: author.organisation, role: author.role, device: change.device),
+                    to: records[change.recordID], now: now, context: RecordScan(schema: schema, records: records))
+                : Merge.Result.rejected("signature", version: records[change.recordID]?.version)
+            openings.formUnion(values.restricted(to: Self.commitments(of: change)))
+        }
         if let state = merged.state { records[change.recordID] = state }
         let seq = Int64(log.count + 1)
         log.append(
@@ -178,7 +213,45 @@ final class FakeServer: @unchecked Sendable {
                     fields: entry.change.fields, outcome: entry.outcome, hlc: entry.change.hlc))
         }
         let next = page.last?.seq ?? since
-        return PullResponse(items: items, next: next, more: (log.last?.seq ?? 0) > next)
+        return PullResponse(
+            items: items, next: next, more: (log.last?.seq ?? 0) > next,
+            values: openings.restricted(to: page.flatMap { Self.commitments(of: $0.change) }))
+    }
+
+    private static func commitments(of change: Change) -> [String] {
+        Sealing.commitments(in: .object(change.fields.map { JSONMember($0, $1) }))
+    }
+
+    /// `POST /v1/erase`, as SPEC §8 has it: the record's personal fields become null, the openings
+    /// of its commitments go, an entry made by the server is logged.
+    private func erase(_ body: [UInt8], by author: Author) -> TransportResponse {
+        func refuse(_ status: Int, _ code: String) -> TransportResponse {
+            answer(ErrorBody(error: code, message: code).json, status: status)
+        }
+        guard author.role == .coordinator else { return refuse(403, "forbidden") }
+        guard let json = try? JSONValue.parse(bytes: body), let request = try? EraseRequest(json: json) else {
+            return refuse(400, "bad_request")
+        }
+        guard !schema.personalFields(of: request.table).isEmpty else { return refuse(422, "no_personal_data") }
+        guard let state = records[request.recordID], state.table == request.table else {
+            return refuse(404, "not_found")
+        }
+        if state.isErased { return refuse(409, "erased") }
+        if state.isDeleted { return refuse(409, "deleted") }
+        let change = Change(
+            changeID: UUID().uuidString.lowercased(), table: request.table, recordID: request.recordID, op: .erase,
+            fields: [:], baseVersion: state.version,
+            hlc: HLC(milliseconds: Self.now(), counter: 0, device: DeviceRegistry.serverDevice).description,
+            device: DeviceRegistry.serverDevice)
+        let result = apply(change, by: author, isServer: true)
+        guard let seq = result.seq, let version = result.version, result.status == .applied else {
+            return refuse(409, result.reason ?? "rejected")
+        }
+        let held = log.filter { $0.change.recordID == request.recordID }.flatMap { Self.commitments(of: $0.change) }
+        openings = Openings(openings.byCommitment.filter { !held.contains($0.key) })
+        conflicts.removeAll { $0.recordID == request.recordID }
+        let applied = log.last?.outcome.applied ?? []
+        return answer(EraseResponse(seq: seq, version: version, erased: applied, unerasable: 0).json)
     }
 
     private func resolve(_ id: String, _ resolution: Resolution, by author: Author) -> TransportResponse {

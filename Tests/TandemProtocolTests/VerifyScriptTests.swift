@@ -251,8 +251,9 @@ func personalWorkedExample() -> (entry: LogEntry, change: Change, openings: [Ope
     #expect(doc.contains(example.entry.hash), "hash \(example.entry.hash)")
     #expect(doc.contains(String(decoding: example.change.signingBytes, as: UTF8.self)), "signed bytes")
     for opening in example.openings {
-        #expect(doc.contains(opening.salt) && doc.contains(opening.commitment ?? "-"), "\(opening)")
-        #expect(doc.contains(String(decoding: opening.value.canonicalBytes(), as: UTF8.self)))
+        // The table's row: salt, value, commitment.
+        let value = String(decoding: opening.value.canonicalBytes(), as: UTF8.self)
+        #expect(doc.contains("`\(opening.salt)` | `\(value)` | `\(opening.commitment ?? "-")` |"), "\(opening)")
     }
     guard try pythonIsThere() else { return }
     let run = try verifyWithScript(lines)

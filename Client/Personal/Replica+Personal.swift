@@ -1,0 +1,175 @@
+import GRDB
+import TandemProtocol
+
+/// Personal data in the replica (SPEC §8, docs/sync.md "Personal data"): the changes this replica
+/// signs commit to each personal value (``Change/sealed(personal:salts:)``), and the openings —
+/// value and salt — are kept beside the history in `tandem_personal_value` (migration
+/// `v6-personal`), by record, so that an erasure can delete them all.
+extension Replica {
+    /// The salts of this replica's commitments, derived from its device key: the same change
+    /// sealed again (a push retried, a bundle written twice) gets the same bytes.
+    func saltKey() throws(ReplicaError) -> SaltKey { SaltKey(try deviceKey()) }
+
+    /// `changes` as they are signed and pushed: each personal value replaced by its commitment,
+    /// with the openings made, by change.
+    func sealed(_ changes: [Change], salts: SaltKey) -> (changes: [Change], openings: [[Opening]]) {
+        let schema = self.schema
+        var sealed: [Change] = []
+        var openings: [[Opening]] = []
+        sealed.reserveCapacity(changes.count)
+        openings.reserveCapacity(changes.count)
+        for change in changes {
+            let result = change.sealed(personal: schema.personalFields(of: change.table), salts: salts)
+            sealed.append(result.change)
+            openings.append(result.openings)
+        }
+        return (sealed, openings)
+    }
+
+    /// Keeps `openings` of record `recordID` of `table` (one already kept is left as it is).
+    static func keep(_ openings: some Sequence<Opening>, table: String, recordID: String, db: Database) throws {
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO tandem_personal_value(commitment, tbl, record_id, salt, value)
+                VALUES (?, ?, ?, ?, ?)
+                """)
+        for opening in openings {
+            guard let commitment = opening.commitment else { continue }
+            try insert.execute(arguments: [commitment, table, recordID, opening.salt, opening.value.serialized()])
+        }
+    }
+
+    /// Keeps the openings among `values` of the commitments `change` (and its outcome, when
+    /// given) holds, under the change's record: what a pull page, a bundle or a push brings.
+    static func keep(
+        _ values: Openings, of change: (table: String, recordID: String), holding commitments: [String], db: Database
+    ) throws {
+        guard !values.isEmpty, !commitments.isEmpty else { return }
+        let openings = commitments.compactMap { values.value(of: $0) == nil ? nil : values[$0] }
+        try keep(openings, table: change.table, recordID: change.recordID, db: db)
+    }
+
+    /// The openings kept of the commitments `changes` hold: what a push of changes sealed before
+    /// (carried from a bundle, handed back to a server that lost them) sends beside them.
+    func openings(for changes: [Change]) throws(ReplicaError) -> Openings {
+        let commitments = changes.flatMap { Sealing.commitments(in: .object($0.fields.map { JSONMember($0, $1) })) }
+        guard !commitments.isEmpty else { return Openings() }
+        return try read { db in try Self.openings(of: commitments, db: db) }
+    }
+
+    /// The openings kept (by the replica or its audit store) of `commitments`.
+    static func openings(of commitments: [String], db: Database) throws -> Openings {
+        guard !commitments.isEmpty else { return Openings() }
+        let list = JSONValue.array(Set(commitments).map(JSONValue.string)).serialized()
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT salt, value FROM tandem_personal_value WHERE commitment IN (SELECT value FROM json_each(?1))
+                UNION ALL
+                SELECT salt, value FROM tandem_audit_value WHERE commitment IN (SELECT value FROM json_each(?1))
+                """, arguments: [list])
+        return Openings(rows.compactMap(opening))
+    }
+
+    /// Every opening kept (by the replica or its audit store) of record `recordID`.
+    static func openings(ofRecord recordID: String, db: Database) throws -> Openings {
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT salt, value FROM tandem_personal_value WHERE record_id = ?1
+                UNION ALL
+                SELECT salt, value FROM tandem_audit_value WHERE record_id = ?1
+                """, arguments: [recordID])
+        return Openings(rows.compactMap(opening))
+    }
+
+    private static func opening(_ row: Row) -> Opening? {
+        guard let value = try? JSONValue.parse(row["value"] as String) else { return nil }
+        return Opening(salt: row["salt"], value: value)
+    }
+
+    /// `value` with every commitment in it replaced by the value `openings` give it, or null
+    /// when none does (erased, or never shown to this replica): what replay and `history` read.
+    static func opened(_ value: JSONValue, with openings: Openings) -> JSONValue {
+        if Commitment.hex(in: value) != nil { return Sealing.open(value, with: openings) ?? .null }
+        switch value {
+        case let .object(members):
+            return .object(members.map { JSONMember($0.key, opened($0.value, with: openings)) })
+        case let .array(items): return .array(items.map { opened($0, with: openings) })
+        default: return value
+        }
+    }
+
+    /// Whether the record's personal data was erased (as far as this replica has pulled).
+    static func isErased(_ id: String, db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT erased FROM tandem_record WHERE id = ?"), arguments: [id]) ?? false
+    }
+
+    /// Refuses an edit of an erased record (`set`, `rm`, `retry`): the server would reject it
+    /// `erased`.
+    static func refuseErased(_ id: String, table: TableSchema, db: Database) throws {
+        guard try isErased(id, db: db) else { return }
+        throw ReplicaError(
+            .invalidData,
+            "\(table.name) \(id): its personal data was erased (tandem erase); it can no longer be edited (erased)")
+    }
+
+    /// An erasure pulled (or brought by a bundle): the record is marked erased and every other
+    /// copy of its personal values in the replica goes — the openings (the replica's and its
+    /// audit store's), the cached conflicts, the personal values of refused changes; its pending
+    /// edits leave the outbox for the refused changes (reason `erased`: the server would refuse
+    /// them), without their personal values; changes carried for it from bundles are dropped.
+    /// The row itself is written from the item (its personal fields null). The caller
+    /// checkpoints the WAL once the transaction is committed (``checkpointAfterErasure()``).
+    func applyErasure(of recordID: String, in tableName: String, db: Database) throws {
+        try db.execute(sql: "UPDATE tandem_record SET erased = 1 WHERE id = ?", arguments: [recordID])
+        for table in ["tandem_personal_value", "tandem_audit_value", "tandem_conflict"] {
+            try db.execute(sql: "DELETE FROM \(table) WHERE record_id = ?", arguments: [recordID])
+        }
+        let personal = schema.personalFields(of: tableName)
+        let pending = try Row.fetchAll(
+            db, sql: "SELECT \(OutboxRow.columns) FROM tandem_outbox WHERE record_id = ? ORDER BY seq",
+            arguments: [recordID]
+        ).map(OutboxRow.init)
+        var ids = UUIDv7Generator()
+        let now = clock.now()
+        for row in pending {
+            var change = row.change(device: device)
+            if change.changeID.isEmpty { change.changeID = ids.next(milliseconds: now) }
+            change.fields = change.fields.filter { !personal.contains($0.key) }
+            try db.execute(
+                sql: """
+                    INSERT INTO tandem_rejected(change_id, tbl, record_id, reason, change) VALUES (?, ?, ?, 'erased', ?)
+                    ON CONFLICT(change_id) DO UPDATE SET reason = excluded.reason, change = excluded.change
+                    """, arguments: [change.changeID, change.table, change.recordID, change.json.serialized()])
+        }
+        try db.execute(sql: "DELETE FROM tandem_outbox WHERE record_id = ?", arguments: [recordID])
+        for row in try Row.fetchAll(
+            db, sql: "SELECT change_id, change FROM tandem_rejected WHERE record_id = ? AND change IS NOT NULL",
+            arguments: [recordID])
+        {
+            guard var change = try? Change(json: JSONValue.parse(row["change"] as String)) else { continue }
+            change.fields = change.fields.filter { !personal.contains($0.key) }
+            try db.execute(
+                sql: "UPDATE tandem_rejected SET change = ? WHERE change_id = ?",
+                arguments: [change.json.serialized(), row["change_id"] as String])
+        }
+        try db.execute(
+            sql: "DELETE FROM tandem_carried WHERE json_extract(change, '$.record_id') = ?", arguments: [recordID])
+    }
+
+    /// Empties the WAL into the file after an erasure, so that no byte of an erased value stays
+    /// in it (the file's freed space is zeroed: `secure_delete`). A reader holding the WAL open
+    /// (another process) can keep it from being emptied; the next erasure or a later checkpoint
+    /// finishes the job.
+    func checkpointAfterErasure() throws(ReplicaError) {
+        do {
+            try writer.writeWithoutTransaction { db in
+                _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+        } catch {
+            throw ReplicaError.from(error, path: path)
+        }
+    }
+}
