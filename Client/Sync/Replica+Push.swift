@@ -112,7 +112,7 @@ extension Replica {
     func recordPushResults(
         _ results: [PushResult], for sent: [OutboxRow], signed: [Change], openings: [[Opening]] = []
     ) throws(ReplicaError) -> [Rejection] {
-        try write { db in
+        let (rejections, erased) = try write { db -> ([Rejection], Bool) in
             try keepAcknowledged(signed, results: results, in: db)
             for (row, made) in zip(sent, openings) where !made.isEmpty {
                 try Self.keep(made, table: row.table, recordID: row.recordID, db: db)
@@ -142,6 +142,15 @@ extension Replica {
                 rejections.append(rejection)
                 if row.op == .insert { rejectedInserts.append((row.table, row.recordID)) }
             }
+            // A change refused because its record is erased: the erasure reached the server first,
+            // and this replica may never pull its entry (a record it came to see afterwards
+            // arrives whole), so every copy of the record's values here goes now, as for an
+            // erasure pulled (``applyErasure(of:in:db:)``).
+            var erased = false
+            for (row, result) in zip(sent, results) where result.reason == "erased" {
+                try applyErasure(of: row.recordID, in: row.table, db: db)
+                erased = true
+            }
             for (tableName, id) in rejectedInserts {
                 guard let table = try? schema.table(named: tableName) else { continue }
                 let pending =
@@ -154,7 +163,9 @@ extension Replica {
             let cursor = try Self.cursor(in: db)
             let moved = SyncRules.cursor(after: results, current: cursor)
             if moved != cursor { try Setting.cursor.write(String(moved), in: db) }
-            return rejections
+            return (rejections, erased)
         }
+        if erased { try checkpointAfterErasure() }
+        return rejections
     }
 }

@@ -218,10 +218,12 @@ public struct PushBatch: StoreWork {
             let seq = chain.append(
                 change, canonical: item.canonical, by: item.author, outcome: outcome, now: now,
                 isSigned: item.isSigned, to: &writes)
+            // Nothing of an erased record's values is kept again: a change refused `erased`
+            // carries new ones, which go no further than its commitments.
             let pushed = change.fields.values.compactMap(Commitment.hex(in:)).compactMap { commitment in
                 item.openings.value(of: commitment) == nil ? nil : item.openings[commitment]
             }
-            for opening in pushed + kept {
+            for opening in before?.isErased == true ? [] : pushed + kept {
                 writes.openings.append(OpeningRow(opening, seq: seq, table: change.table, recordID: change.recordID))
             }
             if let state = result.state { save(state, before: before, grants: grants, seq: seq) }

@@ -78,7 +78,9 @@ import Testing
         try settle()
         let deletedAt = try Self.head(world)
 
-        let auditor = try world.server.admin(["token", "issue", "--role", "auditor"]).output
+        // An auditor that receives personal values (`--personal`): its table output names Ana as
+        // the coordinator's does (without it, her name is not its to show: `@` and a short id).
+        let auditor = try world.server.admin(["token", "issue", "--role", "auditor", "--personal"]).output
         try world.clone("auditor", token: auditor)
         try world.ok("auditor", ["audit", "pull"])
 

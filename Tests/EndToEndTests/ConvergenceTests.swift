@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Synchronization
 import TandemClient
 import TandemProtocol
@@ -11,6 +12,8 @@ import Testing
 /// in the middle — once everyone has pushed and pulled, every replica equals the server's state
 /// filtered by what its token may read (SPEC §6: records arrive and leave as exchanges change
 /// host or go), every change is in the log exactly once, and no losing value is missing from the log.
+/// The coordinator erases persons now and then (SPEC §8): afterwards no replica keeps a value of
+/// an erased person, and the history still verifies.
 ///
 /// `TANDEM_SEED=N` replays one seed; `TANDEM_CONVERGENCE_SEEDS=K` runs K seeds (default 50) on
 /// the SQLite store, `TANDEM_CONVERGENCE_POSTGRES_SEEDS=K` K seeds (default 10) on PostgreSQL.
@@ -163,6 +166,7 @@ struct Scenario {
         var edits = 0
         var probes: Set<String> = []
         var refusedLocally: [String] = []
+        var erasures = 0
         let steps = 60 + Int(random.next() % 60)
         for step in 0..<steps {
             for (index, jump) in jumps.enumerated() where jump.step == step { clocks[index].set(jump.to) }
@@ -171,8 +175,16 @@ struct Scenario {
             do {
                 switch roll {
                 case 0..<12: edits += try addRecord(by: actor, organisations: organisations.map(\.id), random: &random)
-                case 12..<62:
+                case 12..<61:
                     edits += try editRecord(by: actor, organisations: organisations.map(\.id), random: &random)
+                case 61:
+                    // The coordinator erases a person's personal data (through the faults: it may
+                    // not reach the server, or its answer may be lost).
+                    if let person = pick(try coordinatorActor.replica.records(in: "person"), &random) {
+                        let id = person.id
+                        _ = try? await offPool { try coordinatorActor.engine.erase("person", id: id) }
+                        erasures += 1
+                    }
                 case 62..<70: edits += try removeRecord(by: actor, random: &random)
                 default: break
                 }
@@ -206,7 +218,7 @@ struct Scenario {
         #expect(
             refusedLocally.allSatisfy {
                 $0.contains("still referenced") || $0.contains("is before") || $0.contains("is required when")
-                    || $0.contains("at most 5")
+                    || $0.contains("at most 5") || $0.contains("(erased)")
             }, "\(context): \(refusedLocally)")
         for actor in actors {
             #expect(try actor.replica.status().pending == 0, "\(context): \(actor.name) still has pending changes")
@@ -255,6 +267,45 @@ struct Scenario {
         print(
             "  seed \(seed): \(probes.count) probes, \(probed.count) reached the server; programme rules refused \(ruled.count) at merge"
         )
+
+        // An erased person's values are in no replica: not its row, not an opening, not a refused edit.
+        let erased = Set(items.filter { $0.entry?.op == .erase }.map(\.recordID))
+        for actor in actors where !erased.isEmpty {
+            let path = folder.path("\(actor.name).sqlite")
+            let ids = JSONValue.array(erased.map(JSONValue.string)).serialized()
+            let kept = try await DatabaseQueue(path: path).read { db in
+                try ["tandem_personal_value", "person", "tandem_rejected"].map { table in
+                    let condition =
+                        switch table {
+                        case "person": "AND coalesce(full_name, title, email, phone) IS NOT NULL"
+                        case "tandem_rejected":
+                            """
+                            AND coalesce(json_extract(change, '$.fields.full_name'), json_extract(change, '$.fields.title'),
+                                json_extract(change, '$.fields.email'), json_extract(change, '$.fields.phone')) IS NOT NULL
+                            """
+                        default: ""
+                        }
+                    let idColumn = table == "person" ? "id" : "record_id"
+                    let count =
+                        try Int.fetchOne(
+                            db,
+                            sql:
+                                "SELECT count(*) FROM \(table) WHERE \(idColumn) IN (SELECT value FROM json_each(?)) \(condition)",
+                            arguments: [ids]) ?? 0
+                    return count == 0 ? nil : "\(count) in \(table)"
+                }.compactMap { $0 }
+            }
+            #expect(kept.isEmpty, "\(context): \(actor.name) keeps values of erased persons: \(kept)")
+            if !kept.isEmpty, ProcessInfo.processInfo.environment["TANDEM_DEBUG"] != nil {
+                for item in items where erased.contains(item.recordID) {
+                    print(
+                        "DEBUG seq \(item.seq) \(item.recordID.suffix(6)) \(item.entry?.op.rawValue ?? "-") \(item.entry?.outcome.status.rawValue ?? "-") \(item.entry?.outcome.reason ?? "") by \(item.entry?.author.role.rawValue ?? "") \(item.entry?.fields.keys.sorted() ?? [])"
+                    )
+                }
+                for line in actor.faults.history { print("DEBUG fault \(line)") }
+            }
+        }
+        print("  seed \(seed): \(erasures) erasures asked, \(erased.count) reached the server")
 
         // Every change sent is in the log exactly once.
         let logged = items.compactMap { $0.entry?.changeID }

@@ -137,7 +137,8 @@ import Testing
         #expect(try world.persons("coordinator") == everyone)
         #expect(try world.persons("a") == everyone)
         #expect(try world.snapshot("coordinator").last == world.snapshot("b").last, "B and the coordinator: practices")
-        let auditor = try world.server.admin(["token", "issue", "--role", "auditor"]).output
+        // (An auditor that receives personal values: without --personal its persons arrive without them.)
+        let auditor = try world.server.admin(["token", "issue", "--role", "auditor", "--personal"]).output
         try world.clone("auditor", token: auditor)
         #expect(try world.snapshot("auditor") == world.snapshot("coordinator"))
         // The server was told, and verify says so; its history itself is sound (the change handed
@@ -339,7 +340,9 @@ extension RollbackEndToEndTests {
         #expect([0, 65].contains(again.status), "\(again)")
         #expect(try world.tandem("a", ["sync"]).status == 0)
         #expect(try world.persons("a").count == 2000)
-        try world.clone("auditor", token: try world.server.admin(["token", "issue", "--role", "auditor"]).output)
+        // (Names counted: an auditor that receives personal values.)
+        try world.clone(
+            "auditor", token: try world.server.admin(["token", "issue", "--role", "auditor", "--personal"]).output)
         #expect(try world.persons("auditor").count == 2000)
     }
 }
