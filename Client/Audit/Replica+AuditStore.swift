@@ -61,8 +61,9 @@ extension Replica {
                     try applyErasure(of: row.recordID, in: row.table, db: db)
                     if let table = try? schema.table(named: row.table), !table.personalFields.isEmpty {
                         let columns = table.personalFields.sorted().map { "\($0.quotedIdentifier) = NULL" }
+                        let name = table.name.quotedIdentifier
                         try db.execute(
-                            sql: "UPDATE \(table.name.quotedIdentifier) SET \(columns.joined(separator: ", ")) WHERE id = ?",
+                            sql: "UPDATE \(name) SET \(columns.joined(separator: ", ")) WHERE id = ?",
                             arguments: [row.recordID])
                     }
                     erased = true
