@@ -33,11 +33,13 @@ extension Replica {
             try db.execute(sql: "PRAGMA cache_size = -16384")
             try freezeOutbox(in: db)
             var writer = RowWriter()
-            let pending = try pendingEdits(of: page.items, db: db)
+            var pending = try pendingEdits(of: page.items, db: db)
             var erased = false
             for item in page.items {
                 if item.isVisible, let entry = item.entry, entry.op == .erase {
                     try applyErasure(of: item.recordID, in: item.table, db: db)
+                    // Its pending edits left the outbox: later items of the page lay none over it.
+                    pending[item.recordID] = nil
                     try apply(item, pending: [], db: db, writer: &writer)
                     erased = true
                     continue
