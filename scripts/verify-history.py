@@ -3,8 +3,10 @@
 
 Usage: python3 scripts/verify-history.py history.ndjson   (the NDJSON of GET /v1/history)
 
-Checks that seqs run 1, 2, 3…, that each prev_hash is the hash before it, and recomputes every hash;
-when the `cryptography` module is there, checks every signature by the rules of
+Checks that seqs run 1, 2, 3…, that each prev_hash is the hash before it, and recomputes every hash
+(over the entry without `hash` and without `values`, the personal values beside it); checks that each
+value beside an entry opens a commitment the entry holds (SHA-256 of the salt's bytes and the value's
+RFC 8785 bytes); when the `cryptography` module is there, checks every signature by the rules of
 Protocol/Audit/ChainVerifier.swift. Prints "ok: N entries, head HASH" (exit 0) or "seq N: problem" (exit 65).
 """
 import base64, hashlib, json, sys
@@ -70,6 +72,23 @@ def signature_problem(e, seq, keys):  # ChainVerifier's rules; keys: device -> (
     if for_signature or valid(c["signature"], signed, keys[device][1]): return None
     return f"the signature does not verify with device {device}'s key"
 
+def commitments(v):  # every {"commitment": HEX} inside a value
+    if isinstance(v, dict):
+        if len(v) == 1 and isinstance(v.get("commitment"), str): return [v["commitment"]]
+        return [c for x in v.values() for c in commitments(x)]
+    if isinstance(v, list): return [c for x in v for c in commitments(x)]
+    return []
+
+def opening_problem(e):  # the values beside an entry (SPEC §8): each must open a commitment it holds
+    held = set(commitments(e["change"]) + commitments(e["outcome"]))
+    for commitment, opening in sorted(e.get("values", {}).items()):
+        salt = bytes.fromhex(opening["salt"])
+        if len(salt) != 16 or hashlib.sha256(salt + canonical(opening["value"]).encode("utf-8")).hexdigest() != commitment:
+            return f"the value beside commitment {commitment[:12]}… does not match it (altered)"
+        if commitment not in held:
+            return f"a value beside the entry opens commitment {commitment[:12]}…, which the entry does not hold"
+    return None
+
 def verify(path):
     keys, head, seq = {}, "0" * 64, 0
     with open(path, "rb") as file:
@@ -79,9 +98,11 @@ def verify(path):
             e = json.loads(line.decode("utf-8"), object_pairs_hook=unique)
             if e["seq"] != seq or type(e["seq"]) is not int: return f"seq {seq}: entry {e['seq']} is not entry {seq}"
             if e["prev_hash"] != head: return f"seq {seq}: prev_hash is not the hash of entry {seq - 1}"
-            unhashed = canonical({k: v for k, v in e.items() if k != "hash"}).encode("utf-8")
+            unhashed = canonical({k: v for k, v in e.items() if k not in ("hash", "values")}).encode("utf-8")
             if hashlib.sha256(bytes.fromhex(head) + unhashed).hexdigest() != e["hash"]:
                 return f"seq {seq}: the hash does not match the entry's contents (altered)"
+            problem = opening_problem(e)
+            if problem: return f"seq {seq}: {problem}"
             problem = valid and signature_problem(e, seq, keys)
             if problem: return f"seq {seq}: {problem}"
             head = e["hash"]

@@ -121,11 +121,11 @@ final class LoadRun: @unchecked Sendable {
                         if wait > 0 { try? await Task.sleep(for: .milliseconds(Int(wait))) }
                         if index % 10 == 0 {
                             made += 1
-                            let change = Self.change(by: client, number: made, client: index)
+                            let (change, values) = Self.change(by: client, number: made, client: index)
                             let begun = now()
                             let status = await Self.send(
                                 http, base + "/v1/push", token: client.token,
-                                body: PushRequest(changes: [change]).json.serialized())
+                                body: PushRequest(changes: [change], values: values).json.serialized())
                             latencies.append(now() - begun)
                             if status.code != 200 { errors += 1 }
                         }
@@ -159,17 +159,19 @@ final class LoadRun: @unchecked Sendable {
             peakRSS: peak, cpuPerRequest: cpu / Double(max(sorted.count, 1)))
     }
 
-    /// A new person of the client's organisation, signed by its organisation's device.
-    static func change(by client: Client, number: Int, client index: Int) -> Change {
+    /// A new person of the client's organisation, its name committed to and signed by its
+    /// organisation's device as a replica does (SPEC §8), with the name's opening.
+    static func change(by client: Client, number: Int, client index: Int) -> (Change, Openings) {
         let clock = HLC(
             milliseconds: Int64(Date().timeIntervalSince1970 * 1000), counter: number % 100_000, device: client.device)
-        return Change(
+        let (change, openings) = Change(
             changeID: UUIDv7Generator.id(at: clock), table: "person", recordID: UUIDv7Generator.id(at: clock),
             op: .insert,
             fields: [
                 "organisation": .string(client.organisation), "full_name": .string("Person \(index)-\(number)"),
             ], baseVersion: 0, hlc: clock.description, device: client.device
-        ).signed(with: client.key)
+        ).sealed(personal: Schema.partnership.personalFields(of: "person"), salts: SaltKey(client.key))
+        return (change.signed(with: client.key), Openings(openings))
     }
 
     /// The status of a request (0 when it failed) and, for a pull, its `next`.

@@ -28,6 +28,8 @@ final class HeldStore: @unchecked Sendable {
     let persons: [String]
     /// Records the store holds (organisations, the round, persons and exchanges).
     private(set) var records = 0
+    /// The openings of the persons' committed names.
+    private var openings = Openings()
     private var made = 0
     private let wall: Int64
     private var random = FastRandom()
@@ -76,7 +78,12 @@ final class HeldStore: @unchecked Sendable {
         self.round = round
         self.persons = persons
         made = setup.count
-        try await push(setup.signed(with: key), batch: Self.fillBatch)
+        // The persons' names are committed to, as a replica's would be (SPEC §8).
+        let sealed = setup.map {
+            $0.sealed(personal: Schema.partnership.personalFields(of: $0.table), salts: SaltKey(key))
+        }
+        openings = Openings(sealed.flatMap(\.openings))
+        try await push(sealed.map(\.change).signed(with: key), batch: Self.fillBatch)
         records = 2 + setup.count
     }
 
@@ -126,7 +133,8 @@ final class HeldStore: @unchecked Sendable {
         for start in stride(from: 0, to: changes.count, by: batch) {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             let results = try await store.push(
-                Array(changes[start..<min(start + batch, changes.count)]), by: principal, now: now)
+                Array(changes[start..<min(start + batch, changes.count)]), carrying: [], values: openings,
+                by: principal, now: now)
             if let refused = results.first(where: { $0.status != .applied }) { fail("store push: \(refused)") }
         }
         records += changes.filter { $0.table == "exchange" }.count

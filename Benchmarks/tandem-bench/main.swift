@@ -16,6 +16,8 @@
 //              replica: MB/s, changes/s, bytes a change, vs. gzip and Ed25519 alone (BundleBenchmark).
 //   check      issue 11 §7: `tandem check` of a replica holding N exchanges, in process and as a
 //              process, vs. a raw SQLite scan of the same rows (CheckBenchmark).
+//   personal   issue 14 §6: sealing personal values, pushing and pulling them with commitments vs. the
+//              same shape without, and erasing a person with 1,000 entries (PersonalBenchmark).
 //
 // Every §7 figure ends in a PASS/FAIL line against its target, and the run ends with a summary of
 // them; a missed target exits 0 unless `--strict`.
@@ -31,7 +33,9 @@ import TandemClient
 import TandemProtocol
 
 struct Options {
-    static let allParts = ["import", "sync", "store", "bootstrap", "audit", "postgres", "load", "bundle", "check"]
+    static let allParts = [
+        "import", "sync", "store", "bootstrap", "audit", "postgres", "load", "bundle", "check", "personal",
+    ]
 
     var rows = 100_000
     var reps = 5
@@ -94,7 +98,8 @@ struct Options {
                 """
                 usage: tandem-bench [--rows N] [--reps R] [--edits K] [--entries E] [--held H1,H2,...] [--window W]
                                     [--bootstrap N] [--clients C] [--seconds S]
-                                    [--only import|sync|store|bootstrap|audit|postgres|load|bundle|check[,...]] [--strict]
+                                    [--only import|sync|store|bootstrap|audit|postgres|load|bundle|check|personal[,...]]
+                                    [--strict]
 
                 """.utf8))
         exit(64)
@@ -265,6 +270,7 @@ do {
     }
     if options.parts.contains("bundle") { try runBundleBenchmark(options: options, scratch: scratch) }
     if options.parts.contains("check") { try runCheckBenchmark(options: options, scratch: scratch) }
+    if options.parts.contains("personal") { try await runPersonalBenchmark(options: options, scratch: scratch) }
 } catch {
     fail("\(error)")
 }

@@ -31,8 +31,9 @@ extension Replica {
 
     /// Stores one page of new entries in one transaction, if the head is still `head` (another
     /// process may have pulled meanwhile): each line, and the openings beside it in
-    /// `tandem_audit_value`. An erasure entry deletes every opening of its record (the audit
-    /// store's and the replica's), and once the page is written the WAL is emptied into the file
+    /// `tandem_audit_value`. An erasure entry deletes every copy of its record's values in the
+    /// file (``applyErasure(of:in:db:)``: openings, conflicts, refused and pending edits; the
+    /// synced row's personal fields), and once the page is written the WAL is emptied into the file
     /// (``checkpointAfterErasure()``): no byte of an erased value stays in the store.
     ///
     /// - Returns: false when the head moved: nothing was written.
@@ -55,8 +56,14 @@ extension Replica {
                     ])
                 }
                 if row.isErasure {
-                    for table in ["tandem_audit_value", "tandem_personal_value"] {
-                        try db.execute(sql: "DELETE FROM \(table) WHERE record_id = ?", arguments: [row.recordID])
+                    // Every copy of the record's values in this file goes, the synced row's too:
+                    // its next sync brings the erased record itself.
+                    try applyErasure(of: row.recordID, in: row.table, db: db)
+                    if let table = try? schema.table(named: row.table), !table.personalFields.isEmpty {
+                        let columns = table.personalFields.sorted().map { "\($0.quotedIdentifier) = NULL" }
+                        try db.execute(
+                            sql: "UPDATE \(table.name.quotedIdentifier) SET \(columns.joined(separator: ", ")) WHERE id = ?",
+                            arguments: [row.recordID])
                     }
                     erased = true
                 }

@@ -43,7 +43,7 @@ extension StoreAdapter {
         let checkpoint =
             cursor > 0 ? try await self.checkpoint(at: cursor, presenting: nil, by: viewer, now: now).checkpoint : nil
         let conflicts = try await self.conflicts(for: viewer, includeResolved: false)
-        let header = [
+        var header = [
             JSONMember("for", .string(organisation)), JSONMember("since", .int(since)),
             JSONMember("next", .int(cursor)),
             JSONMember("created", .string(Timestamp.string(milliseconds: now))),
@@ -51,9 +51,10 @@ extension StoreAdapter {
             JSONMember("checkpoint", checkpoint?.json ?? .null),
             JSONMember("conflicts", .array(conflicts.map(\.json))),
             JSONMember("schema", try await currentSchema().json),
-            // The openings of the personal values the items' entries commit to (SPEC §8).
-            JSONMember("values", values.json),
         ]
+        // The openings of the personal values the items' entries commit to (SPEC §8): a file of
+        // version 2 (``BundleFrame``); without any, version 1, as before.
+        if !values.isEmpty { header.append(JSONMember(BundleFrame.valuesMember, values.json)) }
         return BundleFrame.seal(kind: .pull, header: header, body: items, key: serverKey)
     }
 }

@@ -217,3 +217,71 @@ func workedExample() -> [LogEntry] {
     let run = try verifyWithScript(entries.map(\.line))
     #expect(run.stdout.hasPrefix("ok: 2 entries, head \(entries[1].hash)"), "\(run.output)")
 }
+
+// MARK: - Personal data in the worked example (docs/audit.md, "Personal data")
+
+/// Entry 3 of docs/audit.md: device `laptop-1` adds a person; its personal values are committed
+/// to, their openings beside the line. The entry, and the line as a coordinator's history serves it.
+func personalWorkedExample() -> (entry: LogEntry, change: Change, openings: [Opening], line: String) {
+    let previous = workedExample()[1]
+    let (sealed, openings) = Change(
+        changeID: "019b76da-afd0-7000-8000-000000000003", table: "person",
+        recordID: "019b76da-afd0-7000-8000-0000000000a1", op: .insert,
+        fields: [
+            "organisation": .string("org-a"), "full_name": .string("Ana Novak"),
+            "email": .string("ana.novak@org-a.example"),
+        ], baseVersion: 0, hlc: "001767225602000.00000.laptop-1", device: "laptop-1"
+    ).sealed(personal: ["full_name", "email"], salts: SaltKey(workedDeviceKey))
+    let change = sealed.signed(with: workedDeviceKey)
+    let entry = LogEntry(
+        seq: 3, time: "2026-01-01T00:00:02.000Z",
+        author: Author(organisation: "org-a", role: .member, device: "laptop-1"),
+        change: change.json,
+        outcome: Outcome(status: .applied, version: 1, applied: ["email", "full_name", "organisation"]).json,
+        prevHash: previous.hash)
+    return (entry, change, openings, LogEntry.line(entry.line, with: Openings(openings)))
+}
+
+@Test func thePersonalWorkedExampleInTheDocsIsWhatTheCodeComputes() throws {
+    let doc = try String(contentsOf: packageRoot.appendingPathComponent("docs/audit.md"), encoding: .utf8)
+    let example = personalWorkedExample()
+    let lines = workedExample().map(\.line) + [example.line]
+    #expect(verifyHistory(lines) == nil)
+    #expect(doc.contains(example.line), "the line with its values:\n\(example.line)")
+    #expect(doc.contains(example.entry.hash), "hash \(example.entry.hash)")
+    #expect(doc.contains(String(decoding: example.change.signingBytes, as: UTF8.self)), "signed bytes")
+    for opening in example.openings {
+        // The table's row: salt, value, commitment.
+        let value = String(decoding: opening.value.canonicalBytes(), as: UTF8.self)
+        #expect(doc.contains("`\(opening.salt)` | `\(value)` | `\(opening.commitment ?? "-")` |"), "\(opening)")
+    }
+    guard try pythonIsThere() else { return }
+    let run = try verifyWithScript(lines)
+    #expect(run.stdout.hasPrefix("ok: 3 entries, head \(example.entry.hash)"), "\(run.output)")
+    // The values can go (an erasure) and everything still verifies.
+    #expect(try verifyWithScript(workedExample().map(\.line) + [example.entry.line]).status == 0)
+}
+
+/// A value beside an entry that does not open its commitment — altered with the right salt, or
+/// two salts swapped — is caught by the script and by ChainVerifier, at the same seq.
+@Test func anAlteredValueOrSwappedSaltsBesideAnEntryAreCaught() throws {
+    let example = personalWorkedExample()
+    let base = workedExample().map(\.line)
+    var altered = Openings(example.openings)
+    let name = try #require(example.openings.first { $0.value == .string("Ana Novak") })
+    altered[try #require(name.commitment)]?.value = .string("Ana Nowak")
+    var swapped = Openings(example.openings)
+    let (first, second) = (example.openings[0], example.openings[1])
+    swapped[try #require(first.commitment)]?.salt = second.salt
+    swapped[try #require(second.commitment)]?.salt = first.salt
+    var stray = Openings(example.openings)
+    let other = Opening(salt: String(repeating: "0", count: 32), value: .string("someone else"))
+    stray[try #require(other.commitment)] = other
+    for (what, values) in [("altered", altered), ("swapped salts", swapped), ("stray", stray)] {
+        let lines = base + [LogEntry.line(example.entry.line, with: values)]
+        #expect(verifyHistory(lines)?.seq == 3, "\(what)")
+        guard try pythonIsThere() else { continue }
+        let run = try verifyWithScript(lines)
+        #expect(run.status == 65 && run.failedSeq == 3, "\(what): \(run.output)")
+    }
+}
