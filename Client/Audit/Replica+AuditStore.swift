@@ -62,7 +62,8 @@ extension Replica {
                     if let table = try? schema.table(named: row.table), !table.personalFields.isEmpty {
                         let columns = table.personalFields.sorted().map { "\($0.quotedIdentifier) = NULL" }
                         try db.execute(
-                            sql: "UPDATE \(table.name.quotedIdentifier) SET \(columns.joined(separator: ", ")) WHERE id = ?",
+                            sql:
+                                "UPDATE \(table.name.quotedIdentifier) SET \(columns.joined(separator: ", ")) WHERE id = ?",
                             arguments: [row.recordID])
                     }
                     erased = true

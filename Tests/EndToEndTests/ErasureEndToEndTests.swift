@@ -68,7 +68,8 @@ import Testing
         let early = try world.server.admin(["token", "issue", "--role", "auditor", "--personal"]).output
         try world.clone("auditor-early", token: early)
         try world.ok("auditor-early", ["audit", "pull"])
-        #expect(try !Self.files(in: world.server.folder.url, holding: [Self.surname]).isEmpty, "the name is there first")
+        #expect(
+            try !Self.files(in: world.server.folder.url, holding: [Self.surname]).isEmpty, "the name is there first")
 
         // Only a coordinator erases; a table without personal data is refused before the network.
         let refused = try world.tandem("ministry", ["erase", "person", zofia])

@@ -88,6 +88,23 @@ import Testing
         let (replica, engine, person) = try Self.seeded(world, at: folder + "/member.sqlite")
         try replica.update("person", id: person, [.init("title", "Zyxwvut Title")])
         _ = try engine.sync()
+        // Entries from a server from before commitments: plain values in the pulled history (a
+        // conflict's too) and in the changes kept as signed.
+        try replica.withDatabase { db in
+            try db.execute(
+                sql: """
+                    UPDATE tandem_history SET fields = json_set(fields, '$.full_name', 'Zyxwvut Old'),
+                        outcome = json_set(outcome, '$.conflicts',
+                            json('[{"field":"title","rule":"lww","kept":"Zyxwvut Kept","lost":"Zyxwvut Lost"}]'))
+                    WHERE record_id = ?
+                    """, arguments: [person])
+            try db.execute(
+                sql: """
+                    UPDATE tandem_acknowledged SET change = json_set(change, '$.fields.email', 'Zyxwvut Sent')
+                    WHERE record_id = ?
+                    """, arguments: [person])
+        }
+        #expect(try replica.count("SELECT count(*) FROM tandem_history WHERE fields LIKE '%Zyxwvut Old%'") == 2)
         // An edit made before the erasure is known here: pushed, refused `erased`, kept refused.
         try replica.update("person", id: person, [.init("phone", "Zyxwvut 555")])
 
