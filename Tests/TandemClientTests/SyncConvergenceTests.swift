@@ -12,17 +12,7 @@ import Testing
         print("SyncConvergenceTests seed \(seed) (TANDEM_SEED=\(seed) replays it)")
         var random = SeededGenerator(seed: seed)
         let world = SyncWorld()
-        var replicas: [(replica: Replica, engine: SyncEngine, faults: FaultInjectingTransport)] = []
-        for index in 0..<3 {
-            var faulty: FaultInjectingTransport?
-            let (replica, engine) = try world.replica { base in
-                let transport = FaultInjectingTransport(
-                    wrapping: base, seed: seed &+ UInt64(index), dropRequests: 0.2, dropResponses: 0.2)
-                faulty = transport
-                return transport
-            }
-            replicas.append((replica, engine, try #require(faulty)))
-        }
+        let replicas = try Self.faultyReplicas(in: world, seed: seed)
 
         for _ in 0..<60 {
             let (replica, engine, _) = replicas[Int(random.next() % UInt64(replicas.count))]
@@ -49,10 +39,7 @@ import Testing
             }
         }
 
-        for replica in replicas { replica.faults.setFaults(dropRequests: 0, dropResponses: 0) }
-        for _ in 0..<2 {
-            for replica in replicas { _ = try replica.engine.sync() }
-        }
+        try Self.settle(replicas)
         let server = world.server.live("round")
         for (replica, _, _) in replicas {
             #expect(try replica.status().pending == 0, "seed \(seed)")
@@ -75,17 +62,7 @@ import Testing
         print("SyncConvergenceTests erasures seed \(seed) (TANDEM_SEED=\(seed) replays it)")
         var random = SeededGenerator(seed: seed)
         let world = SyncWorld()
-        var replicas: [(replica: Replica, engine: SyncEngine, faults: FaultInjectingTransport)] = []
-        for index in 0..<3 {
-            var faulty: FaultInjectingTransport?
-            let (replica, engine) = try world.replica { base in
-                let transport = FaultInjectingTransport(
-                    wrapping: base, seed: seed &+ UInt64(index), dropRequests: 0.2, dropResponses: 0.2)
-                faulty = transport
-                return transport
-            }
-            replicas.append((replica, engine, try #require(faulty)))
-        }
+        let replicas = try Self.faultyReplicas(in: world, seed: seed)
         let organisation = try replicas[0].replica.insert(
             into: "organisation", [.init("name", "Ministry"), .init("sector", "public")])
         for number in 0..<4 {
@@ -119,10 +96,7 @@ import Testing
             }
         }
 
-        for replica in replicas { replica.faults.setFaults(dropRequests: 0, dropResponses: 0) }
-        for _ in 0..<2 {
-            for replica in replicas { _ = try replica.engine.sync() }
-        }
+        try Self.settle(replicas)
         let server = world.server.live("person")
         let erased = Set(
             world.server.log.filter { $0.change.op == .erase && $0.outcome.status == .applied }.map(\.change.recordID))
@@ -137,6 +111,32 @@ import Testing
                 let kept = try replica.count("SELECT count(*) FROM tandem_personal_value WHERE record_id = ?", [id])
                 #expect(kept == 0, "seed \(seed): openings of erased \(id) kept")
             }
+        }
+    }
+
+    typealias FaultyReplica = (replica: Replica, engine: SyncEngine, faults: FaultInjectingTransport)
+
+    /// Three replicas of `world`, each over a transport that drops a fifth of requests and answers.
+    static func faultyReplicas(in world: SyncWorld, seed: UInt64) throws -> [FaultyReplica] {
+        var replicas: [FaultyReplica] = []
+        for index in 0..<3 {
+            var faulty: FaultInjectingTransport?
+            let (replica, engine) = try world.replica { base in
+                let transport = FaultInjectingTransport(
+                    wrapping: base, seed: seed &+ UInt64(index), dropRequests: 0.2, dropResponses: 0.2)
+                faulty = transport
+                return transport
+            }
+            replicas.append((replica, engine, try #require(faulty)))
+        }
+        return replicas
+    }
+
+    /// Faults off, then every replica syncs twice in turn: all have what all pushed.
+    static func settle(_ replicas: [FaultyReplica]) throws {
+        for replica in replicas { replica.faults.setFaults(dropRequests: 0, dropResponses: 0) }
+        for _ in 0..<2 {
+            for replica in replicas { _ = try replica.engine.sync() }
         }
     }
 }
