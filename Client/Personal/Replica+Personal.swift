@@ -18,8 +18,12 @@ extension Replica {
         var openings: [[Opening]] = []
         sealed.reserveCapacity(changes.count)
         openings.reserveCapacity(changes.count)
+        // Each table's personal fields once a batch, not once a change.
+        var personalFields: [String: Set<String>] = [:]
         for change in changes {
-            let result = change.sealed(personal: schema.personalFields(of: change.table), salts: salts)
+            let personal = personalFields[change.table] ?? schema.personalFields(of: change.table)
+            personalFields[change.table] = personal
+            let result = change.sealed(personal: personal, salts: salts)
             sealed.append(result.change)
             openings.append(result.openings)
         }
