@@ -30,6 +30,22 @@ extension Replica {
         return (sealed, openings)
     }
 
+    /// Whether `change` holds a personal value in plain (a change signed before personal data was
+    /// committed to): the server refuses a whole push that holds one (`plain_personal_value`), so
+    /// such a change is never sent as it is.
+    func holdsPlainPersonalValue(_ change: Change) -> Bool {
+        if case .failure(.plain) = change.opened(Openings(), personal: schema.personalFields(of: change.table)) {
+            return true
+        }
+        return false
+    }
+
+    /// Keeps `openings` of `change`'s commitments under its record (in a transaction of its own).
+    func keepOpenings(_ openings: [Opening], of change: Change) throws(ReplicaError) {
+        guard !openings.isEmpty else { return }
+        try write { db in try Self.keep(openings, table: change.table, recordID: change.recordID, db: db) }
+    }
+
     /// Keeps `openings` of record `recordID` of `table` (one already kept is left as it is).
     static func keep(_ openings: some Sequence<Opening>, table: String, recordID: String, db: Database) throws {
         let insert = try db.cachedStatement(

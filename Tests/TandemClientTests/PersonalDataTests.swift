@@ -213,6 +213,32 @@ import Testing
     }
 }
 
+extension PersonalDataTests {
+    /// A bundle made before personal data was committed to holds plain values, signed: the
+    /// carrier does not send it (the server would refuse the whole push) and syncs on.
+    @Test func aCarriedChangeHoldingAPlainPersonalValueIsNotSent() throws {
+        let world = SyncWorld()
+        let (carrier, carrierEngine, _) = try Self.seeded(world)
+        let organisation = try #require(try carrier.records(in: "organisation").first)
+        let key = SigningKey()
+        let device = "0196a000-0000-7000-8000-00000000beef"
+        let change = Change(
+            changeID: "0196a000-0000-7000-8000-00000000c0de", table: "person",
+            recordID: "0196a000-0000-7000-8000-00000000face", op: .insert,
+            fields: ["organisation": .string(organisation.id), "full_name": .string("Zyxwvut Plain")], baseVersion: 0,
+            hlc: HLC(milliseconds: 1_777_884_000_000, counter: 0, device: device).description, device: device
+        ).signed(with: key)
+        let bundle = ChangeBundle(
+            device: device, publicKey: key.publicKey, organisation: organisation.id, created: "2026-05-04T08:40:00Z",
+            changes: [change])
+        #expect(try carrier.queue(bundle).queued == 1)
+        let summary = try carrierEngine.sync()
+        #expect(summary.carried == 1 && summary.carriedRejected == 1)
+        #expect(try carrier.carriedCount() == 0)
+        #expect(world.server.pushBodies.allSatisfy { !Self.contains("Zyxwvut Plain", in: $0) })
+    }
+}
+
 /// The audit store's side: openings beside history lines kept apart from the lines, checked by
 /// `audit verify`, and deleted by an erasure entry.
 @Suite struct AuditPersonalDataTests {
