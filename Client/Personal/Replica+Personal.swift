@@ -18,12 +18,32 @@ extension Replica {
         var openings: [[Opening]] = []
         sealed.reserveCapacity(changes.count)
         openings.reserveCapacity(changes.count)
+        // Each table's personal fields once a batch, not once a change.
+        var personalFields: [String: Set<String>] = [:]
         for change in changes {
-            let result = change.sealed(personal: schema.personalFields(of: change.table), salts: salts)
+            let personal = personalFields[change.table] ?? schema.personalFields(of: change.table)
+            personalFields[change.table] = personal
+            let result = change.sealed(personal: personal, salts: salts)
             sealed.append(result.change)
             openings.append(result.openings)
         }
         return (sealed, openings)
+    }
+
+    /// Whether `change` holds a personal value in plain (a change signed before personal data was
+    /// committed to): the server refuses a whole push that holds one (`plain_personal_value`), so
+    /// such a change is never sent as it is.
+    func holdsPlainPersonalValue(_ change: Change) -> Bool {
+        if case .failure(.plain) = change.opened(Openings(), personal: schema.personalFields(of: change.table)) {
+            return true
+        }
+        return false
+    }
+
+    /// Keeps `openings` of `change`'s commitments under its record (in a transaction of its own).
+    func keepOpenings(_ openings: [Opening], of change: Change) throws(ReplicaError) {
+        guard !openings.isEmpty else { return }
+        try write { db in try Self.keep(openings, table: change.table, recordID: change.recordID, db: db) }
     }
 
     /// Keeps `openings` of record `recordID` of `table` (one already kept is left as it is).
@@ -97,79 +117,6 @@ extension Replica {
             return .object(members.map { JSONMember($0.key, opened($0.value, with: openings)) })
         case let .array(items): return .array(items.map { opened($0, with: openings) })
         default: return value
-        }
-    }
-
-    /// Whether the record's personal data was erased (as far as this replica has pulled).
-    static func isErased(_ id: String, db: Database) throws -> Bool {
-        try Bool.fetchOne(
-            db.cachedStatement(sql: "SELECT erased FROM tandem_record WHERE id = ?"), arguments: [id]) ?? false
-    }
-
-    /// Refuses an edit of an erased record (`set`, `rm`, `retry`): the server would reject it
-    /// `erased`.
-    static func refuseErased(_ id: String, table: TableSchema, db: Database) throws {
-        guard try isErased(id, db: db) else { return }
-        throw ReplicaError(
-            .invalidData,
-            "\(table.name) \(id): its personal data was erased (tandem erase); it can no longer be edited (erased)")
-    }
-
-    /// An erasure pulled (or brought by a bundle): the record is marked erased and every other
-    /// copy of its personal values in the replica goes — the openings (the replica's and its
-    /// audit store's), the cached conflicts, the personal values of refused changes; its pending
-    /// edits leave the outbox for the refused changes (reason `erased`: the server would refuse
-    /// them), without their personal values; changes carried for it from bundles are dropped.
-    /// The row itself is written from the item (its personal fields null). The caller
-    /// checkpoints the WAL once the transaction is committed (``checkpointAfterErasure()``).
-    func applyErasure(of recordID: String, in tableName: String, db: Database) throws {
-        try db.execute(sql: "UPDATE tandem_record SET erased = 1 WHERE id = ?", arguments: [recordID])
-        for table in ["tandem_personal_value", "tandem_audit_value", "tandem_conflict"] {
-            try db.execute(sql: "DELETE FROM \(table) WHERE record_id = ?", arguments: [recordID])
-        }
-        let personal = schema.personalFields(of: tableName)
-        let pending = try Row.fetchAll(
-            db, sql: "SELECT \(OutboxRow.columns) FROM tandem_outbox WHERE record_id = ? ORDER BY seq",
-            arguments: [recordID]
-        ).map(OutboxRow.init)
-        var ids = UUIDv7Generator()
-        let now = clock.now()
-        for row in pending {
-            var change = row.change(device: device)
-            if change.changeID.isEmpty { change.changeID = ids.next(milliseconds: now) }
-            change.fields = change.fields.filter { !personal.contains($0.key) }
-            try db.execute(
-                sql: """
-                    INSERT INTO tandem_rejected(change_id, tbl, record_id, reason, change) VALUES (?, ?, ?, 'erased', ?)
-                    ON CONFLICT(change_id) DO UPDATE SET reason = excluded.reason, change = excluded.change
-                    """, arguments: [change.changeID, change.table, change.recordID, change.json.serialized()])
-        }
-        try db.execute(sql: "DELETE FROM tandem_outbox WHERE record_id = ?", arguments: [recordID])
-        for row in try Row.fetchAll(
-            db, sql: "SELECT change_id, change FROM tandem_rejected WHERE record_id = ? AND change IS NOT NULL",
-            arguments: [recordID])
-        {
-            guard var change = try? Change(json: JSONValue.parse(row["change"] as String)) else { continue }
-            change.fields = change.fields.filter { !personal.contains($0.key) }
-            try db.execute(
-                sql: "UPDATE tandem_rejected SET change = ? WHERE change_id = ?",
-                arguments: [change.json.serialized(), row["change_id"] as String])
-        }
-        try db.execute(
-            sql: "DELETE FROM tandem_carried WHERE json_extract(change, '$.record_id') = ?", arguments: [recordID])
-    }
-
-    /// Empties the WAL into the file after an erasure, so that no byte of an erased value stays
-    /// in it (the file's freed space is zeroed: `secure_delete`). A reader holding the WAL open
-    /// (another process) can keep it from being emptied; the next erasure or a later checkpoint
-    /// finishes the job.
-    func checkpointAfterErasure() throws(ReplicaError) {
-        do {
-            try writer.writeWithoutTransaction { db in
-                _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
-            }
-        } catch {
-            throw ReplicaError.from(error, path: path)
         }
     }
 }

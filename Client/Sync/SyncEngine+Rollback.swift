@@ -103,6 +103,7 @@ extension SyncEngine {
         handedBack: Int, covered: Set<String>
     ) {
         guard !changes.isEmpty else { return (0, []) }
+        let changes = try sealedForHandBack(changes)
         try replica.forgetDeviceRegistration()
         try registerDevice()
         var covered = Set<String>()
@@ -120,5 +121,29 @@ extension SyncEngine {
             start += batch.count
         }
         return (handedBack, covered)
+    }
+
+    /// `changes` as a server that commits to personal values takes them: this replica's own
+    /// changes signed before it committed to them (a personal value in plain) sealed and signed
+    /// again — the same change, under its id; others' such changes, which only their devices can
+    /// sign again, left out (the server would refuse the whole push).
+    private func sealedForHandBack(_ changes: [Replica.HandBack]) throws(ReplicaError) -> [Replica.HandBack] {
+        guard changes.contains(where: { replica.holdsPlainPersonalValue($0.change) }) else { return changes }
+        let key = try replica.deviceKey()
+        var sealed: [Replica.HandBack] = []
+        for var item in changes {
+            guard replica.holdsPlainPersonalValue(item.change) else {
+                sealed.append(item)
+                continue
+            }
+            guard item.isOwn else { continue }
+            var change = item.change
+            change.signature = nil
+            let result = change.sealed(personal: replica.schema.personalFields(of: change.table), salts: SaltKey(key))
+            try replica.keepOpenings(result.openings, of: change)
+            item.change = result.change.signed(with: key)
+            sealed.append(item)
+        }
+        return sealed
     }
 }

@@ -88,6 +88,23 @@ import Testing
         let (replica, engine, person) = try Self.seeded(world, at: folder + "/member.sqlite")
         try replica.update("person", id: person, [.init("title", "Zyxwvut Title")])
         _ = try engine.sync()
+        // Entries from a server from before commitments: plain values in the pulled history (a
+        // conflict's too) and in the changes kept as signed.
+        try replica.withDatabase { db in
+            try db.execute(
+                sql: """
+                    UPDATE tandem_history SET fields = json_set(fields, '$.full_name', 'Zyxwvut Old'),
+                        outcome = json_set(outcome, '$.conflicts',
+                            json('[{"field":"title","rule":"lww","kept":"Zyxwvut Kept","lost":"Zyxwvut Lost"}]'))
+                    WHERE record_id = ?
+                    """, arguments: [person])
+            try db.execute(
+                sql: """
+                    UPDATE tandem_acknowledged SET change = json_set(change, '$.fields.email', 'Zyxwvut Sent')
+                    WHERE record_id = ?
+                    """, arguments: [person])
+        }
+        #expect(try replica.count("SELECT count(*) FROM tandem_history WHERE fields LIKE '%Zyxwvut Old%'") == 2)
         // An edit made before the erasure is known here: pushed, refused `erased`, kept refused.
         try replica.update("person", id: person, [.init("phone", "Zyxwvut 555")])
 
@@ -193,6 +210,32 @@ import Testing
         let summary = try carrierEngine.sync()
         #expect(summary.carried == 1 && summary.carriedRejected == 0)
         #expect(world.server.live("person")[person.id]?["full_name"] == .string("Zyxwvut Carried"))
+    }
+}
+
+extension PersonalDataTests {
+    /// A bundle made before personal data was committed to holds plain values, signed: the
+    /// carrier does not send it (the server would refuse the whole push) and syncs on.
+    @Test func aCarriedChangeHoldingAPlainPersonalValueIsNotSent() throws {
+        let world = SyncWorld()
+        let (carrier, carrierEngine, _) = try Self.seeded(world)
+        let organisation = try #require(try carrier.records(in: "organisation").first)
+        let key = SigningKey()
+        let device = "0196a000-0000-7000-8000-00000000beef"
+        let change = Change(
+            changeID: "0196a000-0000-7000-8000-00000000c0de", table: "person",
+            recordID: "0196a000-0000-7000-8000-00000000face", op: .insert,
+            fields: ["organisation": .string(organisation.id), "full_name": .string("Zyxwvut Plain")], baseVersion: 0,
+            hlc: HLC(milliseconds: 1_777_884_000_000, counter: 0, device: device).description, device: device
+        ).signed(with: key)
+        let bundle = ChangeBundle(
+            device: device, publicKey: key.publicKey, organisation: organisation.id, created: "2026-05-04T08:40:00Z",
+            changes: [change])
+        #expect(try carrier.queue(bundle).queued == 1)
+        let summary = try carrierEngine.sync()
+        #expect(summary.carried == 1 && summary.carriedRejected == 1)
+        #expect(try carrier.carriedCount() == 0)
+        #expect(world.server.pushBodies.allSatisfy { !Self.contains("Zyxwvut Plain", in: $0) })
     }
 }
 

@@ -12,17 +12,7 @@ import Testing
         print("SyncConvergenceTests seed \(seed) (TANDEM_SEED=\(seed) replays it)")
         var random = SeededGenerator(seed: seed)
         let world = SyncWorld()
-        var replicas: [(replica: Replica, engine: SyncEngine, faults: FaultInjectingTransport)] = []
-        for index in 0..<3 {
-            var faulty: FaultInjectingTransport?
-            let (replica, engine) = try world.replica { base in
-                let transport = FaultInjectingTransport(
-                    wrapping: base, seed: seed &+ UInt64(index), dropRequests: 0.2, dropResponses: 0.2)
-                faulty = transport
-                return transport
-            }
-            replicas.append((replica, engine, try #require(faulty)))
-        }
+        let replicas = try Self.faultyReplicas(in: world, seed: seed)
 
         for _ in 0..<60 {
             let (replica, engine, _) = replicas[Int(random.next() % UInt64(replicas.count))]
@@ -49,10 +39,7 @@ import Testing
             }
         }
 
-        for replica in replicas { replica.faults.setFaults(dropRequests: 0, dropResponses: 0) }
-        for _ in 0..<2 {
-            for replica in replicas { _ = try replica.engine.sync() }
-        }
+        try Self.settle(replicas)
         let server = world.server.live("round")
         for (replica, _, _) in replicas {
             #expect(try replica.status().pending == 0, "seed \(seed)")
@@ -65,5 +52,91 @@ import Testing
             world.server.log.map(\.seq)
                 == Array(1...Int64(max(world.server.log.count, 1))).prefix(world.server.log.count).map { $0 })
         #expect(Set(world.server.log.map(\.change.changeID)).count == world.server.log.count, "seed \(seed)")
+    }
+
+    /// Persons edited, deleted and erased at random by replicas on lossy transports: once all
+    /// have synced without faults they hold what the server holds, an erased person's personal
+    /// fields are null everywhere, and no replica keeps an opening of an erased person's values.
+    @Test(arguments: 0..<3) func replicasConvergeWithErasures(run: Int) throws {
+        let seed = SeededGenerator.seedFromEnvironment() &+ UInt64(run)
+        print("SyncConvergenceTests erasures seed \(seed) (TANDEM_SEED=\(seed) replays it)")
+        var random = SeededGenerator(seed: seed)
+        let world = SyncWorld()
+        let replicas = try Self.faultyReplicas(in: world, seed: seed)
+        let organisation = try replicas[0].replica.insert(
+            into: "organisation", [.init("name", "Ministry"), .init("sector", "public")])
+        for number in 0..<4 {
+            try replicas[0].replica.insert(
+                into: "person", [.init("organisation", organisation.id), .init("full_name", "Employee \(number)")])
+        }
+        for replica in replicas { replica.faults.setFaults(dropRequests: 0, dropResponses: 0) }
+        for replica in replicas { _ = try replica.engine.sync() }
+        for replica in replicas { replica.faults.setFaults(dropRequests: 0.2, dropResponses: 0.2) }
+
+        for step in 0..<80 {
+            let (replica, engine, _) = replicas[Int(random.next() % UInt64(replicas.count))]
+            let persons = try replica.records(in: "person")
+            let person = persons.isEmpty ? nil : persons[Int(random.next() % UInt64(persons.count))]
+            switch random.next() % 6 {
+            case 0:
+                _ = try? replica.insert(
+                    into: "person", [.init("organisation", organisation.id), .init("full_name", "Person \(step)")])
+            case 1, 2:
+                guard let person else { continue }
+                let field = ["full_name", "title", "email", "phone"][Int(random.next() % 4)]
+                _ = try? replica.update("person", id: person.id, [.init(field, "\(field) \(step)")])
+            case 3:
+                guard let person, random.next() % 4 == 0 else { continue }
+                _ = try? replica.delete(from: "person", id: person.id)
+            case 4:
+                guard let person else { continue }
+                _ = try? engine.erase("person", id: person.id)
+            default:
+                _ = try? engine.sync()
+            }
+        }
+
+        try Self.settle(replicas)
+        let server = world.server.live("person")
+        let erased = Set(
+            world.server.log.filter { $0.change.op == .erase && $0.outcome.status == .applied }.map(\.change.recordID))
+        #expect(!erased.isEmpty, "seed \(seed): no erasure took place")
+        for (replica, _, _) in replicas {
+            #expect(try replica.status().pending == 0, "seed \(seed)")
+            let local = Dictionary(
+                uniqueKeysWithValues: try replica.records(in: "person").map { ($0.id, $0.values.mapValues(\.json)) })
+            #expect(local == server, "seed \(seed)")
+            for id in erased {
+                #expect(local[id].map { Set($0.keys) == ["organisation"] } ?? true, "seed \(seed): \(id)")
+                let kept = try replica.count("SELECT count(*) FROM tandem_personal_value WHERE record_id = ?", [id])
+                #expect(kept == 0, "seed \(seed): openings of erased \(id) kept")
+            }
+        }
+    }
+
+    typealias FaultyReplica = (replica: Replica, engine: SyncEngine, faults: FaultInjectingTransport)
+
+    /// Three replicas of `world`, each over a transport that drops a fifth of requests and answers.
+    static func faultyReplicas(in world: SyncWorld, seed: UInt64) throws -> [FaultyReplica] {
+        var replicas: [FaultyReplica] = []
+        for index in 0..<3 {
+            var faulty: FaultInjectingTransport?
+            let (replica, engine) = try world.replica { base in
+                let transport = FaultInjectingTransport(
+                    wrapping: base, seed: seed &+ UInt64(index), dropRequests: 0.2, dropResponses: 0.2)
+                faulty = transport
+                return transport
+            }
+            replicas.append((replica, engine, try #require(faulty)))
+        }
+        return replicas
+    }
+
+    /// Faults off, then every replica syncs twice in turn: all have what all pushed.
+    static func settle(_ replicas: [FaultyReplica]) throws {
+        for replica in replicas { replica.faults.setFaults(dropRequests: 0, dropResponses: 0) }
+        for _ in 0..<2 {
+            for replica in replicas { _ = try replica.engine.sync() }
+        }
     }
 }
