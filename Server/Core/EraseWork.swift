@@ -17,7 +17,7 @@ public struct EraseWork: StoreWork {
     let now: Int64
     let serverKey: SigningKey
     private var head = LogHead.empty
-    private var erasure: PushBatch?
+    private var erasure: ServerMadeChange?
     private var personal: Set<String> = []
     public private(set) var writes = BatchWrites()
     /// The erasure's entry and what it erased, once done (``EraseResponse/unerasable`` is the caller's to fill).
@@ -47,30 +47,24 @@ public struct EraseWork: StoreWork {
     }
 
     public mutating func advance(with facts: Facts) throws -> FactRequest? {
-        if var batch = erasure {
-            let next = try batch.advance(with: facts)
-            erasure = batch
-            return try next ?? finish(batch)
+        if var erasure {
+            let next = try erasure.advance(with: facts)
+            self.erasure = erasure
+            return try next ?? finish(erasure.batch)
         }
         guard case let .some(.some(record)) = facts.records[request.recordID], record.table == request.table else {
             throw ServerError(.notFound, "not_found", "no \(request.table) \(request.recordID)")
         }
         if record.isDeleted { throw ServerError(.conflict, "deleted", "\(request.table) \(record.id) is deleted") }
         if record.isErased { throw ServerError(.conflict, "erased", "\(request.table) \(record.id) is erased already") }
-        let clock = HLC(milliseconds: now, counter: 0, device: DeviceRegistry.serverDevice)
-        let change = Change(
-            changeID: UUIDv7Generator.id(at: clock), table: record.table, recordID: record.id, op: .erase, fields: [:],
-            baseVersion: record.version, hlc: clock.description, device: DeviceRegistry.serverDevice
-        ).signed(with: serverKey)
-        var batch = PushBatch(
-            [
-                ReceivedChange(
-                    change: change, author: principal.author(device: DeviceRegistry.serverDevice), isSigned: true)
-            ],
-            merge: merge, now: now, serverKey: serverKey)
-        let first = try batch.start(at: head)
-        erasure = batch
-        return try first ?? finish(batch)
+        guard let table = try? merge.schema.table(named: record.table) else {
+            throw ServerError(.notFound, "not_found", "no table \(record.table)")
+        }
+        var erasure = ServerMadeChange(
+            .erase, of: record, in: table, for: principal, merge: merge, now: now, serverKey: serverKey)
+        let first = try erasure.start(at: head)
+        self.erasure = erasure
+        return try first ?? finish(erasure.batch)
     }
 
     private mutating func finish(_ batch: PushBatch) throws -> FactRequest? {

@@ -17,7 +17,7 @@ public struct ResolveWork: StoreWork {
     let serverKey: SigningKey
     private var head = LogHead.empty
     private var facts = Facts()
-    private var decision: PushBatch?
+    private var decision: ServerMadeChange?
     public private(set) var writes = BatchWrites()
     /// The conflict as it stands once settled.
     public private(set) var resolved: ConflictInfo?
@@ -42,10 +42,10 @@ public struct ResolveWork: StoreWork {
     }
 
     public mutating func advance(with more: Facts) throws -> FactRequest? {
-        if var batch = decision {
-            let next = try batch.advance(with: more)
-            decision = batch
-            return try next ?? finish(batch)
+        if var decision {
+            let next = try decision.advance(with: more)
+            self.decision = decision
+            return try next ?? finish(decision.batch)
         }
         facts.formUnion(more)
         guard case let .some(.some(conflict)) = facts.conflicts[id] else {
@@ -69,9 +69,11 @@ public struct ResolveWork: StoreWork {
             throw ServerError(.conflict, "deleted", "the record of conflict \(id) is deleted")
         }
         // The server makes the decision's change and signs it, as its own device, for the resolver.
-        let author = principal.author(device: DeviceRegistry.serverDevice)
         guard
-            principal.role == .coordinator || Access.isOwner(author, table: table, id: record.id, values: record.values)
+            principal.role == .coordinator
+                || Access.isOwner(
+                    principal.author(device: DeviceRegistry.serverDevice), table: table, id: record.id,
+                    values: record.values)
         else {
             throw ServerError(.forbidden, "forbidden", "only coordinators and the record's owners resolve conflicts")
         }
@@ -81,22 +83,12 @@ public struct ResolveWork: StoreWork {
         case .keepIncoming: value = conflict.incoming
         case let .value(chosen): value = chosen
         }
-        let clock = HLC(milliseconds: now, counter: 0, device: DeviceRegistry.serverDevice)
-        // A personal value is committed to, as a replica's would be (SPEC §8).
-        let (change, openings) = Change(
-            changeID: UUIDv7Generator.id(at: clock), table: table.name, recordID: record.id, op: .update,
-            fields: [conflict.field: value], baseVersion: record.version, hlc: clock.description,
-            device: DeviceRegistry.serverDevice
-        ).sealed(personal: table.personalFields, salts: SaltKey(serverKey))
-        var batch = PushBatch(
-            [
-                ReceivedChange(
-                    change: change.signed(with: serverKey), author: author, isSigned: true,
-                    openings: Openings(openings))
-            ], merge: merge, now: now, serverKey: serverKey)
-        let first = try batch.start(at: head)
-        decision = batch
-        return try first ?? finish(batch)
+        var decision = ServerMadeChange(
+            .update, fields: [conflict.field: value], of: record, in: table, for: principal, merge: merge, now: now,
+            serverKey: serverKey)
+        let first = try decision.start(at: head)
+        self.decision = decision
+        return try first ?? finish(decision.batch)
     }
 
     private mutating func finish(_ batch: PushBatch) throws -> FactRequest? {
