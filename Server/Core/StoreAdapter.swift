@@ -24,6 +24,17 @@ public protocol StoreAdapter: Sendable {
     /// completed to the end of the last one's seq), rendered; the head; the schema version.
     func pullCandidates(since: Int64, limit: Int, viewer: String?) async throws -> PullCandidates
 
+    /// A pull by a token, in one read: the token whose hash is `hash` (as ``token(hash:)`` finds
+    /// it) and, when the core's rules make a caller of it (``TokenLookup/pullViewer``), the
+    /// candidates of its page after `since`, as ``pullCandidates(since:limit:viewer:)`` reads them
+    /// for that viewer (nil when the token makes no caller).
+    func pullCandidates(token hash: String, since: Int64, limit: Int) async throws
+        -> (token: TokenLookup?, candidates: PullCandidates?)
+
+    /// The checkpoints the server signed in the last second (``SignedCheckpoints``): one object
+    /// for the store's lifetime.
+    var signedCheckpoints: SignedCheckpoints { get }
+
     /// The schema in force now, taking up a version another process installed.
     func currentSchema() async throws -> Schema
 
@@ -74,8 +85,9 @@ public protocol StoreAdapter: Sendable {
 
     // MARK: Tokens, conflicts, the schema
 
-    /// The token row whose hash is `hash` (revoked ones too), if any.
-    func token(hash: String) async throws -> TokenRow?
+    /// The token row whose hash is `hash` (revoked ones too), if any, with its organisation's
+    /// record, in one read.
+    func token(hash: String) async throws -> TokenLookup?
 
     /// Adds a token row.
     func addToken(_ row: TokenRow) async throws
@@ -114,12 +126,17 @@ public struct PullCandidates: Sendable {
     public var entries: [PullCandidate]
     public var markers: [PullCandidate]?
     public var head: Int64
+    /// The head's hash, read with it (nil when the history is empty).
+    public var headHash: String?
     public var schemaVersion: Int
 
-    public init(entries: [PullCandidate], markers: [PullCandidate]?, head: Int64, schemaVersion: Int) {
+    public init(
+        entries: [PullCandidate], markers: [PullCandidate]?, head: Int64, headHash: String? = nil, schemaVersion: Int
+    ) {
         self.entries = entries
         self.markers = markers
         self.head = head
+        self.headHash = headHash
         self.schemaVersion = schemaVersion
     }
 }
@@ -161,11 +178,8 @@ extension StoreAdapter {
     /// stands, merged with the caller's visibility markers (docs/visibility.md) and cut into a
     /// page by ``PullPager``. Coordinators and auditors read every entry.
     public func pullPage(since: Int64, limit: Int, for principal: Principal) async throws -> RenderedPullPage {
-        let viewer = principal.viewer
-        let found = try await pullCandidates(since: since, limit: limit, viewer: viewer)
-        let page = PullPager.page(
-            entries: found.entries, markers: found.markers, since: since, limit: limit, head: found.head)
-        return RenderedPullPage(items: page.items, next: page.next, more: page.more, schemaVersion: found.schemaVersion)
+        let found = try await pullCandidates(since: since, limit: limit, viewer: principal.viewer)
+        return PullPager.page(of: found, since: since, limit: limit)
     }
 
     /// Settles an open conflict (coordinators and the record's owners; ``ResolveWork``).

@@ -27,6 +27,8 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
     let checkpointer: WALCheckpointer?
     /// Records decoded by earlier batches (``RecordCache``).
     let records = RecordCache()
+    /// The checkpoints signed in the last second.
+    public let signedCheckpoints = SignedCheckpoints()
 
     static let fileName = "store.sqlite"
 

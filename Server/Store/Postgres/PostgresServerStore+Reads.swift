@@ -9,18 +9,48 @@ extension PostgresServerStore {
 
     public func pullCandidates(since: Int64, limit: Int, viewer: String?) async throws -> PullCandidates {
         try await read { [self] connection in
-            // The head first, and nothing after it: each statement sees what was committed when
-            // it began, so an entry committed between two statements must not be skipped by a
-            // `next` the page takes from a head read later. Writers commit in seq order (one
-            // lock), so everything up to the head is there for the statements that follow.
-            let head = try await headTakingUpSchema(on: connection).seq
-            let entries = try await entries(after: since, upTo: head, limit: limit, viewer: viewer, on: connection)
-            let markers =
-                if let viewer {
-                    try await markers(after: since, upTo: head, limit: limit, organisation: viewer, on: connection)
-                } else { [PullCandidate]?.none }
-            return PullCandidates(entries: entries, markers: markers, head: head, schemaVersion: schema.version)
+            let head = try await headTakingUpSchema(on: connection)
+            return try await pullCandidates(since: since, limit: limit, viewer: viewer, head: head, on: connection)
         }
+    }
+
+    /// The token and its pull's candidates on one connection (``StoreAdapter/pullCandidates(token:since:limit:)``):
+    /// the token, the head and the schema version in one statement, then the page's.
+    public func pullCandidates(token hash: String, since: Int64, limit: Int) async throws
+        -> (token: TokenLookup?, candidates: PullCandidates?)
+    {
+        try await read { [self] connection in
+            let (token, head) = try await tokenAndHead(hash: hash, on: connection)
+            guard let token else { return (nil, nil) }
+            guard let viewer = token.pullViewer else { return (token, nil) }
+            return (
+                token, try await pullCandidates(since: since, limit: limit, viewer: viewer, head: head, on: connection)
+            )
+        }
+    }
+
+    /// Everything a page may hold up to `head`, read first: each statement sees what was
+    /// committed when it began, so an entry committed between two statements must not be
+    /// skipped by a `next` the page takes from a head read later. Writers commit in seq order
+    /// (one lock), so everything up to the head is there for the statements that follow; none
+    /// to look for when `since` is the head (a no-op pull).
+    private func pullCandidates(
+        since: Int64, limit: Int, viewer: String?, head: LogHead, on connection: PostgresConnection
+    ) async throws -> PullCandidates {
+        let isUpToDate = since >= head.seq
+        let entries =
+            isUpToDate
+            ? [] : try await entries(after: since, upTo: head.seq, limit: limit, viewer: viewer, on: connection)
+        let markers: [PullCandidate]? =
+            if let viewer {
+                isUpToDate
+                    ? []
+                    : try await markers(
+                        after: since, upTo: head.seq, limit: limit, organisation: viewer, on: connection)
+            } else { nil }
+        return PullCandidates(
+            entries: entries, markers: markers, head: head.seq, headHash: head.seq > 0 ? head.hash : nil,
+            schemaVersion: schema.version)
     }
 
     /// Up to `limit` log entries after `since` that `viewer` may read (all when nil): the tables
@@ -270,19 +300,45 @@ extension PostgresServerStore {
 
     // MARK: - Tokens, conflicts, grants, the schema
 
-    public func token(hash: String) async throws -> TokenRow? {
-        try await read { [self] connection in
-            let rows = try await connection.query(
-                "SELECT id, role, organisation, created_at, revoked_at FROM token WHERE hash = \(hash)", logger: logger)
-            for try await (id, role, organisation, created, revoked) in rows.decode(
-                (String, String, String?, String, String?).self)
-            {
-                guard let role = Role(rawValue: role) else { return nil }
-                return TokenRow(
-                    id: id, hash: hash, role: role, organisation: organisation, createdAt: created, revokedAt: revoked)
+    public func token(hash: String) async throws -> TokenLookup? {
+        try await read { [self] connection in try await tokenAndHead(hash: hash, on: connection).token }
+    }
+
+    /// The token row whose hash is `hash` with its organisation's record, and the head, in one
+    /// statement (with the schema version, taken up when another process installed one).
+    private func tokenAndHead(hash: String, on connection: PostgresConnection) async throws
+        -> (token: TokenLookup?, head: LogHead)
+    {
+        let rows = try await connection.query(
+            """
+            SELECT t.id, t.role, t.organisation, t.created_at, t.revoked_at, r.tbl, r.deleted, l.seq, l.hash,
+                (SELECT value FROM server_meta WHERE key = 'schema_version')
+            FROM (SELECT 1) one
+                LEFT JOIN token t ON t.hash = \(hash)
+                LEFT JOIN record r ON r.id = t.organisation
+                LEFT JOIN (SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1) l ON true
+            """, logger: logger)
+        var token: TokenLookup?
+        var head = LogHead.empty
+        var stored: Int?
+        for try await row in rows.decode(
+            (String?, String?, String?, String?, String?, String?, Bool?, Int64?, String?, String?).self)
+        {
+            let (id, role, organisation, created, revoked, table, deleted, seq, headHash, version) = row
+            if let id, let role = role.flatMap(Role.init(rawValue:)), let created {
+                token = TokenLookup(
+                    row: TokenRow(
+                        id: id, hash: hash, role: role, organisation: organisation, createdAt: created,
+                        revokedAt: revoked),
+                    organisationRecord: table.map {
+                        TokenLookup.OrganisationRecord(table: $0, isDeleted: deleted ?? false)
+                    })
             }
-            return nil
+            if let seq { head = LogHead(seq: seq, hash: headHash ?? LogEntry.genesisHash) }
+            stored = version.flatMap(Int.init)
         }
+        try await takeUp(stored, on: connection)
+        return (token, head)
     }
 
     public func addToken(_ row: TokenRow) async throws {
