@@ -10,14 +10,14 @@ extension SQLiteServerStore {
     /// organisation may read now (`visibility`), and of the records that do not exist that it
     /// wrote itself (a rejected insert).
     public func pullCandidates(since: Int64, limit: Int, viewer: String?) async throws -> PullCandidates {
-        try await read { db in try self.pullCandidates(since: since, limit: limit, viewer: viewer, db: db) }
+        try await quickRead { db in try self.pullCandidates(since: since, limit: limit, viewer: viewer, db: db) }
     }
 
     /// The token and its pull's candidates in one read (``StoreAdapter/pullCandidates(token:since:limit:)``).
     public func pullCandidates(token hash: String, since: Int64, limit: Int) async throws
         -> (token: TokenLookup?, candidates: PullCandidates?)
     {
-        try await read { db in
+        try await quickRead { db in
             guard let token = try Self.token(hash: hash, db: db) else { return (nil, nil) }
             guard let viewer = token.pullViewer else { return (token, nil) }
             return (token, try self.pullCandidates(since: since, limit: limit, viewer: viewer, db: db))

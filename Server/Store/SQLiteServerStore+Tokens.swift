@@ -4,7 +4,7 @@ public import TandemProtocol
 /// Token and conflict rows (the rules on them: ``Tokens``, ``StoreAdapter/conflicts(for:includeResolved:)``).
 extension SQLiteServerStore {
     public func token(hash: String) async throws -> TokenLookup? {
-        try await read { db in try Self.token(hash: hash, db: db) }
+        try await quickRead { db in try Self.token(hash: hash, db: db) }
     }
 
     /// The token row whose hash is `hash`, with its organisation's record (one statement).
