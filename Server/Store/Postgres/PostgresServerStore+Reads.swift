@@ -323,21 +323,11 @@ extension PostgresServerStore {
     private func tokenAndHead(hash: String, on connection: PostgresConnection) async throws
         -> (token: TokenLookup?, head: LogHead)
     {
-        let rows = try await connection.query(
-            """
-            SELECT t.id, t.role, t.organisation, t.created_at, t.revoked_at, r.tbl, r.deleted, l.seq, l.hash,
-                (SELECT value FROM server_meta WHERE key = 'schema_version')
-            FROM (SELECT 1) one
-                LEFT JOIN token t ON t.hash = \(hash)
-                LEFT JOIN record r ON r.id = t.organisation
-                LEFT JOIN (SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1) l ON true
-            """, logger: logger)
+        let rows = try await connection.execute(TokenAndHeadStatement(hash: hash), logger: logger)
         var token: TokenLookup?
         var head = LogHead.empty
         var stored: Int?
-        for try await row in rows.decode(
-            (String?, String?, String?, String?, String?, String?, Bool?, Int64?, String?, String?).self)
-        {
+        for try await row in rows {
             let (id, role, organisation, created, revoked, table, deleted, seq, headHash, version) = row
             if let id, let role = role.flatMap(Role.init(rawValue:)), let created {
                 token = TokenLookup(
@@ -433,4 +423,30 @@ extension PostgresServerStore {
             return done
         }
     }
+}
+
+/// ``PostgresServerStore``'s statement of every pull and every authentication: the token row
+/// whose hash is `$1` with its organisation's record, the head, and the schema version — prepared
+/// once a connection, not parsed again at each request.
+private struct TokenAndHeadStatement: PostgresPreparedStatement {
+    typealias Row = (String?, String?, String?, String?, String?, String?, Bool?, Int64?, String?, String?)
+
+    static let sql = """
+        SELECT t.id, t.role, t.organisation, t.created_at, t.revoked_at, r.tbl, r.deleted, l.seq, l.hash,
+            (SELECT value FROM server_meta WHERE key = 'schema_version')
+        FROM (SELECT 1) one
+            LEFT JOIN token t ON t.hash = $1
+            LEFT JOIN record r ON r.id = t.organisation
+            LEFT JOIN (SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1) l ON true
+        """
+
+    var hash: String
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(hash)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
