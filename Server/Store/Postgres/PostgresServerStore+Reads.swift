@@ -431,6 +431,9 @@ extension PostgresServerStore {
 private struct TokenAndHeadStatement: PostgresPreparedStatement {
     typealias Row = (String?, String?, String?, String?, String?, String?, Bool?, Int64?, String?, String?)
 
+    /// Short and fixed (the default, the type's full name, may pass PostgreSQL's 63 bytes).
+    static let name = "tandem_token_and_head"
+
     static let sql = """
         SELECT t.id, t.role, t.organisation, t.created_at, t.revoked_at, r.tbl, r.deleted, l.seq, l.hash,
             (SELECT value FROM server_meta WHERE key = 'schema_version')
