@@ -10,14 +10,20 @@ extension SQLiteServerStore {
     /// organisation may read now (`visibility`), and of the records that do not exist that it
     /// wrote itself (a rejected insert).
     public func pullCandidates(since: Int64, limit: Int, viewer: String?) async throws -> PullCandidates {
-        try await quickRead { db in try self.pullCandidates(since: since, limit: limit, viewer: viewer, db: db) }
+        try await read(quick: limit <= Self.quickPageLimit) { db in
+            try self.pullCandidates(since: since, limit: limit, viewer: viewer, db: db)
+        }
     }
+
+    /// The largest page read on a quick reader (``quickRead(_:)``); a larger one (a bootstrap's,
+    /// a bundle's) goes through the pool, so that it never holds up the pulls of a second.
+    static let quickPageLimit = 1000
 
     /// The token and its pull's candidates in one read (``StoreAdapter/pullCandidates(token:since:limit:)``).
     public func pullCandidates(token hash: String, since: Int64, limit: Int) async throws
         -> (token: TokenLookup?, candidates: PullCandidates?)
     {
-        try await quickRead { db in
+        try await read(quick: limit <= Self.quickPageLimit) { db in
             guard let token = try Self.token(hash: hash, db: db) else { return (nil, nil) }
             guard let viewer = token.pullViewer else { return (token, nil) }
             return (token, try self.pullCandidates(since: since, limit: limit, viewer: viewer, db: db))

@@ -445,7 +445,12 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
     /// goes straight to its connection's queue and back. Long reads (history, digests, verify)
     /// stay on the pool, so that they never hold up these.
     func quickRead<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        guard !quickReaders.isEmpty else { return try await read(body) }
+        try await read(quick: true, body)
+    }
+
+    /// A quick read (``quickRead(_:)``) when `quick`, else a read through the pool.
+    func read<T: Sendable>(quick: Bool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        guard quick, !quickReaders.isEmpty else { return try await read(body) }
         let turn = quickReaderTurn.wrappingAdd(1, ordering: .relaxed).oldValue
         return try await read(on: quickReaders[Int(UInt(bitPattern: turn) % UInt(quickReaders.count))], body)
     }
