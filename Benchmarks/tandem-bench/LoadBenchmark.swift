@@ -35,6 +35,7 @@ func runLoadBenchmark(options: Options, scratch: URL) async throws {
                 + padded(String(format: "%.1f ms", outcome.p99), 10)
                 + padded(grouped(outcome.errors), 8) + padded("\(grouped(outcome.peakRSS / 1024)) MiB", 17)
                 + String(format: "%.3f ms", outcome.cpuPerRequest))
+        say("  \(name) pushes alone: " + String(format: "p50 %.1f ms, p99 %.1f ms", outcome.pushP50, outcome.pushP99))
         Targets.shared.judge(
             "§10.6 load on \(name): p99 latency",
             measured: String(format: "%.1f ms (p50 %.1f ms)", outcome.p99, outcome.p50),
@@ -64,6 +65,9 @@ final class LoadRun: @unchecked Sendable {
         var errors: Int
         var p50: Double
         var p99: Double
+        /// p50 and p99 of the pushes alone (the one client in ten that pushes, before its pull).
+        var pushP50: Double
+        var pushP99: Double
         /// KiB.
         var peakRSS: Int
         /// Milliseconds of server CPU per request.
@@ -108,10 +112,11 @@ final class LoadRun: @unchecked Sendable {
         let cpuBefore = ProcessStats.cpuMilliseconds(of: server.processIdentifier)
         let start = now()
         let end = start + Double(seconds) * 1000
-        let results = await withTaskGroup(of: (latencies: [Double], errors: Int).self) { group in
+        let results = await withTaskGroup(of: (latencies: [Double], pushes: [Double], errors: Int).self) { group in
             for (index, client) in clients.enumerated() {
                 group.addTask {
                     var latencies: [Double] = []
+                    var pushes: [Double] = []
                     var errors = 0
                     var cursor: Int64 = 0
                     var tick = start + Double(index % 1000)  // spread over the first second
@@ -127,6 +132,7 @@ final class LoadRun: @unchecked Sendable {
                                 http, base + "/v1/push", token: client.token,
                                 body: PushRequest(changes: [change], values: values).json.serialized())
                             latencies.append(now() - begun)
+                            pushes.append(now() - begun)
                             if status.code != 200 { errors += 1 }
                         }
                         let begun = now()
@@ -136,12 +142,13 @@ final class LoadRun: @unchecked Sendable {
                         if pulled.code == 200, let next = pulled.next { cursor = next } else { errors += 1 }
                         tick += 1000
                     }
-                    return (latencies, errors)
+                    return (latencies, pushes, errors)
                 }
             }
-            var all: (latencies: [Double], errors: Int) = ([], 0)
+            var all: (latencies: [Double], pushes: [Double], errors: Int) = ([], [], 0)
             for await result in group {
                 all.latencies += result.latencies
+                all.pushes += result.pushes
                 all.errors += result.errors
             }
             return all
@@ -151,11 +158,14 @@ final class LoadRun: @unchecked Sendable {
         try await http.shutdown()
         server.stop()
         let sorted = results.latencies.sorted()
-        func percentile(_ p: Double) -> Double {
+        let pushes = results.pushes.sorted()
+        func percentile(_ p: Double, of sorted: [Double]) -> Double {
             sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
         }
         return Outcome(
-            requests: sorted.count, errors: results.errors, p50: percentile(0.5), p99: percentile(0.99),
+            requests: sorted.count, errors: results.errors, p50: percentile(0.5, of: sorted),
+            p99: percentile(0.99, of: sorted), pushP50: percentile(0.5, of: pushes),
+            pushP99: percentile(0.99, of: pushes),
             peakRSS: peak, cpuPerRequest: cpu / Double(max(sorted.count, 1)))
     }
 

@@ -37,7 +37,7 @@ extension StoreAdapter {
             if current.seq > 0 { hashes[current.seq] = current.hash }
         }
         guard let hash = hashes[target] else { throw ServerError(.unavailable, "empty", "the history is empty") }
-        let checkpoint = Checkpoint(seq: target, hash: hash, time: time, signedBy: serverKey)
+        let checkpoint = signedCheckpoints.checkpoint(seq: target, hash: hash, now: now, signedBy: serverKey)
         let held = presented.flatMap { hashes[$0.seq] }
         guard var presented, held != presented.hash else { return (checkpoint, nil) }
         // Only a checkpoint this server signed is evidence; anything else is a claim, and ignored.

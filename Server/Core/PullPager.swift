@@ -108,6 +108,12 @@ public enum PullPager {
         return (items, next, next < head)
     }
 
+    /// The page a store's candidates make (``page(entries:markers:since:limit:head:)``), rendered.
+    public static func page(of found: PullCandidates, since: Int64, limit: Int) -> RenderedPullPage {
+        let page = page(entries: found.entries, markers: found.markers, since: since, limit: limit, head: found.head)
+        return RenderedPullPage(items: page.items, next: page.next, more: page.more, schemaVersion: found.schemaVersion)
+    }
+
     private struct Seen: Hashable {
         var seq: Int64
         var recordID: String

@@ -24,6 +24,17 @@ public protocol StoreAdapter: Sendable {
     /// completed to the end of the last one's seq), rendered; the head; the schema version.
     func pullCandidates(since: Int64, limit: Int, viewer: String?) async throws -> PullCandidates
 
+    /// A pull by a token, in one read: the token whose hash is `hash` (as ``token(hash:)`` finds
+    /// it) and, when the core's rules make a caller of it (``TokenLookup/pullViewer``), the
+    /// candidates of its page after `since`, as ``pullCandidates(since:limit:viewer:)`` reads them
+    /// for that viewer (nil when the token makes no caller).
+    func pullCandidates(token hash: String, since: Int64, limit: Int) async throws
+        -> (token: TokenLookup?, candidates: PullCandidates?)
+
+    /// The checkpoints the server signed in the last second (``SignedCheckpoints``): one object
+    /// for the store's lifetime.
+    var signedCheckpoints: SignedCheckpoints { get }
+
     /// The schema in force now, taking up a version another process installed.
     func currentSchema() async throws -> Schema
 
@@ -74,8 +85,9 @@ public protocol StoreAdapter: Sendable {
 
     // MARK: Tokens, conflicts, the schema
 
-    /// The token row whose hash is `hash` (revoked ones too), if any.
-    func token(hash: String) async throws -> TokenRow?
+    /// The token row whose hash is `hash` (revoked ones too), if any, with its organisation's
+    /// record, in one read.
+    func token(hash: String) async throws -> TokenLookup?
 
     /// Adds a token row.
     func addToken(_ row: TokenRow) async throws
@@ -127,12 +139,17 @@ public struct PullCandidates: Sendable {
     public var entries: [PullCandidate]
     public var markers: [PullCandidate]?
     public var head: Int64
+    /// The head's hash, read with it (nil when the history is empty).
+    public var headHash: String?
     public var schemaVersion: Int
 
-    public init(entries: [PullCandidate], markers: [PullCandidate]?, head: Int64, schemaVersion: Int) {
+    public init(
+        entries: [PullCandidate], markers: [PullCandidate]?, head: Int64, headHash: String? = nil, schemaVersion: Int
+    ) {
         self.entries = entries
         self.markers = markers
         self.head = head
+        self.headHash = headHash
         self.schemaVersion = schemaVersion
     }
 }
@@ -172,20 +189,26 @@ extension StoreAdapter {
     /// stands, merged with the caller's visibility markers (docs/visibility.md) and cut into a
     /// page by ``PullPager``. Coordinators and auditors read every entry.
     public func pullPage(since: Int64, limit: Int, for principal: Principal) async throws -> RenderedPullPage {
-        let viewer = principal.viewer
-        let found = try await pullCandidates(since: since, limit: limit, viewer: viewer)
-        let page = PullPager.page(
-            entries: found.entries, markers: found.markers, since: since, limit: limit, head: found.head)
-        var rendered = RenderedPullPage(
-            items: page.items, next: page.next, more: page.more, schemaVersion: found.schemaVersion)
+        let found = try await pullCandidates(since: since, limit: limit, viewer: principal.viewer)
+        return try await withPersonalValues(
+            PullPager.page(of: found, since: since, limit: limit), of: found, for: principal)
+    }
+
+    /// `page` as `principal` receives it (SPEC §8): with the openings of the personal values its
+    /// entries commit to, for a principal who sees them (one read, and only for a page that holds
+    /// entries); its personal tables' records without their personal fields for one who does not.
+    func withPersonalValues(_ page: RenderedPullPage, of found: PullCandidates, for principal: Principal)
+        async throws -> RenderedPullPage
+    {
         let seqs = found.entries.lazy.filter { $0.seq <= page.next }.map(\.seq)
-        guard !seqs.isEmpty else { return rendered }
+        guard !seqs.isEmpty else { return page }
+        var page = page
         if principal.seesPersonalValues {
-            rendered.values = Self.openings(try await openings(at: Array(seqs)))
+            page.values = Self.openings(try await openings(at: Array(seqs)))
         } else {
-            rendered.items = try PersonalRedaction.redact(rendered.items, schema: try await currentSchema())
+            page.items = try PersonalRedaction.redact(page.items, schema: try await currentSchema())
         }
-        return rendered
+        return page
     }
 
     /// History lines after `since` as `principal` reads them (``ServerStore/history(since:limit:for:)``).

@@ -28,6 +28,42 @@ public struct TokenRow: Hashable, Sendable {
     }
 }
 
+/// A token row as ``StoreAdapter/token(hash:)`` finds it, with what authentication asks of its
+/// organisation, read with it: the record the row's organisation names (nil when the row names
+/// none, or no record has that id).
+public struct TokenLookup: Hashable, Sendable {
+    /// The organisation's record as the store holds it: its table and whether it is deleted.
+    public struct OrganisationRecord: Hashable, Sendable {
+        public var table: String
+        public var isDeleted: Bool
+
+        public init(table: String, isDeleted: Bool) {
+            self.table = table
+            self.isDeleted = isDeleted
+        }
+    }
+
+    public var row: TokenRow
+    public var organisationRecord: OrganisationRecord?
+
+    public init(row: TokenRow, organisationRecord: OrganisationRecord?) {
+        self.row = row
+        self.organisationRecord = organisationRecord
+    }
+
+    /// The principal the token stands for; nil when it is revoked, or its organisation was
+    /// removed (its tokens die with it).
+    public var principal: Principal? {
+        guard row.revokedAt == nil else { return nil }
+        if row.organisation != nil {
+            guard let record = organisationRecord, !record.isDeleted else { return nil }
+        }
+        return Principal(
+            tokenID: row.id, organisation: row.organisation, role: row.role,
+            seesPersonalValues: row.role != .auditor || row.personal)
+    }
+}
+
 /// How tokens are made and kept (SPEC §4): 192 random bits, shown once, stored as a hash.
 public enum Tokens {
     /// A token: 192 random bits, hex, with a `tdm_` prefix so that it is recognisable in a leak scan.
@@ -50,31 +86,24 @@ public enum Tokens {
             personal: personal)
     }
 
+    /// Lowercase hex (every request hashes its token: no string per byte).
     private static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { byte in
-            let text = String(byte, radix: 16)
-            return text.count == 2 ? text : "0" + text
-        }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
+            for (index, byte) in bytes.enumerated() {
+                buffer[2 * index] = digits[Int(byte >> 4)]
+                buffer[2 * index + 1] = digits[Int(byte & 0x0F)]
+            }
+            return bytes.count * 2
+        }
     }
 }
 
 extension StoreAdapter {
     /// The principal `token` stands for; nil when it is unknown or revoked, or its organisation
-    /// was removed (its tokens die with it).
+    /// was removed (its tokens die with it): one read (``TokenLookup/principal``).
     public func authenticate(token: String) async throws -> Principal? {
-        guard let row = try await self.token(hash: Tokens.hash(token)), row.revokedAt == nil else {
-            return nil
-        }
-        if let organisation = row.organisation {
-            var request = FactRequest()
-            request.records = [organisation]
-            guard case let .some(.some(record)) = try await facts(for: request).records[organisation],
-                !record.isDeleted
-            else { return nil }
-        }
-        return Principal(
-            tokenID: row.id, organisation: row.organisation, role: row.role,
-            seesPersonalValues: row.role != .auditor || row.personal)
+        try await self.token(hash: Tokens.hash(token))?.principal
     }
 
     /// A new token of `role`; a member's needs an organisation that exists — a live record of the

@@ -68,23 +68,40 @@ struct APIController: Sendable {
         return JSONResponse.make(PushResponse(results: results).json, for: request)
     }
 
-    /// `GET /v1/pull?since=SEQ&limit=N` → `{"items", "next", "more"}`.
+    /// `GET /v1/pull?since=SEQ&limit=N` → `{"items", "next", "more", "checkpoint"}`: the page and
+    /// the entry it reaches, signed (the replica presents it at its next sync). A token left
+    /// pending by ``AuthenticationMiddleware`` is checked in the page's own read.
     @Sendable func pull(request: Request, context: Context) async throws -> Response {
-        let principal = try context.requirePrincipal()
-        let query = request.uri.queryParameters
-        let since = try integer(
-            query["since"].map(String.init), range: 0...Int64.max, default: 0,
-            otherwise: "since: expected a seq, an integer of 0 or more")
-        let limit = try integer(
-            query["limit"].map(String.init), range: 1...Int64(WireProtocol.maximumPullLimit),
-            default: Int64(Self.defaultPullLimit),
-            otherwise: "limit: expected an integer from 1 to \(WireProtocol.maximumPullLimit)")
-        let page = try await store.pullPage(since: since, limit: Int(limit), for: principal)
-        // The entry the page reaches, signed: the replica presents it at its next sync.
-        let checkpoint =
-            page.next > 0
-            ? try await store.checkpoint(at: page.next, presenting: nil, by: principal, now: clock()).checkpoint : nil
-        return JSONResponse.make(text: page.json(checkpoint: checkpoint), for: request)
+        let caller: PullCaller
+        if let principal = context.principal {
+            caller = .principal(principal)
+        } else if let pending = context.pendingToken {
+            caller = .token(pending.token)
+        } else {
+            throw ServerError.unauthorized
+        }
+        let since: Int64
+        let limit: Int64
+        do {
+            let query = request.uri.queryParameters
+            since = try integer(
+                query["since"].map(String.init), range: 0...Int64.max, default: 0,
+                otherwise: "since: expected a seq, an integer of 0 or more")
+            limit = try integer(
+                query["limit"].map(String.init), range: 1...Int64(WireProtocol.maximumPullLimit),
+                default: Int64(Self.defaultPullLimit),
+                otherwise: "limit: expected an integer from 1 to \(WireProtocol.maximumPullLimit)")
+        } catch {
+            // A token no longer active is refused as such, whatever its query.
+            if case let .token(token) = caller, try await store.authenticate(token: token) == nil {
+                throw ServerError.unauthorized
+            }
+            throw error
+        }
+        guard let pulled = try await store.signedPullPage(caller, since: since, limit: Int(limit), now: clock()) else {
+            throw ServerError.unauthorized
+        }
+        return JSONResponse.make(text: pulled.json, for: request)
     }
 
     /// `GET /v1/conflicts[?all=true]` → an array of conflicts, open ones unless `all`.

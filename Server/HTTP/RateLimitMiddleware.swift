@@ -8,7 +8,9 @@ import TandemProtocol
 /// ``ServerConfiguration/pullRateLimit``. A request over the limit gets 429
 /// `{"error": "rate_limited", "message": …}` with `Retry-After` (whole seconds) and does nothing.
 ///
-/// It runs after ``AuthenticationMiddleware``, so the key is the principal's token id: a client
+/// It runs after ``AuthenticationMiddleware``, so the key is the caller's token id (a pull's
+/// pending token's is the id it authenticated with before: the limit is taken before the pull's
+/// read, which checks the token, and a revoked token is refused either way): a client
 /// that sends bad tokens gets its 401s without touching anyone's bucket, and one busy token never
 /// slows another. Other endpoints are not limited.
 struct RateLimitMiddleware: RouterMiddleware {
@@ -47,10 +49,10 @@ struct RateLimitMiddleware: RouterMiddleware {
             endpoint = ("pull", pull)
         default: return try await next(request, context)
         }
-        guard endpoint.limit.isEnabled, let principal = context.principal else {
+        guard endpoint.limit.isEnabled, let tokenID = context.tokenID else {
             return try await next(request, context)
         }
-        let decision = await buckets.take(key: principal.tokenID + " " + endpoint.name, limit: endpoint.limit)
+        let decision = await buckets.take(key: tokenID + " " + endpoint.name, limit: endpoint.limit)
         guard case let .refused(retryAfter) = decision else { return try await next(request, context) }
         metrics.recordRateLimited(endpoint.name)
         context.logger.notice(

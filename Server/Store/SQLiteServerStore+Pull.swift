@@ -10,12 +10,38 @@ extension SQLiteServerStore {
     /// organisation may read now (`visibility`), and of the records that do not exist that it
     /// wrote itself (a rejected insert).
     public func pullCandidates(since: Int64, limit: Int, viewer: String?) async throws -> PullCandidates {
-        try await read { db in
-            PullCandidates(
-                entries: try self.entries(after: since, limit: limit, viewer: viewer, db: db),
-                markers: try viewer.map { try self.markers(after: since, limit: limit, organisation: $0, db: db) },
-                head: try Int64.fetchOne(db, sql: "SELECT max(seq) FROM log") ?? 0, schemaVersion: self.schema.version)
+        try await read(quick: limit <= Self.quickPageLimit) { db in
+            try self.pullCandidates(since: since, limit: limit, viewer: viewer, db: db)
         }
+    }
+
+    /// The largest page read on a quick reader (``quickRead(_:)``); a larger one (a bootstrap's,
+    /// a bundle's) goes through the pool, so that it never holds up the pulls of a second.
+    static let quickPageLimit = 1000
+
+    /// The token and its pull's candidates in one read (``StoreAdapter/pullCandidates(token:since:limit:)``).
+    public func pullCandidates(token hash: String, since: Int64, limit: Int) async throws
+        -> (token: TokenLookup?, candidates: PullCandidates?)
+    {
+        try await read(quick: limit <= Self.quickPageLimit) { db in
+            guard let token = try Self.token(hash: hash, db: db) else { return (nil, nil) }
+            guard let viewer = token.pullViewer else { return (token, nil) }
+            return (token, try self.pullCandidates(since: since, limit: limit, viewer: viewer, db: db))
+        }
+    }
+
+    /// Everything a page may hold, in the caller's read transaction: the head (with its hash)
+    /// and the entries and markers up to it — none to look for when `since` is the head (a
+    /// no-op pull: entries and their markers are written together, so none lies beyond it).
+    private func pullCandidates(since: Int64, limit: Int, viewer: String?, db: Database) throws -> PullCandidates {
+        let head = try Self.head(db: db)
+        let isUpToDate = since >= head.seq
+        return PullCandidates(
+            entries: isUpToDate ? [] : try entries(after: since, limit: limit, viewer: viewer, db: db),
+            markers: try viewer.map { viewer in
+                isUpToDate ? [] : try markers(after: since, limit: limit, organisation: viewer, db: db)
+            },
+            head: head.seq, headHash: head.seq > 0 ? head.hash : nil, schemaVersion: schema.version)
     }
 
     /// Up to `limit` log entries after `since` that `viewer` may read (all when nil).

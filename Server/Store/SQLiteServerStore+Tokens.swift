@@ -3,18 +3,28 @@ public import TandemProtocol
 
 /// Token and conflict rows (the rules on them: ``Tokens``, ``StoreAdapter/conflicts(for:includeResolved:)``).
 extension SQLiteServerStore {
-    public func token(hash: String) async throws -> TokenRow? {
-        try await read { db in
-            try Row.fetchOne(
-                db.cachedStatement(
-                    sql: "SELECT id, role, organisation, created_at, revoked_at, personal FROM token WHERE hash = ?"),
-                arguments: [hash]
-            ).flatMap { row in
-                Role(rawValue: row["role"]).map { role in
-                    TokenRow(
+    public func token(hash: String) async throws -> TokenLookup? {
+        try await quickRead { db in try Self.token(hash: hash, db: db) }
+    }
+
+    /// The token row whose hash is `hash`, with its organisation's record (one statement).
+    static func token(hash: String, db: Database) throws -> TokenLookup? {
+        try Row.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT t.id, t.role, t.organisation, t.created_at, t.revoked_at, t.personal, r.tbl, r.deleted
+                    FROM token t LEFT JOIN record r ON r.id = t.organisation WHERE t.hash = ?
+                    """),
+            arguments: [hash]
+        ).flatMap { row in
+            Role(rawValue: row["role"]).map { role in
+                TokenLookup(
+                    row: TokenRow(
                         id: row["id"], hash: hash, role: role, organisation: row["organisation"],
-                        createdAt: row["created_at"], revokedAt: row["revoked_at"], personal: row["personal"])
-                }
+                        createdAt: row["created_at"], revokedAt: row["revoked_at"], personal: row["personal"]),
+                    organisationRecord: (row["tbl"] as String?).map { table in
+                        TokenLookup.OrganisationRecord(table: table, isDeleted: row["deleted"])
+                    })
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 public import GRDB
+import Synchronization
 public import TandemProtocol
 
 /// The server's store on SQLite (GRDB, WAL): the default, in `--data DIR/store.sqlite`.
@@ -27,6 +28,12 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
     let checkpointer: WALCheckpointer?
     /// Records decoded by earlier batches (``RecordCache``).
     let records = RecordCache()
+    /// The checkpoints signed in the last second.
+    public let signedCheckpoints = SignedCheckpoints()
+    /// Read-only connections of their own for the short reads every request makes (a pull's, a
+    /// token's: ``quickRead(_:)``); empty for a store not in a file.
+    private let quickReaders: [DatabaseQueue]
+    private let quickReaderTurn = Atomic<Int>(0)
 
     static let fileName = "store.sqlite"
 
@@ -35,6 +42,14 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
         self.serverKey = serverKey
         checkpointer = (writer as? DatabasePool).map { WALCheckpointer(path: $0.path) }
         current = (schema, Merge(schema: schema))
+        quickReaders =
+            (writer as? DatabasePool).map { pool in
+                var configuration = Self.configuration()
+                configuration.readonly = true
+                return (0..<max(2, ProcessInfo.processInfo.activeProcessorCount)).compactMap { _ in
+                    try? DatabaseQueue(path: pool.path, configuration: configuration)
+                }
+            } ?? []
     }
 
     /// The schema the server serves and merges with.
@@ -444,8 +459,29 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await read(on: writer, body)
+    }
+
+    /// A short read (a pull page's, a token's) on a connection of its own, taken in turn: a read
+    /// through the pool hops to the pool's semaphore queue, then to a reader's queue; this one
+    /// goes straight to its connection's queue and back. Long reads (history, digests, verify)
+    /// stay on the pool, so that they never hold up these.
+    func quickRead<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await read(quick: true, body)
+    }
+
+    /// A quick read (``quickRead(_:)``) when `quick`, else a read through the pool.
+    func read<T: Sendable>(quick: Bool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        guard quick, !quickReaders.isEmpty else { return try await read(body) }
+        let turn = quickReaderTurn.wrappingAdd(1, ordering: .relaxed).oldValue
+        return try await read(on: quickReaders[Int(UInt(bitPattern: turn) % UInt(quickReaders.count))], body)
+    }
+
+    private func read<T: Sendable>(on reader: any DatabaseReader, _ body: @escaping @Sendable (Database) throws -> T)
+        async throws -> T
+    {
         do {
-            return try await writer.read { db in
+            return try await reader.read { db in
                 try self.refreshSchema(db)
                 return try body(db)
             }

@@ -64,6 +64,11 @@ public protocol ServerStore: Sendable {
     /// rendered as a pull sends them (``PullPager``).
     func pullPage(since: Int64, limit: Int, for principal: Principal) async throws -> RenderedPullPage
 
+    /// A pull page with the checkpoint of the entry it reaches, as `GET /v1/pull` answers it:
+    /// for a ``PullCaller/token(_:)``, the token is checked in the same read (nil when it stands
+    /// for no principal).
+    func signedPullPage(_ caller: PullCaller, since: Int64, limit: Int, now: Int64) async throws -> SignedPullPage?
+
     /// An incoming bundle for `organisation` (coordinators only): what a member token of it would
     /// pull after `since`, signed by the server's key (docs/sync.md, Bundles); its text, before gzip.
     func incomingBundle(for organisation: String, since: Int64, by principal: Principal, now: Int64)

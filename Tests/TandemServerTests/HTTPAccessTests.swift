@@ -37,6 +37,26 @@ import Testing
         }
     }
 
+    @Test func aPullByATokenSeenBeforeIsStillRefusedOnceRevoked() async throws {
+        // The second pull's token is checked in the pull's own read, not by the middleware.
+        let fixture = try ServerFixture()
+        let ministry = try await fixture.organisation("Ministry")
+        try await fixture.app().test(.router) { client in
+            #expect(try await client.call(.get, "/v1/pull?since=0", token: ministry.token).status == .ok)
+            let again = try await client.call(.get, "/v1/pull?since=0", token: ministry.token)
+            #expect(again.status == .ok)
+            #expect(try PullResponse(json: again.json).checkpoint?.isSignatureValid == true)
+            #expect(try await fixture.store.revoke(token: ministry.token, now: ServerFixture.now))
+            for path in ["/v1/pull?since=0", "/v1/pull?since=-1", "/v1/pull?limit=0"] {
+                let refused = try await client.call(.get, path, token: ministry.token)
+                #expect(refused.status == .unauthorized, "\(path)")
+                #expect(refused.errorCode == "unauthorized")
+            }
+            #expect(try await client.call(.get, "/v1/pull?since=-1", token: fixture.coordinator).status == .badRequest)
+            #expect(try await client.call(.get, "/v1/pull?since=-1", token: fixture.coordinator).status == .badRequest)
+        }
+    }
+
     @Test func whoamiNamesEachRole() async throws {
         let fixture = try ServerFixture()
         let ministry = try await fixture.organisation("Ministry")

@@ -214,6 +214,9 @@ struct FailingStore: ServerStore {
     func pullPage(since: Int64, limit: Int, for principal: Principal) async throws -> RenderedPullPage {
         throw Broken()
     }
+    func signedPullPage(_ caller: PullCaller, since: Int64, limit: Int, now: Int64) async throws -> SignedPullPage? {
+        throw Broken()
+    }
     func digests(for principal: Principal) async throws -> DigestResponse { throw Broken() }
     func conflicts(for principal: Principal, includeResolved: Bool) async throws -> [ConflictInfo] { throw Broken() }
     func resolve(conflict id: String, with resolution: Resolution, by principal: Principal, now: Int64) async throws

@@ -9,103 +9,147 @@ extension PostgresServerStore {
 
     public func pullCandidates(since: Int64, limit: Int, viewer: String?) async throws -> PullCandidates {
         try await read { [self] connection in
-            // The head first, and nothing after it: each statement sees what was committed when
-            // it began, so an entry committed between two statements must not be skipped by a
-            // `next` the page takes from a head read later. Writers commit in seq order (one
-            // lock), so everything up to the head is there for the statements that follow.
-            let head = try await headTakingUpSchema(on: connection).seq
-            let entries = try await entries(after: since, upTo: head, limit: limit, viewer: viewer, on: connection)
-            let markers =
-                if let viewer {
-                    try await markers(after: since, upTo: head, limit: limit, organisation: viewer, on: connection)
-                } else { [PullCandidate]?.none }
-            return PullCandidates(entries: entries, markers: markers, head: head, schemaVersion: schema.version)
+            let head = try await headTakingUpSchema(on: connection)
+            return try await pullCandidates(since: since, limit: limit, viewer: viewer, head: head, on: connection)
         }
     }
 
-    /// Up to `limit` log entries after `since` that `viewer` may read (all when nil): the tables
-    /// every token reads, the records its organisation may read now, and the records that do not
-    /// exist that it wrote itself (a rejected insert).
-    private func entries(
-        after since: Int64, upTo head: Int64, limit: Int, viewer: String?, on connection: PostgresConnection
-    )
+    /// The token and its pull's candidates on one connection (``StoreAdapter/pullCandidates(token:since:limit:)``):
+    /// the token, the head and the schema version in one statement, then the page's.
+    public func pullCandidates(token hash: String, since: Int64, limit: Int) async throws
+        -> (token: TokenLookup?, candidates: PullCandidates?)
+    {
+        try await read { [self] connection in
+            let (token, head) = try await tokenAndHead(hash: hash, on: connection)
+            guard let token else { return (nil, nil) }
+            guard let viewer = token.pullViewer else { return (token, nil) }
+            return (
+                token, try await pullCandidates(since: since, limit: limit, viewer: viewer, head: head, on: connection)
+            )
+        }
+    }
+
+    /// Everything a page may hold up to `head`, read first: each statement sees what was
+    /// committed when it began, so an entry committed between two statements must not be
+    /// skipped by a `next` the page takes from a head read later. Writers commit in seq order
+    /// (one lock), so everything up to the head is there for the statements that follow; none
+    /// to look for when `since` is the head (a no-op pull).
+    private func pullCandidates(
+        since: Int64, limit: Int, viewer: String?, head: LogHead, on connection: PostgresConnection
+    ) async throws -> PullCandidates {
+        var entries: [PullCandidate] = []
+        var markers: [PullCandidate]? = viewer.map { _ in [] }
+        if since < head.seq {
+            if let viewer {
+                (entries, markers) = try await memberCandidates(
+                    after: since, upTo: head.seq, limit: limit, viewer: viewer, on: connection)
+            } else {
+                entries = try await self.entries(after: since, upTo: head.seq, limit: limit, on: connection)
+            }
+        }
+        return PullCandidates(
+            entries: entries, markers: markers, head: head.seq, headHash: head.seq > 0 ? head.hash : nil,
+            schemaVersion: schema.version)
+    }
+
+    /// Up to `limit` log entries after `since` (coordinators and auditors: every one).
+    private func entries(after since: Int64, upTo head: Int64, limit: Int, on connection: PostgresConnection)
         async throws -> [PullCandidate]
     {
-        let pseudoTables = SchemaRegistry.pseudoTables
-        let rows: PostgresRowSequence
-        if let viewer {
-            let open = schema.tables.filter { !Visibility.isRestricted($0) }.map(\.name)
-            rows = try await connection.query(
-                """
-                SELECT l.seq, l.tbl, l.record_id, l.item, r.version, r.deleted, r.values_json
-                FROM log l LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
-                WHERE l.seq > \(since) AND l.seq <= \(head) AND l.tbl <> ALL(\(pseudoTables)) AND (
-                    l.tbl = ANY(\(open))
-                    OR EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = l.record_id AND v.organisation = \(viewer))
-                    OR (r.id IS NULL AND (l.entry::jsonb #>> '{author,organisation}') = \(viewer)))
-                ORDER BY l.seq LIMIT \(limit)
-                """, logger: logger)
-        } else {
-            rows = try await connection.query(
-                """
-                SELECT l.seq, l.tbl, l.record_id, l.item, r.version, r.deleted, r.values_json
-                FROM log l LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
-                WHERE l.seq > \(since) AND l.seq <= \(head) AND l.tbl <> ALL(\(pseudoTables))
-                ORDER BY l.seq LIMIT \(limit)
-                """, logger: logger)
-        }
+        let rows = try await connection.query(
+            """
+            SELECT \(unescaped: Self.entryColumns)
+            FROM log l LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
+            WHERE l.seq > \(since) AND l.seq <= \(head) AND l.tbl <> ALL(\(SchemaRegistry.pseudoTables))
+            ORDER BY l.seq LIMIT \(limit)
+            """, logger: logger)
         var entries: [PullCandidate] = []
-        for try await (seq, table, recordID, entry, version, deleted, values) in rows.decode(
-            (Int64, String, String, String?, Int64?, Bool?, String?).self)
-        {
-            let isDeleted = deleted ?? false
-            var item = ""
-            PullItem.render(
-                seq: seq, table: table, recordID: recordID, version: version ?? 0, isDeleted: isDeleted,
-                record: isDeleted ? nil : values, entry: entry, to: &item)
-            entries.append(PullCandidate(seq: seq, recordID: recordID, kind: .entry, item: item))
-        }
+        for try await row in rows.decode(CandidateColumns.self) { entries.append(Self.entry(row)) }
         return entries
     }
 
-    /// Up to `limit` markers of `organisation` after `since`, completed to the end of the last
-    /// one's seq (so that a seq's markers are never split).
-    private func markers(
-        after since: Int64, upTo head: Int64, limit: Int, organisation: String, on connection: PostgresConnection
-    )
-        async throws -> [PullCandidate]
-    {
-        typealias MarkerColumns = (Int64, String, String, String, Int64, Bool, String?, Bool)
-        let select = """
-            SELECT m.seq, m.record_id, m.kind, r.tbl, r.version, r.deleted, r.values_json,
-                EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = m.record_id AND v.organisation = m.organisation)
-            FROM visibility_marker m JOIN record r ON r.id = m.record_id
+    /// A member's candidates in one statement: up to `limit` log entries after `since` that
+    /// `viewer` may read — the tables every token reads, the records its organisation may read
+    /// now, and the records that do not exist that it wrote itself (a rejected insert) — and up to
+    /// `limit` of its markers, completed to the end of the last one's seq (so that a seq's markers
+    /// are never split: a second statement, only when a page's worth of markers came).
+    private func memberCandidates(
+        after since: Int64, upTo head: Int64, limit: Int, viewer: String, on connection: PostgresConnection
+    ) async throws -> (entries: [PullCandidate], markers: [PullCandidate]) {
+        let open = schema.tables.filter { !Visibility.isRestricted($0) }.map(\.name)
+        let rows = try await connection.query(
             """
-        var rows: [MarkerColumns] = []
-        for try await row in try await connection.query(
-            """
-            \(unescaped: select) WHERE m.organisation = \(organisation) AND m.seq > \(since) AND m.seq <= \(head)
-            ORDER BY m.seq, m.record_id LIMIT \(limit)
-            """, logger: logger
-        ).decode(MarkerColumns.self) { rows.append(row) }
-        if rows.count >= limit, let last = rows.last {
+            SELECT * FROM (
+                (SELECT \(unescaped: Self.entryColumns)
+                FROM log l LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
+                WHERE l.seq > \(since) AND l.seq <= \(head) AND l.tbl <> ALL(\(SchemaRegistry.pseudoTables)) AND (
+                    l.tbl = ANY(\(open))
+                    OR EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = l.record_id AND v.organisation = \(viewer))
+                    OR (r.id IS NULL AND (l.entry::jsonb #>> '{author,organisation}') = \(viewer)))
+                ORDER BY l.seq LIMIT \(limit))
+                UNION ALL
+                (\(unescaped: Self.markerSelect) WHERE m.organisation = \(viewer) AND m.seq > \(since) AND m.seq <= \(head)
+                ORDER BY m.seq, m.record_id LIMIT \(limit))
+            ) c ORDER BY c.source = 'entry' DESC, c.seq, c.record_id
+            """, logger: logger)
+        var entries: [PullCandidate] = []
+        var markers: [CandidateColumns] = []
+        for try await row in rows.decode(CandidateColumns.self) {
+            if row.0 == Self.entrySource { entries.append(Self.entry(row)) } else { markers.append(row) }
+        }
+        if markers.count >= limit, let last = markers.last {
             for try await row in try await connection.query(
                 """
-                \(unescaped: select) WHERE m.organisation = \(organisation) AND m.seq = \(last.0)
-                    AND m.record_id > \(last.1) ORDER BY m.record_id
+                \(unescaped: Self.markerSelect) WHERE m.organisation = \(viewer) AND m.seq = \(last.1)
+                    AND m.record_id > \(last.3) ORDER BY m.record_id
                 """, logger: logger
-            ).decode(MarkerColumns.self) { rows.append(row) }
+            ).decode(CandidateColumns.self) { markers.append(row) }
         }
-        return rows.compactMap { seq, recordID, kindText, table, version, isDeleted, values, isReadable in
-            guard let kind = MarkerRow.Kind(rawValue: kindText) else { return nil }
-            let leaves = kind == .departure
-            var item = ""
-            PullItem.render(
-                seq: seq, table: table, recordID: recordID, version: version, isDeleted: leaves ? false : isDeleted,
-                record: leaves || isDeleted ? nil : values, entry: nil, isVisible: !leaves, to: &item)
-            return PullCandidate(
-                seq: seq, recordID: recordID, kind: leaves ? .departure : .arrival, isReadable: isReadable, item: item)
-        }
+        return (entries, markers.compactMap(Self.marker))
+    }
+
+    /// A pull candidate's columns, entries' and markers' alike: its source (``entrySource``, or the
+    /// marker's kind), seq, table, record id, the entry's item, the record's version, deleted and
+    /// values, and for a marker whether the organisation may read the record now.
+    private typealias CandidateColumns = (String, Int64, String?, String, String?, Int64?, Bool?, String?, Bool?)
+
+    private static let entrySource = "entry"
+
+    private static let entryColumns = """
+        'entry' AS source, l.seq, l.tbl, l.record_id, l.item, r.version, r.deleted, r.values_json, NULL::boolean
+        """
+
+    private static let markerSelect = """
+        SELECT m.kind, m.seq, r.tbl, m.record_id, NULL::text, r.version, r.deleted, r.values_json,
+            EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = m.record_id AND v.organisation = m.organisation)
+        FROM visibility_marker m JOIN record r ON r.id = m.record_id
+        """
+
+    /// An entry's candidate, rendered as a pull sends it.
+    private static func entry(_ row: CandidateColumns) -> PullCandidate {
+        let (_, seq, table, recordID, entry, version, deleted, values, _) = row
+        let isDeleted = deleted ?? false
+        var item = ""
+        PullItem.render(
+            seq: seq, table: table ?? "", recordID: recordID, version: version ?? 0, isDeleted: isDeleted,
+            record: isDeleted ? nil : values, entry: entry, to: &item)
+        return PullCandidate(seq: seq, recordID: recordID, kind: .entry, item: item)
+    }
+
+    /// A marker's candidate, rendered as a pull sends it (nil for an unknown kind).
+    private static func marker(_ row: CandidateColumns) -> PullCandidate? {
+        let (kindText, seq, table, recordID, _, version, deleted, values, isReadable) = row
+        guard let kind = MarkerRow.Kind(rawValue: kindText) else { return nil }
+        let leaves = kind == .departure
+        let isDeleted = deleted ?? false
+        var item = ""
+        PullItem.render(
+            seq: seq, table: table ?? "", recordID: recordID, version: version ?? 0,
+            isDeleted: leaves ? false : isDeleted, record: leaves || isDeleted ? nil : values, entry: nil,
+            isVisible: !leaves, to: &item)
+        return PullCandidate(
+            seq: seq, recordID: recordID, kind: leaves ? .departure : .arrival, isReadable: isReadable ?? false,
+            item: item)
     }
 
     /// The live records `viewer` may read, a page in id order
@@ -270,21 +314,35 @@ extension PostgresServerStore {
 
     // MARK: - Tokens, conflicts, grants, the schema
 
-    public func token(hash: String) async throws -> TokenRow? {
-        try await read { [self] connection in
-            let rows = try await connection.query(
-                "SELECT id, role, organisation, created_at, revoked_at, personal FROM token WHERE hash = \(hash)",
-                logger: logger)
-            for try await (id, role, organisation, created, revoked, personal) in rows.decode(
-                (String, String, String?, String, String?, Bool).self)
-            {
-                guard let role = Role(rawValue: role) else { return nil }
-                return TokenRow(
-                    id: id, hash: hash, role: role, organisation: organisation, createdAt: created, revokedAt: revoked,
-                    personal: personal)
+    public func token(hash: String) async throws -> TokenLookup? {
+        try await read { [self] connection in try await tokenAndHead(hash: hash, on: connection).token }
+    }
+
+    /// The token row whose hash is `hash` with its organisation's record, and the head, in one
+    /// statement (with the schema version, taken up when another process installed one).
+    private func tokenAndHead(hash: String, on connection: PostgresConnection) async throws
+        -> (token: TokenLookup?, head: LogHead)
+    {
+        let rows = try await connection.execute(TokenAndHeadStatement(hash: hash), logger: logger)
+        var token: TokenLookup?
+        var head = LogHead.empty
+        var stored: Int?
+        for try await row in rows {
+            let (id, role, organisation, created, revoked, table, deleted, seq, headHash, version, personal) = row
+            if let id, let role = role.flatMap(Role.init(rawValue:)), let created {
+                token = TokenLookup(
+                    row: TokenRow(
+                        id: id, hash: hash, role: role, organisation: organisation, createdAt: created,
+                        revokedAt: revoked, personal: personal ?? false),
+                    organisationRecord: table.map {
+                        TokenLookup.OrganisationRecord(table: $0, isDeleted: deleted ?? false)
+                    })
             }
-            return nil
+            if let seq { head = LogHead(seq: seq, hash: headHash ?? LogEntry.genesisHash) }
+            stored = version.flatMap(Int.init)
         }
+        try await takeUp(stored, on: connection)
+        return (token, head)
     }
 
     public func addToken(_ row: TokenRow) async throws {
@@ -365,4 +423,33 @@ extension PostgresServerStore {
             return done
         }
     }
+}
+
+/// ``PostgresServerStore``'s statement of every pull and every authentication: the token row
+/// whose hash is `$1` with its organisation's record, the head, and the schema version — prepared
+/// once a connection, not parsed again at each request.
+private struct TokenAndHeadStatement: PostgresPreparedStatement {
+    typealias Row = (String?, String?, String?, String?, String?, String?, Bool?, Int64?, String?, String?, Bool?)
+
+    /// Short and fixed (the default, the type's full name, may pass PostgreSQL's 63 bytes).
+    static let name = "tandem_token_and_head"
+
+    static let sql = """
+        SELECT t.id, t.role, t.organisation, t.created_at, t.revoked_at, r.tbl, r.deleted, l.seq, l.hash,
+            (SELECT value FROM server_meta WHERE key = 'schema_version'), t.personal
+        FROM (SELECT 1) one
+            LEFT JOIN token t ON t.hash = $1
+            LEFT JOIN record r ON r.id = t.organisation
+            LEFT JOIN (SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1) l ON true
+        """
+
+    var hash: String
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(hash)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }

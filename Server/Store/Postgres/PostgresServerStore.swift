@@ -28,6 +28,8 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     private let lock = NSLock()
     /// Records decoded by earlier batches, checked against their `last_seq` (``RecordCache``).
     let records = RecordCache()
+    /// The checkpoints this instance signed in the last second.
+    public let signedCheckpoints = SignedCheckpoints()
     let logger: Logger
     /// How long an operation may wait for the database before it is answered 503.
     let deadline: Duration
@@ -284,7 +286,7 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     }
 
     /// Takes up the schema `server_meta` holds when `stored`, its version, is not the one in force.
-    private func takeUp(_ stored: Int?, on connection: PostgresConnection) async throws {
+    func takeUp(_ stored: Int?, on connection: PostgresConnection) async throws {
         guard let stored, stored != schema.version else { return }
         let texts = try await connection.query("SELECT value FROM server_meta WHERE key = 'schema'", logger: logger)
         for try await (text) in texts.decode(String.self) {
