@@ -31,14 +31,25 @@ import Testing
             _ = try verifier.append(line: Array(earlier.line.utf8))
         }
         _ = try verifier.append(line: Array(line.line.utf8))
-        // The member who may see Ana (her ministry, and the host of her exchange) pulls the value.
+        // The member who may see Ana (her ministry, and the host of her exchange) pulls the value,
+        // as the store reads a page and as `GET /v1/pull` answers (by its token, in one read).
         for organisation in [bench.ministry, bench.company] {
             let page = try await bench.store.pullPage(since: 0, limit: 1000, for: bench.member(organisation))
             #expect(page.values.value(of: commitment) == .string(Self.name))
+            let token = try #require(bench.tokens[organisation])
+            let signed = try #require(
+                try await bench.store.signedPullPage(.token(token), since: 0, limit: 1000, now: bench.now))
+            #expect(signed.page.values.value(of: commitment) == .string(Self.name))
         }
+        // The town does not see her: neither her record nor her name.
+        let town = try await bench.store.pullPage(since: 0, limit: 1000, for: bench.member(bench.town))
+        #expect(town.values.isEmpty && !town.items.contains { $0.contains(Self.name) })
         // An auditor verifies without it: no values, and the person's record without its personal fields.
         let audited = try await bench.store.pullPage(since: 0, limit: 1000, for: bench.auditor)
         #expect(audited.values.isEmpty && !audited.items.contains { $0.contains(Self.name) })
+        let signedAudit = try #require(
+            try await bench.store.signedPullPage(.principal(bench.auditor), since: 0, limit: 1000, now: bench.now))
+        #expect(signedAudit.page.values.isEmpty && !signedAudit.json.contains(Self.name))
         let auditorLine = try #require(
             try await bench.store.history(since: insert.seq - 1, limit: 1, for: bench.auditor).first)
         #expect(auditorLine.line == lines[Int(insert.seq) - 1].line)
