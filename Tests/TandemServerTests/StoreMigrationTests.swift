@@ -60,3 +60,72 @@ import Testing
         #expect(chained.prevHash != LogEntry.genesisHash && chained.seq == head.seq)
     }
 }
+
+/// A store made before personal values were committed to (SPEC §8): its old entries hold them in
+/// plain inside the chain. An erasure still erases the record and everything outside the chain,
+/// and counts the entries that keep the values (`unerasable`), which the CLI reports.
+@Suite struct StoreFromBeforeCommitmentsTests {
+    @Test func anErasureCountsTheOldEntriesThatKeepTheValuesInsideTheChain() async throws {
+        let queue = try DatabaseQueue()
+        try SQLiteServerStore.migrator.migrate(queue, upTo: "v2")
+        let now: Int64 = 1_790_000_000_000
+        let author = Author(organisation: nil, role: .server, device: "server")
+        var changes: [Change] = []
+        let organisation = UUIDv7Generator.id(at: HLC(milliseconds: now, counter: 1, device: "server"))
+        let person = UUIDv7Generator.id(at: HLC(milliseconds: now, counter: 2, device: "server"))
+        for (counter, table, id, fields) in [
+            (1, "organisation", organisation, ["name": JSONValue.string("Ministry"), "sector": .string("public")]),
+            (2, "person", person, ["organisation": .string(organisation), "full_name": .string("Old Plainname")]),
+        ] {
+            let clock = HLC(milliseconds: now, counter: counter, device: "server")
+            changes.append(
+                Change(
+                    changeID: UUIDv7Generator.id(at: clock), table: table, recordID: id, op: .insert, fields: fields,
+                    baseVersion: 0, hlc: clock.description, device: "server"))
+        }
+        let made = changes
+        try await queue.write { db in
+            try db.execute(
+                sql: "INSERT INTO server_meta(key, value) VALUES ('format', ?), ('schema', ?)",
+                arguments: [SQLiteServerStore.format, Schema.partnership.json.serialized()])
+            for (index, change) in made.enumerated() {
+                let outcome = Outcome(status: .applied, version: 1, applied: change.fields.keys.sorted())
+                try db.execute(
+                    sql: """
+                        INSERT INTO log(seq, change_id, time, tbl, record_id, author, change, outcome)
+                        VALUES (?, ?, '2026-09-21T12:00:00.000Z', ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        index + 1, change.changeID, change.table, change.recordID, author.json.serialized(),
+                        change.json.serialized(), outcome.json.serialized(),
+                    ])
+                // The record as stores kept it then: a field's value with its stamp.
+                let state = JSONValue.object(
+                    change.fields.sorted { $0.key < $1.key }.map { name, value in
+                        JSONMember(
+                            name,
+                            .object([
+                                JSONMember("value", value), JSONMember("version", .int(1)),
+                                JSONMember("change_id", .string(change.changeID)),
+                                JSONMember("hlc", .string(change.hlc)), JSONMember("author", author.json),
+                            ]))
+                    })
+                try db.execute(
+                    sql: "INSERT INTO record(id, tbl, version, deleted, last_seq, state) VALUES (?, ?, 1, 0, ?, ?)",
+                    arguments: [change.recordID, change.table, index + 1, state.serialized()])
+            }
+        }
+        let store = try SQLiteServerStore.open(queue)
+        let coordinator = Principal(tokenID: "c", organisation: nil, role: .coordinator)
+        let erased = try await store.erase(EraseRequest(table: "person", recordID: person), by: coordinator, now: now)
+        #expect(erased.erased == ["full_name"] && erased.unerasable == 1)
+        let record = try #require(
+            try await store.pull(since: 0, limit: 100, for: coordinator).items.last {
+                $0.recordID == person
+            })
+        #expect(record.record == ["organisation": .string(organisation)])
+        // The old entry keeps the name (the chain would break without it); the store says so.
+        let lines = try await store.history(since: 0, limit: 100)
+        #expect(lines.filter { $0.line.contains("Old Plainname") }.count == 1)
+    }
+}
