@@ -65,11 +65,12 @@ extension SyncAPI {
         return registration
     }
 
-    /// `GET /v1/history?since=SEQ&limit=N`: up to `limit` history lines after `since`, in seq
+    /// `GET /v1/history?since=SEQ&limit=N&values=true`: up to `limit` history lines after `since`, in seq
     /// order, each as its bytes without the newline (auditors and coordinators; 403 → 77).
     public func history(since: Int64, limit: Int) throws(ReplicaError) -> [ArraySlice<UInt8>] {
         let request = TransportRequest(
-            method: .get, path: "/v1/history", query: [.init("since", String(since)), .init("limit", String(limit))])
+            method: .get, path: "/v1/history",
+            query: [.init("since", String(since)), .init("limit", String(limit)), .init("values", "true")])
         let body = try send(request).body
         var lines = body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         if lines.last?.isEmpty == true { lines.removeLast() }

@@ -169,10 +169,21 @@ struct APIController: Sendable {
         let limit = try integer(
             query["limit"].map(String.init), range: 1...Int64.max, default: Int64.max,
             otherwise: "limit: expected an integer of 1 or more")
+        // `values=true`: each line with the personal values beside its entry, for a token that
+        // receives them (SPEC §8); without it, lines are the entries exactly as SPEC §8 hashes them.
+        let reader: Principal? =
+            switch query["values"].map({ $0.lowercased() }) {
+            case nil, "false", "0": nil
+            case "true", "1", "": principal
+            default: throw ServerError(.badRequest, "bad_query", "values: expected true or false")
+            }
         // The first page is read before answering, so that a failing store is a 503, not a cut stream.
         let store = store
-        let first = try await store.history(
-            since: since, limit: Int(min(limit, Int64(Self.historyPage))), for: principal)
+        @Sendable func read(since: Int64, limit: Int) async throws -> [HistoryLine] {
+            guard let reader else { return try await store.history(since: since, limit: limit) }
+            return try await store.history(since: since, limit: limit, for: reader)
+        }
+        let first = try await read(since: since, limit: Int(min(limit, Int64(Self.historyPage))))
         let headers: HTTPFields = [.contentType: "application/x-ndjson"]
         let body = ResponseBody { writer in
             var page = first
@@ -188,8 +199,7 @@ struct APIController: Sendable {
                 sent += Int64(page.count)
                 cursor = page.last?.seq ?? cursor
                 guard sent < limit, page.count == Self.historyPage else { break }
-                page = try await store.history(
-                    since: cursor, limit: Int(min(limit - sent, Int64(Self.historyPage))), for: principal)
+                page = try await read(since: cursor, limit: Int(min(limit - sent, Int64(Self.historyPage))))
             }
             try await writer.finish(nil)
         }
