@@ -233,3 +233,40 @@ import Testing
         #expect(try await fixture.store.verify().checkpoints == 2)
     }
 }
+
+/// Personal values beside the history lines (SPEC §8): only when asked for, only to a token that
+/// receives them; the lines themselves are always the hashed entries.
+@Suite struct HTTPHistoryValuesTests {
+    @Test func valuesComeBesideTheLinesOnlyWhenAskedForAndToWhoMaySeeThem() async throws {
+        let fixture = try ServerFixture()
+        let ministry = try await fixture.organisation("Ministry")
+        var maker = ChangeMaker(device: "ministry-laptop")
+        let person = maker.insert(
+            "person", ["organisation": .string(ministry.id), "full_name": .string("Valentina Besideline")])
+        let auditor = try await fixture.token(.auditor)
+        try await fixture.app().test(.router) { client in
+            #expect(try await client.push([person], token: ministry.token).status == .ok)
+            let plain = try await client.call(.get, "/v1/history", token: fixture.coordinator)
+            let asked = try await client.call(.get, "/v1/history?values=true", token: fixture.coordinator)
+            let audited = try await client.call(.get, "/v1/history?values=true", token: auditor)
+            let text = { (reply: Reply) in String(decoding: reply.body, as: UTF8.self) }
+            #expect(!text(plain).contains("Besideline") && !text(plain).contains(#""values""#))
+            #expect(text(asked).contains("Besideline"), "a coordinator asked for the values")
+            #expect(!text(audited).contains("Besideline"), "an auditor without --personal gets none")
+            // With or without the values, every line verifies and the entries are the same.
+            for reply in [plain, asked, audited] {
+                var verification = HistoryVerification()
+                for line in HTTPHistoryTests.lines(reply) {
+                    let isSound = verification.add(line: line)
+                    #expect(isSound)
+                }
+            }
+            let entries = { (reply: Reply) in
+                try HTTPHistoryTests.lines(reply).map { try LogEntry(json: JSONValue.parse(bytes: $0)) }
+            }
+            #expect(try entries(plain) == entries(asked))
+            let bad = try await client.call(.get, "/v1/history?values=maybe", token: fixture.coordinator)
+            #expect(bad.status == .badRequest)
+        }
+    }
+}
