@@ -31,8 +31,9 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
     /// The checkpoints signed in the last second.
     public let signedCheckpoints = SignedCheckpoints()
     /// Read-only connections of their own for the short reads every request makes (a pull's, a
-    /// token's: ``quickRead(_:)``); empty for a store not in a file.
-    private let quickReaders: [DatabaseQueue]
+    /// token's: ``quickRead(_:)``), opened at the first such read (a store that serves none —
+    /// an admin command's — opens no file more); none for a store not in a file.
+    private let quickReaders = Mutex<[DatabaseQueue]?>(nil)
     private let quickReaderTurn = Atomic<Int>(0)
 
     static let fileName = "store.sqlite"
@@ -42,14 +43,6 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
         self.serverKey = serverKey
         checkpointer = (writer as? DatabasePool).map { WALCheckpointer(path: $0.path) }
         current = (schema, Merge(schema: schema))
-        quickReaders =
-            (writer as? DatabasePool).map { pool in
-                var configuration = Self.configuration()
-                configuration.readonly = true
-                return (0..<max(2, ProcessInfo.processInfo.activeProcessorCount)).compactMap { _ in
-                    try? DatabaseQueue(path: pool.path, configuration: configuration)
-                }
-            } ?? []
     }
 
     /// The schema the server serves and merges with.
@@ -470,11 +463,31 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
         try await read(quick: true, body)
     }
 
+    /// The quick readers, opened the first time (none for a store not in a file).
+    private func openQuickReaders() -> [DatabaseQueue] {
+        quickReaders.withLock { readers in
+            if let readers { return readers }
+            var opened: [DatabaseQueue] = []
+            if let pool = writer as? DatabasePool {
+                var configuration = Self.configuration()
+                configuration.readonly = true
+                for _ in 0..<max(2, ProcessInfo.processInfo.activeProcessorCount) {
+                    if let reader = try? DatabaseQueue(path: pool.path, configuration: configuration) {
+                        opened.append(reader)
+                    }
+                }
+            }
+            readers = opened
+            return opened
+        }
+    }
+
     /// A quick read (``quickRead(_:)``) when `quick`, else a read through the pool.
     func read<T: Sendable>(quick: Bool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        guard quick, !quickReaders.isEmpty else { return try await read(body) }
+        let readers = quick ? openQuickReaders() : []
+        guard !readers.isEmpty else { return try await read(body) }
         let turn = quickReaderTurn.wrappingAdd(1, ordering: .relaxed).oldValue
-        return try await read(on: quickReaders[Int(UInt(bitPattern: turn) % UInt(quickReaders.count))], body)
+        return try await read(on: readers[Int(UInt(bitPattern: turn) % UInt(readers.count))], body)
     }
 
     private func read<T: Sendable>(on reader: any DatabaseReader, _ body: @escaping @Sendable (Database) throws -> T)

@@ -138,7 +138,7 @@ public final class ServerProcess: @unchecked Sendable {
         } else {
             process.standardError = FileHandle.nullDevice
         }
-        try process.run()
+        try ProcessLaunch.run(process)
         self.process = process
         // The first line is "tandem-server listening on http://HOST:PORT".
         var line = Data()

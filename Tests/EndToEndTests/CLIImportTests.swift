@@ -130,7 +130,7 @@ import Testing
         process.executableURL = BinaryRunner.binaryDirectory.appendingPathComponent("tandem")
         process.arguments = ["import", "exchange", path, "--db", fixture.db]
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
         Thread.sleep(forTimeInterval: 0.3)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()

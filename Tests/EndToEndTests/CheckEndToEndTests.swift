@@ -11,7 +11,7 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(RollbackEndToEndTests.sqlite3))
         process.arguments = [db, sql]
-        try process.run()
+        try ProcessLaunch.run(process)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
     }

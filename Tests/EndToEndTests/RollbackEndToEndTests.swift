@@ -40,7 +40,7 @@ import Testing
             sync.arguments = ["sync", "--db", db(name)]
             sync.standardOutput = FileHandle.nullDevice
             sync.standardError = FileHandle.nullDevice
-            try sync.run()
+            try ProcessLaunch.run(sync)
             return sync
         }
 
@@ -327,7 +327,7 @@ extension RollbackEndToEndTests {
         let backup = Process()
         backup.executableURL = URL(fileURLWithPath: try #require(Self.sqlite3))
         backup.arguments = [world.server.data + "/store.sqlite", ".backup '\(copy)/store.sqlite'"]
-        try backup.run()
+        try ProcessLaunch.run(backup)
         backup.waitUntilExit()
         #expect(backup.terminationStatus == 0)
         sync.waitUntilExit()

@@ -225,7 +225,7 @@ final class RunningServer: Sendable {
         process.standardOutput = output
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        try process.run()
+        try ProcessLaunch.run(process)
         // A server that never says where it listens is stopped, which ends the read below (and
         // only such a server: a slow test must not lose its server after 30 s).
         let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }

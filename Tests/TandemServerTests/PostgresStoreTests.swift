@@ -77,7 +77,7 @@ final class OwnCluster: Sendable {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
         var text = ""
         while !text.contains("URL=") || !text.hasSuffix("\n") {
             let chunk = output.fileHandleForReading.availableData
