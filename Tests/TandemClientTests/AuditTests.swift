@@ -83,7 +83,7 @@ import Testing
         #expect(again.description == "pulled 1 entry (seq 7–7), checkpoint seq 7")
         // The checkpoint kept is presented first (a server that went back learns it: docs/operations.md).
         let requests = Array(server.requests.dropFirst(asked))
-        #expect(requests.dropFirst() == ["GET /v1/checkpoint", "GET /v1/history?since=6&limit=2"])
+        #expect(requests.dropFirst() == ["GET /v1/checkpoint", "GET /v1/history?since=6&limit=2&values=true"])
         #expect(requests.first?.hasPrefix("GET /v1/checkpoint?seq=6&hash=\(history.entries[5].hash)&time=") == true)
         #expect(try replica.verifyAudit().summary.hasPrefix("ok: 7 entries, head seq 7"))
         #expect(try replica.verifyAudit().checkpoints == 2)
