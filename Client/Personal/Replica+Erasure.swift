@@ -80,8 +80,8 @@ extension Replica {
                 continue
             }
             let after = (
-                Self.withoutPlainValues(fields, personal: personal).serialized(),
-                Self.withoutPlainValues(inOutcome: outcome, personal: personal).serialized()
+                Sealing.withoutPlainValues(fields, personal: personal).serialized(),
+                Sealing.withoutPlainValues(inOutcome: outcome, personal: personal).serialized()
             )
             guard after != before else { continue }
             try db.execute(
@@ -93,40 +93,15 @@ extension Replica {
         {
             guard var change = try? Change(json: JSONValue.parse(row["change"] as String)) else { continue }
             let before = change.fields
-            for (name, value) in before where personal.contains(name) && Commitment.hex(in: value) == nil {
-                change.fields[name] = .null
-            }
+            let after = Sealing.withoutPlainValues(
+                .object(before.map { JSONMember($0.key, $0.value) }), personal: personal)
+            guard case let .object(members) = after else { continue }
+            change.fields = Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
             guard change.fields != before else { continue }
             try db.execute(
                 sql: "UPDATE tandem_acknowledged SET change = ? WHERE change_id = ?",
                 arguments: [change.json.serialized(), row["change_id"] as String])
         }
-    }
-
-    /// `fields` (an object) with each plain value of a field in `personal` replaced by null.
-    static func withoutPlainValues(_ fields: JSONValue, personal: Set<String>) -> JSONValue {
-        guard case let .object(members) = fields else { return fields }
-        return .object(
-            members.map { member in
-                personal.contains(member.key) && Commitment.hex(in: member.value) == nil
-                    ? JSONMember(member.key, .null) : member
-            })
-    }
-
-    /// `outcome` with each plain `kept` and `lost` of a conflict on a field in `personal` null.
-    static func withoutPlainValues(inOutcome outcome: JSONValue, personal: Set<String>) -> JSONValue {
-        guard case let .object(members) = outcome else { return outcome }
-        return .object(
-            members.map { member in
-                guard member.key == "conflicts", case let .array(conflicts) = member.value else { return member }
-                let cleaned = conflicts.map { conflict -> JSONValue in
-                    guard case let .string(field)? = conflict["field"], personal.contains(field) else {
-                        return conflict
-                    }
-                    return withoutPlainValues(conflict, personal: ["kept", "lost"])
-                }
-                return JSONMember(member.key, .array(cleaned))
-            })
     }
 
     /// Empties the WAL into the file after an erasure, so that no byte of an erased value stays

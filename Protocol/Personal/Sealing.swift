@@ -45,21 +45,36 @@ public enum Sealing {
     /// Whether an entry's change or outcome holds a non-null value of a `personal` field in
     /// plain (an entry made before values were committed to): it sits inside the chain.
     public static func holdsPlainValue(change: JSONValue, outcome: JSONValue, personal: Set<String>) -> Bool {
-        if case let .object(fields)? = change["fields"],
-            fields.contains(where: {
-                personal.contains($0.key) && $0.value != .null && Commitment.hex(in: $0.value) == nil
+        let fields = change["fields"] ?? .null
+        return withoutPlainValues(fields, personal: personal) != fields
+            || withoutPlainValues(inOutcome: outcome, personal: personal) != outcome
+    }
+
+    /// `fields` (an object) with each plain (non-null, not committed to) value of a field in
+    /// `personal` replaced by null.
+    public static func withoutPlainValues(_ fields: JSONValue, personal: Set<String>) -> JSONValue {
+        guard case let .object(members) = fields else { return fields }
+        return .object(
+            members.map { member in
+                personal.contains(member.key) && member.value != .null && Commitment.hex(in: member.value) == nil
+                    ? JSONMember(member.key, .null) : member
             })
-        {
-            return true
-        }
-        guard case let .array(conflicts)? = outcome["conflicts"] else { return false }
-        return conflicts.contains { conflict in
-            guard case let .string(field)? = conflict["field"], personal.contains(field) else { return false }
-            return [conflict["kept"], conflict["lost"]].contains { value in
-                guard let value, value != .null else { return false }
-                return Commitment.hex(in: value) == nil
-            }
-        }
+    }
+
+    /// `outcome` with each plain `kept` and `lost` of a conflict on a field in `personal` null.
+    public static func withoutPlainValues(inOutcome outcome: JSONValue, personal: Set<String>) -> JSONValue {
+        guard case let .object(members) = outcome else { return outcome }
+        return .object(
+            members.map { member in
+                guard member.key == "conflicts", case let .array(conflicts) = member.value else { return member }
+                let cleaned = conflicts.map { conflict -> JSONValue in
+                    guard case let .string(field)? = conflict["field"], personal.contains(field) else {
+                        return conflict
+                    }
+                    return withoutPlainValues(conflict, personal: ["kept", "lost"])
+                }
+                return JSONMember(member.key, .array(cleaned))
+            })
     }
 
     /// Every commitment `value` holds (a commitment object, or within an outcome's conflicts).
