@@ -35,10 +35,14 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var code: Code
     public var message: String
+    /// The server's code when the error is the server's refusal (`{"error": CODE}`): what the
+    /// client matches, never the message.
+    public var serverCode: ErrorCode?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, serverCode: ErrorCode? = nil) {
         self.code = code
         self.message = message
+        self.serverCode = serverCode
     }
 
     public var description: String { message }

@@ -116,7 +116,7 @@ final class HeldStore: @unchecked Sendable {
     /// checked on every core): what "excluding signature verification" takes out.
     func timeReceiving(_ changes: [Change], batch: Int) -> Double {
         let registrations = [
-            device: DeviceRegistration(organisation: nil, role: .coordinator, publicKey: key.publicKey)
+            device: KnownDevice(organisation: nil, role: .coordinator, publicKey: key.publicKey)
         ]
         let start = now()
         for first in stride(from: 0, to: changes.count, by: batch) {

@@ -160,7 +160,7 @@ extension Replica {
                 RecordEvent(
                     seq: entry.seq, time: entry.time, author: entry.author, op: change.op,
                     fields: change.fields.mapValues(opened), baseVersion: change.baseVersion, hlc: change.hlc,
-                    outcome: (try? Outcome(json: outcome)) ?? .rejected("unreadable"),
+                    outcome: (try? Outcome(json: outcome)) ?? .rejected(RejectionReason(rawValue: "unreadable")),
                     fieldsJSON: opened(entry.change["fields"] ?? .object([])), outcomeJSON: outcome))
         }
         let rows = try Row.fetchAll(
@@ -180,7 +180,7 @@ extension Replica {
                     seq: row["seq"], time: row["time"], author: author ?? Author(organisation: nil, role: .server),
                     op: TandemProtocol.Operation(rawValue: row["op"]) ?? .update, fields: fieldValues,
                     baseVersion: row["base_version"], hlc: row["hlc"],
-                    outcome: (try? Outcome(json: outcome)) ?? .rejected("unreadable"),
+                    outcome: (try? Outcome(json: outcome)) ?? .rejected(RejectionReason(rawValue: "unreadable")),
                     fieldsJSON: fields, outcomeJSON: outcome))
         }
         return events

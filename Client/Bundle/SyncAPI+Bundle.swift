@@ -11,8 +11,7 @@ extension SyncAPI {
     public func incomingBundle(for organisation: String, since: Int64) throws(ReplicaError) -> (
         file: [UInt8], bundle: IncomingBundle
     ) {
-        let request = TransportRequest(
-            method: .get, path: "/v1/bundle", query: [.init("for", organisation), .init("since", String(since))])
+        let request = TransportRequest(.bundle, query: [.init("for", organisation), .init("since", String(since))])
         let text = try send(request).body
         let bundle: IncomingBundle
         do {

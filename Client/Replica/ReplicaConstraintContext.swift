@@ -71,7 +71,7 @@ extension Replica {
             let broken = Constraint.violationByReferrers(
                 ofChangeTo: json, before: previous, id: id, in: table, schema: schema, context: context)
         else { return }
-        let field = broken.reason.dropFirst("check:".count)
+        let field = broken.reason.field ?? "record"
         throw ReplicaError(
             .invalidData, "\(table.name).\(field): \(broken.table) \(broken.id) would break \(broken.constraint)")
     }

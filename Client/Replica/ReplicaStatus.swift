@@ -9,14 +9,14 @@ public struct ReplicaStatus: Hashable, Sendable {
         public var changeID: String
         public var table: String
         public var recordID: String
-        public var reason: String
+        public var reason: RejectionReason
         /// What the change did (nil for one refused before the replica kept its changes).
         public var op: Operation?
         /// The fields it tried to set, with their values (an insert: every value of the record).
         public var fields: [String: JSONValue]
 
         public init(
-            changeID: String, table: String, recordID: String, reason: String, op: Operation? = nil,
+            changeID: String, table: String, recordID: String, reason: RejectionReason, op: Operation? = nil,
             fields: [String: JSONValue] = [:]
         ) {
             self.changeID = changeID
@@ -31,7 +31,7 @@ public struct ReplicaStatus: Hashable, Sendable {
         public var json: JSONValue {
             .object([
                 JSONMember("change_id", .string(changeID)), JSONMember("table", .string(table)),
-                JSONMember("record_id", .string(recordID)), JSONMember("reason", .string(reason)),
+                JSONMember("record_id", .string(recordID)), JSONMember("reason", .string(reason.rawValue)),
                 JSONMember("fields", .object(fields.sorted { $0.key < $1.key }.map { JSONMember($0.key, $0.value) })),
             ])
         }
@@ -127,7 +127,8 @@ extension ReplicaStatus.Rejection {
             try? Change(json: try JSONValue.parse(text))
         }
         self.init(
-            changeID: row["change_id"], table: row["tbl"], recordID: row["record_id"], reason: row["reason"],
+            changeID: row["change_id"], table: row["tbl"], recordID: row["record_id"],
+            reason: RejectionReason(rawValue: row["reason"]),
             op: change?.op, fields: change?.fields ?? [:])
     }
 }

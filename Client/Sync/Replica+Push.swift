@@ -136,7 +136,7 @@ extension Replica {
                         ON CONFLICT(change_id) DO UPDATE SET reason = excluded.reason
                         """,
                     arguments: [
-                        rejection.changeID, rejection.table, rejection.recordID, rejection.reason,
+                        rejection.changeID, rejection.table, rejection.recordID, rejection.reason.rawValue,
                         row.change(device: device).json.serialized(),
                     ])
                 rejections.append(rejection)
@@ -147,7 +147,7 @@ extension Replica {
             // arrives whole), so every copy of the record's values here goes now, as for an
             // erasure pulled (``applyErasure(of:in:db:)``).
             var erased = false
-            for (row, result) in zip(sent, results) where result.reason == "erased" {
+            for (row, result) in zip(sent, results) where result.reason == .erased {
                 try applyErasure(of: row.recordID, in: row.table, db: db)
                 erased = true
             }

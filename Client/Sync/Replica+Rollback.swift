@@ -37,7 +37,7 @@ extension Replica {
                 """)
         var kept = 0
         for (change, result) in zip(signed, results) where result.changeID == change.changeID {
-            guard let seq = result.seq, SyncRules.disposition(of: result) != .rejected(reason: "signature") else {
+            guard let seq = result.seq, SyncRules.disposition(of: result) != .rejected(reason: .signature) else {
                 continue
             }
             try insert.execute(arguments: [
@@ -183,7 +183,9 @@ extension Replica {
                             INSERT INTO tandem_rejected(change_id, tbl, record_id, reason, change) VALUES (?, ?, ?, ?, ?)
                             ON CONFLICT(change_id) DO UPDATE SET reason = excluded.reason
                             """,
-                        arguments: [change.changeID, change.table, change.recordID, reason, change.json.serialized()])
+                        arguments: [
+                            change.changeID, change.table, change.recordID, reason.rawValue, change.json.serialized(),
+                        ])
                 }
             }
         }

@@ -159,7 +159,7 @@ public struct SyncEngine: Sendable {
             let rejected = try replica.recordPushResults(results, for: batch, signed: changes, openings: openings)
             // The server does not know this device's key (its store was replaced, say): register
             // again before the next push.
-            if rejected.contains(where: { $0.reason == "signature" }) { try replica.forgetDeviceRegistration() }
+            if rejected.contains(where: { $0.reason == .signature }) { try replica.forgetDeviceRegistration() }
             summary.rejected += rejected
             summary.pushed += batch.count
             last = tail.seq

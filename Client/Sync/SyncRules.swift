@@ -12,7 +12,7 @@ package enum SyncRules {
         /// longer pending.
         case accepted
         /// The server refused it: no longer pending, and reported in `tandem status`.
-        case rejected(reason: String)
+        case rejected(reason: RejectionReason)
     }
 
     package static func disposition(of result: PushResult) -> Disposition {
@@ -20,7 +20,7 @@ package enum SyncRules {
         case .applied, .merged, .conflict:
             return .accepted
         case .rejected:
-            return .rejected(reason: result.reason ?? "unknown")
+            return .rejected(reason: result.reason ?? RejectionReason(rawValue: "unknown"))
         case .duplicate:
             // The server answers a change it has seen before with its first result: a change
             // whose first answer was lost and was a rejection comes back with its reason.

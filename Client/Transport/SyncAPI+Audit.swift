@@ -1,34 +1,5 @@
 public import TandemProtocol
 
-/// What `POST /v1/devices` answers: the device and key the server registered, the organisation
-/// it registered them for (nil for a coordinator), and the history entry that records it.
-public struct DeviceRegistration: Hashable, Sendable {
-    public var device: String
-    public var publicKey: String
-    public var organisation: String?
-    public var seq: Int64
-
-    public init(device: String, publicKey: String, organisation: String?, seq: Int64) {
-        self.device = device
-        self.publicKey = publicKey
-        self.organisation = organisation
-        self.seq = seq
-    }
-
-    /// `{"device", "public_key", "organisation", "seq"}`.
-    public init(json: JSONValue) throws(ProtocolError) {
-        guard case let .string(device)? = json["device"], case let .string(publicKey)? = json["public_key"],
-            case let .int(seq)? = json["seq"]
-        else {
-            throw ProtocolError(.invalidJSON, "a device registration needs \"device\", \"public_key\" and \"seq\"")
-        }
-        self.device = device
-        self.publicKey = publicKey
-        self.seq = seq
-        if case let .string(organisation)? = json["organisation"] { self.organisation = organisation }
-    }
-}
-
 extension SyncAPI {
     /// `POST /v1/devices`: registers `publicKey` as the key of `device` for the token's
     /// organisation (SPEC §8). Registering the same device and key again is harmless.
@@ -40,16 +11,14 @@ extension SyncAPI {
     /// let registered = try api.registerDevice(replica.device, publicKey: try replica.devicePublicKey())
     /// ```
     @discardableResult
-    public func registerDevice(_ device: String, publicKey: String) throws(ReplicaError) -> DeviceRegistration {
-        let body = JSONValue.object([
-            JSONMember("device", .string(device)), JSONMember("public_key", .string(publicKey)),
-        ])
-        let request = TransportRequest(method: .post, path: "/v1/devices", body: Array(body.serialized().utf8))
+    public func registerDevice(_ device: String, publicKey: String) throws(ReplicaError) -> RegisteredDevice {
+        let body = DeviceRegistration(device: device, publicKey: publicKey).json
+        let request = TransportRequest(.devices, body: Array(body.serialized().utf8))
         let response: TransportResponse
         do {
             response = try send(request)
         } catch {
-            guard error.code == .invalidData, error.message.contains("device_exists") else { throw error }
+            guard error.serverCode == .deviceExists else { throw error }
             throw ReplicaError(
                 .invalidData,
                 "the server already has device \(device) registered with another key or for another organisation, "
@@ -57,7 +26,7 @@ extension SyncAPI {
                     + "(tandem init --server URL --token TOKEN --db NEW)")
         }
         let registration = try decode(response, of: request) { json throws(ProtocolError) in
-            try DeviceRegistration(json: json)
+            try RegisteredDevice(json: json)
         }
         guard registration.device == device, registration.publicKey == publicKey else {
             throw ReplicaError(.internal, "the server registered another device or key than the one sent")
@@ -69,7 +38,7 @@ extension SyncAPI {
     /// order, each as its bytes without the newline (auditors and coordinators; 403 → 77).
     public func history(since: Int64, limit: Int) throws(ReplicaError) -> [ArraySlice<UInt8>] {
         let request = TransportRequest(
-            method: .get, path: "/v1/history",
+            .history,
             query: [.init("since", String(since)), .init("limit", String(limit)), .init("values", "true")])
         let body = try send(request).body
         var lines = body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
@@ -82,7 +51,7 @@ extension SyncAPI {
     /// carries (``CheckpointQuery``).
     public func checkpoint(_ query: CheckpointQuery = CheckpointQuery()) throws(ReplicaError) -> Checkpoint {
         let request = TransportRequest(
-            method: .get, path: "/v1/checkpoint", query: query.parameters.map { .init($0.name, $0.value) })
+            .checkpoint, query: query.parameters.map { .init($0.name, $0.value) })
         return try decode(send(request), of: request) { json throws(ProtocolError) in try Checkpoint(json: json) }
     }
 }

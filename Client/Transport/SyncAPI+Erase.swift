@@ -13,14 +13,12 @@ extension SyncAPI {
     ///   a record the server does not hold; `invalidData` (65) for a table without personal data
     ///   or a deleted record; otherwise as every call.
     public func erase(_ erasure: EraseRequest) throws(ReplicaError) -> EraseResponse? {
-        let request = TransportRequest(
-            method: .post, path: "/v1/erase", body: Array(erasure.json.serialized().utf8))
+        let request = TransportRequest(.erase, body: Array(erasure.json.serialized().utf8))
         let response: TransportResponse
         do {
             response = try send(request)
         } catch {
-            // 409 `erased`: `error(for:of:)` ends its message with the server's code.
-            guard error.code == .invalidData, error.message.hasSuffix("(erased)") else { throw error }
+            guard error.serverCode == .erased else { throw error }
             return nil
         }
         return try decode(response, of: request) { json throws(ProtocolError) in try EraseResponse(json: json) }

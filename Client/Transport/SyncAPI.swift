@@ -84,20 +84,20 @@ public struct SyncAPI: Sendable {
     public func measuredClockOffset(since start: ContinuousClock.Instant) throws(ReplicaError) -> Int64? {
         if let known = offset.value(since: start) { return known }
         let asked = ContinuousClock.now
-        _ = try exchange(TransportRequest(method: .get, path: "/healthz"))
+        _ = try exchange(TransportRequest(.healthz))
         return offset.value(since: asked)
     }
 
     /// `GET /v1/whoami`: who the token is.
     public func whoAmI() throws(ReplicaError) -> WhoAmI {
-        try decode(send(TransportRequest(method: .get, path: "/v1/whoami"))) { json throws(ProtocolError) in
+        try decode(send(TransportRequest(.whoami))) { json throws(ProtocolError) in
             try WhoAmI(json: json)
         }
     }
 
     /// `GET /v1/schema`: the schema the server merges with.
     public func schema() throws(ReplicaError) -> Schema {
-        let request = TransportRequest(method: .get, path: "/v1/schema")
+        let request = TransportRequest(.schema)
         let response = try send(request)
         do {
             return try Schema.decode(response.body)
@@ -117,7 +117,7 @@ public struct SyncAPI: Sendable {
         _ changes: [Change], carrying devices: [CarriedDevice] = [], values: Openings = Openings()
     ) throws(ReplicaError) -> [PushResult] {
         let body = Array(PushRequest(changes: changes, devices: devices, values: values).json.serialized().utf8)
-        let request = TransportRequest(method: .post, path: "/v1/push", body: body)
+        let request = TransportRequest(.push, body: body)
         let results = try decode(send(request), of: request) { json throws(ProtocolError) in
             try PushResponse(json: json).results
         }
@@ -140,8 +140,7 @@ public struct SyncAPI: Sendable {
 
     /// `GET /v1/pull?since=SEQ&limit=N`, as a replica applies it: entries' texts kept as sent.
     package func pulledPage(since: Int64, limit: Int) throws(ReplicaError) -> PulledPage {
-        let request = TransportRequest(
-            method: .get, path: "/v1/pull", query: [.init("since", String(since)), .init("limit", String(limit))])
+        let request = TransportRequest(.pull, query: [.init("since", String(since)), .init("limit", String(limit))])
         let response = try send(request)
         do {
             // Straight from the bytes: a page of 10 000 items is read without a tree of its values.
@@ -153,43 +152,27 @@ public struct SyncAPI: Sendable {
 
     /// `GET /v1/conflicts` (open ones) or `GET /v1/conflicts?all=true`.
     public func conflicts(includeResolved: Bool) throws(ReplicaError) -> [ConflictInfo] {
-        let request = TransportRequest(
-            method: .get, path: "/v1/conflicts", query: includeResolved ? [.init("all", "true")] : [])
+        let request = TransportRequest(.conflicts, query: includeResolved ? [.init("all", "true")] : [])
         return try decode(send(request), of: request) { json throws(ProtocolError) in try Self.conflicts(json) }
     }
 
     /// `POST /v1/conflicts/{id}/resolve`: the conflict as it is after the decision.
     public func resolve(conflict id: String, with resolution: Resolution) throws(ReplicaError) -> ConflictInfo {
         let request = TransportRequest(
-            method: .post, path: "/v1/conflicts/\(CurlTransport.escape(id))/resolve",
-            body: Array(resolution.json.serialized().utf8))
-        return try decode(send(request), of: request) { json throws(ProtocolError) in
-            // The answer is the conflict, or (as `GET /v1/conflicts`) an array holding it.
-            if case .array = json, let match = try Self.conflicts(json).first(where: { $0.id == id }) { return match }
-            return try ConflictInfo(json: json)
-        }
+            .resolve, parameters: ["id": id], body: Array(resolution.json.serialized().utf8))
+        return try decode(send(request), of: request) { json throws(ProtocolError) in try ConflictInfo(json: json) }
     }
 
     /// `GET /v1/digest`: per-table digests of the records the token may see (``TableDigest``).
     public func digests() throws(ReplicaError) -> DigestResponse {
-        let request = TransportRequest(method: .get, path: "/v1/digest")
+        let request = TransportRequest(.digest)
         return try decode(send(request), of: request) { json throws(ProtocolError) in try DigestResponse(json: json) }
     }
 
     // MARK: - Answers
 
     private static func conflicts(_ json: JSONValue) throws(ProtocolError) -> [ConflictInfo] {
-        let items: [JSONValue]
-        switch json {
-        case let .array(list): items = list
-        case let .object(members):
-            // Tolerate a wrapped answer, {"conflicts": […]}.
-            guard case let .array(list)? = members.first(where: { $0.key == "conflicts" })?.value else {
-                throw ProtocolError(.invalidJSON, "expected an array of conflicts")
-            }
-            items = list
-        default: throw ProtocolError(.invalidJSON, "expected an array of conflicts")
-        }
+        guard case let .array(items) = json else { throw ProtocolError(.invalidJSON, "expected an array of conflicts") }
         var conflicts: [ConflictInfo] = []
         for item in items { conflicts.append(try ConflictInfo(json: item)) }
         return conflicts
@@ -238,19 +221,22 @@ public struct SyncAPI: Sendable {
         let body = (try? JSONValue.parse(bytes: response.body)).flatMap { try? ErrorBody(json: $0) }
         let said = body.map { "\($0.message) (\($0.error))" } ?? plainText(response.body)
         let detail = said.isEmpty ? "HTTP \(response.status)" : said
-        switch response.status {
-        case 401: return ReplicaError(.notPermitted, "the server refused the token: \(detail)")
-        case 403: return ReplicaError(.notPermitted, "not permitted: \(detail)")
-        case 404: return ReplicaError(.notFound, "\(request.line): \(detail)")
-        case 429:
-            let after = response.headers["retry-after"].map { " (it asks to wait \($0) s)" } ?? ""
-            return ReplicaError(
-                .temporary, "the server is still rate-limiting this token; try again later\(after): \(detail)")
-        case 503: return ReplicaError(.temporary, "the server is busy; try again later: \(detail)")
-        case 500..<600:
-            return ReplicaError(.temporary, "the server failed (HTTP \(response.status)); try again: \(detail)")
-        default: return ReplicaError(.invalidData, "the server refused \(request.line): \(detail)")
-        }
+        let (code, message): (ReplicaError.Code, String) =
+            switch response.status {
+            case 401: (.notPermitted, "the server refused the token: \(detail)")
+            case 403: (.notPermitted, "not permitted: \(detail)")
+            case 404: (.notFound, "\(request.line): \(detail)")
+            case 429:
+                (
+                    .temporary,
+                    "the server is still rate-limiting this token; try again later"
+                        + (response.headers["retry-after"].map { " (it asks to wait \($0) s)" } ?? "") + ": \(detail)"
+                )
+            case 503: (.temporary, "the server is busy; try again later: \(detail)")
+            case 500..<600: (.temporary, "the server failed (HTTP \(response.status)); try again: \(detail)")
+            default: (.invalidData, "the server refused \(request.line): \(detail)")
+            }
+        return ReplicaError(code, message, serverCode: body?.error)
     }
 
     private static func plainText(_ body: [UInt8]) -> String {

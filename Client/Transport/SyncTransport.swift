@@ -1,3 +1,5 @@
+public import TandemProtocol
+
 /// The seam between the sync engine and the network: one HTTP exchange, as plain values.
 ///
 /// ``CurlTransport`` talks to a real server; tests pass their own (a fake server, a transport
@@ -7,7 +9,7 @@
 ///
 /// ```swift
 /// let transport = CurlTransport(server: "https://tandem.example.org", token: token)
-/// let response = try transport.send(TransportRequest(method: .get, path: "/v1/whoami"))
+/// let response = try transport.send(TransportRequest(.whoami))
 /// response.status  // 200
 /// ```
 public protocol SyncTransport: Sendable {
@@ -20,10 +22,7 @@ public protocol SyncTransport: Sendable {
 
 /// One HTTP request, relative to the transport's server.
 public struct TransportRequest: Hashable, Sendable {
-    public enum Method: String, Hashable, Sendable {
-        case get = "GET"
-        case post = "POST"
-    }
+    public typealias Method = Endpoint.Method
 
     /// One `name=value` pair of the query string (encoded by the transport).
     public struct QueryItem: Hashable, Sendable {
@@ -53,6 +52,15 @@ public struct TransportRequest: Hashable, Sendable {
         self.query = query
         self.body = body
         self.headers = headers
+    }
+
+    /// A request to `endpoint`, its path parameters filled from `parameters` (escaped here).
+    public init(
+        _ endpoint: Endpoint, parameters: [String: String] = [:], query: [QueryItem] = [], body: [UInt8] = []
+    ) {
+        self.init(
+            method: endpoint.method, path: endpoint.path(filling: parameters.mapValues(CurlTransport.escape)),
+            query: query, body: body)
     }
 
     /// `METHOD /path?query`, for messages.

@@ -160,7 +160,8 @@ public struct ChainVerifier: Sendable {
             let signatureRange = scan.signature, let signatureMember = scan.signatureMember,
             let authorDevice = scan.authorDevice, equal(line, authorDevice, scan.device),
             !equal(line, scan.table, DeviceRegistry.table),
-            !(equal(line, scan.status, "rejected") && equal(line, scan.reason, "signature")),
+            !(equal(line, scan.status, Outcome.Status.rejected.rawValue)
+                && equal(line, scan.reason, RejectionReason.signature.rawValue)),
             hash.utf8.elementsEqual(line[scan.prevHash])
         else { return .general }
         // The entry without `hash`: the line with that member cut out.
@@ -256,8 +257,8 @@ public struct ChainVerifier: Sendable {
         }
         // A rejected change changed nothing: it registers no key, whatever its table. Only an
         // applied `_device` change is a registration (a member can push one; it is refused).
-        let isRejected = entry.outcome["status"] == .string("rejected")
-        let rejectedForSignature = isRejected && entry.outcome["reason"] == .string("signature")
+        let isRejected = entry.outcome["status"] == .string(Outcome.Status.rejected.rawValue)
+        let rejectedForSignature = isRejected && entry.outcome["reason"] == .string(RejectionReason.signature.rawValue)
         let isRegistration = table == DeviceRegistry.table && !isRejected
         // Checked before the exemption for rejected changes below: otherwise an unsigned entry 1
         // "rejected for its signature" would pass, and the history would be blamed at seq 2.

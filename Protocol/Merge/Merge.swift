@@ -29,29 +29,29 @@ public struct Merge: Sendable {
     public func apply(
         _ change: Change, by author: Author, to current: RecordState?, now: Int64, context: some MergeContext
     ) -> Result {
-        func reject(_ reason: String) -> Result {
+        func reject(_ reason: RejectionReason) -> Result {
             // A record the author may not read is not described, whatever is wrong with the change.
             let version = current.flatMap { current in
                 mayRead(current.id, in: current.table, by: author, context: context) ? current.version : nil
             }
             return Result(state: nil, outcome: .rejected(reason, version: version), openConflicts: [])
         }
-        guard let table = try? schema.table(named: change.table) else { return reject("schema:table") }
-        guard Identifier.isUUID(change.recordID) else { return reject("schema:record_id") }
-        guard let hlc = HLC(change.hlc) else { return reject("schema:hlc") }
-        if hlc.milliseconds > now + WireProtocol.maximumClockSkewMilliseconds { return reject("clock") }
-        if schema.limits.oversizedValue(in: change) != nil { return reject(ChangeLimits.valueTooLarge) }
+        guard let table = try? schema.table(named: change.table) else { return reject(.unknownTable) }
+        guard Identifier.isUUID(change.recordID) else { return reject(.malformedRecordID) }
+        guard let hlc = HLC(change.hlc) else { return reject(.malformedHLC) }
+        if hlc.milliseconds > now + WireProtocol.maximumClockSkewMilliseconds { return reject(.clock) }
+        if schema.limits.oversizedValue(in: change) != nil { return reject(.valueTooLarge) }
         var incoming: [String: JSONValue] = [:]
         for (name, value) in change.fields {
-            guard let field = try? table.field(named: name) else { return reject("schema:field:\(name)") }
+            guard let field = try? table.field(named: name) else { return reject(.unknownField(name)) }
             guard let parsed = try? FieldValue(json: value, for: field, in: table.name),
                 field.type != .ref || parsed.text.map(Identifier.isUUID) ?? true
             else {
-                return reject("schema:type:\(name)")
+                return reject(.wrongType(name))
             }
             incoming[name] = parsed.json
         }
-        if let current, current.table != table.name { return reject("schema:table") }
+        if let current, current.table != table.name { return reject(.unknownTable) }
         switch change.op {
         case .insert: return insert(change, incoming, by: author, into: table, current: current, context: context)
         case .update: return update(change, incoming, by: author, in: table, current: current, context: context)
@@ -68,10 +68,10 @@ public struct Merge: Sendable {
     ) -> Result {
         if let current {
             // A record the author may not read is not described: not its state, not its version.
-            guard mayRead(current.id, in: table.name, by: author, context: context) else { return .rejected("exists") }
-            return .rejected(current.isDeleted ? "deleted" : "exists", version: current.version)
+            guard mayRead(current.id, in: table.name, by: author, context: context) else { return .rejected(.exists) }
+            return .rejected(current.isDeleted ? .deleted : .exists, version: current.version)
         }
-        guard change.baseVersion == 0 else { return .rejected("schema:base_version") }
+        guard change.baseVersion == 0 else { return .rejected(.insertBaseVersion) }
         var values = incoming
         for (field, value) in zip(table.fields, table.defaultValues)
         where !value.isNull && (values[field.name] ?? .null) == .null {
@@ -79,7 +79,7 @@ public struct Merge: Sendable {
         }
         values = values.filter { $0.value != .null }
         guard Access.mayWrite(author, table: table, id: change.recordID, before: nil, after: values) else {
-            return .rejected("not_permitted")
+            return .rejected(.notPermitted)
         }
         if let reason = check(values, in: table) { return .rejected(reason) }
         if let reason = checkReferencesAndUniques(
@@ -104,7 +104,7 @@ public struct Merge: Sendable {
         current: RecordState?, context: some MergeContext
     ) -> Result {
         guard let current, mayRead(current.id, in: table.name, by: author, context: context) else {
-            return .rejected("missing")
+            return .rejected(.missing)
         }
         if let rejection = rejection(ofDeletedOrFuture: current, for: change) { return rejection }
         let version = current.version + 1
@@ -160,7 +160,7 @@ public struct Merge: Sendable {
         }
         let after = state.values
         guard Access.mayWrite(author, table: table, id: current.id, before: current.values, after: after) else {
-            return .rejected("not_permitted", version: current.version)
+            return .rejected(.notPermitted, version: current.version)
         }
         if let reason = check(after, in: table) { return .rejected(reason, version: current.version) }
         if let reason = checkReferencesAndUniques(
@@ -184,17 +184,17 @@ public struct Merge: Sendable {
         current: RecordState?, context: some MergeContext
     ) -> Result {
         guard let current, mayRead(current.id, in: table.name, by: author, context: context) else {
-            return .rejected("missing")
+            return .rejected(.missing)
         }
         if let rejection = rejection(ofDeletedOrFuture: current, for: change) { return rejection }
-        guard incoming.isEmpty else { return .rejected("schema:fields", version: current.version) }
+        guard incoming.isEmpty else { return .rejected(.unexpectedFields, version: current.version) }
         guard Access.mayWrite(author, table: table, id: current.id, before: current.values, after: nil) else {
-            return .rejected("not_permitted", version: current.version)
+            return .rejected(.notPermitted, version: current.version)
         }
         let updatedSince = current.fields.values.contains { $0.version > change.baseVersion && $0.author != author }
-        if table.deleteRule == .updateWins, updatedSince { return .rejected("updated", version: current.version) }
+        if table.deleteRule == .updateWins, updatedSince { return .rejected(.updated, version: current.version) }
         if context.isReferenced(table: table.name, id: current.id) {
-            return .rejected("referenced", version: current.version)
+            return .rejected(.referenced, version: current.version)
         }
         var state = current
         state.version += 1
@@ -214,12 +214,12 @@ public struct Merge: Sendable {
         // The server makes and signs an erasure, for the coordinator who asked (or itself).
         guard change.device == DeviceRegistry.serverDevice, author.role == .server || author.role == .coordinator
         else {
-            return .rejected("not_permitted", version: current?.version)
+            return .rejected(.notPermitted, version: current?.version)
         }
-        guard let current else { return .rejected("missing") }
+        guard let current else { return .rejected(.missing) }
         if let rejection = rejection(ofDeletedOrFuture: current, for: change) { return rejection }
         let personal = table.personalFields
-        guard incoming.isEmpty, !personal.isEmpty else { return .rejected("schema:fields", version: current.version) }
+        guard incoming.isEmpty, !personal.isEmpty else { return .rejected(.unexpectedFields, version: current.version) }
         var state = current
         state.version += 1
         state.isErased = true
@@ -237,10 +237,10 @@ public struct Merge: Sendable {
     /// An update, delete or erasure applies to a live record whose version is not older than its
     /// base; an erased record takes no change at all (`erased`).
     private func rejection(ofDeletedOrFuture current: RecordState, for change: Change) -> Result? {
-        if current.isDeleted { return .rejected("deleted", version: current.version) }
-        if current.isErased { return .rejected("erased", version: current.version) }
+        if current.isDeleted { return .rejected(.deleted, version: current.version) }
+        if current.isErased { return .rejected(.erased, version: current.version) }
         guard change.baseVersion <= current.version else {
-            return .rejected("check:base_version", version: current.version)
+            return .rejected(.check("base_version"), version: current.version)
         }
         return nil
     }
@@ -322,7 +322,7 @@ public struct Merge: Sendable {
     // MARK: - Checks after merging
 
     /// `check:<field>` when a required field is unset or a date order is broken.
-    private func check(_ values: [String: JSONValue], in table: TableSchema) -> String? {
+    private func check(_ values: [String: JSONValue], in table: TableSchema) -> RejectionReason? {
         var positional: [FieldValue] = []
         for field in table.fields {
             let value = values[field.name] ?? .null
@@ -332,7 +332,7 @@ public struct Merge: Sendable {
             try table.validate(fieldValues: positional)
             return nil
         } catch {
-            return "check:\(error.field ?? "record")"
+            return .check(error.field ?? "record")
         }
     }
 
@@ -343,17 +343,17 @@ public struct Merge: Sendable {
     private func checkReferencesAndUniques(
         _ values: [String: JSONValue], fields: Set<String>, in table: TableSchema, id: String, by author: Author,
         context: some MergeContext
-    ) -> String? {
+    ) -> RejectionReason? {
         for field in table.fields where fields.contains(field.name) {
             guard let value = values[field.name], value != .null else { continue }
             if field.type == .ref, let target = field.references, case let .string(reference) = value,
                 !context.isLive(table: target, id: reference)
                     || !mayRead(reference, in: target, by: author, context: context)
             {
-                return "reference:\(field.name)"
+                return .reference(field.name)
             }
             if field.isUnique, context.holder(of: value, table: table.name, field: field.name, excluding: id) != nil {
-                return "unique:\(field.name)"
+                return .unique(field.name)
             }
         }
         return nil
@@ -366,7 +366,7 @@ extension Merge {
     private func checkConstraints(
         _ values: [String: JSONValue], before: [String: JSONValue]?, id: String, in table: TableSchema,
         context: some MergeContext
-    ) -> String? {
+    ) -> RejectionReason? {
         if let broken = Constraint.violation(of: table, by: values, before: before, id: id, context: context) {
             return broken.reason
         }
@@ -386,7 +386,7 @@ extension Merge {
 }
 
 extension Merge.Result {
-    public static func rejected(_ reason: String, version: Int64? = nil) -> Merge.Result {
+    public static func rejected(_ reason: RejectionReason, version: Int64? = nil) -> Merge.Result {
         Merge.Result(state: nil, outcome: .rejected(reason, version: version), openConflicts: [])
     }
 }

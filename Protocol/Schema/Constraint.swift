@@ -102,7 +102,7 @@ public struct Constraint: Hashable, Sendable, CustomStringConvertible {
     public var paths: [Path] { [field] + [from, to].compactMap { $0 } }
 
     /// The rejection reason of a record that breaks the rule: `check:<field>` or `limit:<group>`.
-    public var reason: String { kind == .limit ? "limit:\(field.field)" : "check:\(field.field)" }
+    public var reason: RejectionReason { kind == .limit ? .limit(field.field) : .check(field.field) }
 
     /// What the rule says, for a message: `person.organisation must equal home`.
     public var description: String {
@@ -211,7 +211,7 @@ extension Constraint {
     public static func violationByReferrers(
         ofChangeTo values: [String: JSONValue], before: [String: JSONValue], id: String, in table: TableSchema,
         schema: Schema, context: some ConstraintContext
-    ) -> (constraint: Constraint, table: String, id: String, reason: String)? {
+    ) -> (constraint: Constraint, table: String, id: String, reason: RejectionReason)? {
         let changed = Set(values.keys).union(before.keys).filter { values[$0] != before[$0] }
         guard !changed.isEmpty else { return nil }
         for referring in schema.tables {
@@ -225,7 +225,7 @@ extension Constraint {
                     where !constraint.isSatisfied(
                         by: record.values, before: record.values, id: record.id, in: referring, context: overriding)
                     {
-                        return (constraint, referring.name, record.id, "check:\(target)")
+                        return (constraint, referring.name, record.id, .check(target))
                     }
                 }
             }

@@ -5,7 +5,7 @@
 /// next sync. A schema document without `limits` has ``standard``.
 ///
 /// The server refuses a change carrying a value over ``valueBytes`` alone (reason
-/// ``valueTooLarge``), the rest of the push going through; an identifier (`change_id`, `table`,
+/// ``RejectionReason/valueTooLarge``), the rest of the push going through; an identifier (`change_id`, `table`,
 /// `record_id`, `device`, `hlc`, `signature`, a field name) over ``identifierBytes``, which no
 /// honest client makes (ids are UUIDs, names come from the schema), makes the whole push 413.
 ///
@@ -31,9 +31,6 @@ public struct ChangeLimits: Hashable, Sendable {
     /// signature (88 bytes of base64) and an HLC.
     public static let valueRange = 1024...(16 * 1024 * 1024)
     public static let identifierRange = 128...(64 * 1024)
-
-    /// The rejection reason of a change carrying a value over the limit.
-    public static let valueTooLarge = "value_too_large"
 
     /// The size of `value`'s JSON when it is over ``valueBytes``; nil when it is within
     /// (numbers, booleans and short texts are, without being serialised).

@@ -13,6 +13,8 @@ public enum WireProtocol {
     public static let maximumChangesPerPush = 10_000
     /// The most items one pull returns.
     public static let maximumPullLimit = 10_000
+    /// The pull page size when a request names none.
+    public static let defaultPullLimit = 1000
     /// How far ahead of the server's clock a change's HLC may be.
     public static let maximumClockSkewMilliseconds: Int64 = 5 * 60 * 1000
     /// The response header carrying the server's clock when it answered, in whole milliseconds
@@ -85,9 +87,9 @@ public struct PushResult: Hashable, Sendable {
     public var status: Outcome.Status
     public var seq: Int64?
     public var version: Int64?
-    public var reason: String?
+    public var reason: RejectionReason?
 
-    public init(changeID: String, status: Outcome.Status, seq: Int64?, version: Int64?, reason: String?) {
+    public init(changeID: String, status: Outcome.Status, seq: Int64?, version: Int64?, reason: RejectionReason?) {
         self.changeID = changeID
         self.status = status
         self.seq = seq
@@ -100,7 +102,7 @@ public struct PushResult: Hashable, Sendable {
             JSONMember("change_id", .string(changeID)), JSONMember("status", .string(status.rawValue)),
             JSONMember("seq", seq.map(JSONValue.int) ?? .null),
             JSONMember("version", version.map(JSONValue.int) ?? .null),
-            JSONMember("reason", reason.map(JSONValue.string) ?? .null),
+            JSONMember("reason", reason.map { .string($0.rawValue) } ?? .null),
         ])
     }
 
@@ -110,7 +112,7 @@ public struct PushResult: Hashable, Sendable {
         status = try object.choice("status")
         seq = try object.optionalInt64("seq")
         version = try object.optionalInt64("version")
-        reason = try object.optionalString("reason")
+        reason = try object.optionalString("reason").map(RejectionReason.init(rawValue:))
     }
 }
 
@@ -549,21 +551,21 @@ public struct WhoAmI: Hashable, Sendable {
 
 /// Every 4xx answer: `{"error": CODE, "message": …}`.
 public struct ErrorBody: Hashable, Sendable {
-    public var error: String
+    public var error: ErrorCode
     public var message: String
 
-    public init(error: String, message: String) {
+    public init(error: ErrorCode, message: String) {
         self.error = error
         self.message = message
     }
 
     public var json: JSONValue {
-        .object([JSONMember("error", .string(error)), JSONMember("message", .string(message))])
+        .object([JSONMember("error", .string(error.rawValue)), JSONMember("message", .string(message))])
     }
 
     public init(json: JSONValue) throws(ProtocolError) {
         let object = try JSONObjectReader(json, path: "") { ProtocolError(.invalidJSON, $0) }
-        error = try object.string("error")
+        error = ErrorCode(rawValue: try object.string("error"))
         message = try object.string("message")
     }
 }

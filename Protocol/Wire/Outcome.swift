@@ -10,11 +10,11 @@ public struct Outcome: Hashable, Sendable {
     public var version: Int64?
     public var applied: [String]
     public var conflicts: [FieldConflict]
-    public var reason: String?
+    public var reason: RejectionReason?
 
     public init(
         status: Status, version: Int64? = nil, applied: [String] = [], conflicts: [FieldConflict] = [],
-        reason: String? = nil
+        reason: RejectionReason? = nil
     ) {
         self.status = status
         self.version = version
@@ -23,7 +23,7 @@ public struct Outcome: Hashable, Sendable {
         self.reason = reason
     }
 
-    public static func rejected(_ reason: String, version: Int64? = nil) -> Outcome {
+    public static func rejected(_ reason: RejectionReason, version: Int64? = nil) -> Outcome {
         Outcome(status: .rejected, version: version, reason: reason)
     }
 
@@ -34,7 +34,7 @@ public struct Outcome: Hashable, Sendable {
             JSONMember("version", version.map(JSONValue.int) ?? .null),
             JSONMember("applied", .array(applied.map(JSONValue.string))),
             JSONMember("conflicts", .array(conflicts.map(\.json))),
-            JSONMember("reason", reason.map(JSONValue.string) ?? .null),
+            JSONMember("reason", reason.map { .string($0.rawValue) } ?? .null),
         ])
     }
 
@@ -56,7 +56,7 @@ public struct Outcome: Hashable, Sendable {
             for item in list { conflicts.append(try FieldConflict(json: item)) }
         }
         self.conflicts = conflicts
-        reason = try object.optionalString("reason")
+        reason = try object.optionalString("reason").map(RejectionReason.init(rawValue:))
     }
 }
 

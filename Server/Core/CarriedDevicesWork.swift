@@ -16,7 +16,7 @@ public struct CarriedDevicesWork: StoreWork {
     private var head = LogHead.empty
     public private(set) var writes = BatchWrites()
     /// The devices registered by this work.
-    public private(set) var registered: [DeviceRecord] = []
+    public private(set) var registered: [RegisteredDevice] = []
 
     public init(_ devices: [CarriedDevice], schema: Schema, now: Int64, serverKey: SigningKey) {
         var seen = Set<String>()

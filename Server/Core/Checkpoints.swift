@@ -10,7 +10,7 @@ extension StoreAdapter {
     /// - Throws: ``ServerError`` `empty` when the history is.
     public func checkpoint(now: Int64) async throws -> Checkpoint {
         let head = try await logHead()
-        guard head.seq > 0 else { throw ServerError(.unavailable, "empty", "the history is empty") }
+        guard head.seq > 0 else { throw ServerError(.empty, "the history is empty") }
         if let kept = try await keptCheckpoint(at: head.seq) { return kept }
         return try await keep(
             Checkpoint(seq: head.seq, hash: head.hash, time: Timestamp.string(milliseconds: now), signedBy: serverKey))
@@ -36,7 +36,7 @@ extension StoreAdapter {
             (target, head) = (current.seq, current.seq)
             if current.seq > 0 { hashes[current.seq] = current.hash }
         }
-        guard let hash = hashes[target] else { throw ServerError(.unavailable, "empty", "the history is empty") }
+        guard let hash = hashes[target] else { throw ServerError(.empty, "the history is empty") }
         let checkpoint = signedCheckpoints.checkpoint(seq: target, hash: hash, now: now, signedBy: serverKey)
         let held = presented.flatMap { hashes[$0.seq] }
         guard var presented, held != presented.hash else { return (checkpoint, nil) }

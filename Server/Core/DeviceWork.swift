@@ -15,7 +15,7 @@ public struct DeviceWork: StoreWork {
     private var head = LogHead.empty
     public private(set) var writes = BatchWrites()
     /// The registration, once done (or found).
-    public private(set) var registered: DeviceRecord?
+    public private(set) var registered: RegisteredDevice?
 
     public init(
         _ device: String, publicKey: String, organisation: String?, role: Role, now: Int64, serverKey: SigningKey
@@ -38,9 +38,9 @@ public struct DeviceWork: StoreWork {
     public mutating func advance(with facts: Facts) throws -> FactRequest? {
         if case let .some(.some(existing)) = facts.devices[device] {
             guard existing.publicKey == publicKey, existing.organisation == organisation else {
-                throw ServerError(.conflict, "device_exists", "device \(device) is already registered with another key")
+                throw ServerError(.deviceExists, "device \(device) is already registered with another key")
             }
-            registered = DeviceRecord(
+            registered = RegisteredDevice(
                 device: device, publicKey: publicKey, organisation: organisation, seq: existing.seq)
             return nil
         }
@@ -57,7 +57,7 @@ public struct DeviceWork: StoreWork {
     static func register(
         _ device: String, publicKey: String, organisation: String?, role: Role, now: Int64, chain: inout LogChain,
         writes: inout BatchWrites
-    ) -> DeviceRecord {
+    ) -> RegisteredDevice {
         let clock = HLC(milliseconds: now, counter: 0, device: DeviceRegistry.serverDevice)
         let change = DeviceRegistry.registration(
             device: device, publicKey: publicKey, organisation: organisation, role: role,
@@ -69,6 +69,6 @@ public struct DeviceWork: StoreWork {
             to: &writes)
         writes.devices.append(
             DeviceRow(id: device, organisation: organisation, role: role, publicKey: publicKey, seq: seq))
-        return DeviceRecord(device: device, publicKey: publicKey, organisation: organisation, seq: seq)
+        return RegisteredDevice(device: device, publicKey: publicKey, organisation: organisation, seq: seq)
     }
 }

@@ -81,7 +81,7 @@ extension StoreAdapter {
         -> [(name: String, value: FieldValue)]
     {
         guard case let .object(members) = try JSONValue.parse(bytes: Array(record.values.utf8)) else {
-            throw ServerError(.unavailable, "storage", "record \(record.id): its values are not a JSON object")
+            throw ServerError(.storage, "record \(record.id): its values are not a JSON object")
         }
         var values: [(name: String, value: FieldValue)] = []
         values.reserveCapacity(members.count)

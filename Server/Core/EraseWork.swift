@@ -34,12 +34,12 @@ public struct EraseWork: StoreWork {
     public mutating func start(at head: LogHead) throws -> FactRequest? {
         self.head = head
         guard let table = try? merge.schema.table(named: request.table) else {
-            throw ServerError(.notFound, "not_found", "no table \(request.table)")
+            throw ServerError(.notFound, "no table \(request.table)")
         }
         personal = table.personalFields
         guard !personal.isEmpty else {
             throw ServerError(
-                .unprocessable, "no_personal_data", "table \(table.name) holds no personal data: nothing to erase")
+                .noPersonalData, "table \(table.name) holds no personal data: nothing to erase")
         }
         var asked = FactRequest()
         asked.records.insert(request.recordID)
@@ -53,12 +53,12 @@ public struct EraseWork: StoreWork {
             return try next ?? finish(erasure.batch)
         }
         guard case let .some(.some(record)) = facts.records[request.recordID], record.table == request.table else {
-            throw ServerError(.notFound, "not_found", "no \(request.table) \(request.recordID)")
+            throw ServerError(.notFound, "no \(request.table) \(request.recordID)")
         }
-        if record.isDeleted { throw ServerError(.conflict, "deleted", "\(request.table) \(record.id) is deleted") }
-        if record.isErased { throw ServerError(.conflict, "erased", "\(request.table) \(record.id) is erased already") }
+        if record.isDeleted { throw ServerError(.deleted, "\(request.table) \(record.id) is deleted") }
+        if record.isErased { throw ServerError(.erased, "\(request.table) \(record.id) is erased already") }
         guard let table = try? merge.schema.table(named: record.table) else {
-            throw ServerError(.notFound, "not_found", "no table \(record.table)")
+            throw ServerError(.notFound, "no table \(record.table)")
         }
         var erasure = ServerMadeChange(
             .erase, of: record, in: table, for: principal, merge: merge, now: now, serverKey: serverKey)
@@ -72,7 +72,7 @@ public struct EraseWork: StoreWork {
             result.status == .applied, case let .some(.some(state)) = batch.states.first
         else {
             throw ServerError(
-                .conflict, "rejected", "the erasure was refused: \(batch.results.first?.reason ?? "rejected")")
+                .rejected, "the erasure was refused: \(batch.results.first?.reason?.rawValue ?? "rejected")")
         }
         writes = batch.writes
         writes.erasures.append(ErasureRow(recordID: state.id, seq: seq, fields: personal))

@@ -23,7 +23,7 @@ extension StoreAdapter {
         let organisationTable = schema.tables.first(where: { $0.owners == ["id"] })?.name
         guard case let .some(.some(record)) = try await facts(for: request).records[organisation],
             record.table == organisationTable, !record.isDeleted
-        else { throw ServerError(.notFound, "not_found", "no organisation \(organisation)") }
+        else { throw ServerError(.notFound, "no organisation \(organisation)") }
         let viewer = Principal(tokenID: "bundle", organisation: organisation, role: .member)
         var items: [[UInt8]] = []
         var values = Openings()

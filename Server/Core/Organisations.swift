@@ -9,7 +9,7 @@ extension StoreAdapter {
     ///   `bad_organisation` (the merge refuses it).
     public func addOrganisation(name: String, sector: String, now: Int64) async throws -> (id: String, token: String) {
         guard let table = try await currentSchema().tables.first(where: { $0.owners == ["id"] }) else {
-            throw ServerError(.badRequest, "no_organisations", "this schema has no organisation table")
+            throw ServerError(.noOrganisations, "this schema has no organisation table")
         }
         let clock = HLC(milliseconds: now, counter: 0, device: DeviceRegistry.serverDevice)
         let id = UUIDv7Generator.id(at: clock)
@@ -27,11 +27,11 @@ extension StoreAdapter {
                 serverKey: serverKey)
         }
         guard let result = batch.results.first else {
-            throw ServerError(.unavailable, "storage", "the organisation was not merged")
+            throw ServerError(.storage, "the organisation was not merged")
         }
         guard result.status == .applied else {
             throw ServerError(
-                .badRequest, "bad_organisation", "the organisation is refused: \(result.reason ?? "rejected")")
+                .badOrganisation, "the organisation is refused: \(result.reason?.rawValue ?? "rejected")")
         }
         return (id, try await issueToken(role: .member, organisation: id, now: now))
     }

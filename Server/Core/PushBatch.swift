@@ -89,7 +89,7 @@ public struct PushBatch: StoreWork {
             case let .success(change): return change
             case let .failure(.plain(field)):
                 throw ServerError(
-                    .badRequest, "plain_personal_value",
+                    .plainPersonalValue,
                     "changes[\(index)].fields.\(field): a personal value is pushed as a commitment, with its opening in \"values\" (SPEC §8)"
                 )
             case .failure(.unopened): return nil
@@ -126,7 +126,7 @@ public struct PushBatch: StoreWork {
         guard !request.isEmpty else { return try advance(with: Facts()) }
         let new = request.subtracting(asked)
         guard !new.isEmpty else {
-            throw ServerError(.unavailable, "storage", "the store did not answer what the merge asked for")
+            throw ServerError(.storage, "the store did not answer what the merge asked for")
         }
         asked.formUnion(new)
         return new
@@ -178,12 +178,12 @@ public struct PushBatch: StoreWork {
         if let logged { return .duplicate(duplicate(of: logged, changeID: change.changeID)) }
         // The signature first: whatever else the server decides, the history can then prove who
         // sent it. A change refused for it is logged but does not take its change id.
-        if !item.isSigned { return .merged(.rejected("signature"), before: nil) }
-        if !Identifier.isUUID(change.changeID) { return .merged(.rejected("schema:change_id"), before: nil) }
-        if item.author.role == .auditor { return .merged(.rejected("not_permitted"), before: nil) }
+        if !item.isSigned { return .merged(.rejected(.signature), before: nil) }
+        if !Identifier.isUUID(change.changeID) { return .merged(.rejected(.malformedChangeID), before: nil) }
+        if item.author.role == .auditor { return .merged(.rejected(.notPermitted), before: nil) }
         guard let opened = opened[index] else {
             let field = change.fields.keys.sorted().first { Commitment.hex(in: change.fields[$0] ?? .null) != nil }
-            return .merged(.rejected("commitment:\(field ?? "fields")"), before: nil)
+            return .merged(.rejected(.commitment(field ?? "fields")), before: nil)
         }
         guard let current = context.record(change.recordID) else { return nil }
         let result = merge.apply(opened, by: item.author, to: current, now: now, context: context)

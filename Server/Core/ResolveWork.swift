@@ -49,7 +49,7 @@ public struct ResolveWork: StoreWork {
         }
         facts.formUnion(more)
         guard case let .some(.some(conflict)) = facts.conflicts[id] else {
-            throw ServerError(.notFound, "not_found", "no conflict \(id)")
+            throw ServerError(.notFound, "no conflict \(id)")
         }
         guard case let .some(stored) = facts.records[conflict.recordID], let readers = facts.readers[conflict.recordID]
         else {
@@ -62,11 +62,11 @@ public struct ResolveWork: StoreWork {
         if principal.role == .member, let table = try? merge.schema.table(named: conflict.table),
             Visibility.isRestricted(table), !readers.contains(principal.organisation ?? "")
         {
-            throw ServerError(.notFound, "not_found", "no conflict \(id)")
+            throw ServerError(.notFound, "no conflict \(id)")
         }
-        guard conflict.isOpen else { throw ServerError(.conflict, "resolved", "conflict \(id) is already resolved") }
+        guard conflict.isOpen else { throw ServerError(.resolved, "conflict \(id) is already resolved") }
         guard let record = stored, !record.isDeleted, let table = try? merge.schema.table(named: conflict.table) else {
-            throw ServerError(.conflict, "deleted", "the record of conflict \(id) is deleted")
+            throw ServerError(.deleted, "the record of conflict \(id) is deleted")
         }
         // The server makes the decision's change and signs it, as its own device, for the resolver.
         guard
@@ -75,7 +75,7 @@ public struct ResolveWork: StoreWork {
                     principal.author(device: DeviceRegistry.serverDevice), table: table, id: record.id,
                     values: record.values)
         else {
-            throw ServerError(.forbidden, "forbidden", "only coordinators and the record's owners resolve conflicts")
+            throw ServerError(.forbidden, "only coordinators and the record's owners resolve conflicts")
         }
         let value: JSONValue
         switch resolution {
@@ -97,7 +97,7 @@ public struct ResolveWork: StoreWork {
             case let .some(.some(conflict)) = facts.conflicts[id]
         else {
             throw ServerError(
-                .unprocessable, "rejected", "the chosen value is refused: \(batch.results.first?.reason ?? "rejected")")
+                .rejected, "the chosen value is refused: \(batch.results.first?.reason?.rawValue ?? "rejected")")
         }
         writes = batch.writes
         writes.resolvedConflicts[id] = seq

@@ -27,14 +27,14 @@ public struct SchemaWork: StoreWork {
         do throws(ProtocolError) {
             try SchemaEvolution.check(from: current, to: proposed)
         } catch {
-            throw ServerError(.unprocessable, "schema_refused", error.message)
+            throw ServerError(.schemaRefused, error.message)
         }
         var next = proposed
         next.version = current.version + 1
         do throws(ProtocolError) {
             try next.validate()
         } catch {
-            throw ServerError(.unprocessable, "schema_refused", error.message)
+            throw ServerError(.schemaRefused, error.message)
         }
         let clock = HLC(milliseconds: now, counter: 0, device: DeviceRegistry.serverDevice)
         var change = SchemaRegistry.installation(
@@ -64,7 +64,7 @@ extension StoreAdapter {
         let work = try await install { merge in SchemaWork(proposed, over: merge.schema, now: now, serverKey: serverKey)
         }
         guard let installed = work.installed else {
-            throw ServerError(.unavailable, "storage", "the schema was not installed")
+            throw ServerError(.storage, "the schema was not installed")
         }
         return installed
     }

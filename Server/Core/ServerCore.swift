@@ -18,8 +18,9 @@ public protocol StoreWork: Sendable {
     var writes: BatchWrites { get }
 }
 
-/// A device as registered (SPEC §8): the organisation and role it was registered for, and its key.
-public struct DeviceRegistration: Hashable, Sendable {
+/// A device the server knows (SPEC §8): the organisation and role it was registered for, and its
+/// key — what a push's signatures are checked against.
+public struct KnownDevice: Hashable, Sendable {
     public var organisation: String?
     public var role: Role
     public var publicKey: String
@@ -58,7 +59,7 @@ public enum ServerCore {
     ///
     /// - Parameter registrations: the registered devices among the changes' (one read a batch).
     public static func receive(
-        _ changes: [Change], by principal: Principal, registrations: [String: DeviceRegistration],
+        _ changes: [Change], by principal: Principal, registrations: [String: KnownDevice],
         serverKey: SigningKey
     ) -> [ReceivedChange] {
         @Sendable func judge(_ change: Change) -> ReceivedChange {

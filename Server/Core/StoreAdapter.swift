@@ -14,7 +14,7 @@ public protocol StoreAdapter: Sendable {
     func perform<Work: StoreWork>(_ make: @escaping @Sendable (Merge) -> Work) async throws -> Work
 
     /// The registered devices among `devices` (one read a batch).
-    func registrations(of devices: Set<String>) async throws -> [String: DeviceRegistration]
+    func registrations(of devices: Set<String>) async throws -> [String: KnownDevice]
 
     /// The server's signing key (SPEC §8).
     var serverKey: SigningKey { get }
@@ -239,7 +239,7 @@ extension StoreAdapter {
         let work = try await transaction(.resolve) { merge in
             ResolveWork(id, with: resolution, by: principal, merge: merge, now: now, serverKey: serverKey)
         }
-        guard let resolved = work.resolved else { throw ServerError(.notFound, "not_found", "no conflict \(id)") }
+        guard let resolved = work.resolved else { throw ServerError(.notFound, "no conflict \(id)") }
         return resolved
     }
 
@@ -249,18 +249,18 @@ extension StoreAdapter {
     /// - Throws: ``ServerError`` `forbidden` (auditors), `badRequest` (a bad id or key),
     ///   `conflict` (`device_exists`: the id is registered with another key or organisation).
     public func registerDevice(_ device: String, publicKey: String, by principal: Principal, now: Int64) async throws
-        -> DeviceRecord
+        -> RegisteredDevice
     {
         guard principal.role == .member || principal.role == .coordinator else {
             throw ServerError.forbidden("\(principal.role.rawValue) tokens may not register devices")
         }
         guard DeviceRegistry.isValidDeviceID(device) else {
             throw ServerError(
-                .badRequest, "bad_device", "device: expected 1 to 128 characters from A-Z a-z 0-9 - _ (not \"server\")")
+                .badDevice, "device: expected 1 to 128 characters from A-Z a-z 0-9 - _ (not \"server\")")
         }
         guard Signature.isPublicKey(publicKey) else {
             throw ServerError(
-                .badRequest, "bad_public_key", "public_key: expected an Ed25519 public key (32 bytes, base64)")
+                .badPublicKey, "public_key: expected an Ed25519 public key (32 bytes, base64)")
         }
         let serverKey = serverKey
         let work = try await transaction(.device) { _ in
@@ -269,7 +269,7 @@ extension StoreAdapter {
                 serverKey: serverKey)
         }
         guard let registered = work.registered else {
-            throw ServerError(.unavailable, "storage", "the device was not registered")
+            throw ServerError(.storage, "the device was not registered")
         }
         return registered
     }
@@ -318,7 +318,7 @@ extension StoreAdapter {
             EraseWork(request, by: principal, merge: merge, now: now, serverKey: serverKey)
         }
         guard var response = work.response else {
-            throw ServerError(.unavailable, "storage", "the record was not erased")
+            throw ServerError(.storage, "the record was not erased")
         }
         try await scrub()
         let personal = try await currentSchema().personalFields(of: request.table)

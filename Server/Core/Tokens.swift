@@ -120,10 +120,10 @@ extension StoreAdapter {
     public func issueToken(role: Role, organisation: String?, seesPersonalValues: Bool, now: Int64) async throws
         -> String
     {
-        guard role != .server else { throw ServerError(.badRequest, "bad_role", "no token can have the server role") }
+        guard role != .server else { throw ServerError(.badRole, "no token can have the server role") }
         if role == .member {
             guard let organisation else {
-                throw ServerError(.badRequest, "no_organisation", "a member token needs an organisation")
+                throw ServerError(.noOrganisation, "a member token needs an organisation")
             }
             let schema = try await currentSchema()
             var request = FactRequest()
@@ -132,7 +132,7 @@ extension StoreAdapter {
                 record.table == "organisation"
                     || schema.tables.contains(where: { $0.name == record.table && $0.owners == ["id"] }),
                 !record.isDeleted
-            else { throw ServerError(.notFound, "no_organisation", "no organisation \(organisation)") }
+            else { throw ServerError(.noOrganisation, "no organisation \(organisation)") }
         }
         let token = Tokens.make()
         try await addToken(

@@ -12,22 +12,33 @@ struct APIController: Sendable {
     /// Push results are counted here, at the edge, where every store's answer passes.
     let metrics: ServerMetrics
 
-    /// The pull page size when the request names none.
-    static let defaultPullLimit = 1000
-
+    /// Registers each `/v1` endpoint's handler at the endpoint's method and path, behind the
+    /// check of who may call it (``Endpoint/callers``).
     func addRoutes(to group: RouterGroup<Context>) {
-        group.get("whoami", use: whoami)
-        group.get("schema", use: schema)
-        group.post("push", use: push)
-        group.get("pull", use: pull)
-        group.get("conflicts", use: conflicts)
-        group.post("conflicts/:id/resolve", use: resolve)
-        group.post("devices", use: registerDevice)
-        group.get("history", use: history)
-        group.post("erase", use: erase)
-        group.get("checkpoint", use: checkpoint)
-        group.get("bundle", use: bundle)
-        group.get("digest", use: digest)
+        let handlers: [(Endpoint, @Sendable (Request, Context) async throws -> Response)] = [
+            (.whoami, whoami), (.schema, schema), (.push, push), (.pull, pull), (.conflicts, conflicts),
+            (.resolve, resolve), (.devices, registerDevice), (.history, history), (.erase, erase),
+            (.checkpoint, checkpoint), (.bundle, bundle), (.digest, digest),
+        ]
+        for (endpoint, handler) in handlers {
+            Self.route(endpoint, in: group, to: handler)
+        }
+    }
+
+    /// Registers `handler` for `endpoint` on `group` (whose path is the endpoint's first segment),
+    /// refusing a token whose role the endpoint does not admit with 403 before the handler runs.
+    static func route(
+        _ endpoint: Endpoint, in group: RouterGroup<Context>,
+        to handler: @escaping @Sendable (Request, Context) async throws -> Response
+    ) {
+        let path = endpoint.routeSegments.dropFirst().joined(separator: "/")
+        let method: HTTPRequest.Method = endpoint.method == .get ? .get : .post
+        group.on(RouterPath(path), method: method) { request, context in
+            if let principal = context.principal, !endpoint.admits(principal.role) {
+                throw ServerError.forbidden("\(principal.role.rawValue) tokens may not \(endpoint.action)")
+            }
+            return try await handler(request, context)
+        }
     }
 
     // MARK: - Endpoints
@@ -47,11 +58,10 @@ struct APIController: Sendable {
     /// `POST /v1/push` → one result a change, in order; 200 even when all are rejected.
     @Sendable func push(request: Request, context: Context) async throws -> Response {
         let principal = try context.requirePrincipal()
-        try requireEditor(principal, "push changes")
         let body = try await RequestBodyReader.json(from: request, context: context)
         if case let .array(items)? = body["changes"], items.count > WireProtocol.maximumChangesPerPush {
             throw ServerError(
-                .tooLarge, "too_many_changes",
+                .tooManyChanges,
                 "a push may carry at most \(WireProtocol.maximumChangesPerPush) changes; got \(items.count)")
         }
         let push: PushRequest
@@ -89,7 +99,7 @@ struct APIController: Sendable {
                 otherwise: "since: expected a seq, an integer of 0 or more")
             limit = try integer(
                 query["limit"].map(String.init), range: 1...Int64(WireProtocol.maximumPullLimit),
-                default: Int64(Self.defaultPullLimit),
+                default: Int64(WireProtocol.defaultPullLimit),
                 otherwise: "limit: expected an integer from 1 to \(WireProtocol.maximumPullLimit)")
         } catch {
             // A token no longer active is refused as such, whatever its query.
@@ -111,7 +121,7 @@ struct APIController: Sendable {
         switch request.uri.queryParameters["all"].map({ $0.lowercased() }) {
         case nil, "false", "0": includeResolved = false
         case "true", "1", "": includeResolved = true
-        default: throw ServerError(.badRequest, "bad_query", "all: expected true or false")
+        default: throw ServerError(.badQuery, "all: expected true or false")
         }
         let list = try await store.conflicts(for: principal, includeResolved: includeResolved)
         return JSONResponse.make(.array(list.map(\.json)), for: request)
@@ -121,9 +131,8 @@ struct APIController: Sendable {
     /// → the conflict as it now stands.
     @Sendable func resolve(request: Request, context: Context) async throws -> Response {
         let principal = try context.requirePrincipal()
-        try requireEditor(principal, "resolve conflicts")
         guard let id = context.parameters.get("id"), !id.isEmpty else {
-            throw ServerError(.notFound, "not_found", "no such conflict")
+            throw ServerError(.notFound, "no such conflict")
         }
         let body = try await RequestBodyReader.json(from: request, context: context)
         let resolution: Resolution
@@ -136,20 +145,19 @@ struct APIController: Sendable {
         return JSONResponse.make(conflict.json, for: request)
     }
 
-    /// `POST /v1/devices` with `{"device", "public_key"}` → `{"device", "public_key", "organisation", "seq"}`.
+    /// `POST /v1/devices` with ``DeviceRegistration`` → ``RegisteredDevice``.
     @Sendable func registerDevice(request: Request, context: Context) async throws -> Response {
         let principal = try context.requirePrincipal()
-        try requireEditor(principal, "register devices")
         let body = try await RequestBodyReader.json(from: request, context: context)
-        guard case .object = body else { throw ServerError.badJSON("body: expected an object") }
-        guard case let .string(device)? = body["device"] else {
-            throw ServerError.badJSON("body.device: expected a string")
+        let registration: DeviceRegistration
+        do {
+            registration = try DeviceRegistration(json: body)
+        } catch {
+            throw ServerError.badJSON(error.message)
         }
-        guard case let .string(publicKey)? = body["public_key"] else {
-            throw ServerError.badJSON("body.public_key: expected a string")
-        }
-        let record = try await store.registerDevice(device, publicKey: publicKey, by: principal, now: clock())
-        return JSONResponse.make(record.json, for: request)
+        let registered = try await store.registerDevice(
+            registration.device, publicKey: registration.publicKey, by: principal, now: clock())
+        return JSONResponse.make(registered.json, for: request)
     }
 
     /// History lines read per store transaction while streaming.
@@ -159,9 +167,6 @@ struct APIController: Sendable {
     /// by page: the whole history is never in memory. Without `limit`, everything after `since`.
     @Sendable func history(request: Request, context: Context) async throws -> Response {
         let principal = try context.requirePrincipal()
-        guard principal.role == .auditor || principal.role == .coordinator else {
-            throw ServerError.forbidden("\(principal.role.rawValue) tokens may not read the history")
-        }
         let query = request.uri.queryParameters
         let since = try integer(
             query["since"].map(String.init), range: 0...Int64.max, default: 0,
@@ -175,7 +180,7 @@ struct APIController: Sendable {
             switch query["values"].map({ $0.lowercased() }) {
             case nil, "false", "0": nil
             case "true", "1", "": principal
-            default: throw ServerError(.badRequest, "bad_query", "values: expected true or false")
+            default: throw ServerError(.badQuery, "values: expected true or false")
             }
         // The first page is read before answering, so that a failing store is a 503, not a cut stream.
         let store = store
@@ -232,7 +237,7 @@ struct APIController: Sendable {
         do {
             query = try CheckpointQuery { name throws(Never) in parameters[Substring(name)].map(String.init) }
         } catch {
-            throw ServerError(.badRequest, "bad_query", error.message)
+            throw ServerError(.badQuery, error.message)
         }
         guard let seq = query.seq else {
             return JSONResponse.make(try await store.checkpoint(now: clock()).json, for: request)
@@ -251,12 +256,9 @@ struct APIController: Sendable {
     /// docs/sync.md, Bundles).
     @Sendable func bundle(request: Request, context: Context) async throws -> Response {
         let principal = try context.requirePrincipal()
-        guard principal.role == .coordinator else {
-            throw ServerError.forbidden("\(principal.role.rawValue) tokens may not write bundles for organisations")
-        }
         let query = request.uri.queryParameters
         guard let organisation = query["for"].map(String.init), Identifier.isUUID(organisation) else {
-            throw ServerError(.badRequest, "bad_query", "for: expected an organisation id")
+            throw ServerError(.badQuery, "for: expected an organisation id")
         }
         let since = try integer(
             query["since"].map(String.init), range: 0...Int64.max, default: 0,
@@ -278,20 +280,13 @@ struct APIController: Sendable {
 
     // MARK: - Checks
 
-    /// Members and coordinators change data; auditors (and anything else) only read.
-    private func requireEditor(_ principal: Principal, _ action: String) throws(ServerError) {
-        guard principal.role == .member || principal.role == .coordinator else {
-            throw ServerError.forbidden("\(principal.role.rawValue) tokens may not \(action)")
-        }
-    }
-
     /// A query parameter as an integer within `range`, `fallback` when absent.
     private func integer(
         _ text: String?, range: ClosedRange<Int64>, default fallback: Int64, otherwise message: String
     ) throws(ServerError) -> Int64 {
         guard let text else { return fallback }
         guard let value = Int64(text), range.contains(value) else {
-            throw ServerError(.badRequest, "bad_query", message)
+            throw ServerError(.badQuery, message)
         }
         return value
     }

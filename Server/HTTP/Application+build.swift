@@ -34,12 +34,14 @@ public func buildApplication(
     // The limit first, so that the error middleware reports the configured one.
     router.add(middleware: BodyLimitMiddleware(limit: configuration.maximumBodySize))
     router.add(middleware: ErrorMiddleware())
-    router.get("healthz") { request, _ in
+    router.get(RouterPath(Endpoint.healthz.path)) { request, _ in
         JSONResponse.make(.object([JSONMember("status", .string("ok"))]), for: request)
     }
-    router.get("openapi.json") { request, _ in JSONResponse.make(OpenAPIDocument.json, for: request) }
+    router.get(RouterPath(Endpoint.openAPI.path)) { request, _ in JSONResponse.make(OpenAPIDocument.json, for: request)
+    }
     MetricsController(store: store, metrics: metrics).addRoutes(to: router)
-    let api = router.group("v1").add(middleware: AuthenticationMiddleware(store: store))
+    let api = router.group(RouterPath("v\(WireProtocol.version)")).add(
+        middleware: AuthenticationMiddleware(store: store))
     api.add(middleware: RateLimitMiddleware(configuration: configuration, metrics: metrics))
     APIController(store: store, clock: clock, metrics: metrics).addRoutes(to: api)
     return Application(

@@ -25,7 +25,7 @@ struct ErrorMiddleware: RouterMiddleware {
             return try respond(.tooLarge(limit: context.maxUploadSize), to: request, context: context)
         } catch let error as any HTTPResponseError where error.status.code < 500 {
             let server = ServerError(
-                .badRequest, "bad_request",
+                .badRequest,
                 error.status.reasonPhrase.isEmpty ? "bad request" : error.status.reasonPhrase)
             var response = try respond(server, to: request, context: context)
             response.status = error.status
@@ -34,18 +34,22 @@ struct ErrorMiddleware: RouterMiddleware {
             context.logger.error(
                 "request failed", metadata: ["error_type": .string(String(reflecting: type(of: error)))])
             return try respond(
-                ServerError(.unavailable, "unavailable", "the request could not be completed"), to: request,
+                ServerError(.unavailable, "the request could not be completed"), to: request,
                 context: context)
         }
     }
 
     private func respond(_ error: ServerError, to request: Request, context: Context) throws -> Response {
-        if error.kind.status >= 500 {
+        if error.isInternal {
             context.logger.error(
-                "store failure", metadata: ["code": .string(error.code), "detail": .string(error.message)])
+                "store failure",
+                metadata: [
+                    "code": .string(error.failure?.description ?? error.code.rawValue),
+                    "detail": .string(error.message),
+                ])
         }
         var response = try error.response(from: request, context: context)
-        if error.kind == .methodNotAllowed, let methods = RouteTable.methods(for: request.uri.path) {
+        if error.code == .methodNotAllowed, let methods = RouteTable.methods(for: request.uri.path) {
             response.headers[.allow] = methods.map(\.rawValue).joined(separator: ", ")
         }
         return response
@@ -57,17 +61,15 @@ struct ErrorMiddleware: RouterMiddleware {
         case .notFound:
             if let methods = RouteTable.methods(for: request.uri.path), !methods.contains(request.method) {
                 return ServerError(
-                    .methodNotAllowed, "method_not_allowed",
+                    .methodNotAllowed,
                     "\(request.method.rawValue) is not allowed on \(request.uri.path)")
             }
-            return ServerError(.notFound, "not_found", "no such endpoint: \(request.uri.path)")
+            return ServerError(.notFound, "no such endpoint: \(request.uri.path)")
         case .contentTooLarge:
             return .tooLarge(limit: context.maxUploadSize)
         default:
-            let code = error.status.code
             return ServerError(
-                code < 500 ? .badRequest : .unavailable, code < 500 ? "bad_request" : "unavailable",
-                error.body ?? error.status.reasonPhrase)
+                error.status.code < 500 ? .badRequest : .unavailable, error.body ?? error.status.reasonPhrase)
         }
     }
 }

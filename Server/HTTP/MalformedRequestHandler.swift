@@ -57,13 +57,19 @@ final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
         switch error {
         case .headerOverflow:
             (
-                .requestHeaderFieldsTooLarge,
-                ErrorBody(error: "headers_too_large", message: "the request's headers are too large")
+                HTTPResponse.Status(code: ErrorCode.headersTooLarge.httpStatus),
+                ErrorBody(error: .headersTooLarge, message: "the request's headers are too large")
             )
         case .invalidMethod:
-            (.badRequest, ErrorBody(error: "bad_request", message: "the request's method is not an HTTP method"))
+            (
+                HTTPResponse.Status(code: ErrorCode.badRequest.httpStatus),
+                ErrorBody(error: .badRequest, message: "the request's method is not an HTTP method")
+            )
         default:
-            (.badRequest, ErrorBody(error: "bad_request", message: "the request is not valid HTTP/1.1"))
+            (
+                HTTPResponse.Status(code: ErrorCode.badRequest.httpStatus),
+                ErrorBody(error: .badRequest, message: "the request is not valid HTTP/1.1")
+            )
         }
     }
 }

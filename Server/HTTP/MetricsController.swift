@@ -12,13 +12,14 @@ struct MetricsController: Sendable {
     let metrics: ServerMetrics
 
     func addRoutes(to router: Router<Context>) {
-        router.group("metrics").add(middleware: AuthenticationMiddleware(store: store)).get(use: scrape)
+        router.group(RouterPath(Endpoint.metrics.path)).add(middleware: AuthenticationMiddleware(store: store)).get(
+            use: scrape)
     }
 
     @Sendable func scrape(request: Request, context: Context) async throws -> Response {
         let principal = try context.requirePrincipal()
-        guard principal.role == .coordinator || principal.role == .auditor else {
-            throw ServerError.forbidden("\(principal.role.rawValue) tokens may not read the metrics")
+        guard Endpoint.metrics.admits(principal.role) else {
+            throw ServerError.forbidden("\(principal.role.rawValue) tokens may not \(Endpoint.metrics.action)")
         }
         let text = try await metrics.render(reading: store)
         return JSONResponse.make(text: text, contentType: ServerMetrics.contentType, for: request)

@@ -15,7 +15,7 @@ enum PushLimits {
         for (index, change) in changes.enumerated() {
             if let place = limits.oversizedIdentifier(in: change) {
                 throw ServerError(
-                    .tooLarge, ChangeLimits.valueTooLarge,
+                    .valueTooLarge,
                     "changes[\(index)]: \(place): identifiers may be at most \(limits.identifierBytes) bytes")
             }
         }
@@ -28,7 +28,7 @@ enum PushLimits {
     {
         if devices.count > max(changes.count, 1) {
             throw ServerError(
-                .tooLarge, "too_many_devices", "a push may carry at most one device registration a change")
+                .tooManyDevices, "a push may carry at most one device registration a change")
         }
         for (index, device) in devices.enumerated() {
             for (name, text) in [
@@ -36,7 +36,7 @@ enum PushLimits {
                 ("organisation", device.organisation),
             ] where text.utf8.count > limits.identifierBytes {
                 throw ServerError(
-                    .tooLarge, ChangeLimits.valueTooLarge,
+                    .valueTooLarge,
                     "devices[\(index)].\(name): identifiers may be at most \(limits.identifierBytes) bytes")
             }
         }

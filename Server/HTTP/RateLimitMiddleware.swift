@@ -2,8 +2,9 @@ import HTTPTypes
 import Hummingbird
 import TandemProtocol
 
-/// Limits `POST /v1/push` (and `POST /v1/devices`) and `GET /v1/pull` (and `/v1/history`,
-/// `/v1/checkpoint`, `/v1/bundle`, `/v1/digest`) per token (SPEC §4, issue 4): a token bucket per
+/// Limits the endpoints that count against a limit (``Endpoint/limit``: `POST /v1/push` and
+/// `POST /v1/devices` — registering a device writes a history entry —; `GET /v1/pull`,
+/// `/v1/history`, `/v1/checkpoint`, `/v1/bundle`, `/v1/digest`) per token (SPEC §4, issue 4): a token bucket per
 /// token and endpoint, from ``ServerConfiguration/pushRateLimit`` and
 /// ``ServerConfiguration/pullRateLimit``. A request over the limit gets 429
 /// `{"error": "rate_limited", "message": …}` with `Retry-After` (whole seconds) and does nothing.
@@ -39,15 +40,10 @@ struct RateLimitMiddleware: RouterMiddleware {
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         let endpoint: (name: String, limit: ServerConfiguration.RateLimit)
-        switch (request.method, request.uri.path) {
-        // Registering a device writes a history entry: it counts as a push. Reading the history
-        // or the checkpoint counts as a pull, and so does a digest (it reads every visible record).
-        case (.post, "/v1/push"), (.post, "/v1/devices"): endpoint = ("push", push)
-        case (.get, "/v1/pull"), (.head, "/v1/pull"), (.get, "/v1/history"), (.head, "/v1/history"),
-            (.get, "/v1/checkpoint"), (.head, "/v1/checkpoint"), (.get, "/v1/bundle"), (.head, "/v1/bundle"),
-            (.get, "/v1/digest"), (.head, "/v1/digest"):
-            endpoint = ("pull", pull)
-        default: return try await next(request, context)
+        switch RouteTable.endpoint(request.method, request.uri.path)?.limit {
+        case .push: endpoint = ("push", push)
+        case .pull: endpoint = ("pull", pull)
+        case nil: return try await next(request, context)
         }
         guard endpoint.limit.isEnabled, let tokenID = context.tokenID else {
             return try await next(request, context)
@@ -58,11 +54,12 @@ struct RateLimitMiddleware: RouterMiddleware {
         context.logger.notice(
             "rate limited", metadata: ["endpoint": .string(endpoint.name), "retry_after": "\(retryAfter)"])
         let body = ErrorBody(
-            error: "rate_limited",
+            error: .rateLimited,
             message:
                 "too many \(endpoint.name) requests for this token (\(Self.describe(endpoint.limit))); retry in \(retryAfter) s"
         )
-        var response = JSONResponse.make(body.json, status: .tooManyRequests, for: request)
+        var response = JSONResponse.make(
+            body.json, status: HTTPResponse.Status(code: body.error.httpStatus), for: request)
         response.headers[.retryAfter] = String(retryAfter)
         return response
     }

@@ -64,7 +64,7 @@ public enum RequestBodyReader {
         }
         guard isJSON, charsets.allSatisfy({ $0 == "utf-8" || $0 == "utf8" }) else {
             throw ServerError(
-                .unsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json (UTF-8)")
+                .unsupportedMediaType, "Content-Type must be application/json (UTF-8)")
         }
     }
 
@@ -78,7 +78,7 @@ public enum RequestBodyReader {
         case ["gzip"], ["x-gzip"]: return .gzip
         default:
             throw ServerError(
-                .unsupportedMediaType, "unsupported_encoding", "Content-Encoding must be gzip or identity")
+                .unsupportedEncoding, "Content-Encoding must be gzip or identity")
         }
     }
 }

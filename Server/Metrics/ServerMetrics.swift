@@ -89,10 +89,10 @@ public final class ServerMetrics: Sendable {
         Family(registry, "tandem_build_info", help: "The server's version and wire protocol version; always 1.")
             .gauge(("version", version), ("protocol", String(WireProtocol.version))).set(Double(1))
         for status in Outcome.Status.allCases where status != .rejected {
-            _ = pushResults.counter(("status", status.rawValue), ("reason", PushReasonClass.none.rawValue))
+            _ = pushResults.counter(("status", status.rawValue), ("reason", PushOutcomeClass.noReason))
         }
-        for reason in PushReasonClass.allCases where reason != .none {
-            _ = pushResults.counter(("status", Outcome.Status.rejected.rawValue), ("reason", reason.rawValue))
+        for family in RejectionReason.Family.allCases {
+            _ = pushResults.counter(("status", Outcome.Status.rejected.rawValue), ("reason", family.rawValue))
         }
         for limit in ["push", "pull"] { _ = rateLimited.counter(("limit", limit)) }
         for operation in StoreOperation.allCases {
@@ -129,7 +129,7 @@ public final class ServerMetrics: Sendable {
             if outcome.isMerged { merged += 1 }
         }
         for (outcome, count) in counts {
-            pushResults.counter(("status", outcome.status.rawValue), ("reason", outcome.reason.rawValue))
+            pushResults.counter(("status", outcome.status.rawValue), ("reason", outcome.reason))
                 .increment(by: Int64(count))
         }
         if merged > 0 { changesMerged.increment(by: Int64(merged)) }
@@ -202,14 +202,22 @@ private struct RequestSeries: Sendable {
 }
 
 /// A push result as `tandem_push_results_total` counts it: its status and, for a rejection,
-/// the class of its reason (`none` otherwise: a duplicate's reason was counted the first time).
-private struct PushOutcomeClass: Hashable {
+/// the family of its reason (``RejectionReason/Family``: a handful of values whatever the
+/// schema, so that table and field names never become label values); `none` otherwise (a
+/// duplicate's reason was counted the first time).
+struct PushOutcomeClass: Hashable {
+    /// The reason label of a result that is not a rejection.
+    static let noReason = "none"
+
     let status: Outcome.Status
-    let reason: PushReasonClass
+    /// The `reason` label.
+    let reason: String
 
     init(_ result: PushResult) {
         status = result.status
-        reason = result.status == .rejected ? PushReasonClass(reason: result.reason) : .none
+        reason =
+            result.status == .rejected
+            ? (result.reason?.family ?? RejectionReason.Family.other).rawValue : Self.noReason
     }
 
     /// Whether the change entered the history through the merge.

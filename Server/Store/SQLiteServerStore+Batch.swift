@@ -23,9 +23,9 @@ extension SQLiteServerStore {
     }
 
     /// The registered devices among `devices`.
-    public func registrations(of devices: Set<String>) async throws -> [String: DeviceRegistration] {
+    public func registrations(of devices: Set<String>) async throws -> [String: KnownDevice] {
         try await read { db in
-            var found: [String: DeviceRegistration] = [:]
+            var found: [String: KnownDevice] = [:]
             let rows = try Row.fetchCursor(
                 db.cachedStatement(
                     sql:
@@ -33,7 +33,7 @@ extension SQLiteServerStore {
                 ),
                 arguments: [Self.jsonArray(devices)])
             while let row = try rows.next() {
-                found[row["id"]] = DeviceRegistration(
+                found[row["id"]] = KnownDevice(
                     organisation: row["organisation"], role: Role(rawValue: row["role"]) ?? .member,
                     publicKey: row["public_key"])
             }

@@ -61,20 +61,3 @@ extension SQLiteServerStore {
         try await read { db in try Self.facts(for: request, db: db) }
     }
 }
-
-/// A registered device key (`POST /v1/devices`).
-public struct DeviceRecord: Hashable, Sendable {
-    public var device: String
-    public var publicKey: String
-    public var organisation: String?
-    /// The seq of the history entry that registered it.
-    public var seq: Int64
-
-    /// `{"device", "public_key", "organisation", "seq"}`.
-    public var json: JSONValue {
-        .object([
-            JSONMember("device", .string(device)), JSONMember("public_key", .string(publicKey)),
-            JSONMember("organisation", organisation.map(JSONValue.string) ?? .null), JSONMember("seq", .int(seq)),
-        ])
-    }
-}

@@ -41,7 +41,7 @@ extension SQLiteServerStore {
         do {
             try await writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
         } catch {
-            throw ServerError(.unavailable, "storage", "the store could not checkpoint after an erasure: \(error)")
+            throw ServerError(.storage, "the store could not checkpoint after an erasure: \(error)")
         }
     }
 }

@@ -69,18 +69,18 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
     ) throws -> (store: SQLiteServerStore, coordinatorToken: String) {
         let path = (directory as NSString).appendingPathComponent(fileName)
         if FileManager.default.fileExists(atPath: path) {
-            throw ServerError(.storage, "exists", "\(directory) already holds a Tandem store")
+            throw ServerError(.exists, "\(directory) already holds a Tandem store")
         }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw ServerError(.storage, "cannot_create", "cannot create \(directory): \(error.localizedDescription)")
+            throw ServerError(.cannotCreate, "cannot create \(directory): \(error.localizedDescription)")
         }
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: configuration())
         } catch {
-            throw ServerError(.storage, "cannot_create", "cannot create \(path): \(error)")
+            throw ServerError(.cannotCreate, "cannot create \(path): \(error)")
         }
         let store = try create(in: pool, schema: schema, now: now)
         let token = Tokens.make()
@@ -104,7 +104,7 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
             }
             return SQLiteServerStore(writer: writer, schema: schema, serverKey: key)
         } catch {
-            throw ServerError(.storage, "cannot_create", "cannot create the store: \(error)")
+            throw ServerError(.cannotCreate, "cannot create the store: \(error)")
         }
     }
 
@@ -114,14 +114,14 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
     public static func open(directory: String) throws -> SQLiteServerStore {
         let path = (directory as NSString).appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: path) else {
-            throw ServerError(.storage, "no_store", "no Tandem store in \(directory) (run tandem-server init)")
+            throw ServerError(.noStore, "no Tandem store in \(directory) (run tandem-server init)")
         }
         do {
             return try open(try DatabasePool(path: path, configuration: configuration()))
         } catch let error as ServerError {
             throw error
         } catch {
-            throw ServerError(.storage, "cannot_open", "cannot open \(path): \(error)")
+            throw ServerError(.cannotOpen, "cannot open \(path): \(error)")
         }
     }
 
@@ -136,7 +136,7 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
                     })
             }
             guard meta["format"] == format, let text = meta["schema"] else {
-                throw ServerError(.storage, "not_a_store", "not a Tandem store")
+                throw ServerError(.notAStore, "not a Tandem store")
             }
             let key =
                 try meta[signingKeyName].map { text in try SigningKey(privateKeyBase64: text) }
@@ -153,7 +153,7 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
         } catch let error as ServerError {
             throw error
         } catch {
-            throw ServerError(.storage, "cannot_open", "cannot open the store: \(error)")
+            throw ServerError(.cannotOpen, "cannot open the store: \(error)")
         }
     }
 
@@ -433,7 +433,7 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
         } catch let error as ServerError {
             throw error
         } catch {
-            throw ServerError(.unavailable, "storage", "the store failed: \(error)")
+            throw ServerError(.storage, "the store failed: \(error)")
         }
     }
 
@@ -447,7 +447,7 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
         } catch let error as ServerError {
             throw error
         } catch {
-            throw ServerError(.unavailable, "storage", "the store failed: \(error)")
+            throw ServerError(.storage, "the store failed: \(error)")
         }
     }
 
@@ -501,7 +501,7 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
         } catch let error as ServerError {
             throw error
         } catch {
-            throw ServerError(.unavailable, "storage", "the store failed: \(error)")
+            throw ServerError(.storage, "the store failed: \(error)")
         }
     }
 }

@@ -112,7 +112,7 @@ public protocol ServerStore: Sendable {
     /// - Throws: ``ServerError`` `forbidden` (auditors), `badRequest` (a bad id or key),
     ///   `conflict` (`device_exists`: the id is registered with another key or organisation).
     func registerDevice(_ device: String, publicKey: String, by principal: Principal, now: Int64) async throws
-        -> DeviceRecord
+        -> RegisteredDevice
 
     /// Up to `limit` history lines (RFC 8785 entries, SPEC §8) after `since`, in seq order.
     func history(since: Int64, limit: Int) async throws -> [HistoryLine]
@@ -164,7 +164,7 @@ extension ServerStore {
         do {
             return try page.response()
         } catch {
-            throw ServerError(.unavailable, "storage", "the store rendered a page that does not parse: \(error)")
+            throw ServerError(.storage, "the store rendered a page that does not parse: \(error)")
         }
     }
 }

@@ -66,7 +66,7 @@ public enum StoreLocation: Hashable, Sendable {
     private static func refuseTaken(_ directory: String) throws {
         for name in [SQLiteServerStore.fileName, databaseFile]
         where FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(name)) {
-            throw ServerError(.storage, "exists", "\(directory) already holds a Tandem store (\(name))")
+            throw ServerError(.exists, "\(directory) already holds a Tandem store (\(name))")
         }
     }
 
@@ -78,7 +78,7 @@ public enum StoreLocation: Hashable, Sendable {
                 to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(databaseFile)))
         } catch {
             throw ServerError(
-                .storage, "cannot_create",
+                .cannotCreate,
                 "the store was created in \(url), but \(directory) cannot record it: \(error.localizedDescription)")
         }
     }

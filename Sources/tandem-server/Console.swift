@@ -36,16 +36,17 @@ enum Console {
     /// sysexits for the store's errors: 66 no store, 73 cannot create, 65 refused data (a store
     /// of a newer Tandem too), 69 a database that cannot be reached, 64 a bad `--database`, 70 the rest.
     static func status(of error: ServerError) -> Int32 {
-        switch error.code {
-        case "no_store", "cannot_open": return 66
-        case "exists", "cannot_create": return 73
-        case "not_a_store", "newer_store": return 65
-        case "unreachable": return 69
-        case "bad_database_url": return 64
-        default:
-            switch error.kind {
-            case .badRequest, .unprocessable, .notFound, .conflict: return 65
-            case .unauthorized, .forbidden: return 77
+        switch error.failure {
+        case .noStore?, .cannotOpen?: return 66
+        case .exists?, .cannotCreate?: return 73
+        case .notAStore?, .newerStore?: return 65
+        case .unreachable?: return 69
+        case .badDatabaseURL?: return 64
+        case .some: return 70
+        case nil:
+            switch error.code.httpStatus {
+            case 401, 403: return 77
+            case 400..<500: return 65
             default: return 70
             }
         }

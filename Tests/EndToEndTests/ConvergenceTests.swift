@@ -261,7 +261,7 @@ struct Scenario {
                 #expect(isOwn || isGranted, "\(context): \(actor.name) holds a person SPEC §6 does not give it")
             }
         }
-        let ruled = items.compactMap { $0.entry?.outcome.reason }.filter {
+        let ruled = items.compactMap { $0.entry?.outcome.reason?.rawValue }.filter {
             $0.hasPrefix("limit:") || $0 == "check:mentor"
         }
         print(

@@ -54,7 +54,7 @@ import Testing
         // An edit the member made before it knew: refused `erased`, kept without its values.
         try member.update("person", id: person.id, [.init("phone", "Zyxwvut 555")])
         let summary = try await offPool { try memberEngine.sync() }
-        #expect(summary.rejected.map(\.reason) == ["erased"])
+        #expect(summary.rejected.map(\.reason) == [.erased])
         let record = try member.record(in: "person", id: person.id)
         #expect(record["full_name"] == .null && record["organisation"] == .text(ministry.id))
         do {

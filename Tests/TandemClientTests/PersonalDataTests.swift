@@ -116,7 +116,7 @@ import Testing
         #expect(try coordinator.record(in: "person", id: person)["full_name"] == .null)
 
         let summary = try engine.sync()
-        #expect(summary.rejected.map(\.reason) == ["erased"])
+        #expect(summary.rejected.map(\.reason) == [.erased])
         let record = try replica.record(in: "person", id: person)
         #expect(record["full_name"] == .null && record["email"] == .null && record["organisation"] != .null)
         #expect(try replica.count("SELECT erased FROM tandem_record WHERE id = ?", [person]) == 1)
@@ -140,7 +140,7 @@ import Testing
         _ = try coordinatorEngine.erase("person", id: person)
         _ = try engine.sync()
         let refused = try #require(try replica.status().rejected.first)
-        #expect(refused.reason == "erased" && refused.fields["title"] == nil, "kept without its personal values")
+        #expect(refused.reason == .erased && refused.fields["title"] == nil, "kept without its personal values")
 
         let outbox = try replica.count("SELECT count(*) FROM tandem_outbox")
         func expectRefused(_ edit: () throws -> Void) {

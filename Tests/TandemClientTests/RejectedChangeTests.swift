@@ -16,7 +16,7 @@ import Testing
         _ = try second.insert(into: "round", [.init("number", "5"), .init("title", "Typed offline")])
         let summary = try secondEngine.sync()
         let rejection = try #require(summary.rejected.first)
-        #expect(rejection.reason == "unique:number")
+        #expect(rejection.reason == .unique("number"))
         return (world, second, secondEngine, rejection)
     }
 

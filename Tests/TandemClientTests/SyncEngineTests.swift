@@ -129,7 +129,7 @@ extension Replica {
             Remote(server: "http://fake", token: "t"), identity: WhoAmI(organisation: nil, role: .coordinator))
         let refused = try replica.insert(into: "round", [.init("number", "6")])
         let summary = try engine.sync()
-        #expect(summary.rejected.map(\.reason) == ["not_permitted"])
+        #expect(summary.rejected.map(\.reason) == [.notPermitted])
         let status = try replica.status()
         #expect(status.pending == 0)
         #expect(status.rejected.count == 1)
@@ -157,7 +157,7 @@ extension Replica {
         losing?.loseNextAnswer(to: "/v1/push")
         #expect(throws: ReplicaError.self) { try engine.sync() }
         let summary = try engine.sync()
-        #expect(summary.rejected.map(\.reason) == ["not_permitted"])
+        #expect(summary.rejected.map(\.reason) == [.notPermitted])
         #expect(try replica.status().rejected.count == 1)
         #expect(try replica.records(in: "round").isEmpty)
     }

@@ -77,7 +77,7 @@ final class FakeServer: @unchecked Sendable {
     private func handle(_ request: TransportRequest, by author: Author) -> TransportResponse {
         requests.append("\(request.method.rawValue) \(request.path)")
         if let (status, code) = cannedStatus[request.path] {
-            return answer(ErrorBody(error: code, message: "canned \(status)").json, status: status)
+            return answer(ErrorBody(error: ErrorCode(rawValue: code), message: "canned \(status)").json, status: status)
         }
         let query = Dictionary(request.query.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
         switch (request.method, request.path) {
@@ -172,7 +172,7 @@ final class FakeServer: @unchecked Sendable {
         var merged: Merge.Result
         switch change.opened(values, personal: isServer ? [] : schema.personalFields(of: change.table)) {
         case .failure(.unopened(let field)), .failure(.plain(let field)):
-            merged = .rejected("commitment:\(field)", version: records[change.recordID]?.version)
+            merged = .rejected(.commitment(field), version: records[change.recordID]?.version)
         case let .success(opened):
             merged =
                 isServer || isSignatureValid(change, by: author)
@@ -225,8 +225,8 @@ final class FakeServer: @unchecked Sendable {
     /// `POST /v1/erase`, as SPEC §8 has it: the record's personal fields become null, the openings
     /// of its commitments go, an entry made by the server is logged.
     private func erase(_ body: [UInt8], by author: Author) -> TransportResponse {
-        func refuse(_ status: Int, _ code: String) -> TransportResponse {
-            answer(ErrorBody(error: code, message: code).json, status: status)
+        func refuse(_ status: Int, _ code: ErrorCode) -> TransportResponse {
+            answer(ErrorBody(error: code, message: code.rawValue).json, status: status)
         }
         guard author.role == .coordinator else { return refuse(403, "forbidden") }
         guard let json = try? JSONValue.parse(bytes: body), let request = try? EraseRequest(json: json) else {
@@ -245,7 +245,7 @@ final class FakeServer: @unchecked Sendable {
             device: DeviceRegistry.serverDevice)
         let result = apply(change, by: author, isServer: true)
         guard let seq = result.seq, let version = result.version, result.status == .applied else {
-            return refuse(409, result.reason ?? "rejected")
+            return refuse(409, ErrorCode(rawValue: result.reason?.rawValue ?? "rejected"))
         }
         let held = log.filter { $0.change.recordID == request.recordID }.flatMap { Self.commitments(of: $0.change) }
         openings = Openings(openings.byCommitment.filter { !held.contains($0.key) })

@@ -4,7 +4,7 @@ import Testing
 
 /// The sync engine's decisions, without a database or a network.
 @Suite struct SyncRulesTests {
-    private func result(_ status: Outcome.Status, seq: Int64? = 9, reason: String? = nil) -> PushResult {
+    private func result(_ status: Outcome.Status, seq: Int64? = 9, reason: RejectionReason? = nil) -> PushResult {
         PushResult(changeID: "c", status: status, seq: seq, version: 2, reason: reason)
     }
 

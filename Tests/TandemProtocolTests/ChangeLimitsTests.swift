@@ -38,7 +38,7 @@ import Testing
         let result = Merge(schema: .partnership).apply(
             change, by: Author(organisation: nil, role: .coordinator, device: "d"), to: nil, now: 1_763_812_345_678,
             context: MemoryStore(schema: .partnership).scan)
-        #expect(result.outcome.status == .rejected && result.outcome.reason == ChangeLimits.valueTooLarge)
+        #expect(result.outcome.status == .rejected && result.outcome.reason == RejectionReason.valueTooLarge)
         #expect(result.state == nil)
     }
 }
@@ -59,7 +59,7 @@ import Testing
     let context = MemoryStore(schema: .partnership).scan
     let refused = Merge(schema: smaller).apply(
         change, by: coordinator, to: nil, now: 1_763_812_345_678, context: context)
-    #expect(refused.outcome.reason == ChangeLimits.valueTooLarge)
+    #expect(refused.outcome.reason == RejectionReason.valueTooLarge)
     let applied = Merge(schema: .partnership).apply(
         change, by: coordinator, to: nil, now: 1_763_812_345_678, context: context)
     #expect(applied.outcome.status == .applied)

@@ -219,7 +219,7 @@ private func expectValid(_ store: MemoryStore, _ note: String, sourceLocation: S
             } else {
                 rejected += 1
                 #expect(result.outcome.status == .rejected, "seed \(seed)")
-                #expect(result.outcome.reason?.isEmpty == false, "seed \(seed)")
+                #expect(result.outcome.reason?.rawValue.isEmpty == false, "seed \(seed)")
                 #expect(result.outcome.applied.isEmpty && result.outcome.conflicts.isEmpty, "seed \(seed)")
                 #expect(result.openConflicts.isEmpty, "seed \(seed)")
             }

@@ -14,7 +14,7 @@ private func expectRejected(
     let before = store.records
     let result = store.apply(change, by: author, now: now)
     #expect(result.outcome.status == .rejected, "\(result.outcome)", sourceLocation: sourceLocation)
-    #expect(result.outcome.reason == reason, sourceLocation: sourceLocation)
+    #expect(result.outcome.reason?.rawValue == reason, sourceLocation: sourceLocation)
     #expect(result.state == nil, sourceLocation: sourceLocation)
     #expect(result.outcome.applied.isEmpty, sourceLocation: sourceLocation)
     #expect(result.outcome.conflicts.isEmpty, sourceLocation: sourceLocation)

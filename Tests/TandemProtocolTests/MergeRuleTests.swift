@@ -769,7 +769,7 @@ func aRequiredFieldSetToNullIsRejected(table: String, id: String, field: String)
             updateChange(table, id, [field: value], base: 1, at: 10, by: .coordinator), by: .coordinator)
         #expect(result.state == nil)
         #expect(result.outcome.status == .rejected)
-        #expect(result.outcome.reason == "check:\(field)", "\(table).\(field) = \(value)")
+        #expect(result.outcome.reason == .check(field), "\(table).\(field) = \(value)")
     }
 }
 

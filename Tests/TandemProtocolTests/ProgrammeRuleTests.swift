@@ -135,7 +135,7 @@ private func selectChallenges(_ count: Int, in store: inout MemoryStore, round: 
     ] {
         let change = insertChange("exchange", testID(0x3200), exchangeFields(fields), by: .memberA)
         let result = store.preview(change, by: .memberA)
-        #expect(result.outcome.reason == reason, "\(fields)")
+        #expect(result.outcome.reason?.rawValue == reason, "\(fields)")
     }
     // A round with no dates bounds nothing; one with only an opening bounds only the start.
     var open = partnershipStore()

@@ -73,7 +73,7 @@ import Testing
             #expect(reply.status == .ok)
             let results = try PushResponse(json: reply.json).results
             #expect(results.map(\.changeID) == changes.map(\.changeID))
-            #expect(results.allSatisfy { $0.status == .rejected && ($0.reason ?? "").hasPrefix("schema:") })
+            #expect(results.allSatisfy { $0.status == .rejected && $0.reason?.family == .schema })
         }
     }
 

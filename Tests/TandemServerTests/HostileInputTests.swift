@@ -111,7 +111,9 @@ struct HostileBench: Sendable {
             let results = try PushResponse(json: JSONValue.parse(bytes: reply.body)).results
             #expect(results.map(\.status.rawValue) == outcomes.map(\.status), "\(hostile)")
             for (result, outcome) in zip(results, outcomes) {
-                #expect((result.reason ?? "").hasPrefix(outcome.reason), "\(hostile): \(result.reason ?? "nil")")
+                #expect(
+                    (result.reason?.rawValue ?? "").hasPrefix(outcome.reason),
+                    "\(hostile): \(result.reason?.rawValue ?? "nil")")
             }
             #expect(after == before + Int64(outcomes.count), "\(hostile): one log entry a change")
             // A rejected change leaves no record behind.

@@ -86,14 +86,19 @@ import Testing
     }
 
     @Test(arguments: [
-        ("signature", PushReasonClass.signature), ("clock", .clock), ("schema:type:number", .schema),
-        ("value_too_large", .size), ("not_permitted", .permission), ("deleted", .state), ("exists", .state),
-        ("missing", .state), ("updated", .state), ("reference:organisation", .reference), ("referenced", .reference),
-        ("unique:email", .unique), ("check:base_version", .constraint), ("limit:budget", .constraint),
-        ("something_new", .other),
+        ("signature", "signature"), ("clock", "clock"), ("schema:type:number", "schema"),
+        ("value_too_large", "size"), ("not_permitted", "permission"), ("deleted", "state"), ("exists", "state"),
+        ("missing", "state"), ("updated", "state"), ("erased", "state"), ("reference:organisation", "reference"),
+        ("referenced", "reference"), ("unique:email", "unique"), ("check:base_version", "constraint"),
+        ("limit:budget", "constraint"), ("commitment:full_name", "commitment"), ("something_new", "other"),
     ])
-    func everyReasonHasABoundedClass(_ reason: String, _ expected: PushReasonClass) {
-        #expect(PushReasonClass(reason: reason) == expected)
+    func everyRejectionIsCountedByItsBoundedFamily(_ reason: String, _ label: String) {
+        let result = PushResult(
+            changeID: "c", status: .rejected, seq: nil, version: nil, reason: RejectionReason(rawValue: reason))
+        #expect(PushOutcomeClass(result).reason == label)
+        #expect(
+            PushOutcomeClass(PushResult(changeID: "c", status: .applied, seq: 1, version: 1, reason: nil)).reason
+                == "none")
     }
 
     @Test func theTextIsPrometheusExposition() async throws {

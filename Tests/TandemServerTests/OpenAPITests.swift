@@ -20,16 +20,21 @@ import Testing
                 Issue.record("no paths")
                 return
             }
-            for entry in RouteTable.entries {
-                let path =
-                    "/" + entry.segments.map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : $0 }.joined(separator: "/")
-                let operations = paths.first { $0.key == path }?.value
-                #expect(operations != nil, "\(path) is not described")
-                for method in entry.methods where method != .head {
-                    #expect(operations?[method.rawValue.lowercased()] != nil, "\(method) \(path) is not described")
+            for endpoint in Endpoint.all {
+                let operation = paths.first { $0.key == endpoint.path }?.value[endpoint.method.rawValue.lowercased()]
+                #expect(operation?["operationId"] == .string(endpoint.operationID), "\(endpoint.path)")
+                // The errors it states are those the endpoint names, at the statuses their codes have.
+                for code in endpoint.errors {
+                    let response = operation?["responses"]?[String(code.httpStatus)]
+                    #expect(
+                        response?["description"].flatMap { description -> Bool? in
+                            guard case let .string(text) = description else { return nil }
+                            return text.contains("`\(code.rawValue)`")
+                        } == true, "\(endpoint.path): \(code) at \(code.httpStatus)")
                 }
+                #expect((operation?["security"] == .array([])) == (endpoint.callers == nil), "\(endpoint.path)")
             }
-            #expect(paths.count == RouteTable.entries.count)
+            #expect(paths.count == Endpoint.all.count)
         }
     }
 

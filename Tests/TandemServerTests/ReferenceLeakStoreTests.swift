@@ -93,7 +93,7 @@ extension VisibilityStoreTests {
             _ = try await store.resolve(conflict: conflict.id, with: .keepCurrent, by: member(ministry), now: now)
             Issue.record("the ministry resolved a conflict on an exchange it cannot read")
         } catch let error as ServerError {
-            #expect(error.code == "not_found" && error.kind == .notFound)
+            #expect(error.code == .notFound)
             #expect(!error.message.contains(exchange) && !error.message.contains("deleted"))
         }
         // The same answer as for a conflict that does not exist.

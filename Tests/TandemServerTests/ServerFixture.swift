@@ -233,7 +233,7 @@ struct FailingStore: ServerStore {
     func headSeq() async throws -> Int64 { throw Broken() }
     func openConflictCount() async throws -> Int { throw Broken() }
     func registerDevice(_ device: String, publicKey: String, by principal: Principal, now: Int64) async throws
-        -> DeviceRecord
+        -> RegisteredDevice
     { throw Broken() }
     func history(since: Int64, limit: Int) async throws -> [HistoryLine] { throw Broken() }
     func history(since: Int64, limit: Int, for principal: Principal) async throws -> [HistoryLine] { throw Broken() }

@@ -22,7 +22,7 @@ import Testing
         #expect(try await opened.verify().failure == nil)
 
         let again = await #expect(throws: ServerError.self) { try await location.create(now: Self.now) }
-        #expect(again?.code == "exists")
+        #expect(again?.failure == .exists)
     }
 
     @Test func nothingThereIsNoStore() async throws {
@@ -30,6 +30,6 @@ import Testing
         let missing = await #expect(throws: ServerError.self) {
             try await StoreLocation.directory(folder.path("none")).open()
         }
-        #expect(missing?.code == "no_store")
+        #expect(missing?.failure == .noStore)
     }
 }

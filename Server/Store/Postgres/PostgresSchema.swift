@@ -106,11 +106,11 @@ enum PostgresSchema {
     /// - Throws: ``ServerError`` `not_a_store`, or `newer_store` for a store of a newer Tandem.
     static func check(_ meta: [String: String]) throws {
         guard meta["format"] == format, let version = meta["postgres_version"].flatMap(Int.init) else {
-            throw ServerError(.storage, "not_a_store", "the database holds no Tandem store of a known format")
+            throw ServerError(.notAStore, "the database holds no Tandem store of a known format")
         }
         guard version <= migrations.count else {
             throw ServerError(
-                .storage, "newer_store",
+                .newerStore,
                 "the store was made by a newer Tandem (its tables are at version \(version), this one knows \(migrations.count)): upgrade tandem-server"
             )
         }

@@ -27,14 +27,14 @@ extension PostgresServerStore {
         return work
     }
 
-    public func registrations(of devices: Set<String>) async throws -> [String: DeviceRegistration] {
+    public func registrations(of devices: Set<String>) async throws -> [String: KnownDevice] {
         try await read { [self] connection in
-            var found: [String: DeviceRegistration] = [:]
+            var found: [String: KnownDevice] = [:]
             let rows = try await connection.query(
                 "SELECT id, organisation, role, public_key FROM device WHERE id = ANY(\(Array(devices)))",
                 logger: logger)
             for try await (id, organisation, role, key) in rows.decode((String, String?, String, String).self) {
-                found[id] = DeviceRegistration(
+                found[id] = KnownDevice(
                     organisation: organisation, role: Role(rawValue: role) ?? .member, publicKey: key)
             }
             return found

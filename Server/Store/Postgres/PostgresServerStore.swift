@@ -69,7 +69,7 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
         do {
             guard try await PostgresSchema.isInstalled(client) else {
                 throw ServerError(
-                    .storage, "no_store", "no Tandem store in \(url) (run tandem-server init --database)")
+                    .noStore, "no Tandem store in \(url) (run tandem-server init --database)")
             }
             let meta = try await PostgresSchema.meta(client)
             try PostgresSchema.check(meta)
@@ -78,7 +78,7 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
                     client, writerLock: writerLock, logger: Logger(label: "tandem.postgres"))
             }
             guard let schemaText = meta["schema"], let keyText = meta[PostgresSchema.signingKeyName] else {
-                throw ServerError(.storage, "not_a_store", "\(url) holds no Tandem store")
+                throw ServerError(.notAStore, "\(url) holds no Tandem store")
             }
             let schema = try Schema.decode(Array(schemaText.utf8))
             let key = try SigningKey(privateKeyBase64: keyText)
@@ -100,7 +100,7 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
         let (client, running) = try await connect(url)
         do {
             if try await PostgresSchema.isInstalled(client) {
-                throw ServerError(.storage, "exists", "\(url) already holds a Tandem store")
+                throw ServerError(.exists, "\(url) already holds a Tandem store")
             }
             let key = SigningKey()
             let store = PostgresServerStore(client: client, running: running, schema: schema, serverKey: key)
@@ -117,8 +117,8 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
             return (store, token)
         } catch {
             running.cancel()
-            if let error = error as? ServerError, error.code == "storage" {
-                throw ServerError(.storage, "cannot_create", "cannot create the store in \(url): \(error.message)")
+            if let error = error as? ServerError, error.failure == .storage {
+                throw ServerError(.cannotCreate, "cannot create the store in \(url): \(error.message)")
             }
             throw describe(error, at: url)
         }
@@ -132,7 +132,7 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
         let (client, running) = try await connect(url)
         do {
             if try await PostgresSchema.isInstalled(client) {
-                throw ServerError(.storage, "exists", "\(url) already holds a Tandem store")
+                throw ServerError(.exists, "\(url) already holds a Tandem store")
             }
         } catch {
             running.cancel()
@@ -191,14 +191,14 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
             if let message = error.serverInfo?[.message] {
                 let state = error.serverInfo?[.sqlState]
                 if state == "28P01" || state == "28000" || state == "3D000" {
-                    return ServerError(.unavailable, "unreachable", "cannot connect to \(url): \(message)")
+                    return ServerError(.unreachable, "cannot connect to \(url): \(message)")
                 }
-                return ServerError(.unavailable, "storage", "the database \(url) failed: \(message)")
+                return ServerError(.storage, "the database \(url) failed: \(message)")
             }
             let reason = error.underlying.map { "\($0)" } ?? "\(error.code)"
-            return ServerError(.unavailable, "unreachable", "cannot connect to \(url): \(reason)")
+            return ServerError(.unreachable, "cannot connect to \(url): \(reason)")
         }
-        return ServerError(.unavailable, "unreachable", "cannot connect to \(url): \(error)")
+        return ServerError(.unreachable, "cannot connect to \(url): \(error)")
     }
 
     // MARK: - Transactions
@@ -242,13 +242,13 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     /// The 503 of a database that did not answer in time.
     private var unanswered: @Sendable () -> any Error {
         { [deadline] in
-            ServerError(.unavailable, "storage", "the database did not answer within \(deadline.components.seconds) s")
+            ServerError(.storage, "the database did not answer within \(deadline.components.seconds) s")
         }
     }
 
     func storageError(_ error: any Error) -> ServerError {
         let detail = (error as? PSQLError).flatMap { $0.serverInfo?[.message] } ?? "\(error)"
-        return ServerError(.unavailable, "storage", "the store failed: \(detail)")
+        return ServerError(.storage, "the store failed: \(detail)")
     }
 
     /// Takes the single writer's lock, takes up a schema another process installed, and reads the head.

@@ -34,7 +34,7 @@ public struct PostgresURL: Hashable, Sendable, CustomStringConvertible {
     /// - Throws: ``ServerError`` `bad_database_url` (one line naming what is wrong).
     public init(_ text: String) throws {
         func refuse(_ why: String) -> ServerError {
-            ServerError(.badRequest, "bad_database_url", "--database: \(why)")
+            ServerError(.badDatabaseURL, "--database: \(why)")
         }
         guard let components = URLComponents(string: text),
             components.scheme == "postgres" || components.scheme == "postgresql"
@@ -94,7 +94,7 @@ public struct PostgresURL: Hashable, Sendable, CustomStringConvertible {
         if let password = environment["PGPASSWORD"] { return password }
         guard let passfile else { return nil }
         guard let text = try? String(contentsOfFile: passfile, encoding: .utf8) else {
-            throw ServerError(.badRequest, "bad_database_url", "--database: cannot read the passfile \(passfile)")
+            throw ServerError(.badDatabaseURL, "--database: cannot read the passfile \(passfile)")
         }
         let wanted = [host, String(port), database, user]
         for line in text.split(whereSeparator: \.isNewline) where !line.hasPrefix("#") {

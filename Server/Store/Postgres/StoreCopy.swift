@@ -121,7 +121,7 @@ public enum StoreCopy {
         let after = try await source.logHead()
         guard after == before else {
             throw ServerError(
-                .storage, "changed",
+                .changed,
                 "the SQLite store was written during the copy (head \(before.seq) then \(after.seq)): stop tandem-server serve and copy into a new database"
             )
         }

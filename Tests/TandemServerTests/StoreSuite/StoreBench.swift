@@ -67,7 +67,7 @@ final class StoreBench: @unchecked Sendable {
     }
 
     @discardableResult
-    func register(_ device: String, for principal: Principal) async throws -> DeviceRecord {
+    func register(_ device: String, for principal: Principal) async throws -> RegisteredDevice {
         let id = deviceID(device, for: principal)
         return try await store.registerDevice(
             id, publicKey: TestDevices.shared.key(for: id).publicKey, by: principal, now: now)

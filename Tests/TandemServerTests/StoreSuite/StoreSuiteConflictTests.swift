@@ -38,7 +38,7 @@ import Testing
             try await bench.store.resolve(
                 conflict: conflict.id, with: .keepCurrent, by: bench.coordinator, now: bench.now)
         }
-        #expect(again?.kind == .conflict)
+        #expect(again?.code == .resolved)
     }
 
     @Test(arguments: StoreKind.allCases)
@@ -50,17 +50,17 @@ import Testing
         let unknown = await #expect(throws: ServerError.self) {
             try await store.resolve(conflict: bench.newID(), with: .keepCurrent, by: bench.coordinator, now: bench.now)
         }
-        #expect(unknown?.kind == .notFound)
+        #expect(unknown?.code == .notFound)
         let hidden = await #expect(throws: ServerError.self) {
             try await store.resolve(
                 conflict: conflict.id, with: .keepCurrent, by: bench.member(bench.town), now: bench.now)
         }
-        #expect(hidden?.kind == .notFound)
+        #expect(hidden?.code == .notFound)
         // An auditor reads everything but decides nothing.
         let auditor = await #expect(throws: ServerError.self) {
             try await store.resolve(conflict: conflict.id, with: .keepCurrent, by: bench.auditor, now: bench.now)
         }
-        #expect(auditor?.kind == .forbidden)
+        #expect(auditor?.code == .forbidden)
         // A value that breaks the date order is refused, and nothing changes.
         let head = try await store.headSeq()
         let refused = await #expect(throws: ServerError.self) {
@@ -68,7 +68,7 @@ import Testing
                 conflict: conflict.id, with: .value(.string("2026-06-01")), by: bench.member(bench.company),
                 now: bench.now)
         }
-        #expect(refused?.kind == .unprocessable)
+        #expect(refused?.code == .rejected)
         #expect(try await store.headSeq() == head)
         #expect(try await bench.conflicts().map(\.id) == [conflict.id])
         // An owner (the host) may resolve, with a value of its own.

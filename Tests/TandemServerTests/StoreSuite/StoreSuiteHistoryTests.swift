@@ -165,17 +165,17 @@ import Testing
             }
         }
         let anotherKey = await refusal("laptop-1", SigningKey().publicKey, by: ministry)
-        #expect(anotherKey?.kind == .conflict && anotherKey?.code == "device_exists")
+        #expect(anotherKey?.code == .deviceExists)
         let anotherOrganisation = await refusal("laptop-1", key.publicKey, by: company)
-        #expect(anotherOrganisation?.kind == .conflict && anotherOrganisation?.code == "device_exists")
+        #expect(anotherOrganisation?.code == .deviceExists)
         let auditor = await refusal("audit-desk", SigningKey().publicKey, by: bench.auditor)
-        #expect(auditor?.kind == .forbidden)
+        #expect(auditor?.code == .forbidden)
         let badID = await refusal("no spaces please", SigningKey().publicKey, by: ministry)
-        #expect(badID?.kind == .badRequest && badID?.code == "bad_device")
+        #expect(badID?.code == .badDevice)
         let serverID = await refusal(DeviceRegistry.serverDevice, SigningKey().publicKey, by: ministry)
-        #expect(serverID?.kind == .badRequest)
+        #expect(serverID?.code == .badDevice)
         let badKey = await refusal("laptop-2", "bm90IGEga2V5", by: ministry)
-        #expect(badKey?.kind == .badRequest && badKey?.code == "bad_public_key")
+        #expect(badKey?.code == .badPublicKey)
         #expect(try await store.headSeq() == head, "nothing logged")
     }
 

@@ -133,7 +133,7 @@ import Testing
                 _ = try await bench.store.erase(request, by: bench.coordinator, now: bench.now)
                 Issue.record("\(request) was erased")
             } catch let error as ServerError {
-                #expect(error.code == code)
+                #expect(error.code.rawValue == code)
             }
         }
         let erased = try await bench.store.erase(

@@ -121,7 +121,8 @@ import Testing
         // Nor may Ana move to the company while the exchange names her for the ministry.
         let moved = try await bench.push(
             [bench.update("person", ana, base: 1, ["organisation": .string(bench.company)])], by: bench.coordinator)
-        #expect(moved.first?.status == .rejected && moved.first?.reason?.hasPrefix("check:") == true, "\(moved)")
+        #expect(
+            moved.first?.status == .rejected && moved.first?.reason?.rawValue.hasPrefix("check:") == true, "\(moved)")
         #expect(try await bench.record(ana)?.record?["organisation"] == .string(bench.ministry))
     }
 }
