@@ -46,9 +46,13 @@ extension Replica {
             change.fields = change.fields.filter { !personal.contains($0.key) }
             try db.execute(
                 sql: """
-                    INSERT INTO tandem_rejected(change_id, tbl, record_id, reason, change) VALUES (?, ?, ?, 'erased', ?)
+                    INSERT INTO tandem_rejected(change_id, tbl, record_id, reason, change) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT(change_id) DO UPDATE SET reason = excluded.reason, change = excluded.change
-                    """, arguments: [change.changeID, change.table, change.recordID, change.json.serialized()])
+                    """,
+                arguments: [
+                    change.changeID, change.table, change.recordID, RejectionReason.erased.rawValue,
+                    change.json.serialized(),
+                ])
         }
         try db.execute(sql: "DELETE FROM tandem_outbox WHERE record_id = ?", arguments: [recordID])
         for row in try Row.fetchAll(

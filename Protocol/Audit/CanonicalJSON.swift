@@ -82,7 +82,7 @@ extension Double {
     /// ECMAScript's `Number.prototype.toString()` of a finite double (ECMA-262 §6.1.6.1.20),
     /// which RFC 8785 prescribes: the shortest digits that read back as the same double, in
     /// plain notation from 1e-6 up to 1e21 and in exponent notation (`1e+21`, `1.5e-7`) outside.
-    public var ecmaScriptDescription: String {
+    package var ecmaScriptDescription: String {
         if self == 0 { return "0" }
         if self < 0 { return "-" + (-self).ecmaScriptDescription }
         // Swift prints the shortest round-trip digits too, in its own notation: `1e-07`, `12.5`,

@@ -19,11 +19,11 @@ public enum Identifier {
     }
 
     /// Whether `text` could start an id: 1–36 characters of lowercase hex and dashes.
-    public static func isPrefix(_ text: String) -> Bool {
+    package static func isPrefix(_ text: String) -> Bool {
         !text.isEmpty && text.utf8.count <= 36 && text.utf8.allSatisfy { isLowerHex($0) || $0 == UInt8(ascii: "-") }
     }
 
-    public static func isLowerHex(_ byte: UInt8) -> Bool {
+    package static func isLowerHex(_ byte: UInt8) -> Bool {
         (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
     }
 }

@@ -5,11 +5,11 @@
 /// let context = RecordScan(schema: .partnership, records: records)
 /// merge.apply(change, by: author, to: records[change.recordID], now: now, context: context)
 /// ```
-public struct RecordScan: MergeContext {
-    public let schema: Schema
-    public let records: [String: RecordState]
+package struct RecordScan: MergeContext {
+    package let schema: Schema
+    package let records: [String: RecordState]
 
-    public init(schema: Schema, records: [String: RecordState]) {
+    package init(schema: Schema, records: [String: RecordState]) {
         self.schema = schema
         self.records = records
     }
@@ -18,19 +18,19 @@ public struct RecordScan: MergeContext {
         records.values.lazy.filter { $0.table == table && !$0.isDeleted }
     }
 
-    public func isLive(table: String, id: String) -> Bool {
+    package func isLive(table: String, id: String) -> Bool {
         records[id].map { $0.table == table && !$0.isDeleted } ?? false
     }
 
-    public func readers(of id: String) -> Set<String> {
+    package func readers(of id: String) -> Set<String> {
         records[id].flatMap { Visibility.readers(of: $0, in: schema, among: records.values) } ?? []
     }
 
-    public func liveValues(table: String, id: String) -> [String: JSONValue]? {
+    package func liveValues(table: String, id: String) -> [String: JSONValue]? {
         isLive(table: table, id: id) ? records[id]?.values : nil
     }
 
-    public func isReferenced(table: String, id: String) -> Bool {
+    package func isReferenced(table: String, id: String) -> Bool {
         let referring = schema.references(to: table)
         return records.values.contains { record in
             !record.isDeleted
@@ -38,11 +38,11 @@ public struct RecordScan: MergeContext {
         }
     }
 
-    public func holder(of value: JSONValue, table: String, field: String, excluding id: String) -> String? {
+    package func holder(of value: JSONValue, table: String, field: String, excluding id: String) -> String? {
         live(table).filter { $0.id != id && $0[field] == value }.map(\.id).min()
     }
 
-    public func count(
+    package func count(
         in table: String, field: String, refersTo group: String, meeting condition: Constraint.Condition?,
         excluding id: String
     ) -> Int {
@@ -51,8 +51,9 @@ public struct RecordScan: MergeContext {
         }.count
     }
 
-    public func referrers(in table: String, field: String, to id: String) -> [(id: String, values: [String: JSONValue])]
-    {
+    package func referrers(in table: String, field: String, to id: String) -> [(
+        id: String, values: [String: JSONValue]
+    )] {
         live(table).filter { $0[field] == .string(id) }.sorted { $0.id < $1.id }.map { ($0.id, $0.values) }
     }
 }

@@ -4,8 +4,8 @@
 ///
 /// What a server reads from the network goes through here, so every input ends in a value or a
 /// ``ProtocolError`` (`invalidJSON`) naming the byte offset — never a crash.
-public struct JSONParser {
-    public static let maximumDepth = 64
+package struct JSONParser {
+    package static let maximumDepth = 64
 
     // Internal, not private: the page readers that decode a message straight from its bytes
     // (PullResponse+Bytes.swift) walk the text with the same rules, errors and depth limit.
@@ -13,7 +13,7 @@ public struct JSONParser {
     var position = 0
     var depth = 0
 
-    public static func parse(_ bytes: [UInt8]) throws(ProtocolError) -> JSONValue {
+    package static func parse(_ bytes: [UInt8]) throws(ProtocolError) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue()

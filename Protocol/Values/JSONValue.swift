@@ -40,13 +40,13 @@ extension JSONValue {
         return String(decoding: output, as: UTF8.self)
     }
 
-    public func write(to output: inout String) {
+    package func write(to output: inout String) {
         output += serialized()
     }
 
     /// Appends the compact JSON text's UTF-8 bytes: what ``serialized()`` gives, without a
     /// `String` in between.
-    public func write(to output: inout [UInt8]) {
+    package func write(to output: inout [UInt8]) {
         switch self {
         case .null: output.append(contentsOf: "null".utf8)
         case let .bool(value): output.append(contentsOf: (value ? "true" : "false").utf8)
@@ -73,7 +73,7 @@ extension JSONValue {
     }
 
     /// The decimal digits of `value`, without a `String` in between.
-    public static func writeInteger(_ value: Int64, to output: inout [UInt8]) {
+    package static func writeInteger(_ value: Int64, to output: inout [UInt8]) {
         if value < 0 {
             output.append(UInt8(ascii: "-"))
             if value == .min {
@@ -101,7 +101,7 @@ extension JSONValue {
 
     /// A JSON string: `"`, `\` and control characters escaped, everything else as UTF-8 (RFC
     /// 8785's escaping, so this serves canonical text too).
-    public static func writeString(_ value: String, to output: inout [UInt8]) {
+    package static func writeString(_ value: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { bytes in

@@ -256,7 +256,7 @@ public struct PullItem: Hashable, Sendable {
     /// values) and `entry` (``Entry/json``) as a store keeps them — byte for byte what
     /// `json.serialized()` gives for the same item, without building it: how a server answers
     /// a pull at the speed of its bytes.
-    public static func render(
+    package static func render(
         seq: Int64, table: String, recordID: String, version: Int64, isDeleted: Bool, record: String?,
         entry: String?, isVisible: Bool = true, to output: inout String
     ) {
@@ -341,7 +341,7 @@ public struct PullResponse: Hashable, Sendable {
 
     /// The page's JSON text around items rendered beforehand (``PullItem/render(seq:table:recordID:version:isDeleted:record:entry:isVisible:to:)``,
     /// each one JSON text): byte for byte `json.serialized()` of the same page.
-    public static func render(
+    package static func render(
         items: [String], next: Int64, more: Bool, checkpoint: Checkpoint?, schemaVersion: Int?,
         values: Openings = Openings()
     ) -> String {

@@ -13,7 +13,7 @@ extension PullResponse {
     /// ```swift
     /// let page = try PullResponse(bytes: response.body)
     /// ```
-    public init(bytes: [UInt8]) throws(ProtocolError) {
+    package init(bytes: [UInt8]) throws(ProtocolError) {
         self = try PulledPage(bytes: bytes).response()
     }
 }

@@ -11,7 +11,7 @@ extension TableDigest {
     ///     digest.add(id: id, version: 3, values: try parse(text))
     /// }
     /// ```
-    public mutating func add(id: String, version: Int64, storedValues text: String) -> Bool {
+    package mutating func add(id: String, version: Int64, storedValues text: String) -> Bool {
         var text = text
         let hash: SHA256.Digest? = text.withUTF8 { values in
             guard Self.isCanonical(values) else { return nil }
