@@ -181,7 +181,7 @@ extension Replica {
             throw ReplicaError(.temporary, "another tandem pulled into this replica meanwhile; import the bundle again")
         }
         if serverKey == nil { try write { db in try Setting.serverKey.write(bundle.publicKey, in: db) } }
-        try cacheConflicts(bundle.conflicts)
+        try conflicts.cache(bundle.conflicts)
         return page.items.count
     }
 }

@@ -204,7 +204,7 @@ public struct SyncEngine: Sendable {
             since = next
         }
         let conflicts = try api.conflicts(includeResolved: false)
-        try replica.cacheConflicts(conflicts)
+        try replica.conflicts.cache(conflicts)
         summary.conflicts = conflicts.count
         return summary
     }
@@ -219,7 +219,7 @@ public struct SyncEngine: Sendable {
     /// The conflicts on records the caller can see, from the server (and cached).
     public func conflicts(includeResolved: Bool) throws(ReplicaError) -> [ConflictInfo] {
         let conflicts = try api.conflicts(includeResolved: includeResolved)
-        try replica.cacheConflicts(conflicts)
+        try replica.conflicts.cache(conflicts)
         return conflicts
     }
 
@@ -245,13 +245,13 @@ public struct SyncEngine: Sendable {
 
     /// The conflict `id` names (a unique prefix will do), from the cache, else from the server.
     private func findConflict(_ id: String) throws(ReplicaError) -> ConflictInfo {
-        var full = try replica.conflictID(matching: id)
+        var full = try replica.conflicts.id(matching: id)
         if full == nil {
             _ = try conflicts(includeResolved: true)
-            full = try replica.conflictID(matching: id)
+            full = try replica.conflicts.id(matching: id)
         }
         guard let full,
-            let conflict = try replica.cachedConflicts(includeResolved: true).first(where: { $0.id == full })
+            let conflict = try replica.conflicts.cached(includeResolved: true).first(where: { $0.id == full })
         else { throw ReplicaError(.notFound, "no conflict with id \(id)") }
         return conflict
     }

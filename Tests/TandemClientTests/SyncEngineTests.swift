@@ -328,7 +328,7 @@ extension Replica {
         let summary = try secondEngine.sync()
         #expect(summary.conflicts == 1)
         #expect(try second.status().conflicts == 1)
-        let conflict = try #require(try second.cachedConflicts().first)
+        let conflict = try #require(try second.conflicts.cached().first)
         #expect(conflict.current == .string("2026-05-05") && conflict.incoming == .string("2026-05-06"))
 
         let resolved = try secondEngine.resolve(String(conflict.id.prefix(8)), value: "2026-05-07")

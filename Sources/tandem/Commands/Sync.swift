@@ -116,14 +116,14 @@ struct Conflicts: ParsableCommand {
             let opened = try replica.open()
             var conflicts: [ConflictInfo]
             if try opened.remote() == nil {
-                conflicts = try opened.cachedConflicts(includeResolved: all)
+                conflicts = try opened.conflicts.cached(includeResolved: all)
             } else {
                 do throws(ReplicaError) {
                     conflicts = try SyncEngine.connecting(opened, retry: .commandLine).conflicts(includeResolved: all)
                 } catch  where error.code == .unavailable {
                     let since = try opened.status().lastSync.map { " (last sync \($0))" } ?? ""
                     warn("\(error.message); showing the conflicts known locally\(since)")
-                    conflicts = try opened.cachedConflicts(includeResolved: all)
+                    conflicts = try opened.conflicts.cached(includeResolved: all)
                 }
             }
             emit(render(conflicts, as: output.format, names: try names(for: conflicts, in: opened, as: output.format)))
