@@ -53,7 +53,7 @@ public struct AuditEngine: Sendable {
     public static func connecting(_ replica: Replica, retry: SyncAPI.RetryPolicy = .init()) throws(ReplicaError)
         -> AuditEngine
     {
-        let remote = try replica.requireRemote()
+        let remote = try replica.remote.required()
         return AuditEngine(
             replica: replica,
             transport: try CurlTransport(

@@ -63,7 +63,7 @@ public struct SyncEngine: Sendable {
     public static func connecting(
         _ replica: Replica, configuration: CurlTransport.Configuration? = nil, retry: SyncAPI.RetryPolicy = .init()
     ) throws(ReplicaError) -> SyncEngine {
-        let remote = try replica.requireRemote()
+        let remote = try replica.remote.required()
         return SyncEngine(
             replica: replica,
             transport: try CurlTransport(
@@ -159,7 +159,7 @@ public struct SyncEngine: Sendable {
             let rejected = try replica.recordPushResults(results, for: batch, signed: changes, openings: openings)
             // The server does not know this device's key (its store was replaced, say): register
             // again before the next push.
-            if rejected.contains(where: { $0.reason == "signature" }) { try replica.forgetDeviceRegistration() }
+            if rejected.contains(where: { $0.reason == "signature" }) { try replica.remote.forgetDeviceRegistration() }
             summary.rejected += rejected
             summary.pushed += batch.count
             last = tail.seq
@@ -276,7 +276,7 @@ public struct SyncEngine: Sendable {
         let identity = try api.whoAmI()
         let schema = try api.schema()
         let replica = try Replica.create(at: path, schema: schema, clock: clock)
-        try replica.setRemote(remote, identity: identity)
+        try replica.remote.set(remote, identity: identity)
         let engine = SyncEngine(replica: replica, transport: transport, retry: retry)
         do {
             try engine.registerDevice()

@@ -24,7 +24,7 @@ final class ShiftedClock: Sendable {
 
     func replica(world: SyncWorld, clock: ShiftedClock) throws -> (replica: Replica, engine: SyncEngine) {
         let replica = try Replica.create(in: try DatabaseQueue(), schema: world.server.schema, clock: clock.clock)
-        try replica.setRemote(
+        try replica.remote.set(
             Remote(server: "http://fake", token: "t"), identity: WhoAmI(organisation: nil, role: .coordinator))
         return (replica, SyncEngine(replica: replica, transport: world.server.transport(as: SyncWorld.coordinator)))
     }

@@ -116,7 +116,7 @@ import Testing
         try replica.insert(into: "round", [.init("number", "2")])
         _ = try engine.sync()
         #expect(registrations(world.server) == 1)
-        #expect(try replica.deviceRegisteredServer() == "http://fake")
+        #expect(try replica.remote.deviceRegisteredServer() == "http://fake")
         #expect(world.server.devices[replica.device]?.publicKey == (try replica.devicePublicKey()))
 
         // `remote` to another server registers there at once, and only once.
@@ -124,7 +124,7 @@ import Testing
         let transport = other.transport(as: SyncWorld.coordinator)
         _ = try SyncEngine.connect(replica, to: Remote(server: "http://other", token: "t"), transport: transport)
         #expect(registrations(other) == 1)
-        #expect(try replica.deviceRegisteredServer() == "http://other")
+        #expect(try replica.remote.deviceRegisteredServer() == "http://other")
         try replica.insert(into: "round", [.init("number", "3")])
         _ = try SyncEngine(replica: replica, transport: transport).sync()
         #expect(registrations(other) == 1, "a push after `remote` does not register again")
@@ -159,7 +159,7 @@ import Testing
             transport: server.transport(as: Self.ministry))
         #expect(registrations(server) == 1)
         #expect(server.devices[replica.device]?.organisation == Self.ministry.organisation)
-        #expect(try replica.deviceRegisteredServer() == "http://fake")
+        #expect(try replica.remote.deviceRegisteredServer() == "http://fake")
     }
 
     @Test func anAuditorNeverRegisters() throws {
@@ -173,7 +173,7 @@ import Testing
             at: folder.path("auditor.sqlite"), remote: Remote(server: "http://fake", token: "t"),
             transport: server.transport(as: auditor))
         #expect(registrations(server) == 0)
-        #expect(try replica.deviceRegisteredServer() == nil)
+        #expect(try replica.remote.deviceRegisteredServer() == nil)
     }
 
     @Test func aDeviceHeldForAnotherOrganisationIsAClearErrorAndChangesNothing() throws {
@@ -189,7 +189,7 @@ import Testing
         #expect(error?.message.hasPrefix("the server already has device \(replica.device) registered") == true)
         let status = try replica.status()
         #expect(status.organisation == Self.ministry.organisation, "the old remote is kept")
-        #expect(try replica.remote()?.token == "a")
+        #expect(try replica.remote.current()?.token == "a")
     }
 
     /// The replica's private key, read from its settings as a test may.

@@ -12,7 +12,7 @@ import Testing
     ) throws -> Fixture {
         let fixture = try Fixture()
         try before(fixture)
-        try fixture.replica.setRemote(
+        try fixture.replica.remote.set(
             Remote(server: "http://fake", token: "t"),
             identity: WhoAmI(organisation: organisation?(fixture), role: role))
         return fixture

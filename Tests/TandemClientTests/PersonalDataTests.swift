@@ -18,7 +18,7 @@ import Testing
         let replica: Replica
         if let path {
             replica = try Replica.create(at: path, schema: world.server.schema)
-            try replica.setRemote(
+            try replica.remote.set(
                 Remote(server: "http://fake", token: "t"),
                 identity: WhoAmI(organisation: nil, role: .coordinator))
         } else {

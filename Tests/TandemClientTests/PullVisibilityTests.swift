@@ -46,7 +46,7 @@ import Testing
         pages: [PullResponse], organisation: String = "0193a1b2-c3d4-7e5f-8a6b-00000000000c"
     ) throws -> (Replica, SyncEngine) {
         let replica = try Replica.create(in: try DatabaseQueue())
-        try replica.setRemote(
+        try replica.remote.set(
             Remote(server: "http://fake", token: "t"), identity: WhoAmI(organisation: organisation, role: .member))
         return (replica, SyncEngine(replica: replica, transport: ScriptedServer(pages)))
     }

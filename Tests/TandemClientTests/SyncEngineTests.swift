@@ -17,7 +17,7 @@ struct SyncWorld {
         throws -> (replica: Replica, engine: SyncEngine)
     {
         let replica = try Replica.create(in: try DatabaseQueue(), schema: server.schema)
-        try replica.setRemote(
+        try replica.remote.set(
             Remote(server: "http://fake", token: "t"),
             identity: WhoAmI(organisation: author.organisation, role: author.role))
         let base = server.transport(as: author)
@@ -125,7 +125,7 @@ extension Replica {
         // A member may not create rounds: the server refuses, the replica drops the row. (The
         // replica would refuse it too, knowing its role: here it believes it is a coordinator, as
         // one whose token was downgraded since it last asked.)
-        try replica.setRemote(
+        try replica.remote.set(
             Remote(server: "http://fake", token: "t"), identity: WhoAmI(organisation: nil, role: .coordinator))
         let refused = try replica.insert(into: "round", [.init("number", "6")])
         let summary = try engine.sync()
@@ -151,7 +151,7 @@ extension Replica {
             return transport
         }
         // Believing it is a coordinator, the replica lets the edit through; the server refuses it.
-        try replica.setRemote(
+        try replica.remote.set(
             Remote(server: "http://fake", token: "t"), identity: WhoAmI(organisation: nil, role: .coordinator))
         try replica.insert(into: "round", [.init("number", "6")])
         losing?.loseNextAnswer(to: "/v1/push")
@@ -234,7 +234,7 @@ extension Replica {
         let (first, firstEngine) = try world.replica()
         let lagging = try Replica.create(
             in: try DatabaseQueue(), schema: world.server.schema, clock: ReplicaClock { 1_000 })
-        try lagging.setRemote(
+        try lagging.remote.set(
             Remote(server: "http://fake", token: "t"), identity: WhoAmI(organisation: nil, role: .coordinator))
         let laggingEngine = SyncEngine(replica: lagging, transport: world.server.transport(as: SyncWorld.coordinator))
         let round = try first.insert(into: "round", [.init("number", "5")])
