@@ -42,7 +42,7 @@ import Testing
         let opened = try Replica.open(at: path)
         let key = try opened.devicePublicKey()
         #expect(Signature.isPublicKey(key))
-        #expect(try opened.auditEntryCount() == 0)
+        #expect(try opened.audit.entryCount() == 0)
         #expect(try Replica.open(at: path).devicePublicKey() == key)
     }
 

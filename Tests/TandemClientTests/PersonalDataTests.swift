@@ -279,10 +279,10 @@ extension PersonalDataTests {
         }
         #expect(stored == history.lines, "each line stored as the hashed entry, without its values")
         #expect(try replica.count("SELECT count(*) FROM tandem_audit_value WHERE seq = ?", [insert]) == 2)
-        #expect(try replica.verifyAudit().failure == nil)
+        #expect(try replica.audit.verify().failure == nil)
         #expect(try replica.history(of: "person", id: Self.person).first?.fields["full_name"] == .string("Ana Zyxwvut"))
         var exported: [String] = []
-        try replica.exportAudit(as: .ndjson) { exported.append($0) }
+        try replica.audit.export(as: .ndjson) { exported.append($0) }
         #expect(exported.joined() == lines.map { $0 + "\n" }.joined(), "exported as served, values beside")
 
         let (name, email) = try #require(
@@ -299,7 +299,7 @@ extension PersonalDataTests {
                 sql: "UPDATE tandem_audit_value SET value = ? WHERE commitment = ?",
                 arguments: [#""Ana Zyxwvux""#, name])
         }
-        let altered = try replica.verifyAudit().failure
+        let altered = try replica.audit.verify().failure
         #expect(altered?.seq == insert, "\(String(describing: altered))")
         #expect(altered?.description.contains("does not match") == true, "\(String(describing: altered))")
         try replica.withDatabase { db in
@@ -307,7 +307,7 @@ extension PersonalDataTests {
                 sql: "UPDATE tandem_audit_value SET value = ? WHERE commitment = ?",
                 arguments: [#""Ana Zyxwvut""#, name])
         }
-        #expect(try replica.verifyAudit().failure == nil)
+        #expect(try replica.audit.verify().failure == nil)
         // Two salts swapped.
         try replica.withDatabase { db in
             try db.execute(
@@ -318,7 +318,7 @@ extension PersonalDataTests {
                     WHERE commitment IN (?1, ?2)
                     """, arguments: [name, email])
         }
-        #expect(try replica.verifyAudit().failure?.seq == insert)
+        #expect(try replica.audit.verify().failure?.seq == insert)
     }
 
     @Test func anErasureEntryPulledLeavesNoByteOfTheValuesInTheAuditStore() throws {
@@ -338,7 +338,7 @@ extension PersonalDataTests {
         server.serve(lines, checkpoint: history.checkpoint())
         _ = try AuditEngine(replica: replica, transport: server).pull()
         #expect(try replica.count("SELECT count(*) FROM tandem_audit_value") == 0)
-        #expect(try replica.verifyAudit().failure == nil, "the chain still verifies")
+        #expect(try replica.audit.verify().failure == nil, "the chain still verifies")
         let then = try replica.record(in: "person", id: Self.person, asOf: .seq(100))
         #expect(then["full_name"] == .null && then["organisation"] == .text(Self.organisation))
         for file in ["auditor.sqlite", "auditor.sqlite-wal", "auditor.sqlite-shm"] {
