@@ -177,7 +177,7 @@ extension Replica {
         try adopt(bundle.schema)
         var page = bundle.page
         page.next = bundle.next
-        guard try applyPullPage(page, since: cursor) else {
+        guard try pulls.apply(page, since: cursor) else {
             throw ReplicaError(.temporary, "another tandem pulled into this replica meanwhile; import the bundle again")
         }
         if serverKey == nil { try write { db in try Setting.serverKey.write(bundle.publicKey, in: db) } }

@@ -12,4 +12,25 @@ extension Replica {
     static func cursor(in db: Database) throws -> Int64 {
         try Setting.cursor.read(in: db).flatMap { Int64($0) } ?? 0
     }
+
+    /// Forgets what was pulled, keeping the rows that pending changes touch: every other record,
+    /// the server versions, the pulled history, the cursor (for `sync --resync`).
+    func forgetPulledState() throws(ReplicaError) {
+        try write { db in try forgetPulledState(in: db) }
+    }
+
+    func forgetPulledState(in db: Database) throws {
+        try freezeOutbox(in: db)
+        for table in schema.tables {
+            try db.execute(
+                sql: "DELETE FROM \(table.name.quotedIdentifier) WHERE id NOT IN (SELECT record_id FROM tandem_outbox)")
+        }
+        try db.execute(sql: "DELETE FROM tandem_record; DELETE FROM tandem_history")
+        try Setting.cursor.write("0", in: db)
+    }
+
+    /// Records the end of a successful sync.
+    func recordSync(at milliseconds: Int64) throws(ReplicaError) {
+        try write { db in try Setting.lastSync.write(Self.timestamp(milliseconds), in: db) }
+    }
 }

@@ -191,7 +191,7 @@ public struct SyncEngine: Sendable {
             if let version = page.schemaVersion, version > replica.schema.version { try replica.adopt(api.schema()) }
             let next = try SyncRules.nextPull(after: page, since: since)
             if let next { ahead = PageFetch(api: api, since: next, limit: pageSize) }
-            guard try replica.applyPullPage(page, since: since) else {
+            guard try replica.pulls.apply(page, since: since) else {
                 // Another process pulled meanwhile: carry on from where it got to.
                 _ = try? ahead?.wait()
                 ahead = nil
