@@ -18,7 +18,7 @@ func runBundleBenchmark(options: Options, scratch: URL) throws {
     let csv = scratch.appendingPathComponent("bundle.csv").path
     try Workload(rows: count, setup: setup).csv.write(toFile: csv, atomically: false, encoding: .utf8)
     var start = now()
-    _ = try setup.replica.importCSV(into: "exchange", from: csv)
+    _ = try setup.replica.editor.importCSV(into: "exchange", from: csv)
     say(padded("5 \(grouped(count)) pending exchange inserts (setup)", 58) + figure(now() - start) + " ms")
     try setup.replica.setOrganisation(setup.home)
     let carrier = scratch.appendingPathComponent("bundle-carrier.sqlite").path

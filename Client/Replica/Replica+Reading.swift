@@ -172,4 +172,8 @@ extension Replica {
             return value.json
         }
     }
+
+    func exists(_ id: String, in table: TableSchema, db: Database) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: sql(for: table).exists), arguments: [id]) ?? false
+    }
 }

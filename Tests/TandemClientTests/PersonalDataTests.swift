@@ -25,8 +25,9 @@ import Testing
             replica = try world.replica().replica
         }
         let engine = SyncEngine(replica: replica, transport: world.server.transport(as: SyncWorld.coordinator))
-        let ministry = try replica.insert(into: "organisation", [.init("name", "Ministry"), .init("sector", "public")])
-        let person = try replica.insert(
+        let ministry = try replica.editor.insert(
+            into: "organisation", [.init("name", "Ministry"), .init("sector", "public")])
+        let person = try replica.editor.insert(
             into: "person",
             [.init("organisation", ministry.id), .init("full_name", name), .init("email", email)])
         _ = try engine.sync()
@@ -86,7 +87,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let world = SyncWorld()
         let (replica, engine, person) = try Self.seeded(world, at: folder + "/member.sqlite")
-        try replica.update("person", id: person, [.init("title", "Zyxwvut Title")])
+        try replica.editor.update("person", id: person, [.init("title", "Zyxwvut Title")])
         _ = try engine.sync()
         // Entries from a server from before commitments: plain values in the pulled history (a
         // conflict's too) and in the changes kept as signed.
@@ -106,7 +107,7 @@ import Testing
         }
         #expect(try replica.count("SELECT count(*) FROM tandem_history WHERE fields LIKE '%Zyxwvut Old%'") == 2)
         // An edit made before the erasure is known here: pushed, refused `erased`, kept refused.
-        try replica.update("person", id: person, [.init("phone", "Zyxwvut 555")])
+        try replica.editor.update("person", id: person, [.init("phone", "Zyxwvut 555")])
 
         let (coordinator, coordinatorEngine) = try world.replica()
         _ = try coordinatorEngine.sync()
@@ -134,7 +135,7 @@ import Testing
     @Test func anErasedRecordTakesNoLocalEdit() throws {
         let world = SyncWorld()
         let (replica, engine, person) = try Self.seeded(world)
-        try replica.update("person", id: person, [.init("title", "Director")])
+        try replica.editor.update("person", id: person, [.init("title", "Director")])
         let (_, coordinatorEngine) = try world.replica()
         _ = try coordinatorEngine.sync()
         _ = try coordinatorEngine.erase("person", id: person)
@@ -153,9 +154,9 @@ import Testing
                 Issue.record("unexpected \(error)")
             }
         }
-        expectRefused { _ = try replica.update("person", id: person, [.init("full_name", "Back")]) }
-        expectRefused { try replica.delete(from: "person", id: person) }
-        expectRefused { _ = try replica.retryRejected(refused.changeID) }
+        expectRefused { _ = try replica.editor.update("person", id: person, [.init("full_name", "Back")]) }
+        expectRefused { try replica.editor.delete(from: "person", id: person) }
+        expectRefused { _ = try replica.editor.retryRejected(refused.changeID) }
         #expect(try replica.count("SELECT count(*) FROM tandem_outbox") == outbox)
         #expect(try replica.record(in: "person", id: person)["full_name"] == .null)
     }
@@ -197,7 +198,7 @@ import Testing
         // the coordinator's replica.
         let (offline, offlineEngine) = try world.replica(as: Author(organisation: organisation.id, role: .member))
         _ = try offlineEngine.pull()
-        let person = try offline.insert(
+        let person = try offline.editor.insert(
             into: "person", [.init("organisation", organisation.id), .init("full_name", "Zyxwvut Carried")])
         let file = try offline.outgoingBundle().file(signedWith: try offline.deviceKey())
         let bundle = try ChangeBundle(file: file)

@@ -89,7 +89,7 @@ import Testing
                 PullResponse(items: [departure], next: 9, more: false),
             ], organisation: Self.organisation)
         _ = try engine.pull()
-        _ = try replica.update("person", id: Self.person, [Assignment("title", "Dr")])
+        _ = try replica.editor.update("person", id: Self.person, [Assignment("title", "Dr")])
         #expect(try replica.status().pending == 1)
         _ = try engine.pull()
         #expect(try replica.records(in: "person").isEmpty, "an update does not make a row by itself")

@@ -90,7 +90,7 @@ import Testing
     @Test func initFromAServerCreatesTheReplicaAndPulls() throws {
         let server = FakeServer()
         let (source, engine) = try SyncWorld(server: server).replica()
-        try source.insert(into: "round", [.init("number", "5")])
+        try source.editor.insert(into: "round", [.init("number", "5")])
         _ = try engine.sync()
 
         let folder = try TemporaryDirectory()
