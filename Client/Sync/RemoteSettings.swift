@@ -133,6 +133,20 @@ public struct RemoteSettings: ReplicaPart {
     func forgetDeviceRegistration() throws(ReplicaError) {
         try write { db in try Setting.deviceRegistered.write(nil, in: db) }
     }
+
+    /// Records the organisation this replica works for, as a member's replica (`tandem init
+    /// --org`), so that its bundles carry its device's registration.
+    ///
+    /// - Throws: `usage` when `id` is not an organisation id (a UUID).
+    public func setOrganisation(_ id: String) throws(ReplicaError) {
+        guard Identifier.isUUID(id) else {
+            throw ReplicaError(.usage, "--org: expected an organisation id (tandem-server org add prints it)")
+        }
+        try write { db in
+            try Setting.organisation.write(id, in: db)
+            try Setting.role.write(Role.member.rawValue, in: db)
+        }
+    }
 }
 
 extension Replica {

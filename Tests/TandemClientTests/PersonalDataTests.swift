@@ -200,13 +200,13 @@ import Testing
         _ = try offlineEngine.pull()
         let person = try offline.editor.insert(
             into: "person", [.init("organisation", organisation.id), .init("full_name", "Zyxwvut Carried")])
-        let file = try offline.outgoingBundle().file(signedWith: try offline.deviceKey())
+        let file = try offline.bundles.outgoing().file(signedWith: try offline.deviceKey())
         let bundle = try ChangeBundle(file: file)
         #expect(bundle.changes.allSatisfy { !$0.json.serialized().contains("Zyxwvut") }, "only in the openings")
         #expect(bundle.values.count == 1 && bundle.values.mismatched.isEmpty)
         #expect(bundle.changes.allSatisfy { $0.fields["full_name"].flatMap(Commitment.hex(in:)) != nil })
 
-        _ = try carrier.queue(bundle)
+        _ = try carrier.bundles.queue(bundle)
         // The server registers the carried device only for a coordinator: it is one.
         let summary = try carrierEngine.sync()
         #expect(summary.carried == 1 && summary.carriedRejected == 0)
@@ -232,10 +232,10 @@ extension PersonalDataTests {
         let bundle = ChangeBundle(
             device: device, publicKey: key.publicKey, organisation: organisation.id, created: "2026-05-04T08:40:00Z",
             changes: [change])
-        #expect(try carrier.queue(bundle).queued == 1)
+        #expect(try carrier.bundles.queue(bundle).queued == 1)
         let summary = try carrierEngine.sync()
         #expect(summary.carried == 1 && summary.carriedRejected == 1)
-        #expect(try carrier.carriedCount() == 0)
+        #expect(try carrier.bundles.carriedCount() == 0)
         #expect(world.server.pushBodies.allSatisfy { !Self.contains("Zyxwvut Plain", in: $0) })
     }
 }

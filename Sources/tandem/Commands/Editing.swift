@@ -35,7 +35,7 @@ struct Init: ParsableCommand {
                     throw ReplicaError(.usage, "--org: expected an organisation id (tandem-server org add prints it)")
                 }
                 let created = try Replica.create(at: replica.path, clock: .commandLine)
-                if let org { try created.setOrganisation(org) }
+                if let org { try created.remote.setOrganisation(org) }
                 emit(
                     "Created replica \(replica.path) (schema \(created.schema.name) v\(created.schema.version), device \(created.device))"
                         + (org.map { " for organisation \($0)" } ?? "") + "\n")
