@@ -3,9 +3,10 @@ import TandemProtocol
 
 /// A part of a replica with one job — editing (``ReplicaEditor``), applying pulls
 /// (``PullApplier``), the conflict cache (``ConflictCache``), remote settings
-/// (``RemoteSettings``), the audit store (``AuditStore``), bundles (``BundleExchange``). The ``Replica`` owns the file, the
-/// schema and the device's identity and hands its parts out (`replica.editor`, `replica.pulls`,
-/// …); a part reaches the database through it, so every part writes through the one writer.
+/// (``RemoteSettings``), the audit store (``AuditStore``), bundles (``BundleExchange``). The
+/// ``Replica`` owns the file, the schema and the device's identity and hands its parts out
+/// (`replica.editor`, `replica.pulls`, …); a part reaches the database through it, so every part
+/// writes through the one writer.
 protocol ReplicaPart: Sendable {
     var replica: Replica { get }
 }
