@@ -18,12 +18,12 @@ func runBundleBenchmark(options: Options, scratch: URL) throws {
     let csv = scratch.appendingPathComponent("bundle.csv").path
     try Workload(rows: count, setup: setup).csv.write(toFile: csv, atomically: false, encoding: .utf8)
     var start = now()
-    _ = try setup.replica.importCSV(into: "exchange", from: csv)
+    _ = try setup.replica.editor.importCSV(into: "exchange", from: csv)
     say(padded("5 \(grouped(count)) pending exchange inserts (setup)", 58) + figure(now() - start) + " ms")
-    try setup.replica.setOrganisation(setup.home)
+    try setup.replica.remote.setOrganisation(setup.home)
     let carrier = scratch.appendingPathComponent("bundle-carrier.sqlite").path
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: carrier + suffix) }
-    try Replica.create(at: carrier).setOrganisation(setup.home)
+    try Replica.create(at: carrier).remote.setOrganisation(setup.home)
 
     let tandem = BinaryRunner.binaryDirectory.appendingPathComponent("tandem").path
     let file = scratch.appendingPathComponent("bundle.tandem").path
@@ -38,7 +38,7 @@ func runBundleBenchmark(options: Options, scratch: URL) throws {
     if imported.status != 0 { fail("tandem bundle import exited \(imported.status)") }
     let bundle = try ChangeBundle(file: bytes)
     count = bundle.changes.count  // the exchanges, and the four records they refer to
-    let queued = try Replica.open(at: carrier).carriedCount()
+    let queued = try Replica.open(at: carrier).bundles.carriedCount()
     if queued != count { fail("queued \(queued) changes, expected \(count)") }
 
     // Floors: gzip of the same text, and signing each change (the bundle's changes, unsigned).

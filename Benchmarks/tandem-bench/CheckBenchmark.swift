@@ -39,7 +39,7 @@ func runCheckBenchmark(options: Options, scratch: URL) throws {
     let workload = Workload(rows: options.rows, setup: setup)
     let csvPath = scratch.appendingPathComponent("check.csv").path
     try workload.csv.write(toFile: csvPath, atomically: false, encoding: .utf8)
-    _ = try replica.importCSV(into: "exchange", from: csvPath)
+    _ = try replica.editor.importCSV(into: "exchange", from: csvPath)
     let engine = try SyncEngine.connecting(replica)
     let synced = try engine.sync()
     guard synced.rejected.isEmpty else { fail("check: \(synced.rejected.count) changes rejected") }

@@ -61,12 +61,12 @@ func runSyncBenchmark(options: Options, scratch: URL) throws {
     let personsPath = scratch.appendingPathComponent("persons.csv").path
     try ("organisation,full_name\n" + (0..<1000).map { "\(setup.home),Employee \($0)\n" }.joined())
         .write(toFile: personsPath, atomically: false, encoding: .utf8)
-    _ = try writer.importCSV(into: "person", from: personsPath)
+    _ = try writer.editor.importCSV(into: "person", from: personsPath)
     let persons = try writer.records(in: "person").map(\.id)
     let workload = Workload(rows: options.rows, setup: setup, persons: persons)
     let csvPath = scratch.appendingPathComponent("sync.csv").path
     try workload.csv.write(toFile: csvPath, atomically: false, encoding: .utf8)
-    _ = try writer.importCSV(into: "exchange", from: csvPath)
+    _ = try writer.editor.importCSV(into: "exchange", from: csvPath)
     let engine = try SyncEngine.connecting(writer)
 
     var start = now()

@@ -140,10 +140,11 @@ struct Setup {
     init(replica: Replica, path: String) throws {
         self.path = path
         self.replica = replica
-        round = try replica.insert(into: "round", [Assignment("number", "5")]).id
-        home = try replica.insert(into: "organisation", [.init("name", "Ministry"), .init("sector", "public")]).id
-        host = try replica.insert(into: "organisation", [.init("name", "Kovina"), .init("sector", "private")]).id
-        person = try replica.insert(into: "person", [.init("organisation", home), .init("full_name", "Ana")]).id
+        round = try replica.editor.insert(into: "round", [Assignment("number", "5")]).id
+        home = try replica.editor.insert(into: "organisation", [.init("name", "Ministry"), .init("sector", "public")])
+            .id
+        host = try replica.editor.insert(into: "organisation", [.init("name", "Kovina"), .init("sector", "private")]).id
+        person = try replica.editor.insert(into: "person", [.init("organisation", home), .init("full_name", "Ana")]).id
     }
 }
 
@@ -299,7 +300,7 @@ func runImportBenchmark() throws {
         var rawTime = 0.0
         let measureReplica = {
             let start = now()
-            let count = try setup.replica.importCSV(into: "exchange", from: csvPath)
+            let count = try setup.replica.editor.importCSV(into: "exchange", from: csvPath)
             replicaTime = now() - start
             if count != options.rows { fail("imported \(count) rows, expected \(options.rows)") }
         }

@@ -11,7 +11,7 @@ public import TandemProtocol
 /// time. Every new line must be the next seq and carry the previous entry's hash as `prev_hash`;
 /// otherwise nothing of its page is stored and the pull fails (`invalidData`, 65) with a message
 /// that starts "history does not extend". The lines are stored as sent, even when their content
-/// is wrong: `tandem audit verify` (``Replica/verifyAudit(batchSize:)``) names what is wrong.
+/// is wrong: `tandem audit verify` (``AuditStore/verify(batchSize:)``) names what is wrong.
 ///
 /// ```swift
 /// let summary = try AuditEngine.connecting(replica).pull()
@@ -53,7 +53,7 @@ public struct AuditEngine: Sendable {
     public static func connecting(_ replica: Replica, retry: SyncAPI.RetryPolicy = .init()) throws(ReplicaError)
         -> AuditEngine
     {
-        let remote = try replica.requireRemote()
+        let remote = try replica.remote.required()
         return AuditEngine(
             replica: replica,
             transport: try CurlTransport(
@@ -71,11 +71,11 @@ public struct AuditEngine: Sendable {
     public func pull(progress: (_ entries: Int, _ seq: Int64) -> Void = { _, _ in }) throws(ReplicaError) -> Summary {
         // The newest checkpoint kept is presented first: a server whose store went back learns
         // it at once and reports it (docs/operations.md); this pull then fails on it below.
-        if let kept = try replica.read({ db in try Replica.auditCheckpoints(in: db) }).last {
+        if let kept = try replica.read({ db in try AuditStore.checkpoints(in: db) }).last {
             _ = try api.checkpoint(CheckpointQuery(presenting: kept))
         }
         let checkpoint = try api.checkpoint()
-        let start = try replica.auditHead()
+        let start = try replica.audit.head()
         var head = start
         var summary = Summary(checkpoint: checkpoint)
         var ahead: HistoryFetch?
@@ -96,11 +96,11 @@ public struct AuditEngine: Sendable {
             if lines.count >= pageSize, let last = rows.last {
                 ahead = HistoryFetch(api: api, since: last.seq, limit: pageSize)
             }
-            guard try replica.appendAuditEntries(rows, after: head.seq) else {
+            guard try replica.audit.append(rows, after: head.seq) else {
                 // Another process pulled meanwhile: carry on from where it got to.
                 ahead?.wait()
                 ahead = nil
-                head = try replica.auditHead()
+                head = try replica.audit.head()
                 continue
             }
             if summary.first == nil { summary.first = rows.first?.seq }
@@ -112,7 +112,7 @@ public struct AuditEngine: Sendable {
         }
         summary.head = head.seq
         try check(checkpoint, heldBefore: start.seq, head: head.seq)
-        try replica.keepAuditCheckpoint(checkpoint)
+        try replica.audit.keep(checkpoint)
         return summary
     }
 
@@ -120,8 +120,8 @@ public struct AuditEngine: Sendable {
     /// `head`).
     static func rows(
         _ lines: [ArraySlice<UInt8>], after head: (seq: Int64, hash: String)
-    ) throws(ReplicaError) -> [Replica.AuditRow] {
-        var rows: [Replica.AuditRow] = []
+    ) throws(ReplicaError) -> [AuditStore.Entry] {
+        var rows: [AuditStore.Entry] = []
         rows.reserveCapacity(lines.count)
         var previous = head
         for line in lines {
@@ -163,7 +163,7 @@ public struct AuditEngine: Sendable {
                 throw ReplicaError(
                     .invalidData, "history entry \(entry.seq) is malformed (no table or record_id, or not UTF-8)")
             }
-            var row = Replica.AuditRow(seq: entry.seq, line: text, hash: entry.hash, table: table, recordID: recordID)
+            var row = AuditStore.Entry(seq: entry.seq, line: text, hash: entry.hash, table: table, recordID: recordID)
             row.isErasure = entry.change["op"] == .string(Operation.erase.rawValue)
             if let values = json[LogEntry.valuesMember] {
                 // The openings beside the entry (SPEC §8) are kept apart; the line is kept as the
@@ -217,11 +217,11 @@ public struct AuditEngine: Sendable {
     /// The row of a line in RFC 8785 form that is an entry (``EntryScan``), with its seq and
     /// prev_hash; nil for any other line, which the general path reads and judges.
     private static func scannedRow(_ line: UnsafeBufferPointer<UInt8>) -> (
-        row: Replica.AuditRow, seq: Int64, prevHash: String
+        row: AuditStore.Entry, seq: Int64, prevHash: String
     )? {
         guard let scan = EntryScan(line) else { return nil }
         func text(_ range: Range<Int>) -> String { String(decoding: line[range], as: UTF8.self) }
-        let row = Replica.AuditRow(
+        let row = AuditStore.Entry(
             seq: scan.seq, line: String(decoding: line, as: UTF8.self), hash: text(scan.hash),
             table: text(scan.table), recordID: text(scan.recordID))
         return (row, scan.seq, text(scan.prevHash))
@@ -237,9 +237,9 @@ public struct AuditEngine: Sendable {
         }
         let (serverKey, kept, hash) = try replica.read { db in
             (
-                try Replica.auditServerKey(in: db),
+                try AuditStore.serverKey(in: db),
                 try Int64.fetchOne(db, sql: "SELECT max(seq) FROM tandem_audit_checkpoint"),
-                try Replica.auditHash(at: seq, in: db)
+                try AuditStore.hash(at: seq, in: db)
             )
         }
         if let serverKey, checkpoint.publicKey != serverKey {

@@ -92,14 +92,10 @@ struct RecordReplay {
 
     private mutating func insert(_ event: RecordEvent) {
         guard fields == nil, deletedAt == nil else { return }
-        var values: [String: JSONValue] = [:]
-        for (name, raw) in event.fields { values[name] = normalized(raw, field: name) }
-        for (field, value) in zip(table.fields, table.defaultValues)
-        where !value.isNull && (values[field.name] ?? .null) == .null {
-            values[field.name] = value.json
-        }
+        var incoming: [String: JSONValue] = [:]
+        for (name, raw) in event.fields { incoming[name] = normalized(raw, field: name) }
         version = event.outcome.version ?? 1
-        fields = values.filter { $0.value != .null }.mapValues {
+        fields = Merge.insertedValues(incoming, in: table).mapValues {
             Stamp(value: $0, version: version, author: event.author, hlc: event.hlc)
         }
     }
@@ -120,11 +116,13 @@ struct RecordReplay {
                 let rule = (try? table.field(named: name))?.rule ?? .lww
                 if existing.value == incoming {
                     // The same value twice: the field keeps the stamp its rule ranks first.
-                    if let old = existing.hlc, let new = event.hlc, rule == .firstWins ? old <= new : old >= new {
+                    if let old = existing.hlc, let new = event.hlc,
+                        Merge.keepsExistingStamp(rule: rule, existing: old, incoming: new)
+                    {
                         stamp = existing
                     }
                 } else if rule == .union {
-                    stamp.value = Self.union(existing.value, incoming)
+                    stamp.value = Merge.union(existing.value, incoming)
                 }
             }
             current[name] = stamp
@@ -133,11 +131,12 @@ struct RecordReplay {
         version = newVersion
     }
 
-    /// Whether the field was set, after the change's base, by someone else (Merge's test).
+    /// Whether the field was set, after the change's base, by someone else (Merge's test). An
+    /// entry without a base: any earlier version when the change did not apply cleanly, none
+    /// when it did.
     private func isConcurrent(_ existing: Stamp, _ event: RecordEvent) -> Bool {
-        guard existing.author != event.author else { return false }
-        if let base = event.baseVersion { return existing.version > base }
-        return event.outcome.status != .applied
+        let base = event.baseVersion ?? (event.outcome.status == .applied ? .max : .min)
+        return Merge.isConcurrent(fieldSetAt: existing.version, by: existing.author, base: base, changeBy: event.author)
     }
 
     /// A value in the form the merge stores it (sets sorted, timestamps in `Z`, "" as NULL).
@@ -146,15 +145,5 @@ struct RecordReplay {
             let parsed = try? FieldValue(json: value, for: field, in: table.name)
         else { return value }
         return parsed.json
-    }
-
-    static func union(_ lhs: JSONValue, _ rhs: JSONValue) -> JSONValue {
-        var members = Set<String>()
-        for value in [lhs, rhs] {
-            if case let .array(items) = value {
-                for case let .string(member) in items { members.insert(member) }
-            }
-        }
-        return members.isEmpty ? .null : .array(members.sorted().map(JSONValue.string))
     }
 }

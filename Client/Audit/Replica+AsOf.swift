@@ -20,7 +20,7 @@ extension Replica {
         let table = try table(tableName)
         return try read { db in
             let id = try Self.resolveHistoryID(id, in: table, db: db)
-            let events = try Self.recordEvents(of: id, in: table.name, db: db)
+            let events = try AuditStore.recordEvents(of: id, in: table.name, db: db)
             guard let first = events.first else {
                 throw ReplicaError(
                     .notFound,

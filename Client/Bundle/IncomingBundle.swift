@@ -8,7 +8,7 @@ import TandemProtocol
 ///
 /// ```swift
 /// let bundle = try IncomingBundle(frame: frame)
-/// try replica.apply(bundle)   // like a pull; refuses a bundle for another organisation, or older
+/// try replica.bundles.apply(bundle)   // like a pull; refuses a bundle for another organisation, or older
 /// ```
 public struct IncomingBundle: Sendable {
     /// The organisation it was made for.

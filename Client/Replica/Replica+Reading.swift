@@ -155,4 +155,25 @@ extension Replica {
             throw ReplicaError(.usage, "\(label): id prefix \"\(text)\" is ambiguous (\(shown))")
         }
     }
+
+    /// A value for `table.field` given as command-line text, as wire JSON (refs may be prefixes).
+    ///
+    /// - Throws: `invalidData` naming table and field; `notFound` for an unknown table or field.
+    public func wireValue(parsing text: String, table tableName: String, field fieldName: String) throws(ReplicaError)
+        -> JSONValue
+    {
+        let table = try table(tableName)
+        return try read { db in
+            let field = try table.field(named: fieldName)
+            let value = try FieldValue(parsing: text, for: field, in: table.name)
+            if field.type == .ref, let reference = value.text, let target = field.references {
+                return .string(try Self.resolve(reference, in: try schema.table(named: target), db: db))
+            }
+            return value.json
+        }
+    }
+
+    func exists(_ id: String, in table: TableSchema, db: Database) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: sql(for: table).exists), arguments: [id]) ?? false
+    }
 }

@@ -6,11 +6,16 @@ public import TandemProtocol
 /// table, plus Tandem's bookkeeping (`tandem_*` tables): settings, the outbox of changes not yet
 /// pushed, the server versions of records.
 ///
-/// Every edit writes its row and its outbox entry in one transaction, so no crash separates them.
+/// The replica owns the file, its writer, the schema in force and the device's identity, and
+/// reads records itself; each other job is a part it hands out (``ReplicaPart``):
+/// ``editor`` edits records (every edit writes its row and its outbox entry in one transaction,
+/// so no crash separates them), ``pulls`` applies pulled pages, ``conflicts`` is the conflict
+/// cache, ``remote`` the server settings and ``audit`` the audit store.
 ///
 /// ```swift
 /// let replica = try Replica.create(at: path, schema: .partnership)
-/// let round = try replica.insert(into: "round", [Assignment("number", "5")])
+/// let round = try replica.editor.insert(into: "round", [Assignment("number", "5")])
+/// let same = try replica.record(in: "round", id: round.id)
 /// ```
 public final class Replica: @unchecked Sendable {
     /// The file, or nil for an in-memory replica.

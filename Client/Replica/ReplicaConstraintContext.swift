@@ -42,37 +42,3 @@ struct ReplicaConstraintContext: ConstraintContext {
         }
     }
 }
-
-extension Replica {
-    /// Checks the table's constraints for a record with these values (`before`: what it held, nil
-    /// for a new one), and — for a change — those of the records referring to it, as the server
-    /// will at merge; the one line names the rule and the record.
-    ///
-    /// - Throws: `invalidData` (`tandem: challenge.round: at most 5 …`).
-    func checkConstraints(
-        id: String, _ values: [FieldValue], before: [String: FieldValue]?, in table: TableSchema, db: Database
-    ) throws {
-        let context = ReplicaConstraintContext(replica: self, db: db)
-        let json = Self.values(values, of: table).mapValues(\.json)
-        let previous = before?.mapValues(\.json)
-        if let broken = Constraint.violation(of: table, by: json, before: previous, id: id, context: context) {
-            // Name the record: the group that is full, or the record being changed.
-            let place =
-                if broken.kind == .limit, case let .string(group)? = json[broken.field.field] {
-                    " (\(broken.field.field) \(group) has \(broken.max ?? 0) already)"
-                } else if previous != nil {
-                    " (\(table.name) \(id))"
-                } else {
-                    ""
-                }
-            throw ReplicaError(.invalidData, "\(table.name).\(broken.field.field): \(broken)\(place)")
-        }
-        guard let previous,
-            let broken = Constraint.violationByReferrers(
-                ofChangeTo: json, before: previous, id: id, in: table, schema: schema, context: context)
-        else { return }
-        let field = broken.reason.field ?? "record"
-        throw ReplicaError(
-            .invalidData, "\(table.name).\(field): \(broken.table) \(broken.id) would break \(broken.constraint)")
-    }
-}

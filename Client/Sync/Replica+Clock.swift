@@ -72,3 +72,10 @@ struct EditClock {
         return hlc
     }
 }
+
+extension Replica {
+    /// The replica's clock, read from its settings.
+    func currentHLC(in db: Database) throws -> HLC {
+        try Setting.hlc.read(in: db).flatMap(HLC.init) ?? HLC(milliseconds: 0, counter: 0, device: device)
+    }
+}

@@ -49,7 +49,7 @@ extension Replica {
         let table = try table(tableName)
         return try read { db in
             let id = try Self.resolveHistoryID(id, in: table, db: db)
-            var entries = try Self.recordEvents(of: id, in: table.name, db: db).map { event in
+            var entries = try AuditStore.recordEvents(of: id, in: table.name, db: db).map { event in
                 HistoryEntry(
                     seq: event.seq, version: event.outcome.version, time: event.time,
                     organisation: event.author.organisation, role: event.author.role.rawValue, op: event.op,

@@ -1,7 +1,7 @@
 import TandemProtocol
 
 extension SyncEngine {
-    /// Sends the changes imported from other replicas' bundles (``Replica/queue(_:)``), as their
+    /// Sends the changes imported from other replicas' bundles (``BundleExchange/queue(_:)``), as their
     /// devices signed them, in batches, each with the device registrations their bundles carry
     /// (the server registers those only for a coordinator's token); each batch leaves the queue
     /// once answered. The server judges each change as its device's organisation's and answers
@@ -16,7 +16,7 @@ extension SyncEngine {
         var rejected = 0
         var last: Int64 = 0
         while true {
-            let batch = try replica.carriedChanges(after: last, limit: batchSize)
+            let batch = try replica.bundles.carriedChanges(after: last, limit: batchSize)
             guard let tail = batch.seqs.last else { break }
             let changes = batch.changes.filter { !replica.holdsPlainPersonalValue($0) }
             rejected += batch.changes.count - changes.count
@@ -25,7 +25,7 @@ extension SyncEngine {
                     changes, carrying: batch.devices, values: try replica.openings(for: changes))
                 rejected += results.filter { SyncRules.disposition(of: $0) != .accepted }.count
             }
-            try replica.forgetCarried(batch.seqs)
+            try replica.bundles.forgetCarried(batch.seqs)
             sent += batch.changes.count
             last = tail
         }

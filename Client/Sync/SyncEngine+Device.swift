@@ -12,9 +12,9 @@ extension SyncEngine {
     ///   or for another organisation; the transport's and the server's errors.
     @discardableResult
     public func registerDevice() throws(ReplicaError) -> Bool {
-        guard let server = try replica.serverNeedingRegistration() else { return false }
+        guard let server = try replica.remote.serverNeedingRegistration() else { return false }
         try api.registerDevice(replica.device, publicKey: try replica.devicePublicKey())
-        try replica.recordDeviceRegistration(server: server)
+        try replica.remote.recordDeviceRegistration(server: server)
         return true
     }
 
@@ -24,7 +24,7 @@ extension SyncEngine {
     /// stores the server, the token and the identity. Nothing changes when any of it fails.
     ///
     /// - Returns: who the token is, and whether the next sync pulls everything again
-    ///   (``Replica/setRemote(_:identity:isDeviceRegistered:)``).
+    ///   (``RemoteSettings/set(_:identity:isDeviceRegistered:)``).
     public static func connect(
         _ replica: Replica, to remote: Remote, transport: any SyncTransport, retry: SyncAPI.RetryPolicy = .init()
     ) throws(ReplicaError) -> (identity: WhoAmI, isReset: Bool) {
@@ -32,7 +32,7 @@ extension SyncEngine {
         let identity = try api.whoAmI()
         let isRegistered = identity.role != .auditor
         if isRegistered { try api.registerDevice(replica.device, publicKey: try replica.devicePublicKey()) }
-        let isReset = try replica.setRemote(remote, identity: identity, isDeviceRegistered: isRegistered)
+        let isReset = try replica.remote.set(remote, identity: identity, isDeviceRegistered: isRegistered)
         return (identity, isReset)
     }
 }

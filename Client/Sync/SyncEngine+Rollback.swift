@@ -104,7 +104,7 @@ extension SyncEngine {
     ) {
         guard !changes.isEmpty else { return (0, []) }
         let changes = try sealedForHandBack(changes)
-        try replica.forgetDeviceRegistration()
+        try replica.remote.forgetDeviceRegistration()
         try registerDevice()
         var covered = Set<String>()
         var handedBack = 0

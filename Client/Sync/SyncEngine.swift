@@ -63,7 +63,7 @@ public struct SyncEngine: Sendable {
     public static func connecting(
         _ replica: Replica, configuration: CurlTransport.Configuration? = nil, retry: SyncAPI.RetryPolicy = .init()
     ) throws(ReplicaError) -> SyncEngine {
-        let remote = try replica.requireRemote()
+        let remote = try replica.remote.required()
         return SyncEngine(
             replica: replica,
             transport: try CurlTransport(
@@ -159,7 +159,7 @@ public struct SyncEngine: Sendable {
             let rejected = try replica.recordPushResults(results, for: batch, signed: changes, openings: openings)
             // The server does not know this device's key (its store was replaced, say): register
             // again before the next push.
-            if rejected.contains(where: { $0.reason == .signature }) { try replica.forgetDeviceRegistration() }
+            if rejected.contains(where: { $0.reason == .signature }) { try replica.remote.forgetDeviceRegistration() }
             summary.rejected += rejected
             summary.pushed += batch.count
             last = tail.seq
@@ -191,7 +191,7 @@ public struct SyncEngine: Sendable {
             if let version = page.schemaVersion, version > replica.schema.version { try replica.adopt(api.schema()) }
             let next = try SyncRules.nextPull(after: page, since: since)
             if let next { ahead = PageFetch(api: api, since: next, limit: pageSize) }
-            guard try replica.applyPullPage(page, since: since) else {
+            guard try replica.pulls.apply(page, since: since) else {
                 // Another process pulled meanwhile: carry on from where it got to.
                 _ = try? ahead?.wait()
                 ahead = nil
@@ -204,7 +204,7 @@ public struct SyncEngine: Sendable {
             since = next
         }
         let conflicts = try api.conflicts(includeResolved: false)
-        try replica.cacheConflicts(conflicts)
+        try replica.conflicts.cache(conflicts)
         summary.conflicts = conflicts.count
         return summary
     }
@@ -219,7 +219,7 @@ public struct SyncEngine: Sendable {
     /// The conflicts on records the caller can see, from the server (and cached).
     public func conflicts(includeResolved: Bool) throws(ReplicaError) -> [ConflictInfo] {
         let conflicts = try api.conflicts(includeResolved: includeResolved)
-        try replica.cacheConflicts(conflicts)
+        try replica.conflicts.cache(conflicts)
         return conflicts
     }
 
@@ -245,13 +245,13 @@ public struct SyncEngine: Sendable {
 
     /// The conflict `id` names (a unique prefix will do), from the cache, else from the server.
     private func findConflict(_ id: String) throws(ReplicaError) -> ConflictInfo {
-        var full = try replica.conflictID(matching: id)
+        var full = try replica.conflicts.id(matching: id)
         if full == nil {
             _ = try conflicts(includeResolved: true)
-            full = try replica.conflictID(matching: id)
+            full = try replica.conflicts.id(matching: id)
         }
         guard let full,
-            let conflict = try replica.cachedConflicts(includeResolved: true).first(where: { $0.id == full })
+            let conflict = try replica.conflicts.cached(includeResolved: true).first(where: { $0.id == full })
         else { throw ReplicaError(.notFound, "no conflict with id \(id)") }
         return conflict
     }
@@ -276,7 +276,7 @@ public struct SyncEngine: Sendable {
         let identity = try api.whoAmI()
         let schema = try api.schema()
         let replica = try Replica.create(at: path, schema: schema, clock: clock)
-        try replica.setRemote(remote, identity: identity)
+        try replica.remote.set(remote, identity: identity)
         let engine = SyncEngine(replica: replica, transport: transport, retry: retry)
         do {
             try engine.registerDevice()

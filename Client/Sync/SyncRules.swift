@@ -3,7 +3,7 @@ package import TandemProtocol
 /// The sync engine's decisions, as pure functions of what the replica holds and what the server
 /// answered: what a push result means for its outbox entry, where the pull cursor must go, and
 /// what a record looks like locally once the user's pending changes are laid over the server's
-/// state (the rebase). ``SyncEngine`` and the `Replica+Push`/`Replica+Pull` extensions carry
+/// state (the rebase). ``SyncEngine``, `Replica+Push` and ``PullApplier`` carry
 /// them out; tests check them without a database or a network.
 package enum SyncRules {
     /// What a push result does to the change it answers.

@@ -72,12 +72,7 @@ public struct Merge: Sendable {
             return .rejected(current.isDeleted ? .deleted : .exists, version: current.version)
         }
         guard change.baseVersion == 0 else { return .rejected(.insertBaseVersion) }
-        var values = incoming
-        for (field, value) in zip(table.fields, table.defaultValues)
-        where !value.isNull && (values[field.name] ?? .null) == .null {
-            values[field.name] = value.json
-        }
-        values = values.filter { $0.value != .null }
+        let values = Self.insertedValues(incoming, in: table)
         guard Access.mayWrite(author, table: table, id: change.recordID, before: nil, after: values) else {
             return .rejected(.notPermitted)
         }
@@ -118,14 +113,15 @@ public struct Merge: Sendable {
             let value = incoming[name] ?? .null
             let field = (try? table.field(named: name)) ?? FieldSchema(name: name, type: .text)
             let existing = current.fields[name]
-            let isConcurrent = existing.map { $0.version > change.baseVersion && $0.author != author } ?? false
+            let isConcurrent =
+                existing.map {
+                    Self.isConcurrent(fieldSetAt: $0.version, by: $0.author, base: change.baseVersion, changeBy: author)
+                } ?? false
             if isConcurrent, let existing, existing.value == value {
-                // The same value written twice is no conflict. The field keeps the stamp its rule
-                // ranks first (the higher HLC; the lower for first-wins), so that a third edit is
-                // settled the same whatever order the three arrive in.
+                // The same value written twice is no conflict; the field keeps the stamp its rule
+                // ranks first.
                 applied.append(name)
-                let keepsExisting = field.rule == .firstWins ? existing.hlc <= change.hlc : existing.hlc >= change.hlc
-                if !keepsExisting {
+                if !Self.keepsExistingStamp(rule: field.rule, existing: existing.hlc, incoming: change.hlc) {
                     state.fields[name] = RecordState.Field(
                         value: value, version: version, changeID: change.changeID, hlc: change.hlc, author: author)
                 }
@@ -191,7 +187,9 @@ public struct Merge: Sendable {
         guard Access.mayWrite(author, table: table, id: current.id, before: current.values, after: nil) else {
             return .rejected(.notPermitted, version: current.version)
         }
-        let updatedSince = current.fields.values.contains { $0.version > change.baseVersion && $0.author != author }
+        let updatedSince = current.fields.values.contains {
+            Self.isConcurrent(fieldSetAt: $0.version, by: $0.author, base: change.baseVersion, changeBy: author)
+        }
         if table.deleteRule == .updateWins, updatedSince { return .rejected(.updated, version: current.version) }
         if context.isReferenced(table: table.name, id: current.id) {
             return .rejected(.referenced, version: current.version)
@@ -282,13 +280,7 @@ public struct Merge: Sendable {
             if order == 0 { return newerWins }
             return (order > 0) == (field.rule == .max) ? .incoming : .existing
         case .union:
-            var members = Set<String>()
-            for value in [incoming, existing.value] {
-                if case let .array(items) = value {
-                    for case let .string(member) in items { members.insert(member) }
-                }
-            }
-            return .merged(members.isEmpty ? .null : .array(members.sorted().map(JSONValue.string)))
+            return .merged(Self.union(incoming, existing.value))
         case .manual:
             return .held
         }

@@ -116,7 +116,7 @@ struct Scenario {
         // everyone syncs, so that the random edits below meet on shared records.
         let coordinatorActor = actors[0]
         // Round 5's window (SPEC §2): exchanges must run inside it (the scenario's dates are in May and June).
-        let round = try coordinatorActor.replica.insert(
+        let round = try coordinatorActor.replica.editor.insert(
             into: "round",
             [
                 Assignment("number", "5"), Assignment("status", "open"), Assignment("opens_on", "2026-04-15"),
@@ -127,16 +127,16 @@ struct Scenario {
             _ = try await offPool { try actor.engine.sync() }
             let home = organisations[index].id
             let host = organisations[(index + 1) % organisations.count].id
-            let person = try actor.replica.insert(
+            let person = try actor.replica.editor.insert(
                 into: "person", [Assignment("organisation", home), Assignment("full_name", "Employee \(index)")])
             // Reference data publishes the employee's id to every member (docs/security.md).
-            try actor.replica.insert(
+            try actor.replica.editor.insert(
                 into: "practice",
                 [
                     Assignment("organisation", home), Assignment("title", "Practice \(index)"),
                     Assignment("contact", person.id),
                 ])
-            try actor.replica.insert(
+            try actor.replica.editor.insert(
                 into: "exchange",
                 [
                     Assignment("round", round.id), Assignment("person", person.id), Assignment("home", home),
@@ -150,7 +150,7 @@ struct Scenario {
         // and the proposers, race for the fifth place (SPEC §2: at most five a round).
         if let mentor = try coordinatorActor.replica.records(in: "person").first {
             for index in 0..<4 {
-                try coordinatorActor.replica.insert(
+                try coordinatorActor.replica.editor.insert(
                     into: "challenge",
                     [
                         Assignment("round", round.id), Assignment("title", "Selected \(index)"),
@@ -451,9 +451,9 @@ struct Scenario {
             ]
             if random.next() % 3 == 0 { fields.append(Assignment("status", "selected")) }
             if let mentor, random.next() % 4 != 0 { fields.append(Assignment("mentor", mentor.id)) }
-            try actor.replica.insert(into: "challenge", fields)
+            try actor.replica.editor.insert(into: "challenge", fields)
         case 0:
-            try actor.replica.insert(
+            try actor.replica.editor.insert(
                 into: "person", [Assignment("organisation", home), Assignment("full_name", "P\(random.next() % 1000)")])
         case 1:
             guard let round = try actor.replica.records(in: "round").first,
@@ -462,7 +462,7 @@ struct Scenario {
             else { return 0 }
             let host = pick(organisations, &random)!
             let starts = date(&random)
-            try actor.replica.insert(
+            try actor.replica.editor.insert(
                 into: "exchange",
                 [
                     Assignment("round", round.id), Assignment("person", person.id), Assignment("home", home),
@@ -470,7 +470,7 @@ struct Scenario {
                 ])
         default:
             let tags = ["climate", "digital", "health", "roads"].filter { _ in random.next() % 2 == 0 }
-            try actor.replica.insert(
+            try actor.replica.editor.insert(
                 into: "practice",
                 [
                     Assignment("organisation", home), Assignment("title", "T\(random.next() % 100)"),
@@ -511,7 +511,7 @@ struct Scenario {
                 let mentor = pick(
                     try actor.replica.records(in: "person", where: [Assignment("organisation", proposer)]), &random)
             {
-                try actor.replica.update("challenge", id: record.id, [Assignment("mentor", mentor.id)])
+                try actor.replica.editor.update("challenge", id: record.id, [Assignment("mentor", mentor.id)])
             }
             assignment = Assignment("status", status)
         default:
@@ -521,7 +521,7 @@ struct Scenario {
                     "tags", ["a", "b", "c", "d"].filter { _ in random.next() % 2 == 0 }.joined(separator: ";"))
                 : Assignment("summary", "s\(random.next() % 1000)")
         }
-        try actor.replica.update(table, id: record.id, [assignment])
+        try actor.replica.editor.update(table, id: record.id, [assignment])
         return 1
     }
 
@@ -564,7 +564,7 @@ struct Scenario {
     static func removeRecord(by actor: Actor, random: inout SeededGenerator) throws -> Int {
         let table = pick(["exchange", "practice", "person"], &random)!
         guard let record = pick(try owned(by: actor, table), &random) else { return 0 }
-        try actor.replica.delete(from: table, id: record.id)
+        try actor.replica.editor.delete(from: table, id: record.id)
         return 1
     }
 }

@@ -235,7 +235,7 @@ import Testing
         try world.restore("backup")
         // The sync notices, then loses the server while handing back.
         let replica = try Replica.open(at: world.db("a"))
-        let remote = try #require(try replica.remote())
+        let remote = try #require(try replica.remote.current())
         let transport = FailingPush(base: try CurlTransport(server: remote.server, token: remote.token))
         #expect(throws: ReplicaError.self) { try SyncEngine(replica: replica, transport: transport).sync() }
         let table = try world.ok("a", ["status"])

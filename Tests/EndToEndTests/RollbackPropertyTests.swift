@@ -54,15 +54,15 @@ enum RollbackScenario {
                     engine: SyncEngine(replica: replica, transport: faults), faults: faults))
         }
         // A round, and one exchange from each organisation to the other, seen by everyone.
-        let round = try actors[0].replica.insert(
+        let round = try actors[0].replica.editor.insert(
             into: "round", [Assignment("number", "5"), Assignment("status", "open")])
         _ = try actors[0].engine.sync()
         for (index, actor) in actors.dropFirst().enumerated() {
             _ = try actor.engine.sync()
             let home = organisations[index].id
-            let person = try actor.replica.insert(
+            let person = try actor.replica.editor.insert(
                 into: "person", [Assignment("organisation", home), Assignment("full_name", "Employee \(index)")])
-            try actor.replica.insert(
+            try actor.replica.editor.insert(
                 into: "exchange",
                 [
                     Assignment("round", round.id), Assignment("person", person.id), Assignment("home", home),

@@ -82,7 +82,7 @@ import Testing
             // While the replica is open after an edit, its WAL and shared-memory files exist: they
             // hold the token's row too, so they are 0600 as well.
             let replica = try Replica.open(at: db)
-            try replica.insert(into: "person", [.init("organisation", ministry.id), .init("full_name", "Bo")])
+            try replica.editor.insert(into: "person", [.init("organisation", ministry.id), .init("full_name", "Bo")])
             for suffix in ["", "-wal", "-shm"] {
                 #expect(FileManager.default.fileExists(atPath: db + suffix), "\(db + suffix)")
                 #expect(try mode(db + suffix) == 0o600, "\(db + suffix)")

@@ -53,10 +53,10 @@ import Testing
         let coordinator = try await Self.replica(
             "coordinator", token: server.coordinatorToken, organisation: "", server: server, folder: folder)
 
-        let round = try coordinator.replica.insert(into: "round", [Assignment("number", "5")])
+        let round = try coordinator.replica.editor.insert(into: "round", [Assignment("number", "5")])
         try await coordinator.sync()
         try await ministry.sync()
-        let ana = try ministry.replica.insert(
+        let ana = try ministry.replica.editor.insert(
             into: "person",
             [Assignment("organisation", ministry.id), Assignment("full_name", "Ana"), Assignment("email", "ana@x.si")])
         try await ministry.sync()
@@ -65,7 +65,7 @@ import Testing
         #expect(try !company.has("person", ana.id), "another organisation's person does not")
 
         // Ana goes to Kovina: her record arrives whole, although it was made before Kovina's cursor.
-        let exchange = try ministry.replica.insert(
+        let exchange = try ministry.replica.editor.insert(
             into: "exchange",
             [
                 Assignment("round", round.id), Assignment("person", ana.id), Assignment("home", ministry.id),
@@ -80,10 +80,10 @@ import Testing
         #expect(try !town.has("person", ana.id) && !town.has("exchange", exchange.id))
 
         // Kovina edits the exchange it hosts; then the ministry moves it to Town.
-        _ = try company.replica.update("exchange", id: exchange.id, [Assignment("notes", "desk ready")])
+        _ = try company.replica.editor.update("exchange", id: exchange.id, [Assignment("notes", "desk ready")])
         try await company.sync()
         try await ministry.sync()
-        _ = try ministry.replica.update("exchange", id: exchange.id, [Assignment("host", town.id)])
+        _ = try ministry.replica.editor.update("exchange", id: exchange.id, [Assignment("host", town.id)])
         try await ministry.sync()
         try await company.sync()
         try await town.sync()
@@ -94,7 +94,7 @@ import Testing
         #expect(try town.replica.record(in: "person", id: ana.id)["full_name"] == .text("Ana"))
 
         // The exchange is deleted: Town keeps no trace of Ana; the ministry keeps its own person.
-        try ministry.replica.delete(from: "exchange", id: exchange.id)
+        try ministry.replica.editor.delete(from: "exchange", id: exchange.id)
         try await ministry.sync()
         try await town.sync()
         #expect(try !town.has("person", ana.id) && !town.has("exchange", exchange.id))

@@ -69,7 +69,7 @@ import Testing
         #expect(summary.description == "pulled 6 entries (seq 1–6), checkpoint seq 6")
         #expect(progress == [2, 4, 6])
         #expect(try lines(replica) == history.lines, "stored verbatim")
-        let verification = try replica.verifyAudit()
+        let verification = try replica.audit.verify()
         #expect(verification.failure == nil)
         #expect(verification.summary == "ok: 6 entries, head seq 6 \(history.head.hash), 1 checkpoint verified")
 
@@ -85,8 +85,8 @@ import Testing
         let requests = Array(server.requests.dropFirst(asked))
         #expect(requests.dropFirst() == ["GET /v1/checkpoint", "GET /v1/history?since=6&limit=2&values=true"])
         #expect(requests.first?.hasPrefix("GET /v1/checkpoint?seq=6&hash=\(history.entries[5].hash)&time=") == true)
-        #expect(try replica.verifyAudit().summary.hasPrefix("ok: 7 entries, head seq 7"))
-        #expect(try replica.verifyAudit().checkpoints == 2)
+        #expect(try replica.audit.verify().summary.hasPrefix("ok: 7 entries, head seq 7"))
+        #expect(try replica.audit.verify().checkpoints == 2)
         #expect(try engine.pull().description == "pulled 0 entries (up to date at seq 7), checkpoint seq 7")
     }
 
@@ -95,10 +95,10 @@ import Testing
         let (replica, engine) = try auditor(HistoryServer(history))
         _ = try engine.pull()
         var ndjson = ""
-        #expect(try replica.exportAudit(as: .ndjson) { ndjson += $0 } == 6)
+        #expect(try replica.audit.export(as: .ndjson) { ndjson += $0 } == 6)
         #expect(ndjson == history.lines.map { $0 + "\n" }.joined())
         var csv = ""
-        try replica.exportAudit(as: .csv) { csv += $0 }
+        try replica.audit.export(as: .csv) { csv += $0 }
         let rows = csv.split(separator: "\n").map(String.init)
         #expect(rows.first == "seq,time,organisation,role,device,table,record_id,op,status,version,reason,hash")
         #expect(rows.count == 7)
@@ -130,8 +130,8 @@ import Testing
         let error = #expect(throws: ReplicaError.self) { try engine.pull() }
         #expect(error?.code == .invalidData)
         #expect(error?.message.hasPrefix("history does not extend what this replica holds at seq 7") == true)
-        #expect(try replica.auditEntryCount() == 6, "nothing of that page was kept")
-        #expect(try replica.verifyAudit().failure == nil)
+        #expect(try replica.audit.entryCount() == 6, "nothing of that page was kept")
+        #expect(try replica.audit.verify().failure == nil)
     }
 
     @Test func aTruncatedHistoryOrAForeignCheckpointIsRefused() throws {
@@ -152,7 +152,7 @@ import Testing
         server.serve(history.lines, checkpoint: forged)
         let unsigned = #expect(throws: ReplicaError.self) { try engine.pull() }
         #expect(unsigned?.message.contains("valid signature") == true)
-        #expect(try replica.verifyAudit().checkpoints == 1)
+        #expect(try replica.audit.verify().checkpoints == 1)
     }
 
     @Test func aMembersPullIsNotPermitted() throws {
@@ -161,7 +161,7 @@ import Testing
         let (replica, engine) = try auditor(server)
         let error = #expect(throws: ReplicaError.self) { try engine.pull() }
         #expect(error?.code == .notPermitted)
-        #expect(try replica.auditEntryCount() == 0)
+        #expect(try replica.audit.entryCount() == 0)
     }
 
     @Test func verifyNamesATamperedLine() throws {
@@ -171,7 +171,7 @@ import Testing
         try replica.withDatabase { db in
             try db.execute(sql: "UPDATE tandem_audit_entry SET line = replace(line, 'Summer', 'Winter') WHERE seq = 5")
         }
-        let failure = try #require(try replica.verifyAudit().failure)
+        let failure = try #require(try replica.audit.verify().failure)
         #expect(failure.seq == 5)
         #expect(failure.description == "seq 5: the hash does not match the entry's contents (altered)")
     }
@@ -196,12 +196,12 @@ import Testing
             outcome: Outcome(status: .applied, version: 4, applied: ["title"]))
         let (replica, engine) = try auditor(HistoryServer(history))
         _ = try engine.pull()
-        #expect(try replica.verifyAudit().failure?.seq == 4)
+        #expect(try replica.audit.verify().failure?.seq == 4)
         try replica.withDatabase { db in
             try db.execute(sql: "UPDATE tandem_audit_entry SET line = replace(line, 'Later', 'Never') WHERE seq = 6")
         }
         for batch in [1, 2, 4096] {
-            let failure = try replica.verifyAudit(batchSize: batch).failure
+            let failure = try replica.audit.verify(batchSize: batch).failure
             #expect(failure?.seq == 4, "batch \(batch)")
             #expect(failure?.problem.contains("signature does not verify") == true)
         }
@@ -220,7 +220,7 @@ import Testing
             _ = try AuditEngine(replica: replica, transport: server).pull()
             // 4 to 41 checks, split in chunks over the cores whatever their number.
             for batch in [3, 4096] {
-                let verification = try replica.verifyAudit(batchSize: batch)
+                let verification = try replica.audit.verify(batchSize: batch)
                 #expect(verification.failure == nil && verification.entries == Int64(history.entries.count))
             }
         }
@@ -228,10 +228,10 @@ import Testing
 
     @Test func verifyWithNothingPulledIsNotFound() throws {
         let replica = try Replica.create(in: try DatabaseQueue())
-        let error = #expect(throws: ReplicaError.self) { try replica.verifyAudit() }
+        let error = #expect(throws: ReplicaError.self) { try replica.audit.verify() }
         #expect(error?.code == .notFound)
         #expect(error?.message.contains("tandem audit pull") == true)
-        #expect(throws: ReplicaError.self) { try replica.exportAudit(as: .ndjson) { _ in } }
+        #expect(throws: ReplicaError.self) { try replica.audit.export(as: .ndjson) { _ in } }
     }
 }
 

@@ -24,7 +24,7 @@ final class ShiftedClock: Sendable {
 
     func replica(world: SyncWorld, clock: ShiftedClock) throws -> (replica: Replica, engine: SyncEngine) {
         let replica = try Replica.create(in: try DatabaseQueue(), schema: world.server.schema, clock: clock.clock)
-        try replica.setRemote(
+        try replica.remote.set(
             Remote(server: "http://fake", token: "t"), identity: WhoAmI(organisation: nil, role: .coordinator))
         return (replica, SyncEngine(replica: replica, transport: world.server.transport(as: SyncWorld.coordinator)))
     }
@@ -41,7 +41,7 @@ final class ShiftedClock: Sendable {
         let device = ShiftedClock(by: shift)
         let (replica, engine) = try replica(world: world, clock: device)
         let before = FakeServer.now()
-        let round = try replica.insert(into: "round", [.init("number", "5")])
+        let round = try replica.editor.insert(into: "round", [.init("number", "5")])
         let summary = try engine.sync()
         #expect(summary.rejected.isEmpty, "\(summary.rejected)")
         let stamp = try loggedClock(world, round.id)
@@ -52,7 +52,7 @@ final class ShiftedClock: Sendable {
         #expect(notice.hasSuffix(shift > 0 ? "ahead of the server's" : "behind the server's"), "\(notice)")
 
         // Offline again: the next edit is stamped in the server's time from the start.
-        try replica.update("round", id: round.id, [.init("title", "Spring")])
+        try replica.editor.update("round", id: round.id, [.init("title", "Spring")])
         let text = try #require(try replica.rows("SELECT hlc FROM tandem_outbox").first?["hlc"] as String?)
         let pending = try #require(HLC(text))
         #expect(abs(pending.milliseconds - FakeServer.now()) < 2_000)
@@ -63,15 +63,15 @@ final class ShiftedClock: Sendable {
         let world = SyncWorld()
         let device = ShiftedClock(by: 60 * Self.minute)
         let (replica, engine) = try replica(world: world, clock: device)
-        let first = try replica.insert(into: "round", [.init("number", "5")])
+        let first = try replica.editor.insert(into: "round", [.init("number", "5")])
         device.set(-60 * Self.minute)
-        let second = try replica.insert(into: "round", [.init("number", "6")])
+        let second = try replica.editor.insert(into: "round", [.init("number", "6")])
         #expect(try engine.sync().rejected.isEmpty)
         let (one, two) = (try loggedClock(world, first.id), try loggedClock(world, second.id))
         #expect(one < two)
         #expect(two.milliseconds <= FakeServer.now() + SyncRules.clockTolerance)
         // After the jump the device knows its offset: a later edit is stamped after both.
-        try replica.update("round", id: first.id, [.init("title", "later")])
+        try replica.editor.update("round", id: first.id, [.init("title", "later")])
         #expect(try engine.sync().rejected.isEmpty)
         #expect(try loggedClock(world, first.id) > two)
     }
@@ -79,7 +79,7 @@ final class ShiftedClock: Sendable {
     @Test func aCorrectClockSaysNothing() throws {
         let world = SyncWorld()
         let (replica, engine) = try replica(world: world, clock: ShiftedClock())
-        _ = try replica.insert(into: "round", [.init("number", "5")])
+        _ = try replica.editor.insert(into: "round", [.init("number", "5")])
         _ = try engine.sync()
         #expect(try replica.status().clockNotice == nil)
         let offset = try #require(try replica.status().clockOffset)

@@ -42,17 +42,17 @@ import Testing
         let opened = try Replica.open(at: path)
         let key = try opened.devicePublicKey()
         #expect(Signature.isPublicKey(key))
-        #expect(try opened.auditEntryCount() == 0)
+        #expect(try opened.audit.entryCount() == 0)
         #expect(try Replica.open(at: path).devicePublicKey() == key)
     }
 
     @Test func everyPushedChangeIsSignedByTheDeviceKey() throws {
         let world = SyncWorld()
         let (replica, engine) = try world.replica()
-        let round = try replica.insert(into: "round", [.init("number", "5")])
+        let round = try replica.editor.insert(into: "round", [.init("number", "5")])
         _ = try engine.sync()
-        try replica.update("round", id: round.id, [.init("title", "Spring")])
-        try replica.delete(from: "round", id: round.id)
+        try replica.editor.update("round", id: round.id, [.init("title", "Spring")])
+        try replica.editor.delete(from: "round", id: round.id)
         let summary = try engine.sync()
         #expect(summary.rejected.isEmpty)
         let key = try replica.devicePublicKey()
@@ -68,7 +68,7 @@ import Testing
         // More changes than the engine signs on one core.
         let world = SyncWorld()
         let (replica, engine) = try world.replica()
-        for number in 1...300 { try replica.insert(into: "round", [.init("number", String(number))]) }
+        for number in 1...300 { try replica.editor.insert(into: "round", [.init("number", String(number))]) }
         let summary = try engine.sync()
         #expect(summary.pushed == 300 && summary.rejected.isEmpty)
         let key = try replica.devicePublicKey()
@@ -111,12 +111,12 @@ import Testing
         #expect(registrations(world.server) == 0, "nothing to push yet")
         _ = try engine.sync()
         #expect(registrations(world.server) == 0, "a sync with nothing to push registers nothing")
-        try replica.insert(into: "round", [.init("number", "1")])
+        try replica.editor.insert(into: "round", [.init("number", "1")])
         _ = try engine.sync()
-        try replica.insert(into: "round", [.init("number", "2")])
+        try replica.editor.insert(into: "round", [.init("number", "2")])
         _ = try engine.sync()
         #expect(registrations(world.server) == 1)
-        #expect(try replica.deviceRegisteredServer() == "http://fake")
+        #expect(try replica.remote.deviceRegisteredServer() == "http://fake")
         #expect(world.server.devices[replica.device]?.publicKey == (try replica.devicePublicKey()))
 
         // `remote` to another server registers there at once, and only once.
@@ -124,8 +124,8 @@ import Testing
         let transport = other.transport(as: SyncWorld.coordinator)
         _ = try SyncEngine.connect(replica, to: Remote(server: "http://other", token: "t"), transport: transport)
         #expect(registrations(other) == 1)
-        #expect(try replica.deviceRegisteredServer() == "http://other")
-        try replica.insert(into: "round", [.init("number", "3")])
+        #expect(try replica.remote.deviceRegisteredServer() == "http://other")
+        try replica.editor.insert(into: "round", [.init("number", "3")])
         _ = try SyncEngine(replica: replica, transport: transport).sync()
         #expect(registrations(other) == 1, "a push after `remote` does not register again")
         #expect(other.log.count == 1 && other.log.allSatisfy { $0.outcome.status == .applied })
@@ -136,12 +136,12 @@ import Testing
         // next one registers the key again before sending.
         let world = SyncWorld()
         let (replica, engine) = try world.replica()
-        try replica.insert(into: "round", [.init("number", "1")])
+        try replica.editor.insert(into: "round", [.init("number", "1")])
         _ = try engine.sync()
         world.server.forgetDevices()
-        try replica.insert(into: "round", [.init("number", "2")])
+        try replica.editor.insert(into: "round", [.init("number", "2")])
         #expect(try engine.sync().rejected.map(\.reason) == [.signature])
-        try replica.insert(into: "round", [.init("number", "3")])
+        try replica.editor.insert(into: "round", [.init("number", "3")])
         #expect(try engine.sync().rejected.isEmpty)
         #expect(registrations(world.server) == 2)
         // `remote` registers again too, whatever the replica remembers (it is harmless).
@@ -159,7 +159,7 @@ import Testing
             transport: server.transport(as: Self.ministry))
         #expect(registrations(server) == 1)
         #expect(server.devices[replica.device]?.organisation == Self.ministry.organisation)
-        #expect(try replica.deviceRegisteredServer() == "http://fake")
+        #expect(try replica.remote.deviceRegisteredServer() == "http://fake")
     }
 
     @Test func anAuditorNeverRegisters() throws {
@@ -173,7 +173,7 @@ import Testing
             at: folder.path("auditor.sqlite"), remote: Remote(server: "http://fake", token: "t"),
             transport: server.transport(as: auditor))
         #expect(registrations(server) == 0)
-        #expect(try replica.deviceRegisteredServer() == nil)
+        #expect(try replica.remote.deviceRegisteredServer() == nil)
     }
 
     @Test func aDeviceHeldForAnotherOrganisationIsAClearErrorAndChangesNothing() throws {
@@ -189,7 +189,7 @@ import Testing
         #expect(error?.message.hasPrefix("the server already has device \(replica.device) registered") == true)
         let status = try replica.status()
         #expect(status.organisation == Self.ministry.organisation, "the old remote is kept")
-        #expect(try replica.remote()?.token == "a")
+        #expect(try replica.remote.current()?.token == "a")
     }
 
     /// The replica's private key, read from its settings as a test may.

@@ -12,7 +12,7 @@ import Testing
     ) throws -> Fixture {
         let fixture = try Fixture()
         try before(fixture)
-        try fixture.replica.setRemote(
+        try fixture.replica.remote.set(
             Remote(server: "http://fake", token: "t"),
             identity: WhoAmI(organisation: organisation?(fixture), role: role))
         return fixture
@@ -41,32 +41,32 @@ import Testing
         let fixture = try fixture(.auditor)
         let exchange = try #require(try fixture.replica.records(in: "person").first)
         try expectRefused(fixture, "person: not permitted: an auditor may not edit") {
-            try fixture.replica.insert(
+            try fixture.replica.editor.insert(
                 into: "person", [.init("organisation", fixture.ministry), .init("full_name", "Eve")])
         }
         try expectRefused(fixture, "person \(exchange.id): not permitted") {
-            try fixture.replica.update("person", id: exchange.id, [.init("full_name", "Eve")])
+            try fixture.replica.editor.update("person", id: exchange.id, [.init("full_name", "Eve")])
         }
         try expectRefused(fixture, "person \(exchange.id): not permitted") {
-            try fixture.replica.delete(from: "person", id: exchange.id)
+            try fixture.replica.editor.delete(from: "person", id: exchange.id)
         }
         try expectRefused(fixture, "round: not permitted") {
-            _ = try fixture.replica.importCSV(into: "round", bytes: Array("number\n9\n".utf8), source: "r.csv")
+            _ = try fixture.replica.editor.importCSV(into: "round", bytes: Array("number\n9\n".utf8), source: "r.csv")
         }
     }
 
     @Test func aMemberEditsWhatItsOrganisationOwns() throws {
         let fixture = try fixture(.member, of: \.ministry)
         let exchange = try fixture.exchange()  // home: the ministry
-        try fixture.replica.update("exchange", id: exchange.id, [.init("status", "proposed")])
-        try fixture.replica.update("organisation", id: fixture.ministry, [.init("name", "Ministry of Work")])
-        let person = try fixture.replica.insert(
+        try fixture.replica.editor.update("exchange", id: exchange.id, [.init("status", "proposed")])
+        try fixture.replica.editor.update("organisation", id: fixture.ministry, [.init("name", "Ministry of Work")])
+        let person = try fixture.replica.editor.insert(
             into: "person", [.init("organisation", fixture.ministry), .init("full_name", "Iva")])
-        try fixture.replica.delete(from: "person", id: person.id)
+        try fixture.replica.editor.delete(from: "person", id: person.id)
         // As host too.
         let hosted = try fixture.exchange(person: fixture.marko, home: fixture.company, host: fixture.ministry)
-        try fixture.replica.update("exchange", id: hosted.id, [.init("notes", "welcome")])
-        let imported = try fixture.replica.importCSV(
+        try fixture.replica.editor.update("exchange", id: hosted.id, [.init("notes", "welcome")])
+        let imported = try fixture.replica.editor.importCSV(
             into: "person", bytes: Array("organisation,full_name\n\(fixture.ministry),Tom\n".utf8), source: "p.csv")
         #expect(imported == 1)
     }
@@ -79,27 +79,27 @@ import Testing
             fixture,
             "exchange \(exchange.id): not permitted: a member may change only exchange records whose home or host is its organisation"
         ) {
-            try fixture.replica.update("exchange", id: exchange.id, [.init("status", "proposed")])
+            try fixture.replica.editor.update("exchange", id: exchange.id, [.init("status", "proposed")])
         }
         try expectRefused(fixture, "exchange \(exchange.id): not permitted") {
-            try fixture.replica.delete(from: "exchange", id: exchange.id)
+            try fixture.replica.editor.delete(from: "exchange", id: exchange.id)
         }
         try expectRefused(fixture, "exchange: not permitted") { try fixture.exchange() }
         try expectRefused(
             fixture,
             "organisation \(fixture.ministry): not permitted: a member may change only its own organisation's organisation record"
         ) {
-            try fixture.replica.update("organisation", id: fixture.ministry, [.init("name", "Mine")])
+            try fixture.replica.editor.update("organisation", id: fixture.ministry, [.init("name", "Mine")])
         }
         try expectRefused(fixture, "round \(fixture.round): not permitted: only coordinators may change round records")
         {
-            try fixture.replica.update("round", id: fixture.round, [.init("title", "Spring")])
+            try fixture.replica.editor.update("round", id: fixture.round, [.init("title", "Spring")])
         }
         try expectRefused(fixture, "round: not permitted: only coordinators") {
-            try fixture.replica.insert(into: "round", [.init("number", "9")])
+            try fixture.replica.editor.insert(into: "round", [.init("number", "9")])
         }
         try expectRefused(fixture, "person") {
-            _ = try fixture.replica.importCSV(
+            _ = try fixture.replica.editor.importCSV(
                 into: "person", bytes: Array("organisation,full_name\n\(fixture.ministry),Tom\n".utf8), source: "p.csv")
         }
     }
@@ -109,19 +109,19 @@ import Testing
         let exchange = try fixture.exchange()
         // Before: the ministry's (home); after: neither home nor host is the ministry.
         try expectRefused(fixture, "before and after the change") {
-            try fixture.replica.update("exchange", id: exchange.id, [.init("home", fixture.ngo)])
+            try fixture.replica.editor.update("exchange", id: exchange.id, [.init("home", fixture.ngo)])
         }
     }
 
     @Test func aCoordinatorAndAReplicaWithoutAServerEditAnything() throws {
         for fixture in [try fixture(.coordinator), try Fixture()] {
             let exchange = try fixture.exchange()
-            try fixture.replica.update("round", id: fixture.round, [.init("title", "Spring")])
-            let ngoEmployee = try fixture.replica.insert(
+            try fixture.replica.editor.update("round", id: fixture.round, [.init("title", "Spring")])
+            let ngoEmployee = try fixture.replica.editor.insert(
                 into: "person", [.init("organisation", fixture.ngo), .init("full_name", "Nia")])
-            try fixture.replica.update(
+            try fixture.replica.editor.update(
                 "exchange", id: exchange.id, [.init("home", fixture.ngo), .init("person", ngoEmployee.id)])
-            try fixture.replica.delete(from: "exchange", id: exchange.id)
+            try fixture.replica.editor.delete(from: "exchange", id: exchange.id)
         }
     }
 }

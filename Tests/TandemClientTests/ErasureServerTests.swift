@@ -34,11 +34,11 @@ import Testing
             return (replica, SyncEngine(replica: replica, transport: transport))
         }
         let (member, memberEngine) = try await replica("member.sqlite", token: ministry.token)
-        let person = try member.insert(
+        let person = try member.editor.insert(
             into: "person",
             [.init("organisation", ministry.id), .init("full_name", Self.name), .init("email", Self.email)])
         #expect(try await offPool { try memberEngine.sync() }.rejected.isEmpty, "a sealed push is taken")
-        try member.update("person", id: person.id, [.init("title", "Zyxwvut Title")])
+        try member.editor.update("person", id: person.id, [.init("title", "Zyxwvut Title")])
         #expect(try await offPool { try memberEngine.sync() }.rejected.isEmpty)
 
         let (coordinator, coordinatorEngine) = try await replica("coordinator.sqlite", token: server.coordinatorToken)
@@ -52,13 +52,13 @@ import Testing
         #expect(try await offPool { try coordinatorEngine.erase("person", id: prefix) }.response == nil)
 
         // An edit the member made before it knew: refused `erased`, kept without its values.
-        try member.update("person", id: person.id, [.init("phone", "Zyxwvut 555")])
+        try member.editor.update("person", id: person.id, [.init("phone", "Zyxwvut 555")])
         let summary = try await offPool { try memberEngine.sync() }
         #expect(summary.rejected.map(\.reason) == [.erased])
         let record = try member.record(in: "person", id: person.id)
         #expect(record["full_name"] == .null && record["organisation"] == .text(ministry.id))
         do {
-            try member.update("person", id: person.id, [.init("full_name", "Again")])
+            try member.editor.update("person", id: person.id, [.init("full_name", "Again")])
             Issue.record("an erased record was edited")
         } catch {
             #expect(error.code == .invalidData)

@@ -14,22 +14,26 @@ struct Fixture {
 
     init(clock: ReplicaClock = .system) throws {
         replica = try Replica.create(in: try DatabaseQueue(), clock: clock)
-        round = try replica.insert(into: "round", [Assignment("number", "5"), Assignment("status", "open")]).id
-        ministry = try replica.insert(into: "organisation", [.init("name", "Ministry"), .init("sector", "public")]).id
-        company = try replica.insert(
+        round = try replica.editor.insert(into: "round", [Assignment("number", "5"), Assignment("status", "open")]).id
+        ministry = try replica.editor.insert(
+            into: "organisation", [.init("name", "Ministry"), .init("sector", "public")]
+        ).id
+        company = try replica.editor.insert(
             into: "organisation",
             [.init("name", "Kovina"), .init("sector", "private"), .init("registration_id", "SI-1")]
         ).id
-        ngo = try replica.insert(into: "organisation", [.init("name", "Tree"), .init("sector", "ngo")]).id
-        ana = try replica.insert(into: "person", [.init("organisation", ministry), .init("full_name", "Ana")]).id
-        marko = try replica.insert(into: "person", [.init("organisation", company), .init("full_name", "Marko")]).id
+        ngo = try replica.editor.insert(into: "organisation", [.init("name", "Tree"), .init("sector", "ngo")]).id
+        ana = try replica.editor.insert(into: "person", [.init("organisation", ministry), .init("full_name", "Ana")]).id
+        marko = try replica.editor.insert(
+            into: "person", [.init("organisation", company), .init("full_name", "Marko")]
+        ).id
     }
 
     @discardableResult
     func exchange(_ extra: [Assignment] = [], person: String? = nil, home: String? = nil, host: String? = nil)
         throws -> TandemProtocol.Record
     {
-        try replica.insert(
+        try replica.editor.insert(
             into: "exchange",
             [
                 .init("round", round), .init("person", person ?? ana), .init("home", home ?? ministry),

@@ -30,7 +30,7 @@ import Testing
                 sql: "CREATE TRIGGER refuse2 BEFORE INSERT ON tandem_outbox BEGIN SELECT RAISE(ABORT, 'no'); END")
         }
         #expect(throws: ReplicaError.self) {
-            try fixture.replica.update("exchange", id: exchange.id, [.init("status", "confirmed")])
+            try fixture.replica.editor.update("exchange", id: exchange.id, [.init("status", "confirmed")])
         }
         #expect(try fixture.replica.record(in: "exchange", id: exchange.id)["status"] == .text("draft"))
     }
@@ -38,8 +38,8 @@ import Testing
     @Test func anInsertAbsorbsLaterUpdates() throws {
         let fixture = try Fixture()
         let exchange = try fixture.exchange()
-        try fixture.replica.update("exchange", id: exchange.id, [.init("status", "confirmed")])
-        try fixture.replica.update("exchange", id: exchange.id, [.init("goals", "learn")])
+        try fixture.replica.editor.update("exchange", id: exchange.id, [.init("status", "confirmed")])
+        try fixture.replica.editor.update("exchange", id: exchange.id, [.init("goals", "learn")])
         let entries = try fixture.outbox().filter { $0.recordID == exchange.id }
         #expect(entries.count == 1 && entries[0].op == "insert" && entries[0].fields == nil)
     }
@@ -48,8 +48,9 @@ import Testing
         let fixture = try Fixture()
         let exchange = try fixture.exchange()
         try freezeOutbox(fixture)
-        try fixture.replica.update("exchange", id: exchange.id, [.init("status", "confirmed"), .init("goals", "a")])
-        try fixture.replica.update("exchange", id: exchange.id, [.init("goals", "b"), .init("notes", "c")])
+        try fixture.replica.editor.update(
+            "exchange", id: exchange.id, [.init("status", "confirmed"), .init("goals", "a")])
+        try fixture.replica.editor.update("exchange", id: exchange.id, [.init("goals", "b"), .init("notes", "c")])
         let entries = try fixture.outbox().filter { $0.recordID == exchange.id && $0.op == "update" }
         #expect(entries.count == 1)
         #expect(entries[0].fields == #"{"goals":"b","notes":"c","status":"confirmed"}"#)
@@ -59,7 +60,7 @@ import Testing
         let fixture = try Fixture()
         let exchange = try fixture.exchange()
         try freezeOutbox(fixture)
-        try fixture.replica.update("exchange", id: exchange.id, [.init("status", "confirmed")])
+        try fixture.replica.editor.update("exchange", id: exchange.id, [.init("status", "confirmed")])
         let entries = try fixture.outbox().filter { $0.recordID == exchange.id }
         #expect(entries.map(\.op) == ["insert", "update"])
         #expect(entries[1].fields == #"{"status":"confirmed"}"#)
@@ -68,8 +69,8 @@ import Testing
     @Test func deletingARecordNeverSentLeavesNothingToPush() throws {
         let fixture = try Fixture()
         let exchange = try fixture.exchange()
-        try fixture.replica.update("exchange", id: exchange.id, [.init("status", "confirmed")])
-        try fixture.replica.delete(from: "exchange", id: exchange.id)
+        try fixture.replica.editor.update("exchange", id: exchange.id, [.init("status", "confirmed")])
+        try fixture.replica.editor.delete(from: "exchange", id: exchange.id)
         #expect(try fixture.outbox().filter { $0.recordID == exchange.id }.isEmpty)
         #expect(try fixture.count("exchange") == 0)
     }
@@ -82,8 +83,8 @@ import Testing
             try db.execute(
                 sql: "INSERT INTO tandem_record(id, tbl, version) VALUES (?, 'exchange', 4)", arguments: [exchange.id])
         }
-        try fixture.replica.update("exchange", id: exchange.id, [.init("status", "confirmed")])
-        try fixture.replica.delete(from: "exchange", id: exchange.id)
+        try fixture.replica.editor.update("exchange", id: exchange.id, [.init("status", "confirmed")])
+        try fixture.replica.editor.delete(from: "exchange", id: exchange.id)
         let rows = try fixture.replica.withDatabase { db in
             try Row.fetchAll(
                 db, sql: "SELECT op, base_version, fields FROM tandem_outbox WHERE record_id = ? AND change_id IS NULL",

@@ -18,15 +18,16 @@ import Testing
         let replica: Replica
         if let path {
             replica = try Replica.create(at: path, schema: world.server.schema)
-            try replica.setRemote(
+            try replica.remote.set(
                 Remote(server: "http://fake", token: "t"),
                 identity: WhoAmI(organisation: nil, role: .coordinator))
         } else {
             replica = try world.replica().replica
         }
         let engine = SyncEngine(replica: replica, transport: world.server.transport(as: SyncWorld.coordinator))
-        let ministry = try replica.insert(into: "organisation", [.init("name", "Ministry"), .init("sector", "public")])
-        let person = try replica.insert(
+        let ministry = try replica.editor.insert(
+            into: "organisation", [.init("name", "Ministry"), .init("sector", "public")])
+        let person = try replica.editor.insert(
             into: "person",
             [.init("organisation", ministry.id), .init("full_name", name), .init("email", email)])
         _ = try engine.sync()
@@ -86,7 +87,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let world = SyncWorld()
         let (replica, engine, person) = try Self.seeded(world, at: folder + "/member.sqlite")
-        try replica.update("person", id: person, [.init("title", "Zyxwvut Title")])
+        try replica.editor.update("person", id: person, [.init("title", "Zyxwvut Title")])
         _ = try engine.sync()
         // Entries from a server from before commitments: plain values in the pulled history (a
         // conflict's too) and in the changes kept as signed.
@@ -106,7 +107,7 @@ import Testing
         }
         #expect(try replica.count("SELECT count(*) FROM tandem_history WHERE fields LIKE '%Zyxwvut Old%'") == 2)
         // An edit made before the erasure is known here: pushed, refused `erased`, kept refused.
-        try replica.update("person", id: person, [.init("phone", "Zyxwvut 555")])
+        try replica.editor.update("person", id: person, [.init("phone", "Zyxwvut 555")])
 
         let (coordinator, coordinatorEngine) = try world.replica()
         _ = try coordinatorEngine.sync()
@@ -134,7 +135,7 @@ import Testing
     @Test func anErasedRecordTakesNoLocalEdit() throws {
         let world = SyncWorld()
         let (replica, engine, person) = try Self.seeded(world)
-        try replica.update("person", id: person, [.init("title", "Director")])
+        try replica.editor.update("person", id: person, [.init("title", "Director")])
         let (_, coordinatorEngine) = try world.replica()
         _ = try coordinatorEngine.sync()
         _ = try coordinatorEngine.erase("person", id: person)
@@ -153,9 +154,9 @@ import Testing
                 Issue.record("unexpected \(error)")
             }
         }
-        expectRefused { _ = try replica.update("person", id: person, [.init("full_name", "Back")]) }
-        expectRefused { try replica.delete(from: "person", id: person) }
-        expectRefused { _ = try replica.retryRejected(refused.changeID) }
+        expectRefused { _ = try replica.editor.update("person", id: person, [.init("full_name", "Back")]) }
+        expectRefused { try replica.editor.delete(from: "person", id: person) }
+        expectRefused { _ = try replica.editor.retryRejected(refused.changeID) }
         #expect(try replica.count("SELECT count(*) FROM tandem_outbox") == outbox)
         #expect(try replica.record(in: "person", id: person)["full_name"] == .null)
     }
@@ -197,15 +198,15 @@ import Testing
         // the coordinator's replica.
         let (offline, offlineEngine) = try world.replica(as: Author(organisation: organisation.id, role: .member))
         _ = try offlineEngine.pull()
-        let person = try offline.insert(
+        let person = try offline.editor.insert(
             into: "person", [.init("organisation", organisation.id), .init("full_name", "Zyxwvut Carried")])
-        let file = try offline.outgoingBundle().file(signedWith: try offline.deviceKey())
+        let file = try offline.bundles.outgoing().file(signedWith: try offline.deviceKey())
         let bundle = try ChangeBundle(file: file)
         #expect(bundle.changes.allSatisfy { !$0.json.serialized().contains("Zyxwvut") }, "only in the openings")
         #expect(bundle.values.count == 1 && bundle.values.mismatched.isEmpty)
         #expect(bundle.changes.allSatisfy { $0.fields["full_name"].flatMap(Commitment.hex(in:)) != nil })
 
-        _ = try carrier.queue(bundle)
+        _ = try carrier.bundles.queue(bundle)
         // The server registers the carried device only for a coordinator: it is one.
         let summary = try carrierEngine.sync()
         #expect(summary.carried == 1 && summary.carriedRejected == 0)
@@ -231,10 +232,10 @@ extension PersonalDataTests {
         let bundle = ChangeBundle(
             device: device, publicKey: key.publicKey, organisation: organisation.id, created: "2026-05-04T08:40:00Z",
             changes: [change])
-        #expect(try carrier.queue(bundle).queued == 1)
+        #expect(try carrier.bundles.queue(bundle).queued == 1)
         let summary = try carrierEngine.sync()
         #expect(summary.carried == 1 && summary.carriedRejected == 1)
-        #expect(try carrier.carriedCount() == 0)
+        #expect(try carrier.bundles.carriedCount() == 0)
         #expect(world.server.pushBodies.allSatisfy { !Self.contains("Zyxwvut Plain", in: $0) })
     }
 }
@@ -279,10 +280,10 @@ extension PersonalDataTests {
         }
         #expect(stored == history.lines, "each line stored as the hashed entry, without its values")
         #expect(try replica.count("SELECT count(*) FROM tandem_audit_value WHERE seq = ?", [insert]) == 2)
-        #expect(try replica.verifyAudit().failure == nil)
+        #expect(try replica.audit.verify().failure == nil)
         #expect(try replica.history(of: "person", id: Self.person).first?.fields["full_name"] == .string("Ana Zyxwvut"))
         var exported: [String] = []
-        try replica.exportAudit(as: .ndjson) { exported.append($0) }
+        try replica.audit.export(as: .ndjson) { exported.append($0) }
         #expect(exported.joined() == lines.map { $0 + "\n" }.joined(), "exported as served, values beside")
 
         let (name, email) = try #require(
@@ -299,7 +300,7 @@ extension PersonalDataTests {
                 sql: "UPDATE tandem_audit_value SET value = ? WHERE commitment = ?",
                 arguments: [#""Ana Zyxwvux""#, name])
         }
-        let altered = try replica.verifyAudit().failure
+        let altered = try replica.audit.verify().failure
         #expect(altered?.seq == insert, "\(String(describing: altered))")
         #expect(altered?.description.contains("does not match") == true, "\(String(describing: altered))")
         try replica.withDatabase { db in
@@ -307,7 +308,7 @@ extension PersonalDataTests {
                 sql: "UPDATE tandem_audit_value SET value = ? WHERE commitment = ?",
                 arguments: [#""Ana Zyxwvut""#, name])
         }
-        #expect(try replica.verifyAudit().failure == nil)
+        #expect(try replica.audit.verify().failure == nil)
         // Two salts swapped.
         try replica.withDatabase { db in
             try db.execute(
@@ -318,7 +319,7 @@ extension PersonalDataTests {
                     WHERE commitment IN (?1, ?2)
                     """, arguments: [name, email])
         }
-        #expect(try replica.verifyAudit().failure?.seq == insert)
+        #expect(try replica.audit.verify().failure?.seq == insert)
     }
 
     @Test func anErasureEntryPulledLeavesNoByteOfTheValuesInTheAuditStore() throws {
@@ -338,7 +339,7 @@ extension PersonalDataTests {
         server.serve(lines, checkpoint: history.checkpoint())
         _ = try AuditEngine(replica: replica, transport: server).pull()
         #expect(try replica.count("SELECT count(*) FROM tandem_audit_value") == 0)
-        #expect(try replica.verifyAudit().failure == nil, "the chain still verifies")
+        #expect(try replica.audit.verify().failure == nil, "the chain still verifies")
         let then = try replica.record(in: "person", id: Self.person, asOf: .seq(100))
         #expect(then["full_name"] == .null && then["organisation"] == .text(Self.organisation))
         for file in ["auditor.sqlite", "auditor.sqlite-wal", "auditor.sqlite-shm"] {

@@ -46,7 +46,7 @@ import Testing
         pages: [PullResponse], organisation: String = "0193a1b2-c3d4-7e5f-8a6b-00000000000c"
     ) throws -> (Replica, SyncEngine) {
         let replica = try Replica.create(in: try DatabaseQueue())
-        try replica.setRemote(
+        try replica.remote.set(
             Remote(server: "http://fake", token: "t"), identity: WhoAmI(organisation: organisation, role: .member))
         return (replica, SyncEngine(replica: replica, transport: ScriptedServer(pages)))
     }
@@ -89,7 +89,7 @@ import Testing
                 PullResponse(items: [departure], next: 9, more: false),
             ], organisation: Self.organisation)
         _ = try engine.pull()
-        _ = try replica.update("person", id: Self.person, [Assignment("title", "Dr")])
+        _ = try replica.editor.update("person", id: Self.person, [Assignment("title", "Dr")])
         #expect(try replica.status().pending == 1)
         _ = try engine.pull()
         #expect(try replica.records(in: "person").isEmpty, "an update does not make a row by itself")

@@ -18,7 +18,7 @@ import Testing
     @Test func idsMadeInTheSameMillisecondGetShortIdsFromTheirRandomEnd() throws {
         let fixture = try Fixture()
         let persons = try (0..<200).map { index in
-            try fixture.replica.insert(
+            try fixture.replica.editor.insert(
                 into: "person", [.init("organisation", fixture.ministry), .init("full_name", "P\(index)")]
             ).id
         }
@@ -44,7 +44,7 @@ import Testing
 
     @Test func aNameIsTheLabelWithAShortIdOnlyWhenShared() throws {
         let fixture = try Fixture()
-        let twin = try fixture.replica.insert(
+        let twin = try fixture.replica.editor.insert(
             into: "person", [.init("organisation", fixture.company), .init("full_name", "Ana")]
         ).id
         let exchange = try fixture.exchange()

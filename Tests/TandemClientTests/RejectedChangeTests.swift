@@ -11,9 +11,9 @@ import Testing
         let world = SyncWorld()
         let (first, firstEngine) = try world.replica()
         let (second, secondEngine) = try world.replica()
-        _ = try first.insert(into: "round", [.init("number", "5"), .init("title", "First")])
+        _ = try first.editor.insert(into: "round", [.init("number", "5"), .init("title", "First")])
         _ = try firstEngine.sync()
-        _ = try second.insert(into: "round", [.init("number", "5"), .init("title", "Typed offline")])
+        _ = try second.editor.insert(into: "round", [.init("number", "5"), .init("title", "Typed offline")])
         let summary = try secondEngine.sync()
         let rejection = try #require(summary.rejected.first)
         #expect(rejection.reason == .unique("number"))
@@ -41,13 +41,13 @@ import Testing
     @Test func retryQueuesTheEditAgainWithOverridesAsANewRecord() throws {
         let (world, replica, engine, rejection) = try uniqueRefusal()
         // The value that was refused is refused again locally (the replica has pulled round 5).
-        #expect(throws: ReplicaError.self) { try replica.retryRejected(rejection.changeID) }
+        #expect(throws: ReplicaError.self) { try replica.editor.retryRejected(rejection.changeID) }
         #expect(try replica.status().rejected.count == 1, "nothing written on failure")
         #expect(throws: ReplicaError.self) {
-            try replica.retryRejected(rejection.changeID, overriding: [.init("number", "x")])
+            try replica.editor.retryRejected(rejection.changeID, overriding: [.init("number", "x")])
         }
 
-        let (_, record) = try replica.retryRejected(
+        let (_, record) = try replica.editor.retryRejected(
             String(rejection.changeID.prefix(13)), overriding: [.init("number", "6")])
         let retried = try #require(record)
         #expect(retried.id != rejection.recordID, "a refused insert comes back under a new id")
@@ -60,14 +60,14 @@ import Testing
 
     @Test func dismissForgetsTheRefusal() throws {
         let (_, replica, _, rejection) = try uniqueRefusal()
-        let dismissed = try replica.dismissRejected(rejection.changeID)
+        let dismissed = try replica.editor.dismissRejected(rejection.changeID)
         #expect(dismissed.changeID == rejection.changeID)
         #expect(try replica.status().rejected.isEmpty && replica.status().pending == 0)
         #expect {
-            try replica.dismissRejected(rejection.changeID)
+            try replica.editor.dismissRejected(rejection.changeID)
         } throws: { ($0 as? ReplicaError)?.code == .notFound }
         #expect {
-            try replica.retryRejected("01")
+            try replica.editor.retryRejected("01")
         } throws: { ($0 as? ReplicaError)?.code == .usage }
     }
 
@@ -76,19 +76,19 @@ import Testing
         // record, so the user is told to dismiss it.
         let world = SyncWorld()
         let (coordinator, coordinatorEngine) = try world.replica()
-        let round = try coordinator.insert(into: "round", [.init("number", "5"), .init("title", "Spring")])
+        let round = try coordinator.editor.insert(into: "round", [.init("number", "5"), .init("title", "Spring")])
         _ = try coordinatorEngine.sync()
         let (other, otherEngine) = try world.replica()
         _ = try otherEngine.sync()
-        try coordinator.update("round", id: round.id, [.init("title", "Summer")])
+        try coordinator.editor.update("round", id: round.id, [.init("title", "Summer")])
         _ = try coordinatorEngine.sync()
-        try coordinator.delete(from: "round", id: round.id)
+        try coordinator.editor.delete(from: "round", id: round.id)
         _ = try coordinatorEngine.sync()
-        try other.update("round", id: round.id, [.init("title", "Autumn")])
+        try other.editor.update("round", id: round.id, [.init("title", "Autumn")])
         let rejection = try #require(try otherEngine.sync().rejected.first)
         #expect(rejection.reason == "deleted" && rejection.fields == ["title": .string("Autumn")])
         #expect {
-            try other.retryRejected(rejection.changeID)
+            try other.editor.retryRejected(rejection.changeID)
         } throws: { ($0 as? ReplicaError)?.code == .notFound }
         #expect(try other.status().rejected.count == 1)
     }
@@ -105,9 +105,9 @@ import Testing
         let kept = try #require(try replica.status().rejected.first)
         #expect(kept.reason == "clock" && kept.fields.isEmpty && kept.op == nil)
         #expect {
-            try replica.retryRejected(id)
+            try replica.editor.retryRejected(id)
         } throws: { ($0 as? ReplicaError)?.code == .notFound }
-        try replica.dismissRejected(String(id.prefix(30)))
+        try replica.editor.dismissRejected(String(id.prefix(30)))
         #expect(try replica.status().rejected.isEmpty)
     }
 }

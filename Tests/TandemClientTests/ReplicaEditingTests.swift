@@ -31,7 +31,7 @@ import Testing
     @Test func updateSetsOnlyTheNamedFieldsAndEmptyMeansNull() throws {
         let fixture = try Fixture()
         let exchange = try fixture.exchange([.init("notes", "bring a laptop")])
-        let updated = try fixture.replica.update(
+        let updated = try fixture.replica.editor.update(
             "exchange", id: exchange.id, [.init("status", "confirmed"), .init("notes", "")])
         #expect(updated["status"] == .text("confirmed"))
         #expect(updated["notes"] == .null)
@@ -45,7 +45,7 @@ import Testing
         try fixture.replica.withDatabase { db in
             try db.execute(sql: "UPDATE tandem_outbox SET change_id = 'sent-' || seq")
         }
-        try fixture.replica.update("exchange", id: exchange.id, [.init("status", "draft")])
+        try fixture.replica.editor.update("exchange", id: exchange.id, [.init("status", "draft")])
         #expect(try fixture.replica.status().pending == 7)
     }
 
@@ -62,7 +62,7 @@ import Testing
         let exchange = try fixture.exchange()
         let pending = try fixture.replica.status().pending
         let error = try #require(throws: ReplicaError.self) {
-            try fixture.replica.update("exchange", id: exchange.id, change.map { Assignment($0.key, $0.value) })
+            try fixture.replica.editor.update("exchange", id: exchange.id, change.map { Assignment($0.key, $0.value) })
         }
         #expect(error.code == .invalidData)
         #expect(error.message.hasPrefix(message), "\(error.message)")
@@ -73,26 +73,26 @@ import Testing
     @Test func uniqueFieldsAreRefusedTwiceButNullsMayRepeat() throws {
         let fixture = try Fixture()
         let error = try #require(throws: ReplicaError.self) {
-            try fixture.replica.insert(
+            try fixture.replica.editor.insert(
                 into: "organisation",
                 [.init("name", "Copy"), .init("sector", "private"), .init("registration_id", "SI-1")])
         }
         #expect(error.message == "organisation.registration_id: \"SI-1\" is already used by \(fixture.company)")
-        try fixture.replica.insert(into: "organisation", [.init("name", "A"), .init("sector", "other")])
-        try fixture.replica.insert(into: "organisation", [.init("name", "B"), .init("sector", "other")])
-        #expect(throws: ReplicaError.self) { try fixture.replica.insert(into: "round", [.init("number", "5")]) }
+        try fixture.replica.editor.insert(into: "organisation", [.init("name", "A"), .init("sector", "other")])
+        try fixture.replica.editor.insert(into: "organisation", [.init("name", "B"), .init("sector", "other")])
+        #expect(throws: ReplicaError.self) { try fixture.replica.editor.insert(into: "round", [.init("number", "5")]) }
     }
 
     @Test func deleteIsRefusedWhileReferenced() throws {
         let fixture = try Fixture()
         let exchange = try fixture.exchange()
         let error = try #require(throws: ReplicaError.self) {
-            try fixture.replica.delete(from: "person", id: fixture.ana)
+            try fixture.replica.editor.delete(from: "person", id: fixture.ana)
         }
         #expect(error.code == .invalidData)
         #expect(error.message == "person \(fixture.ana): still referenced by 1 exchange record (exchange.person)")
-        try fixture.replica.delete(from: "exchange", id: exchange.id)
-        try fixture.replica.delete(from: "person", id: fixture.ana)
+        try fixture.replica.editor.delete(from: "exchange", id: exchange.id)
+        try fixture.replica.editor.delete(from: "person", id: fixture.ana)
         #expect(throws: ReplicaError.self) { try fixture.replica.record(in: "person", id: fixture.ana) }
     }
 
@@ -135,7 +135,7 @@ import Testing
             try fixture.replica.records(in: "exchange", where: [.init("status", "confirmed"), .init("notes", "x")])
                 .count
                 == 1)
-        try fixture.replica.insert(
+        try fixture.replica.editor.insert(
             into: "practice",
             [.init("organisation", fixture.ngo), .init("title", "Green roofs"), .init("tags", "climate; roofs")])
         #expect(try fixture.replica.records(in: "practice", where: [.init("tags", "roofs")]).count == 1)
@@ -148,7 +148,7 @@ import Testing
 
     @Test func setsAreStoredSortedAndDistinctAsJSON() throws {
         let fixture = try Fixture()
-        let practice = try fixture.replica.insert(
+        let practice = try fixture.replica.editor.insert(
             into: "practice", [.init("organisation", fixture.ngo), .init("title", "T"), .init("tags", "b;a;b")])
         #expect(practice["tags"] == .set(["a", "b"]))
         let stored = try fixture.replica.withDatabase { db in

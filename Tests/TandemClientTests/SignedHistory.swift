@@ -42,12 +42,27 @@ struct SignedHistory {
         _ op: TandemProtocol.Operation, _ table: String, _ record: String, _ fields: [String: JSONValue] = [:],
         base: Int64 = 0, by author: Author, key: SigningKey?, outcome: Outcome
     ) -> LogEntry {
-        let device = author.device ?? "device"
-        var change = Change(
-            changeID: Self.id(entries.count), table: table, recordID: record, op: op, fields: fields,
-            baseVersion: base, hlc: hlc(device), device: device)
+        var change = change(op, table, record, fields, base: base, by: author)
         if let key { change = change.signed(with: key) }
         return append(change, by: author, outcome: outcome)
+    }
+
+    /// The change ``log(_:_:_:_:base:by:key:outcome:)`` would log next (its HLC the next
+    /// entry's time, unless given).
+    func change(
+        _ op: TandemProtocol.Operation, _ table: String, _ record: String, _ fields: [String: JSONValue] = [:],
+        base: Int64 = 0, by author: Author, hlc: String? = nil
+    ) -> Change {
+        let device = author.device ?? "device"
+        return Change(
+            changeID: Self.id(entries.count), table: table, recordID: record, op: op, fields: fields,
+            baseVersion: base, hlc: hlc ?? self.hlc(device), device: device)
+    }
+
+    /// Logs `change` as it is (unsigned), with the outcome the merge gave it.
+    @discardableResult
+    mutating func log(_ change: Change, by author: Author, outcome: Outcome) -> LogEntry {
+        append(change, by: author, outcome: outcome)
     }
 
     @discardableResult

@@ -90,7 +90,7 @@ import Testing
     @Test func initFromAServerCreatesTheReplicaAndPulls() throws {
         let server = FakeServer()
         let (source, engine) = try SyncWorld(server: server).replica()
-        try source.insert(into: "round", [.init("number", "5")])
+        try source.editor.insert(into: "round", [.init("number", "5")])
         _ = try engine.sync()
 
         let folder = try TemporaryDirectory()
@@ -103,7 +103,7 @@ import Testing
         let status = try replica.status()
         #expect(status.role == "member" && status.organisation == member.organisation)
         #expect(status.server == "http://fake" && status.lastSync != nil)
-        #expect(try replica.remote()?.token == "secret")
+        #expect(try replica.remote.current()?.token == "secret")
         #expect(!status.json.serialized().contains("secret"))
     }
 
@@ -120,13 +120,13 @@ import Testing
     @Test func aNewServerOrIdentityResetsTheCursor() throws {
         let replica = try Replica.create(in: try DatabaseQueue())
         let me = WhoAmI(organisation: nil, role: .coordinator)
-        #expect(try replica.setRemote(Remote(server: "http://a", token: "1"), identity: me) == false)
+        #expect(try replica.remote.set(Remote(server: "http://a", token: "1"), identity: me) == false)
         try replica.withDatabase { db in
             try db.execute(sql: "INSERT INTO tandem_meta(key, value) VALUES ('cursor', '42')")
         }
-        #expect(try replica.setRemote(Remote(server: "http://a", token: "2"), identity: me) == false)
+        #expect(try replica.remote.set(Remote(server: "http://a", token: "2"), identity: me) == false)
         #expect(try replica.cursor() == 42)
-        #expect(try replica.setRemote(Remote(server: "http://b", token: "2"), identity: me) == true)
+        #expect(try replica.remote.set(Remote(server: "http://b", token: "2"), identity: me) == true)
         #expect(try replica.cursor() == 0)
     }
 }

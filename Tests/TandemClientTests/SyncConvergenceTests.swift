@@ -19,7 +19,7 @@ import Testing
             let rounds = try replica.records(in: "round")
             switch random.next() % 5 {
             case 0:
-                _ = try? replica.insert(into: "round", [.init("number", String(random.next() % 20))])
+                _ = try? replica.editor.insert(into: "round", [.init("number", String(random.next() % 20))])
             case 1, 2:
                 guard !rounds.isEmpty else { continue }
                 let round = rounds[Int(random.next() % UInt64(rounds.count))]
@@ -30,10 +30,10 @@ import Testing
                     case "status": ["planned", "open", "closed"][Int(random.next() % 3)]
                     default: "2026-0\(1 + random.next() % 9)-1\(random.next() % 9)"
                     }
-                _ = try? replica.update("round", id: round.id, [.init(field, value)])
+                _ = try? replica.editor.update("round", id: round.id, [.init(field, value)])
             case 3:
                 guard !rounds.isEmpty, random.next() % 3 == 0 else { continue }
-                _ = try? replica.delete(from: "round", id: rounds[Int(random.next() % UInt64(rounds.count))].id)
+                _ = try? replica.editor.delete(from: "round", id: rounds[Int(random.next() % UInt64(rounds.count))].id)
             default:
                 _ = try? engine.sync()
             }
@@ -63,10 +63,10 @@ import Testing
         var random = SeededGenerator(seed: seed)
         let world = SyncWorld()
         let replicas = try Self.faultyReplicas(in: world, seed: seed)
-        let organisation = try replicas[0].replica.insert(
+        let organisation = try replicas[0].replica.editor.insert(
             into: "organisation", [.init("name", "Ministry"), .init("sector", "public")])
         for number in 0..<4 {
-            try replicas[0].replica.insert(
+            try replicas[0].replica.editor.insert(
                 into: "person", [.init("organisation", organisation.id), .init("full_name", "Employee \(number)")])
         }
         for replica in replicas { replica.faults.setFaults(dropRequests: 0, dropResponses: 0) }
@@ -79,15 +79,15 @@ import Testing
             let person = persons.isEmpty ? nil : persons[Int(random.next() % UInt64(persons.count))]
             switch random.next() % 6 {
             case 0:
-                _ = try? replica.insert(
+                _ = try? replica.editor.insert(
                     into: "person", [.init("organisation", organisation.id), .init("full_name", "Person \(step)")])
             case 1, 2:
                 guard let person else { continue }
                 let field = ["full_name", "title", "email", "phone"][Int(random.next() % 4)]
-                _ = try? replica.update("person", id: person.id, [.init(field, "\(field) \(step)")])
+                _ = try? replica.editor.update("person", id: person.id, [.init(field, "\(field) \(step)")])
             case 3:
                 guard let person, random.next() % 4 == 0 else { continue }
-                _ = try? replica.delete(from: "person", id: person.id)
+                _ = try? replica.editor.delete(from: "person", id: person.id)
             case 4:
                 guard let person else { continue }
                 _ = try? engine.erase("person", id: person.id)

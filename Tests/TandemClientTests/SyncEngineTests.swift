@@ -17,7 +17,7 @@ struct SyncWorld {
         throws -> (replica: Replica, engine: SyncEngine)
     {
         let replica = try Replica.create(in: try DatabaseQueue(), schema: server.schema)
-        try replica.setRemote(
+        try replica.remote.set(
             Remote(server: "http://fake", token: "t"),
             identity: WhoAmI(organisation: author.organisation, role: author.role))
         let base = server.transport(as: author)
@@ -46,8 +46,8 @@ extension Replica {
     @Test func syncPushesTheOutboxAndEmptiesIt() throws {
         let world = SyncWorld()
         let (replica, engine) = try world.replica()
-        let round = try replica.insert(into: "round", [.init("number", "5"), .init("title", "Spring")])
-        try replica.update("round", id: round.id, [.init("status", "open")])
+        let round = try replica.editor.insert(into: "round", [.init("number", "5"), .init("title", "Spring")])
+        try replica.editor.update("round", id: round.id, [.init("status", "open")])
         let summary = try engine.sync()
         #expect(summary.pushed == 1 && summary.rejected.isEmpty)
         #expect(try replica.status().pending == 0)
@@ -103,10 +103,10 @@ extension Replica {
             losing = transport
             return transport
         }
-        let round = try replica.insert(into: "round", [.init("number", "1")])
+        let round = try replica.editor.insert(into: "round", [.init("number", "1")])
         losing?.loseNextAnswer(to: "/v1/push")
         #expect(throws: ReplicaError.self) { try engine.sync() }
-        try replica.update("round", id: round.id, [.init("title", "later")])
+        try replica.editor.update("round", id: round.id, [.init("title", "later")])
         #expect(try replica.count("SELECT count(*) FROM tandem_outbox") == 2)
         _ = try engine.sync()
         #expect(world.server.live("round")[round.id]?["title"] == .string("later"))
@@ -116,7 +116,7 @@ extension Replica {
     @Test func aRejectedChangeIsReportedAndNoLongerPending() throws {
         let world = SyncWorld()
         let (coordinator, coordinatorEngine) = try world.replica()
-        try coordinator.insert(into: "round", [.init("number", "5")])
+        try coordinator.editor.insert(into: "round", [.init("number", "5")])
         _ = try coordinatorEngine.sync()
 
         let member = Author(organisation: "0193a1b2-0000-7000-8000-000000000001", role: .member)
@@ -125,9 +125,9 @@ extension Replica {
         // A member may not create rounds: the server refuses, the replica drops the row. (The
         // replica would refuse it too, knowing its role: here it believes it is a coordinator, as
         // one whose token was downgraded since it last asked.)
-        try replica.setRemote(
+        try replica.remote.set(
             Remote(server: "http://fake", token: "t"), identity: WhoAmI(organisation: nil, role: .coordinator))
-        let refused = try replica.insert(into: "round", [.init("number", "6")])
+        let refused = try replica.editor.insert(into: "round", [.init("number", "6")])
         let summary = try engine.sync()
         #expect(summary.rejected.map(\.reason) == [.notPermitted])
         let status = try replica.status()
@@ -151,9 +151,9 @@ extension Replica {
             return transport
         }
         // Believing it is a coordinator, the replica lets the edit through; the server refuses it.
-        try replica.setRemote(
+        try replica.remote.set(
             Remote(server: "http://fake", token: "t"), identity: WhoAmI(organisation: nil, role: .coordinator))
-        try replica.insert(into: "round", [.init("number", "6")])
+        try replica.editor.insert(into: "round", [.init("number", "6")])
         losing?.loseNextAnswer(to: "/v1/push")
         #expect(throws: ReplicaError.self) { try engine.sync() }
         let summary = try engine.sync()
@@ -166,12 +166,12 @@ extension Replica {
         let world = SyncWorld()
         let (first, firstEngine) = try world.replica()
         let (second, secondEngine) = try world.replica()
-        let round = try first.insert(into: "round", [.init("number", "5"), .init("title", "Spring")])
+        let round = try first.editor.insert(into: "round", [.init("number", "5"), .init("title", "Spring")])
         _ = try firstEngine.sync()
         _ = try secondEngine.sync()
 
-        try second.update("round", id: round.id, [.init("title", "Mine")])
-        try first.update("round", id: round.id, [.init("status", "open")])
+        try second.editor.update("round", id: round.id, [.init("title", "Mine")])
+        try first.editor.update("round", id: round.id, [.init("status", "open")])
         _ = try firstEngine.sync()
         _ = try secondEngine.pull()
         let seen = try second.record(in: "round", id: round.id)
@@ -189,11 +189,11 @@ extension Replica {
         let world = SyncWorld()
         let (first, firstEngine) = try world.replica()
         let (second, secondEngine) = try world.replica()
-        let round = try first.insert(into: "round", [.init("number", "5")])
+        let round = try first.editor.insert(into: "round", [.init("number", "5")])
         _ = try firstEngine.sync()
         _ = try secondEngine.sync()
-        try second.delete(from: "round", id: round.id)
-        try first.update("round", id: round.id, [.init("title", "renamed")])
+        try second.editor.delete(from: "round", id: round.id)
+        try first.editor.update("round", id: round.id, [.init("title", "renamed")])
         _ = try firstEngine.sync()
         _ = try secondEngine.pull()
         #expect(try second.records(in: "round").isEmpty)
@@ -212,15 +212,15 @@ extension Replica {
             losing = transport
             return transport
         }
-        let round = try first.insert(into: "round", [.init("number", "5")])
+        let round = try first.editor.insert(into: "round", [.init("number", "5")])
         _ = try firstEngine.sync()
         _ = try secondEngine.sync()
         // The second replica's push is applied, its answer lost; then a pull runs past its entry
         // while the change is still pending, and the first replica changes the same field later.
-        try second.update("round", id: round.id, [.init("title", "second")])
+        try second.editor.update("round", id: round.id, [.init("title", "second")])
         losing?.loseNextAnswer(to: "/v1/push")
         #expect(throws: ReplicaError.self) { try secondEngine.sync() }
-        try first.update("round", id: round.id, [.init("title", "first")])
+        try first.editor.update("round", id: round.id, [.init("title", "first")])
         _ = try firstEngine.sync()
         _ = try secondEngine.pull()
         #expect(try second.record(in: "round", id: round.id)["title"] == .text("second"), "rebased")
@@ -234,16 +234,16 @@ extension Replica {
         let (first, firstEngine) = try world.replica()
         let lagging = try Replica.create(
             in: try DatabaseQueue(), schema: world.server.schema, clock: ReplicaClock { 1_000 })
-        try lagging.setRemote(
+        try lagging.remote.set(
             Remote(server: "http://fake", token: "t"), identity: WhoAmI(organisation: nil, role: .coordinator))
         let laggingEngine = SyncEngine(replica: lagging, transport: world.server.transport(as: SyncWorld.coordinator))
-        let round = try first.insert(into: "round", [.init("number", "5")])
-        try first.update("round", id: round.id, [.init("title", "first")])
+        let round = try first.editor.insert(into: "round", [.init("number", "5")])
+        try first.editor.update("round", id: round.id, [.init("title", "first")])
         _ = try firstEngine.sync()
         _ = try laggingEngine.sync()
         // Seen after the first replica's edit, the lagging replica's edit wins the lww field.
-        try lagging.update("round", id: round.id, [.init("title", "later")])
-        try first.update("round", id: round.id, [.init("status", "open")])
+        try lagging.editor.update("round", id: round.id, [.init("title", "later")])
+        try first.editor.update("round", id: round.id, [.init("status", "open")])
         _ = try laggingEngine.sync()
         _ = try firstEngine.sync()
         #expect(world.server.live("round")[round.id]?["title"] == .string("later"))
@@ -256,17 +256,17 @@ extension Replica {
         let world = SyncWorld()
         let (first, firstEngine) = try world.replica()
         let (second, secondEngine) = try world.replica()
-        let a = try first.insert(
+        let a = try first.editor.insert(
             into: "organisation", [.init("name", "A"), .init("sector", "public"), .init("registration_id", "X")])
-        let b = try first.insert(
+        let b = try first.editor.insert(
             into: "organisation", [.init("name", "B"), .init("sector", "public"), .init("registration_id", "Y")])
         _ = try firstEngine.sync()
         _ = try secondEngine.sync()
-        try first.update("organisation", id: a.id, [.init("registration_id", "Z")])
+        try first.editor.update("organisation", id: a.id, [.init("registration_id", "Z")])
         _ = try firstEngine.sync()
-        try first.update("organisation", id: b.id, [.init("registration_id", "X")])
+        try first.editor.update("organisation", id: b.id, [.init("registration_id", "X")])
         _ = try firstEngine.sync()
-        try first.update("organisation", id: a.id, [.init("registration_id", "Y")])
+        try first.editor.update("organisation", id: a.id, [.init("registration_id", "Y")])
         _ = try firstEngine.sync()
         _ = try secondEngine.sync()
         #expect(try second.record(in: "organisation", id: a.id)["registration_id"] == .text("Y"))
@@ -277,11 +277,11 @@ extension Replica {
     @Test func historyListsPulledEntriesThenPendingEdits() throws {
         let world = SyncWorld()
         let (replica, engine) = try world.replica()
-        let round = try replica.insert(into: "round", [.init("number", "5")])
+        let round = try replica.editor.insert(into: "round", [.init("number", "5")])
         _ = try engine.sync()
-        try replica.update("round", id: round.id, [.init("title", "Spring")])
+        try replica.editor.update("round", id: round.id, [.init("title", "Spring")])
         _ = try engine.sync()
-        try replica.update("round", id: round.id, [.init("status", "open")])
+        try replica.editor.update("round", id: round.id, [.init("status", "open")])
         let history = try replica.history(of: "round", id: String(round.id.prefix(13)))
         #expect(history.map(\.seq) == [1, 2, nil])
         #expect(history.map(\.version) == [1, 2, nil])
@@ -299,9 +299,9 @@ extension Replica {
     @Test func historyOfADeletedRecordIsStillReadable() throws {
         let world = SyncWorld()
         let (replica, engine) = try world.replica()
-        let round = try replica.insert(into: "round", [.init("number", "5")])
+        let round = try replica.editor.insert(into: "round", [.init("number", "5")])
         _ = try engine.sync()
-        try replica.delete(from: "round", id: round.id)
+        try replica.editor.delete(from: "round", id: round.id)
         _ = try engine.sync()
         let history = try replica.history(of: "round", id: round.id)
         #expect(history.map(\.op) == [.insert, .delete])
@@ -313,7 +313,7 @@ extension Replica {
         let (first, firstEngine) = try world.replica()
         let (second, secondEngine) = try world.replica()
         let fixture = try FixtureData(first)
-        let exchange = try first.insert(
+        let exchange = try first.editor.insert(
             into: "exchange",
             [
                 .init("round", fixture.round), .init("person", fixture.ana), .init("home", fixture.ministry),
@@ -322,13 +322,13 @@ extension Replica {
         _ = try firstEngine.sync()
         _ = try secondEngine.sync()
         // starts_on is `manual`: concurrent edits open a conflict.
-        try first.update("exchange", id: exchange.id, [.init("starts_on", "2026-05-05")])
-        try second.update("exchange", id: exchange.id, [.init("starts_on", "2026-05-06")])
+        try first.editor.update("exchange", id: exchange.id, [.init("starts_on", "2026-05-05")])
+        try second.editor.update("exchange", id: exchange.id, [.init("starts_on", "2026-05-06")])
         _ = try firstEngine.sync()
         let summary = try secondEngine.sync()
         #expect(summary.conflicts == 1)
         #expect(try second.status().conflicts == 1)
-        let conflict = try #require(try second.cachedConflicts().first)
+        let conflict = try #require(try second.conflicts.cached().first)
         #expect(conflict.current == .string("2026-05-05") && conflict.incoming == .string("2026-05-06"))
 
         let resolved = try secondEngine.resolve(String(conflict.id.prefix(8)), value: "2026-05-07")
@@ -341,13 +341,13 @@ extension Replica {
     @Test func resyncRebuildsFromTheServerKeepingPendingEdits() throws {
         let world = SyncWorld()
         let (replica, engine) = try world.replica()
-        let round = try replica.insert(into: "round", [.init("number", "5")])
+        let round = try replica.editor.insert(into: "round", [.init("number", "5")])
         _ = try engine.sync()
         // Damage the replica behind tandem's back, then make a pending edit.
         try replica.withDatabase { db in try db.execute(sql: "UPDATE round SET title = 'garbage'") }
-        let other = try replica.insert(into: "round", [.init("number", "6")])
+        let other = try replica.editor.insert(into: "round", [.init("number", "6")])
         try replica.withDatabase { db in try db.execute(sql: "DELETE FROM tandem_outbox") }
-        try replica.update("round", id: round.id, [.init("status", "open")])
+        try replica.editor.update("round", id: round.id, [.init("status", "open")])
         _ = try engine.resync()
         #expect(try replica.record(in: "round", id: round.id)["title"] == .null)
         #expect(try replica.record(in: "round", id: round.id)["status"] == .text("open"))
@@ -360,7 +360,7 @@ extension Replica {
         var (replica, engine) = try world.replica()
         engine.batchSize = 4
         engine.pageSize = 3
-        for number in 1...10 { try replica.insert(into: "round", [.init("number", String(number))]) }
+        for number in 1...10 { try replica.editor.insert(into: "round", [.init("number", String(number))]) }
         let summary = try engine.sync()
         #expect(summary.pushed == 10)
         #expect(world.server.requests.filter { $0 == "POST /v1/push" }.count == 3)
@@ -378,7 +378,7 @@ extension Replica {
     @Test func aPullReadsOnePageAheadAndNeverTwoRequestsAtOnce() throws {
         let world = SyncWorld()
         let (writer, writerEngine) = try world.replica()
-        for number in 1...25 { try writer.insert(into: "round", [.init("number", String(number))]) }
+        for number in 1...25 { try writer.editor.insert(into: "round", [.init("number", String(number))]) }
         _ = try writerEngine.sync()
         let counting = OverlapCountingTransport()
         let (reader, readerEngine) = try world.replica { base in
@@ -453,13 +453,17 @@ struct FixtureData {
     let ana: String
 
     init(_ replica: Replica) throws {
-        round = try replica.insert(into: "round", [.init("number", "5"), .init("status", "open")]).id
-        ministry = try replica.insert(into: "organisation", [.init("name", "Ministry"), .init("sector", "public")]).id
-        company = try replica.insert(into: "organisation", [.init("name", "Kovina"), .init("sector", "private")]).id
-        ana = try replica.insert(into: "person", [.init("organisation", ministry), .init("full_name", "Ana")]).id
+        round = try replica.editor.insert(into: "round", [.init("number", "5"), .init("status", "open")]).id
+        ministry = try replica.editor.insert(
+            into: "organisation", [.init("name", "Ministry"), .init("sector", "public")]
+        ).id
+        company = try replica.editor.insert(
+            into: "organisation", [.init("name", "Kovina"), .init("sector", "private")]
+        ).id
+        ana = try replica.editor.insert(into: "person", [.init("organisation", ministry), .init("full_name", "Ana")]).id
         // Two more edits that coalesce into the inserts: six changes in all with the next line.
-        try replica.update("round", id: round, [.init("title", "Spring")])
-        try replica.insert(into: "organisation", [.init("name", "Tree"), .init("sector", "ngo")])
-        try replica.insert(into: "person", [.init("organisation", company), .init("full_name", "Marko")])
+        try replica.editor.update("round", id: round, [.init("title", "Spring")])
+        try replica.editor.insert(into: "organisation", [.init("name", "Tree"), .init("sector", "ngo")])
+        try replica.editor.insert(into: "person", [.init("organisation", company), .init("full_name", "Marko")])
     }
 }

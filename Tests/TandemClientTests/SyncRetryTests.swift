@@ -52,7 +52,7 @@ import Testing
         let world = SyncWorld()
         let (replica, plain) = try world.replica()
         try plain.registerDevice()  // so that the push is the first request the busy transport sees
-        try replica.insert(into: "round", [.init("number", "5")])
+        try replica.editor.insert(into: "round", [.init("number", "5")])
         let busy = BusyTransport(world.server.transport(as: SyncWorld.coordinator), busy: 2, retryAfter: "2")
         let recorder = Recorder()
         let engine = SyncEngine(replica: replica, transport: busy, retry: recorder.policy)
@@ -83,7 +83,7 @@ import Testing
         let world = SyncWorld()
         let (replica, plain) = try world.replica()
         try plain.registerDevice()  // so that the push is the first request the busy transport sees
-        try replica.insert(into: "round", [.init("number", "5")])
+        try replica.editor.insert(into: "round", [.init("number", "5")])
         let busy = BusyTransport(world.server.transport(as: SyncWorld.coordinator), busy: 100)
         let recorder = Recorder()
         let engine = SyncEngine(replica: replica, transport: busy, retry: recorder.policy)

@@ -53,7 +53,7 @@ struct Audit: ParsableCommand {
 
         func run() throws {
             try reporting { () throws(ReplicaError) in
-                let verification = try replica.open().verifyAudit()
+                let verification = try replica.open().audit.verify()
                 if let failure = verification.failure {
                     throw ReplicaError(.invalidData, failure.description)
                 }
@@ -76,7 +76,7 @@ struct Audit: ParsableCommand {
 
         func run() throws {
             try reporting { () throws(ReplicaError) in
-                try replica.open().exportAudit(as: format) { emit($0) }
+                try replica.open().audit.export(as: format) { emit($0) }
             }
         }
     }

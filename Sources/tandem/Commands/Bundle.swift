@@ -52,7 +52,7 @@ struct Bundle: ParsableCommand {
                             + "(seq \(bundle.since)–\(bundle.next)), signed by the server, to \(file)\n")
                     return
                 }
-                let bundle = try opened.outgoingBundle()
+                let bundle = try opened.bundles.outgoing()
                 let bytes = try bundle.file(signedWith: try opened.deviceKey())
                 try BundleFile.write(bytes, to: file)
                 let count = bundle.changes.count
@@ -84,7 +84,7 @@ struct Bundle: ParsableCommand {
                 let read = try ReadBundle(file: try BundleFile.read(file))
                 guard case let .changes(bundle) = read else {
                     guard case let .pull(incoming) = read else { return }
-                    let applied = try replica.open().apply(incoming)
+                    let applied = try replica.open().bundles.apply(incoming)
                     emit(
                         applied == 0
                             ? "Nothing new: this replica holds seq \(incoming.next) already\n"
@@ -92,7 +92,7 @@ struct Bundle: ParsableCommand {
                                 + "from the server's bundle of \(incoming.created)\n")
                     return
                 }
-                let queued = try replica.open().queue(bundle)
+                let queued = try replica.open().bundles.queue(bundle)
                 var line = "Queued \(queued.queued) change\(queued.queued == 1 ? "" : "s") of device \(bundle.device)"
                 if queued.known > 0 { line += " (\(queued.known) queued or pushed before)" }
                 emit(line + "; tandem sync pushes them\n")

@@ -35,7 +35,7 @@ struct Init: ParsableCommand {
                     throw ReplicaError(.usage, "--org: expected an organisation id (tandem-server org add prints it)")
                 }
                 let created = try Replica.create(at: replica.path, clock: .commandLine)
-                if let org { try created.setOrganisation(org) }
+                if let org { try created.remote.setOrganisation(org) }
                 emit(
                     "Created replica \(replica.path) (schema \(created.schema.name) v\(created.schema.version), device \(created.device))"
                         + (org.map { " for organisation \($0)" } ?? "") + "\n")
@@ -77,7 +77,7 @@ struct Add: ParsableCommand {
         try reporting { () throws(ReplicaError) in
             let assignments = try parseAssignments(assignments)
             let opened = try replica.open()
-            let record = try opened.insert(into: table, assignments)
+            let record = try opened.editor.insert(into: table, assignments)
             emitNew(record, of: try opened.table(table), as: output.format)
         }
     }
@@ -103,7 +103,7 @@ struct Set: ParsableCommand {
         try reporting { () throws(ReplicaError) in
             let assignments = try parseAssignments(assignments)
             let opened = try replica.open()
-            let record = try opened.update(table, id: id, assignments)
+            let record = try opened.editor.update(table, id: id, assignments)
             if output.format != .table {
                 emit(RecordFormat.render(record, of: try opened.table(table), as: output.format))
             }
@@ -121,7 +121,7 @@ struct Remove: ParsableCommand {
     @OptionGroup var replica: ReplicaOptions
 
     func run() throws {
-        try reporting { () throws(ReplicaError) in try replica.open().delete(from: table, id: id) }
+        try reporting { () throws(ReplicaError) in try replica.open().editor.delete(from: table, id: id) }
     }
 }
 
@@ -137,7 +137,7 @@ struct Import: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(ReplicaError) in
-            let count = try replica.open().importCSV(into: table, from: file)
+            let count = try replica.open().editor.importCSV(into: table, from: file)
             emit("Imported \(count) \(table) record\(count == 1 ? "" : "s")\n")
         }
     }

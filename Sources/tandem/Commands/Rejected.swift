@@ -22,7 +22,7 @@ struct Retry: ParsableCommand {
         try reporting { () throws(ReplicaError) in
             let assignments = try parseAssignments(assignments)
             let opened = try replica.open()
-            let (rejection, record) = try opened.retryRejected(changeID, overriding: assignments)
+            let (rejection, record) = try opened.editor.retryRejected(changeID, overriding: assignments)
             guard let record else { return }
             emitNew(record, of: try opened.table(rejection.table), as: output.format)
         }
@@ -39,6 +39,6 @@ struct Dismiss: ParsableCommand {
     @OptionGroup var replica: ReplicaOptions
 
     func run() throws {
-        try reporting { () throws(ReplicaError) in try replica.open().dismissRejected(changeID) }
+        try reporting { () throws(ReplicaError) in try replica.open().editor.dismissRejected(changeID) }
     }
 }

@@ -27,7 +27,7 @@ struct Remote: ParsableCommand {
             let opened = try replica.open()
             let server = try CurlTransport.normalize(url)
             // Without --ca-file, the same server keeps the authorities given before.
-            let previous = try opened.remote()
+            let previous = try opened.remote.current()
             let caFile = try ca.resolved() ?? (previous?.server == server ? previous?.caFile : nil)
             let remote = TandemClient.Remote(server: server, token: token, caFile: caFile)
             let transport = try CurlTransport(
@@ -66,7 +66,7 @@ struct Sync: ParsableCommand {
         try reporting { () throws(ReplicaError) in
             let opened = try replica.open()
             let caFile = try ca.resolved()
-            var configuration = try opened.requireRemote().transportConfiguration
+            var configuration = try opened.remote.required().transportConfiguration
             if let caFile { configuration.caFile = caFile }
             let engine = try SyncEngine.connecting(opened, configuration: configuration, retry: .commandLine)
             let progress = ProgressLine()
@@ -74,7 +74,7 @@ struct Sync: ParsableCommand {
             let summary =
                 resync ? try engine.resync(progress: progress.show) : try engine.sync(progress: progress.show)
             progress.clear()
-            if let caFile { try opened.setCAFile(caFile) }
+            if let caFile { try opened.remote.setCAFile(caFile) }
             var line = "Pushed \(summary.pushed) change\(summary.pushed == 1 ? "" : "s")"
             if summary.carried > 0 { line += " and \(summary.carried) carried from bundles" }
             line += ", pulled \(summary.pulled) item\(summary.pulled == 1 ? "" : "s")"
@@ -115,15 +115,15 @@ struct Conflicts: ParsableCommand {
         try reporting { () throws(ReplicaError) in
             let opened = try replica.open()
             var conflicts: [ConflictInfo]
-            if try opened.remote() == nil {
-                conflicts = try opened.cachedConflicts(includeResolved: all)
+            if try opened.remote.current() == nil {
+                conflicts = try opened.conflicts.cached(includeResolved: all)
             } else {
                 do throws(ReplicaError) {
                     conflicts = try SyncEngine.connecting(opened, retry: .commandLine).conflicts(includeResolved: all)
                 } catch  where error.code == .unavailable {
                     let since = try opened.status().lastSync.map { " (last sync \($0))" } ?? ""
                     warn("\(error.message); showing the conflicts known locally\(since)")
-                    conflicts = try opened.cachedConflicts(includeResolved: all)
+                    conflicts = try opened.conflicts.cached(includeResolved: all)
                 }
             }
             emit(render(conflicts, as: output.format, names: try names(for: conflicts, in: opened, as: output.format)))

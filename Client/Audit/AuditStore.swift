@@ -4,9 +4,16 @@ import TandemProtocol
 /// The audit store inside the replica (migration `v3`): the server's history lines as
 /// `tandem audit pull` fetched them (`tandem_audit_entry`), and the signed checkpoints it checked
 /// and kept (`tandem_audit_checkpoint`).
-extension Replica {
+///
+/// ```swift
+/// let report = try replica.audit.verify()
+/// try replica.audit.export(as: .csv) { print($0, terminator: "") }
+/// ```
+public struct AuditStore: ReplicaPart {
+    let replica: Replica
+
     /// One new history line, checked to chain on the entry before it, ready to be stored.
-    struct AuditRow {
+    struct Entry {
         var seq: Int64
         var line: String
         var hash: String
@@ -19,11 +26,11 @@ extension Replica {
     }
 
     /// The last entry held: its seq and hash (0 and 64 zeros when there is none).
-    func auditHead() throws(ReplicaError) -> (seq: Int64, hash: String) {
-        try read { db in try Self.auditHead(in: db) }
+    func head() throws(ReplicaError) -> (seq: Int64, hash: String) {
+        try read { db in try Self.head(in: db) }
     }
 
-    static func auditHead(in db: Database) throws -> (seq: Int64, hash: String) {
+    static func head(in db: Database) throws -> (seq: Int64, hash: String) {
         guard let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM tandem_audit_entry ORDER BY seq DESC LIMIT 1")
         else { return (0, LogEntry.genesisHash) }
         return (row["seq"], row["hash"])
@@ -32,14 +39,14 @@ extension Replica {
     /// Stores one page of new entries in one transaction, if the head is still `head` (another
     /// process may have pulled meanwhile): each line, and the openings beside it in
     /// `tandem_audit_value`. An erasure entry deletes every copy of its record's values in the
-    /// file (``applyErasure(of:in:db:)``: openings, conflicts, refused and pending edits; the
+    /// file (``Replica/applyErasure(of:in:db:)``: openings, conflicts, refused and pending edits; the
     /// synced row's personal fields), and once the page is written the WAL is emptied into the file
-    /// (``checkpointAfterErasure()``): no byte of an erased value stays in the store.
+    /// (``Replica/checkpointAfterErasure()``): no byte of an erased value stays in the store.
     ///
     /// - Returns: false when the head moved: nothing was written.
-    func appendAuditEntries(_ rows: [AuditRow], after head: Int64) throws(ReplicaError) -> Bool {
+    func append(_ rows: [Entry], after head: Int64) throws(ReplicaError) -> Bool {
         let (appended, erased) = try write { db -> (Bool, Bool) in
-            guard try Self.auditHead(in: db).seq == head else { return (false, false) }
+            guard try Self.head(in: db).seq == head else { return (false, false) }
             let statement = try db.cachedStatement(
                 sql: "INSERT INTO tandem_audit_entry(seq, line, hash, tbl, record_id) VALUES (?, ?, ?, ?, ?)")
             let value = try db.cachedStatement(
@@ -58,7 +65,7 @@ extension Replica {
                 if row.isErasure {
                     // Every copy of the record's values in this file goes, the synced row's too:
                     // its next sync brings the erased record itself.
-                    try applyErasure(of: row.recordID, in: row.table, db: db)
+                    try replica.applyErasure(of: row.recordID, in: row.table, db: db)
                     if let table = try? schema.table(named: row.table), !table.personalFields.isEmpty {
                         let columns = table.personalFields.sorted().map { "\($0.quotedIdentifier) = NULL" }
                         let name = table.name.quotedIdentifier
@@ -71,20 +78,20 @@ extension Replica {
             }
             return (true, erased)
         }
-        if erased { try checkpointAfterErasure() }
+        if erased { try replica.checkpointAfterErasure() }
         return appended
     }
 
     /// The openings the audit store keeps, by seq, in seq order, as a cursor: what `audit verify`
     /// and `audit export` lay beside the lines.
-    static func auditValues(in db: Database) throws -> RowCursor {
+    static func values(in db: Database) throws -> RowCursor {
         try Row.fetchCursor(
             db, sql: "SELECT seq, commitment, salt, value FROM tandem_audit_value ORDER BY seq, commitment")
     }
 
     /// The hash of entry `seq` as its stored line says (64 zeros for seq 0); nil when there is
     /// no such entry.
-    static func auditHash(at seq: Int64, in db: Database) throws -> String? {
+    static func hash(at seq: Int64, in db: Database) throws -> String? {
         if seq == 0 { return LogEntry.genesisHash }
         guard
             let line = try String.fetchOne(
@@ -95,7 +102,7 @@ extension Replica {
     }
 
     /// The server's key, as entry 1 registers it.
-    static func auditServerKey(in db: Database) throws -> String? {
+    static func serverKey(in db: Database) throws -> String? {
         guard let line = try String.fetchOne(db, sql: "SELECT line FROM tandem_audit_entry WHERE seq = 1"),
             case let .string(key)? = try? JSONValue.parse(line)["change"]?["fields"]?["public_key"]
         else { return nil }
@@ -103,7 +110,7 @@ extension Replica {
     }
 
     /// The checkpoints kept, in seq order.
-    static func auditCheckpoints(in db: Database) throws -> [Checkpoint] {
+    static func checkpoints(in db: Database) throws -> [Checkpoint] {
         try Row.fetchAll(
             db, sql: "SELECT seq, hash, time, public_key, signature FROM tandem_audit_checkpoint ORDER BY seq"
         ).map {
@@ -114,8 +121,8 @@ extension Replica {
     }
 
     /// Keeps a checkpoint that was checked against the entries held (one per seq).
-    func keepAuditCheckpoint(_ checkpoint: Checkpoint) throws(ReplicaError) {
-        let now = Self.timestamp(clock.now())
+    func keep(_ checkpoint: Checkpoint) throws(ReplicaError) {
+        let now = Replica.timestamp(replica.clock.now())
         try write { db in
             try db.execute(
                 sql: """
@@ -129,20 +136,20 @@ extension Replica {
     }
 
     /// How many entries the audit store holds.
-    public func auditEntryCount() throws(ReplicaError) -> Int {
+    public func entryCount() throws(ReplicaError) -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM tandem_audit_entry") ?? 0 }
     }
+}
 
-    // MARK: - A record's history
-
+extension AuditStore {
     /// Every history entry of a record this replica holds, in seq order: the audit store's up
     /// to its head (complete), then the pulled log entries after it (`tandem_history`). Each
     /// commitment (SPEC §8) reads as the value its kept opening gives, or null when none is kept
     /// (erased, or never shown to this replica).
     static func recordEvents(of id: String, in table: String, db: Database) throws -> [RecordEvent] {
-        let head = try auditHead(in: db).seq
-        let kept = try Self.openings(ofRecord: id, db: db)
-        func opened(_ value: JSONValue) -> JSONValue { Self.opened(value, with: kept) }
+        let head = try Self.head(in: db).seq
+        let kept = try Replica.openings(ofRecord: id, db: db)
+        func opened(_ value: JSONValue) -> JSONValue { Replica.opened(value, with: kept) }
         var events: [RecordEvent] = []
         let lines = try String.fetchAll(
             db, sql: "SELECT line FROM tandem_audit_entry WHERE record_id = ? AND tbl = ? ORDER BY seq",
@@ -185,4 +192,9 @@ extension Replica {
         }
         return events
     }
+}
+
+extension Replica {
+    /// The audit store of this replica.
+    public var audit: AuditStore { AuditStore(replica: self) }
 }

@@ -14,7 +14,7 @@ public enum AuditExportFormat: String, Sendable, CaseIterable {
     case csv
 }
 
-extension Replica {
+extension AuditStore {
     /// Verifies the audit store offline (SPEC §8): streams the entries in seq order through
     /// ``HistoryVerification`` (the chain, device registrations, signatures on every core in
     /// batches of `batchSize`), each with the openings the store keeps beside it (every one must
@@ -23,12 +23,12 @@ extension Replica {
     ///
     /// - Returns: the verification; its `failure` names the lowest bad seq.
     /// - Throws: `notFound` (66) when nothing has been pulled yet.
-    public func verifyAudit(batchSize: Int = 4096) throws(ReplicaError) -> AuditVerification {
+    public func verify(batchSize: Int = 4096) throws(ReplicaError) -> AuditVerification {
         try read { db in
             var verification = HistoryVerification()
             verification.batchSize = batchSize
             var entries = 0
-            var values = AuditValueReader(try Self.auditValues(in: db))
+            var values = AuditValueReader(try Self.values(in: db))
             // The line's bytes straight from SQLite's buffer: no String made and copied again.
             let rows = try Row.fetchCursor(db, sql: "SELECT seq, line FROM tandem_audit_entry ORDER BY seq")
             while let row = try rows.next() {
@@ -46,8 +46,8 @@ extension Replica {
                 throw ReplicaError(
                     .notFound, "no history in this replica's audit store yet; run `tandem audit pull` first")
             }
-            let checkpoints = try Self.auditCheckpoints(in: db)
-            return verification.finish(checkpoints: checkpoints) { seq in try? Self.auditHash(at: seq, in: db) ?? nil }
+            let checkpoints = try Self.checkpoints(in: db)
+            return verification.finish(checkpoints: checkpoints) { seq in try? Self.hash(at: seq, in: db) ?? nil }
         }
     }
 
@@ -56,7 +56,7 @@ extension Replica {
     /// - Returns: how many entries were written.
     /// - Throws: `notFound` (66) when nothing has been pulled yet.
     @discardableResult
-    public func exportAudit(as format: AuditExportFormat, to write: (String) -> Void) throws(ReplicaError) -> Int {
+    public func export(as format: AuditExportFormat, to write: (String) -> Void) throws(ReplicaError) -> Int {
         try read { db in
             guard try Int.fetchOne(db, sql: "SELECT count(*) FROM tandem_audit_entry") ?? 0 > 0 else {
                 throw ReplicaError(
@@ -71,7 +71,7 @@ extension Replica {
                 ])
             }
             var count = 0
-            var values = AuditValueReader(try Self.auditValues(in: db))
+            var values = AuditValueReader(try Self.values(in: db))
             let rows = try Row.fetchCursor(db, sql: "SELECT seq, line FROM tandem_audit_entry ORDER BY seq")
             while let row = try rows.next() {
                 let line: String = row["line"]

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import TandemProtocol
 
-extension Replica {
+extension ReplicaEditor {
     /// Imports a CSV file into a table: a header row of field names (and optionally `id`), then
     /// one record a row. One transaction: every row goes in, or none does.
     ///
@@ -28,7 +28,7 @@ extension Replica {
     private func importCSV(into table: TableSchema, bytes: [UInt8], source: String) throws(ReplicaError) -> Int {
         var reader = CSVReader(bytes: bytes)
         func located(_ line: Int, _ error: any Error) -> ReplicaError {
-            let error = ReplicaError.from(error, path: path)
+            let error = ReplicaError.from(error, path: replica.path)
             guard error.code == .invalidData || error.code == .usage || error.code == .notFound else { return error }
             let message =
                 error.message.hasPrefix("line ") ? String(error.message.dropFirst(5)) : "\(line): \(error.message)"
@@ -56,7 +56,7 @@ extension Replica {
         let positions = header.map { column in column == "id" ? -1 : table.fields.firstIndex { $0.name == column }! }
         let defaults = table.defaultValues
         return try write { db in
-            var clock = try editClock(in: db)
+            var clock = try replica.editClock(in: db)
             var references = ReferenceCache()
             let editor = try Self.editor(in: db)
             try Self.refuseAuditor(editor, table: table, id: nil)

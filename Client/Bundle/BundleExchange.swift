@@ -1,45 +1,38 @@
 import GRDB
 import TandemProtocol
 
-/// The replica's side of outgoing bundles (docs/sync.md, Bundles): the organisation an offline
-/// replica works for, its pending changes signed into a bundle, and other replicas' bundles
-/// queued (`tandem_carried`, migration `v5-bundles`) until the next push carries them.
-extension Replica {
-    /// Records the organisation this replica works for, as a member's replica (`tandem init
-    /// --org`), so that its bundles carry its device's registration.
-    ///
-    /// - Throws: `usage` when `id` is not an organisation id (a UUID).
-    public func setOrganisation(_ id: String) throws(ReplicaError) {
-        guard Identifier.isUUID(id) else {
-            throw ReplicaError(.usage, "--org: expected an organisation id (tandem-server org add prints it)")
-        }
-        try write { db in
-            try Setting.organisation.write(id, in: db)
-            try Setting.role.write(Role.member.rawValue, in: db)
-        }
-    }
+/// A replica's side of bundles (docs/sync.md, Bundles): its pending changes signed into an
+/// outgoing bundle, other replicas' bundles queued (`tandem_carried`, migration `v5-bundles`)
+/// until the next push carries them, and the server's incoming bundle applied like a pull.
+///
+/// ```swift
+/// let file = try replica.bundles.outgoing().file(signedWith: try replica.deviceKey())
+/// let queued = try carrier.bundles.queue(bundle)
+/// ```
+public struct BundleExchange: ReplicaPart {
+    let replica: Replica
 
-    /// Every pending change, frozen (``freezeOutbox()``), sealed and signed with the device key
+    /// Every pending change, frozen (``Replica/freezeOutbox()``), sealed and signed with the device key
     /// exactly as a push would send it, with the openings of its commitments and the device's
     /// key and organisation: what
     /// `tandem bundle export FILE` writes. The changes stay pending: when this replica later
     /// pushes them itself, the server answers `duplicate` for those a bundle brought first.
-    public func outgoingBundle() throws(ReplicaError) -> ChangeBundle {
-        try freezeOutbox()
-        let key = try deviceKey()
+    public func outgoing() throws(ReplicaError) -> ChangeBundle {
+        try replica.freezeOutbox()
+        let key = try replica.deviceKey()
         let (rows, organisation, now) = try read { db in
             (
                 try Row.fetchAll(
                     db,
                     sql: "SELECT \(OutboxRow.columns) FROM tandem_outbox WHERE change_id IS NOT NULL ORDER BY seq"
                 ).map(OutboxRow.init),
-                try Setting.organisation.read(in: db), try correctedNow(in: db)
+                try Setting.organisation.read(in: db), try replica.correctedNow(in: db)
             )
         }
-        let (sealed, openings) = self.sealed(rows.map { $0.change(device: device) }, salts: SaltKey(key))
+        let (sealed, openings) = replica.sealed(rows.map { $0.change(device: device) }, salts: SaltKey(key))
         return ChangeBundle(
             device: device, publicKey: key.publicKey, organisation: organisation,
-            created: Self.timestamp(now), changes: sealed.signed(with: key),
+            created: Replica.timestamp(now), changes: sealed.signed(with: key),
             values: Openings(openings.flatMap { $0 }))
     }
 
@@ -93,8 +86,8 @@ extension Replica {
                 // The openings go with the change, for the push that carries it (unless the record
                 // was erased meanwhile: the server would refuse the change `erased` anyway).
                 let held = Sealing.commitments(in: .object(change.fields.map { JSONMember($0, $1) }))
-                if !held.isEmpty, try !Self.isErased(change.recordID, db: db) {
-                    try Self.keep(bundle.values, of: (change.table, change.recordID), holding: held, db: db)
+                if !held.isEmpty, try !Replica.isErased(change.recordID, db: db) {
+                    try Replica.keep(bundle.values, of: (change.table, change.recordID), holding: held, db: db)
                 }
             }
             return queued
@@ -136,9 +129,6 @@ extension Replica {
             for seq in seqs { try delete.execute(arguments: [seq]) }
         }
     }
-}
-
-extension Replica {
     /// Applies an incoming bundle like a pull page (records, arrivals and departures, history,
     /// the cursor moving to its `next`; pending edits kept and rebased), then caches its
     /// conflicts; a newer schema is adopted first. A bundle reaching no further than the cursor
@@ -150,7 +140,7 @@ extension Replica {
     ///   than what the replica holds, or starting after it (a gap).
     public func apply(_ bundle: IncomingBundle) throws(ReplicaError) -> Int {
         let (organisation, serverKey, cursor) = try read { db in
-            (try Setting.organisation.read(in: db), try Setting.serverKey.read(in: db), try Self.cursor(in: db))
+            (try Setting.organisation.read(in: db), try Setting.serverKey.read(in: db), try Replica.cursor(in: db))
         }
         guard organisation == bundle.organisation else {
             throw ReplicaError(
@@ -174,14 +164,19 @@ extension Replica {
                     + "ask for one with --since \(cursor)")
         }
         guard bundle.next > cursor else { return 0 }
-        try adopt(bundle.schema)
+        try replica.adopt(bundle.schema)
         var page = bundle.page
         page.next = bundle.next
-        guard try applyPullPage(page, since: cursor) else {
+        guard try replica.pulls.apply(page, since: cursor) else {
             throw ReplicaError(.temporary, "another tandem pulled into this replica meanwhile; import the bundle again")
         }
         if serverKey == nil { try write { db in try Setting.serverKey.write(bundle.publicKey, in: db) } }
-        try cacheConflicts(bundle.conflicts)
+        try replica.conflicts.cache(bundle.conflicts)
         return page.items.count
     }
+}
+
+extension Replica {
+    /// The bundles of this replica, outgoing, carried and incoming.
+    public var bundles: BundleExchange { BundleExchange(replica: self) }
 }

@@ -24,9 +24,18 @@ public struct Remote: Hashable, Sendable {
     }
 }
 
-extension Replica {
+/// Where and as whom a replica syncs (`tandem remote`): the server, the token, the certificate
+/// authorities, and whether the device key is registered there; kept in `tandem_meta`.
+///
+/// ```swift
+/// let remote = try replica.remote.required()
+/// try replica.remote.setCAFile("/etc/tandem/ca.pem")
+/// ```
+public struct RemoteSettings: ReplicaPart {
+    let replica: Replica
+
     /// The server and token this replica syncs with, or nil when it has none yet.
-    public func remote() throws(ReplicaError) -> Remote? {
+    public func current() throws(ReplicaError) -> Remote? {
         try read { db in
             let settings = try Setting.readAll(in: db)
             guard let server = settings[.server], let token = settings[.token] else { return nil }
@@ -35,8 +44,8 @@ extension Replica {
     }
 
     /// The server and token, or a `usage` error telling how to set them.
-    public func requireRemote() throws(ReplicaError) -> Remote {
-        guard let remote = try remote() else {
+    public func required() throws(ReplicaError) -> Remote {
+        guard let remote = try current() else {
             throw ReplicaError(.usage, "this replica has no server; run `tandem remote URL --token TOKEN` first")
         }
         return remote
@@ -57,7 +66,7 @@ extension Replica {
     ///
     /// - Returns: whether the cursor was reset.
     @discardableResult
-    public func setRemote(
+    public func set(
         _ remote: Remote, identity: WhoAmI, isDeviceRegistered: Bool = false
     ) throws(ReplicaError) -> Bool {
         try write { db in
@@ -78,7 +87,7 @@ extension Replica {
             try Setting.organisation.write(identity.organisation, in: db)
             try Setting.role.write(identity.role.rawValue, in: db)
             // What the previous server acknowledged and signed says nothing of this one.
-            if !isSame { try Self.forgetServerHistory(in: db) }
+            if !isSame { try Replica.forgetServerHistory(in: db) }
             if !isSame && settings[.cursor] != nil {
                 try Setting.cursor.write("0", in: db)
                 return true
@@ -93,12 +102,54 @@ extension Replica {
         try write { db in try Setting.caFile.write(path, in: db) }
     }
 
-    /// The seq up to which this replica has pulled the server's log (0 before the first pull).
-    public func cursor() throws(ReplicaError) -> Int64 {
-        try read { db in try Self.cursor(in: db) }
+    /// The server URL the device key is registered with, for the replica's organisation; nil
+    /// until it is (and again after `remote` names another server or identity).
+    public func deviceRegisteredServer() throws(ReplicaError) -> String? {
+        try read { db in try Setting.deviceRegistered.read(in: db) }
     }
 
-    static func cursor(in db: Database) throws -> Int64 {
-        try Setting.cursor.read(in: db).flatMap { Int64($0) } ?? 0
+    /// The server the device key must be registered with before this replica pushes: its
+    /// server, unless the key is registered there already or the role is `auditor` (an auditor
+    /// never pushes, and the server refuses to register its devices).
+    func serverNeedingRegistration() throws(ReplicaError) -> String? {
+        try read { db in
+            let settings = try Setting.readAll(in: db)
+            guard let server = settings[.server], settings[.role] != Role.auditor.rawValue,
+                settings[.deviceRegistered] != server
+            else { return nil }
+            return server
+        }
     }
+
+    /// Notes that the device key is registered with `server` (if it is still the replica's server).
+    func recordDeviceRegistration(server: String) throws(ReplicaError) {
+        try write { db in
+            guard try Setting.server.read(in: db) == server else { return }
+            try Setting.deviceRegistered.write(server, in: db)
+        }
+    }
+
+    /// Forgets that the device key is registered, so that the next push registers it again.
+    func forgetDeviceRegistration() throws(ReplicaError) {
+        try write { db in try Setting.deviceRegistered.write(nil, in: db) }
+    }
+
+    /// Records the organisation this replica works for, as a member's replica (`tandem init
+    /// --org`), so that its bundles carry its device's registration.
+    ///
+    /// - Throws: `usage` when `id` is not an organisation id (a UUID).
+    public func setOrganisation(_ id: String) throws(ReplicaError) {
+        guard Identifier.isUUID(id) else {
+            throw ReplicaError(.usage, "--org: expected an organisation id (tandem-server org add prints it)")
+        }
+        try write { db in
+            try Setting.organisation.write(id, in: db)
+            try Setting.role.write(Role.member.rawValue, in: db)
+        }
+    }
+}
+
+extension Replica {
+    /// The remote settings of this replica.
+    public var remote: RemoteSettings { RemoteSettings(replica: self) }
 }

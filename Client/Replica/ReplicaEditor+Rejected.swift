@@ -1,7 +1,7 @@
 import GRDB
 public import TandemProtocol
 
-extension Replica {
+extension ReplicaEditor {
     /// Queues a change the server refused again, as a new edit of the record as it now stands:
     /// the fields it tried to set, with `overrides` laid over them, validated as `set` (or `add`)
     /// validates them. A refused insert becomes a new insert with a new id, unless the record
@@ -28,7 +28,7 @@ extension Replica {
                 values[name] = try FieldValue(json: json, for: field, in: table.name)
             }
             values.merge(try parse(overrides, for: table, db: db, resolvingPrefixes: true)) { _, new in new }
-            let exists = try fetchRecord(rejection.recordID, in: table, db: db) != nil
+            let exists = try replica.fetchRecord(rejection.recordID, in: table, db: db) != nil
             let record: Record?
             switch rejection.op {
             case .delete?:
@@ -39,7 +39,7 @@ extension Replica {
                 try delete(rejection.recordID, from: table, editor: editor, db: db)
                 record = nil
             case .insert? where !exists:
-                var clock = try editClock(in: db)
+                var clock = try replica.editClock(in: db)
                 var references = ReferenceCache()
                 record = try insert(
                     values, into: table, editor: editor, clock: &clock, references: &references, db: db)
@@ -68,7 +68,7 @@ extension Replica {
 
     /// The refused change `text` names: its whole id or a unique prefix.
     static func rejection(matching text: String, db: Database) throws -> Rejection {
-        let id = try resolve(text, label: "refused changes", noun: "change") { prefix, end in
+        let id = try Replica.resolve(text, label: "refused changes", noun: "change") { prefix, end in
             try String.fetchAll(
                 db, sql: "SELECT change_id FROM tandem_rejected WHERE change_id >= ? AND change_id < ? LIMIT 3",
                 arguments: [prefix, end])
