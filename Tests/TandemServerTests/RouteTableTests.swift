@@ -13,8 +13,11 @@ import Testing
                 let path = "/" + entry.segments.map { $0.hasPrefix(":") ? "x" : $0 }.joined(separator: "/")
                 for method in entry.methods {
                     let reply = try await client.call(method, path, token: fixture.coordinator, body: Array("{}".utf8))
-                    #expect(reply.status != .notFound || reply.errorCode != "not_found" || path.contains("/x/"))
-                    #expect(reply.status != .methodNotAllowed, "\(method) \(path)")
+                    let answer = "\(method) \(path): \(reply.status) \(reply.errorMessage ?? "")"
+                    #expect(reply.status != .methodNotAllowed, "\(answer)")
+                    // A handler answers, never the router's 404 ("no such endpoint"): on a parameterised
+                    // path too (POST /v1/conflicts/x/resolve reads the body "{}" first and refuses it).
+                    #expect(reply.status != .notFound, "\(answer)")
                 }
             }
         }
