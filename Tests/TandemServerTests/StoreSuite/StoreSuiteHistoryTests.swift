@@ -269,4 +269,40 @@ import Testing
         #expect(failure.seq == seq, "\(failure)")
         #expect(failure.problem.contains("signature"), "\(failure)")
     }
+
+    /// Verify checks the signatures in chunks on other cores while it reads on: a forged one in
+    /// an early chunk is named though the reading stopped later, at a broken chain, while that
+    /// chunk was still out.
+    @Test(arguments: StoreKind.allCases)
+    func aForgeryInAnEarlyChunkIsNamedBeforeALaterBreak(kind: StoreKind) async throws {
+        let bench = try await busyBench(kind)
+        let ministry = bench.member(bench.ministry)
+        let results = try await bench.expect(
+            [.applied],
+            [bench.update("organisation", bench.ministry, base: 1, ["web": .string("https://gov.example")])],
+            by: ministry)
+        let seq = try #require(results.first?.seq)
+        // More than two chunks of signatures (HistoryVerification's chunkSize is 256) after it.
+        let rounds = (10..<610).map { bench.insert("round", bench.newID(), ["number": .int(Int64($0))]) }
+        try await bench.expect(Array(repeating: .applied, count: rounds.count), rounds, by: bench.coordinator)
+        let head = try await bench.store.headSeq()
+        #expect(head - seq >= 600)
+        var forged: [Int64: String] = [:]
+        var previous = try await bench.entry(at: seq - 1).hash
+        for at in seq..<head {
+            let entry = try await bench.entry(at: at)
+            var change = try Change(json: entry.change)
+            if at == seq { change.fields = ["web": .string("https://forged.example")] }
+            let rewritten = LogEntry(
+                seq: at, time: entry.time, author: entry.author, change: change.json, outcome: entry.outcome,
+                prevHash: previous)
+            forged[at] = rewritten.line
+            previous = rewritten.hash
+        }
+        // The head is left as it was: its prev_hash no longer matches, the chain breaks there.
+        try await bench.subject.tamper(.rewrite(forged))
+        let failure = try #require(try await bench.store.verify().failure)
+        #expect(failure.seq == seq, "\(failure)")
+        #expect(failure.problem.contains("signature"), "\(failure)")
+    }
 }
