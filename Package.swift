@@ -27,6 +27,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Imported directly (not only through Hummingbird, postgres-nio and AsyncHTTPClient).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // The ground floor: everything both sides must agree on. Pure, no I/O.
@@ -72,6 +76,11 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             path: "Server",
             swiftSettings: swiftSettings
@@ -80,6 +89,7 @@ let package = Package(
             name: "tandem",
             dependencies: [
                 "TandemClient",
+                "TandemProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -88,7 +98,9 @@ let package = Package(
             name: "tandem-server",
             dependencies: [
                 "TandemServer",
+                "TandemProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -107,12 +119,16 @@ let package = Package(
             dependencies: [
                 "TandemClient",
                 "TandemCompression",
+                "TandemProtocol",
                 "TandemServer",
                 "TandemTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
             path: "Benchmarks/tandem-bench",
             swiftSettings: swiftSettings
@@ -124,14 +140,21 @@ let package = Package(
         ),
         .testTarget(
             name: "TandemClientTests",
-            dependencies: ["TandemClient", "TandemTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "TandemClient", "TandemProtocol", "TandemServer", "TandemTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TandemServerTests",
             dependencies: [
-                "TandemServer", "TandemTesting", "TandemCompression",
+                "TandemServer", "TandemTesting", "TandemCompression", "TandemProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
@@ -141,6 +164,7 @@ let package = Package(
             dependencies: [
                 "TandemTesting", "TandemClient", "TandemServer", "TandemProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

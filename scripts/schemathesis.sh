@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes a live tandem-server against its own GET /openapi.json with schemathesis: every answer
-# must be a non-5xx whose status, Content-Type and body the document describes.
+# must be a non-5xx whose status, Content-Type and body the document describes. Schemathesis's
+# warnings stay on (a run where every request got 401 says so), and afterwards the server's own
+# request counts (GET /metrics) must show a 2xx for every operation a coordinator's token can
+# succeed at: a run that never got past authentication or validation fails.
 #   scripts/schemathesis.sh                 after `swift build` (uses .build/debug/tandem-server)
 #   ST_MAX_EXAMPLES=N ST_SEED=N scripts/schemathesis.sh
 # Needs python3 with venv; schemathesis goes into .build-venv (pinned, ~30 s the first time).
@@ -54,8 +57,45 @@ ST="$PWD/$VENV/bin/st"
     --header "Authorization: Bearer $TOKEN" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,unsupported_method,ignored_auth \
     --max-examples "$MAX_EXAMPLES" --seed "$SEED" --workers 2 --request-timeout 10 \
-    --max-time 110 --generation-database none --no-color --warnings off) || STATUS=$?
+    --max-time 110 --generation-database none --no-color) 2>&1 | tee "$WORK/st.out" || STATUS=$?
 echo "== schemathesis: exit $STATUS after $(( $(date +%s) - START )) s"
+# Its warnings are shown, and the one that says the token did not work fails the run.
+if grep -Eq "^(Missing authentication|Authentication failed)" "$WORK/st.out"; then
+    echo "schemathesis.sh: schemathesis got 401/403 for most requests: the token did not work" >&2
+    STATUS=1
+fi
+# Every operation answered 2xx at least once with the coordinator's token. Not expected where
+# the fuzzer cannot guess an id that exists (schemathesis warns "missing test data" for them):
+# POST /v1/conflicts/{id}/resolve (no conflict), POST /v1/erase (no such record), GET /v1/bundle
+# (?for= no such organisation).
+curl -fsS -H "Authorization: Bearer $TOKEN" "$URL/metrics" > "$WORK/metrics.txt" || {
+    echo "schemathesis.sh: cannot read $URL/metrics" >&2
+    exit 1
+}
+python3 - "$WORK/metrics.txt" "$URL" <<'PY' || STATUS=1
+import json, re, sys, urllib.request
+metrics, url = sys.argv[1:]
+document = json.load(urllib.request.urlopen(url + "/openapi.json"))
+unreachable = {("POST", "/v1/conflicts/{id}/resolve"), ("POST", "/v1/erase"), ("GET", "/v1/bundle")}
+succeeded, answered = set(), {}
+pattern = re.compile(r'^tandem_http_requests_total\{endpoint="([^"]*)",method="([^"]*)",status="([0-9]+)"\} ([0-9.e+]+)$')
+for line in open(metrics):
+    match = pattern.match(line.strip())
+    if not match: continue
+    endpoint, method, status, count = match.groups()
+    answered.setdefault((method, endpoint), {})[status] = int(float(count))
+    if status.startswith("2") and float(count) > 0: succeeded.add((method, endpoint))
+operations = {(method.upper(), path) for path, item in document["paths"].items() for method in item
+              if method in ("get", "post", "put", "patch", "delete")}
+missing = sorted(operations - unreachable - succeeded)
+for method, path in sorted(operations):
+    print(f"   {method:5} {path:32} {answered.get((method, path), {})}")
+if missing:
+    print("schemathesis.sh: no 2xx answer to " + ", ".join(f"{m} {p}" for m, p in missing)
+          + " (every request refused: authentication or validation?)", file=sys.stderr)
+    sys.exit(1)
+print(f"== every one of {len(operations - unreachable)} operations answered 2xx at least once")
+PY
 if ! kill -0 "$SERVER_PID" 2>/dev/null; then
     echo "schemathesis.sh: the server died during the run" >&2
     cat "$WORK/serve.err" >&2

@@ -12,6 +12,9 @@ scripts/install-deps.sh
 echo "== format check (swift format lint, .swift-format)"
 swift format lint --strict --recursive --parallel Package.swift Protocol Client Server Sources Tests Benchmarks
 
+echo "== imports (every module a target imports is declared for it in Package.swift)"
+scripts/check-imports.sh
+
 echo "== build"
 swift build --build-tests
 

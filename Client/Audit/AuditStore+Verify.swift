@@ -16,8 +16,8 @@ public enum AuditExportFormat: String, Sendable, CaseIterable {
 
 extension AuditStore {
     /// Verifies the audit store offline (SPEC §8): streams the entries in seq order through
-    /// ``HistoryVerification`` (the chain, device registrations, signatures on every core in
-    /// batches of `batchSize`), each with the openings the store keeps beside it (every one must
+    /// ``HistoryVerification`` (the chain, device registrations; the signatures on every core,
+    /// a ``SignatureChecker`` taking them in chunks, at most `batchSize` out at once), each with the openings the store keeps beside it (every one must
     /// open a commitment its entry holds: a value altered, or salts swapped, is a tampered
     /// history at that seq), then checks every kept checkpoint.
     ///
@@ -27,6 +27,7 @@ extension AuditStore {
         try read { db in
             var verification = HistoryVerification()
             verification.batchSize = batchSize
+            let signatures = SignatureChecker()
             var entries = 0
             var values = AuditValueReader(try Self.values(in: db))
             // The line's bytes straight from SQLite's buffer: no String made and copied again.
@@ -40,8 +41,18 @@ extension AuditStore {
                 if !openings.isEmpty {
                     line = Array(LogEntry.line(String(decoding: line, as: UTF8.self), with: openings).utf8)
                 }
-                if !verification.add(line: line) { break }
+                guard verification.add(line: line) else { break }
+                let checks = verification.takeSignatureChecks()
+                if !checks.isEmpty {
+                    signatures.check(checks)
+                    // A bad signature found: the rest need not be read.
+                    if let found = signatures.failure {
+                        verification.fail(found)
+                        break
+                    }
+                }
             }
+            if let found = signatures.wait() { verification.fail(found) }
             guard entries > 0 else {
                 throw ReplicaError(
                     .notFound, "no history in this replica's audit store yet; run `tandem audit pull` first")

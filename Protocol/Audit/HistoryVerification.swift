@@ -1,12 +1,19 @@
-import Dispatch
-
-/// Verifies a whole history as it streams past (``ChainVerifier`` for the chain), checking the
-/// signatures in batches on every core, then the checkpoints. What `tandem audit verify` and
-/// `tandem-server verify` run; memory stays flat however long the history.
+/// Verifies a whole history as it streams past (``ChainVerifier`` for the chain), then the
+/// checkpoints. What `tandem audit verify` and `tandem-server verify` run; memory stays flat
+/// however long the history.
+///
+/// It is pure: it runs no thread of its own. The signatures, most of the cost, are handed out in
+/// chunks (``takeSignatureChecks()``) for the caller to check on every core while it reads on
+/// (``SignatureCheck/firstFailure(in:)``), reporting what it finds with ``fail(_:)``; whatever
+/// the caller leaves, ``add(line:)`` and ``finish(checkpoints:hashAt:)`` check on the calling thread.
 ///
 /// ```swift
 /// var verification = HistoryVerification()
-/// for line in lines where !verification.add(line: line) { break }
+/// for line in lines {
+///     guard verification.add(line: line) else { break }
+///     let checks = verification.takeSignatureChecks()
+///     if !checks.isEmpty { checkElsewhere(checks) }  // later: verification.fail(found) for each found
+/// }
 /// let report = verification.finish(checkpoints: kept) { seq in hashes[seq] }
 /// report.failure  // nil when sound, else the first bad seq and what is wrong
 /// ```
@@ -28,17 +35,19 @@ public struct HistoryVerification: Sendable {
     }
 
     private var verifier = ChainVerifier()
+    /// Signatures collected and not yet handed out or checked.
     private var pending: [SignatureCheck] = []
-    /// Chunks of signatures being checked on other threads while the chain reads on, oldest first.
-    private var inFlight: [Chunk] = []
     private var failure: AuditFailure?
-    /// At most this many signatures wait or are checked at once (memory stays flat); they go to
-    /// the cores in chunks of a sixteenth of it, so that every core stays busy without waiting
-    /// for the slowest chunk of a batch.
+    /// At most this many signatures wait or are checked at once, so memory stays flat: they are
+    /// handed out in chunks of a sixteenth of it (``chunksInFlight`` chunks out at once keep every
+    /// core busy without waiting for the slowest chunk); more than this many waiting, because no
+    /// one took them, are checked on the calling thread.
     public var batchSize = 4096
 
-    private var chunkSize: Int { max(1, batchSize / Self.chunksInFlight) }
-    private static let chunksInFlight = 16
+    /// How many signatures ``takeSignatureChecks()`` hands out at once.
+    public var chunkSize: Int { max(1, batchSize / Self.chunksInFlight) }
+    /// How many chunks a caller keeps out at once (waiting for the oldest before it hands out more).
+    public static let chunksInFlight = 16
 
     public init() {}
 
@@ -51,30 +60,40 @@ public struct HistoryVerification: Sendable {
         do {
             if let check = try verifier.append(line: line) {
                 pending.append(check)
-                if pending.count >= chunkSize { launchPending() }
+                if pending.count > batchSize { checkPending() }
             }
         } catch {
             // A signature of an earlier entry may be bad too: the lowest seq is named.
-            runPending()
             keep(error)
         }
         return failure == nil
     }
 
+    /// The next ``chunkSize`` signature checks once that many are collected, else none: for the
+    /// caller to run (``SignatureCheck/firstFailure(in:)``), wherever it likes, and report with
+    /// ``fail(_:)`` before ``finish(checkpoints:hashAt:)``.
+    public mutating func takeSignatureChecks() -> [SignatureCheck] {
+        guard pending.count >= chunkSize else { return [] }
+        let chunk = pending
+        pending = []
+        pending.reserveCapacity(chunkSize)
+        return chunk
+    }
+
     /// The last entry taken in (nil before the first, or when the first was bad).
     public var last: LogEntry? { verifier.last }
 
-    /// Records a problem the caller found in the entry just added (say, a store whose own
-    /// columns disagree with the entry); the lowest seq is still the one reported.
+    /// Records a problem the caller found — a signature it checked, or in the entry just added
+    /// (say, a store whose own columns disagree with the entry); the lowest seq is the one reported.
     public mutating func fail(_ problem: AuditFailure) {
-        runPending()
         keep(problem)
     }
 
-    /// Checks what is left, then each checkpoint against the history (`hashAt`: an entry's hash
-    /// by seq, nil when there is none).
+    /// Checks the signatures not handed out, then each checkpoint against the history (`hashAt`:
+    /// an entry's hash by seq, nil when there is none). Signatures handed out must have been
+    /// checked, and their failures reported, before.
     public mutating func finish(checkpoints: [Checkpoint], hashAt: (Int64) -> String?) -> Report {
-        runPending()
+        checkPending()
         if failure == nil {
             for checkpoint in checkpoints {
                 if let problem = verifier.check(checkpoint, hashAt: hashAt) {
@@ -88,36 +107,10 @@ public struct HistoryVerification: Sendable {
             failure: failure)
     }
 
-    /// Hands the collected signatures to a core, after waiting for the oldest chunk when
-    /// ``chunksInFlight`` are out already (so memory stays flat).
-    private mutating func launchPending() {
-        if inFlight.count >= Self.chunksInFlight { collectOldest() }
-        let chunk = Chunk(pending)
-        pending = []
-        pending.reserveCapacity(chunkSize)
-        DispatchQueue.global().async(group: chunk.group) { chunk.run() }
-        inFlight.append(chunk)
-    }
-
-    /// Waits for the oldest chunk out and keeps its failure.
-    private mutating func collectOldest() {
-        let chunk = inFlight.removeFirst()
-        chunk.group.wait()
-        if let found = chunk.failure { keep(found) }
-    }
-
-    /// Waits for every chunk out, then checks what is left on every core.
-    private mutating func runPending() {
-        while !inFlight.isEmpty { collectOldest() }
-        guard !pending.isEmpty else { return }
-        let checks = pending
+    /// Checks the signatures not handed out, here.
+    private mutating func checkPending() {
+        if let found = SignatureCheck.firstFailure(in: pending) { keep(found) }
         pending.removeAll(keepingCapacity: true)
-        let parts = min(8, checks.count)
-        let chunks = (0..<parts).map { part in
-            Chunk(Array(checks[(part * checks.count / parts)..<((part + 1) * checks.count / parts)]))
-        }
-        DispatchQueue.concurrentPerform(iterations: parts) { chunks[$0].run() }
-        for chunk in chunks { if let found = chunk.failure { keep(found) } }
     }
 
     private mutating func keep(_ found: AuditFailure) {
@@ -125,21 +118,13 @@ public struct HistoryVerification: Sendable {
     }
 }
 
-/// Signature checks run on another thread, in order, up to the first that fails; `failure` is
-/// read after `group` is done (or `run` returned).
-private final class Chunk: @unchecked Sendable {
-    let group = DispatchGroup()
-    private let checks: [SignatureCheck]
-    private(set) var failure: AuditFailure?
-
-    init(_ checks: [SignatureCheck]) { self.checks = checks }
-
-    func run() {
+extension SignatureCheck {
+    /// The first of `checks` (they are in seq order) whose signature does not verify, nil when
+    /// all do. Pure: callers run chunks of a history's checks on as many cores as they have.
+    public static func firstFailure(in checks: some Sequence<SignatureCheck>) -> AuditFailure? {
         for check in checks {
-            if let problem = check.run() {
-                failure = problem
-                return
-            }
+            if let problem = check.run() { return problem }
         }
+        return nil
     }
 }

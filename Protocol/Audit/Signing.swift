@@ -1,5 +1,4 @@
 import Crypto
-import Dispatch
 
 /// An Ed25519 key that signs: a replica's device key, or the server's.
 ///
@@ -165,25 +164,5 @@ extension Change {
         bytes += Array(#","signature":"#.utf8)
         JSONValue.writeCanonicalString(signature, to: &bytes)
         return bytes + suffix
-    }
-}
-
-extension Array where Element == Change {
-    /// Every change signed by `key` (``Change/signed(with:)``), spread over the cores: signing
-    /// is most of a client's cost of a large push. Ed25519 is deterministic, so signing the same
-    /// frozen change again gives the same signature.
-    public func signed(with key: SigningKey) -> [Change] {
-        guard count > 64 else { return map { $0.signed(with: key) } }
-        var signed = self
-        let chunks = 8
-        signed.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let buffer = buffer
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                for index in (chunk * buffer.count / chunks)..<((chunk + 1) * buffer.count / chunks) {
-                    buffer[index] = buffer[index].signed(with: key)
-                }
-            }
-        }
-        return signed
     }
 }

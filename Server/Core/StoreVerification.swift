@@ -61,27 +61,47 @@ extension StoreAdapter {
         var verification = HistoryVerification()
         // Every schema the history installed: a record keeps the default of its insert's time.
         var installed: [Schema] = []
-        var after: Int64 = 0
-        reading: while true {
-            let rows = try await storedEntries(after: after, limit: page)
-            // The openings kept beside these entries must open what they commit to (SPEC §8).
-            let kept = Dictionary(grouping: try await openings(at: rows.map(\.seq)), by: \.seq)
-            for row in rows {
-                guard verification.add(line: Array(row.line.utf8)) else { break reading }
-                guard let entry = verification.last else { continue }
-                if row.table == SchemaRegistry.table, let schema = DerivedForms.installedSchema(by: entry) {
-                    installed.append(schema)
+        // The signatures, in the chunks the verification hands out, are checked by child tasks
+        // on every core while this task reads on; at most `chunksInFlight` are out at once.
+        try await withThrowingTaskGroup(of: AuditFailure?.self) { signatures in
+            var inFlight = 0
+            var after: Int64 = 0
+            reading: while true {
+                let rows = try await storedEntries(after: after, limit: page)
+                // The openings kept beside these entries must open what they commit to (SPEC §8).
+                let kept = Dictionary(grouping: try await openings(at: rows.map(\.seq)), by: \.seq)
+                for row in rows {
+                    guard verification.add(line: Array(row.line.utf8)) else { break reading }
+                    let checks = verification.takeSignatureChecks()
+                    if !checks.isEmpty {
+                        if inFlight == HistoryVerification.chunksInFlight, let done = try await signatures.next() {
+                            inFlight -= 1
+                            // A bad signature found: the rest need not be read.
+                            if let found = done {
+                                verification.fail(found)
+                                break reading
+                            }
+                        }
+                        signatures.addTask { SignatureCheck.firstFailure(in: checks) }
+                        inFlight += 1
+                    }
+                    guard let entry = verification.last else { continue }
+                    if row.table == SchemaRegistry.table, let schema = DerivedForms.installedSchema(by: entry) {
+                        installed.append(schema)
+                    }
+                    if let problem = Self.problem(columns: row, of: entry)
+                        ?? DerivedForms.problem(item: row.item, of: entry)
+                        ?? kept[entry.seq].flatMap({ Self.problem(openings: $0, of: entry) })
+                    {
+                        verification.fail(problem)
+                        break reading
+                    }
                 }
-                if let problem = Self.problem(columns: row, of: entry)
-                    ?? DerivedForms.problem(item: row.item, of: entry)
-                    ?? kept[entry.seq].flatMap({ Self.problem(openings: $0, of: entry) })
-                {
-                    verification.fail(problem)
-                    break reading
-                }
+                guard rows.count == page, let last = rows.last else { break }
+                after = last.seq
             }
-            guard rows.count == page, let last = rows.last else { break }
-            after = last.seq
+            // Every chunk out is waited for: a lower seq than a problem found later may be among them.
+            for try await case let found? in signatures { verification.fail(found) }
         }
         let hashes = try await hashes(at: Set(checkpoints.map(\.seq)))
         var report = verification.finish(checkpoints: checkpoints) { hashes[$0] }

@@ -55,20 +55,38 @@ import Testing
         }
     }
 
+    /// The value `field` of record `id` holds in `table`, as JSON (nil when unset).
+    private func value(_ fixture: Fixture, _ table: String, _ id: String, _ field: String) throws -> JSONValue? {
+        try fixture.replica.record(in: table, id: id).values[field]?.json
+    }
+
     @Test func aMemberEditsWhatItsOrganisationOwns() throws {
         let fixture = try fixture(.member, of: \.ministry)
+        let outbox = try fixture.outbox().count
         let exchange = try fixture.exchange()  // home: the ministry
         try fixture.replica.editor.update("exchange", id: exchange.id, [.init("status", "proposed")])
+        #expect(try value(fixture, "exchange", exchange.id, "status") == .string("proposed"))
         try fixture.replica.editor.update("organisation", id: fixture.ministry, [.init("name", "Ministry of Work")])
+        #expect(try value(fixture, "organisation", fixture.ministry, "name") == .string("Ministry of Work"))
         let person = try fixture.replica.editor.insert(
             into: "person", [.init("organisation", fixture.ministry), .init("full_name", "Iva")])
+        #expect(try value(fixture, "person", person.id, "full_name") == .string("Iva"))
         try fixture.replica.editor.delete(from: "person", id: person.id)
+        #expect(try fixture.replica.records(in: "person").contains { $0.id == person.id } == false)
         // As host too.
         let hosted = try fixture.exchange(person: fixture.marko, home: fixture.company, host: fixture.ministry)
         try fixture.replica.editor.update("exchange", id: hosted.id, [.init("notes", "welcome")])
+        #expect(try value(fixture, "exchange", hosted.id, "notes") == .string("welcome"))
         let imported = try fixture.replica.editor.importCSV(
             into: "person", bytes: Array("organisation,full_name\n\(fixture.ministry),Tom\n".utf8), source: "p.csv")
         #expect(imported == 1)
+        #expect(try fixture.replica.records(in: "person", where: [.init("full_name", "Tom")]).count == 1)
+        // Queued for the server: the two exchanges (their edits folded into their inserts, not yet
+        // pushed, as the organisation's into its own) and the imported person; Iva, made and
+        // deleted before a push, leaves nothing to push.
+        let queued = try fixture.outbox().dropFirst(outbox)
+        #expect(queued.map { "\($0.table) \($0.op)" } == ["exchange insert", "exchange insert", "person insert"])
+        #expect(queued.map(\.recordID).prefix(2) == [exchange.id, hosted.id])
     }
 
     @Test func aMemberCannotEditWhatOthersOwn() throws {
@@ -117,11 +135,15 @@ import Testing
         for fixture in [try fixture(.coordinator), try Fixture()] {
             let exchange = try fixture.exchange()
             try fixture.replica.editor.update("round", id: fixture.round, [.init("title", "Spring")])
+            #expect(try value(fixture, "round", fixture.round, "title") == .string("Spring"))
             let ngoEmployee = try fixture.replica.editor.insert(
                 into: "person", [.init("organisation", fixture.ngo), .init("full_name", "Nia")])
             try fixture.replica.editor.update(
                 "exchange", id: exchange.id, [.init("home", fixture.ngo), .init("person", ngoEmployee.id)])
+            #expect(try value(fixture, "exchange", exchange.id, "home") == .string(fixture.ngo))
+            #expect(try value(fixture, "exchange", exchange.id, "person") == .string(ngoEmployee.id))
             try fixture.replica.editor.delete(from: "exchange", id: exchange.id)
+            #expect(try fixture.replica.records(in: "exchange").contains { $0.id == exchange.id } == false)
         }
     }
 }

@@ -13,13 +13,17 @@ import Testing
         var random = SeededGenerator(seed: seed)
         let world = SyncWorld()
         let replicas = try Self.faultyReplicas(in: world, seed: seed)
+        var steps = StepTally(seed: seed)
 
         for _ in 0..<60 {
             let (replica, engine, _) = replicas[Int(random.next() % UInt64(replicas.count))]
             let rounds = try replica.records(in: "round")
             switch random.next() % 5 {
             case 0:
-                _ = try? replica.editor.insert(into: "round", [.init("number", String(random.next() % 20))])
+                let number = String(random.next() % 20)
+                steps.run("insert", expecting: StepTally.takenNumber) {
+                    _ = try replica.editor.insert(into: "round", [.init("number", number)])
+                }
             case 1, 2:
                 guard !rounds.isEmpty else { continue }
                 let round = rounds[Int(random.next() % UInt64(rounds.count))]
@@ -30,17 +34,20 @@ import Testing
                     case "status": ["planned", "open", "closed"][Int(random.next() % 3)]
                     default: "2026-0\(1 + random.next() % 9)-1\(random.next() % 9)"
                     }
-                _ = try? replica.editor.update("round", id: round.id, [.init(field, value)])
+                steps.run("update") { _ = try replica.editor.update("round", id: round.id, [.init(field, value)]) }
             case 3:
                 guard !rounds.isEmpty, random.next() % 3 == 0 else { continue }
-                _ = try? replica.editor.delete(from: "round", id: rounds[Int(random.next() % UInt64(rounds.count))].id)
+                let id = rounds[Int(random.next() % UInt64(rounds.count))].id
+                steps.run("delete") { _ = try replica.editor.delete(from: "round", id: id) }
             default:
-                _ = try? engine.sync()
+                steps.run("sync", expecting: StepTally.lostMessage) { _ = try engine.sync() }
             }
         }
+        steps.expectWorked(["insert": 3, "update": 3])
 
         try Self.settle(replicas)
         let server = world.server.live("round")
+        #expect(!server.isEmpty, "seed \(seed): no round reached the server")
         for (replica, _, _) in replicas {
             #expect(try replica.status().pending == 0, "seed \(seed)")
             let local = Dictionary(
@@ -63,6 +70,7 @@ import Testing
         var random = SeededGenerator(seed: seed)
         let world = SyncWorld()
         let replicas = try Self.faultyReplicas(in: world, seed: seed)
+        var steps = StepTally(seed: seed)
         let organisation = try replicas[0].replica.editor.insert(
             into: "organisation", [.init("name", "Ministry"), .init("sector", "public")])
         for number in 0..<4 {
@@ -79,22 +87,31 @@ import Testing
             let person = persons.isEmpty ? nil : persons[Int(random.next() % UInt64(persons.count))]
             switch random.next() % 6 {
             case 0:
-                _ = try? replica.editor.insert(
-                    into: "person", [.init("organisation", organisation.id), .init("full_name", "Person \(step)")])
+                steps.run("insert") {
+                    _ = try replica.editor.insert(
+                        into: "person", [.init("organisation", organisation.id), .init("full_name", "Person \(step)")])
+                }
             case 1, 2:
                 guard let person else { continue }
                 let field = ["full_name", "title", "email", "phone"][Int(random.next() % 4)]
-                _ = try? replica.editor.update("person", id: person.id, [.init(field, "\(field) \(step)")])
+                steps.run("update", expecting: StepTally.erasedRecord) {
+                    _ = try replica.editor.update("person", id: person.id, [.init(field, "\(field) \(step)")])
+                }
             case 3:
                 guard let person, random.next() % 4 == 0 else { continue }
-                _ = try? replica.editor.delete(from: "person", id: person.id)
+                steps.run("delete", expecting: StepTally.erasedRecord) {
+                    _ = try replica.editor.delete(from: "person", id: person.id)
+                }
             case 4:
                 guard let person else { continue }
-                _ = try? engine.erase("person", id: person.id)
+                steps.run("erase", expecting: StepTally.refusedErasure) {
+                    _ = try engine.erase("person", id: person.id)
+                }
             default:
-                _ = try? engine.sync()
+                steps.run("sync", expecting: StepTally.lostMessage) { _ = try engine.sync() }
             }
         }
+        steps.expectWorked(["insert": 3, "update": 3])
 
         try Self.settle(replicas)
         let server = world.server.live("person")
@@ -137,6 +154,71 @@ import Testing
         for replica in replicas { replica.faults.setFaults(dropRequests: 0, dropResponses: 0) }
         for _ in 0..<2 {
             for replica in replicas { _ = try replica.engine.sync() }
+        }
+    }
+}
+
+/// The steps of a random script: how many of each kind went through, and every error matched.
+/// The errors the script can cause (a lost request or answer, a number taken, an edit of a
+/// person another replica erased) are named where a step runs; any other fails the test, and
+/// so does a script whose edits did not go through, which could pass for a convergence.
+struct StepTally {
+    let seed: UInt64
+    private(set) var worked: [String: Int] = [:]
+    private(set) var refused: [String: Int] = [:]
+
+    init(seed: UInt64) { self.seed = seed }
+
+    /// A transport fault (FaultInjectingTransport): the server could not be reached.
+    static func lostMessage(_ error: ReplicaError) -> Bool {
+        error.code == .unavailable && error.message.contains("(fault injected, seed ")
+    }
+
+    /// A round number another round holds already (numbers are drawn from 0 to 19).
+    static func takenNumber(_ error: ReplicaError) -> Bool {
+        error.code == .invalidData && error.message.hasPrefix("round.number: ")
+            && error.message.contains(" is already used by ")
+    }
+
+    /// An edit of a record whose personal data was erased (by this replica or another).
+    static func erasedRecord(_ error: ReplicaError) -> Bool {
+        error.code == .invalidData && error.message.hasSuffix("it can no longer be edited (erased)")
+    }
+
+    /// An erasure refused: lost on the way, or of a person the server does not hold yet (made
+    /// here, not pushed), or holds deleted or erased already.
+    static func refusedErasure(_ error: ReplicaError) -> Bool {
+        let refused = "the server refused POST /v1/erase: "
+        return lostMessage(error)
+            || (error.code == .notFound && error.message.hasPrefix("POST /v1/erase: "))
+            || (error.code == .invalidData && error.message.hasPrefix(refused)
+                && (error.message.hasSuffix("(erased)") || error.message.hasSuffix("(deleted)")))
+    }
+
+    /// Runs step `kind`; an error `expected` matches is counted, any other is recorded as a failure.
+    mutating func run(
+        _ kind: String, expecting expected: (ReplicaError) -> Bool = { _ in false },
+        sourceLocation: SourceLocation = #_sourceLocation, _ step: () throws -> Void
+    ) {
+        do {
+            try step()
+            worked[kind, default: 0] += 1
+        } catch let error as ReplicaError where expected(error) {
+            refused[kind, default: 0] += 1
+        } catch {
+            Issue.record("seed \(seed): \(kind) failed: \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// At least `minimum[kind]` steps of each kind went through.
+    func expectWorked(_ minimum: [String: Int], sourceLocation: SourceLocation = #_sourceLocation) {
+        print(
+            "seed \(seed): steps that worked \(worked.sorted { $0.key < $1.key }), refused \(refused.sorted { $0.key < $1.key })"
+        )
+        for (kind, count) in minimum {
+            #expect(
+                worked[kind, default: 0] >= count, "seed \(seed): \(kind): \(worked), refused \(refused)",
+                sourceLocation: sourceLocation)
         }
     }
 }

@@ -210,12 +210,29 @@ private func mutate(
         history.edit(by: "dev-a", of: "org-a", signedBy: isBad ? deviceB : deviceA)
     }
     for batchSize in [1, 16, 64, 4096] {
+        // No one takes the chunks: add and finish check them on this thread.
         var verification = HistoryVerification()
         verification.batchSize = batchSize
         for line in history.lines where !verification.add(line: Array(line.utf8)) { break }
         let report = verification.finish(checkpoints: []) { _ in nil }
         #expect(report.failure?.seq == 37, "batch size \(batchSize)")
         #expect(report.failure?.problem == "the signature does not verify with device dev-a's key")
+
+        // Handed out in chunks, checked elsewhere and reported newest first (as other cores may
+        // finish them): still the lowest.
+        var fanned = HistoryVerification()
+        fanned.batchSize = batchSize
+        var chunks: [[SignatureCheck]] = []
+        for line in history.lines {
+            guard fanned.add(line: Array(line.utf8)) else { break }
+            let checks = fanned.takeSignatureChecks()
+            if !checks.isEmpty { chunks.append(checks) }
+        }
+        #expect(!chunks.isEmpty && chunks.allSatisfy { $0.count == fanned.chunkSize }, "batch size \(batchSize)")
+        for chunk in chunks.reversed() {
+            if let found = SignatureCheck.firstFailure(in: chunk) { fanned.fail(found) }
+        }
+        #expect(fanned.finish(checkpoints: []) { _ in nil }.failure?.seq == 37, "batch size \(batchSize)")
     }
     // A later break in the chain does not hide an earlier bad signature still being checked.
     var lines = history.lines

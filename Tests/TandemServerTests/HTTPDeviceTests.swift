@@ -52,10 +52,17 @@ import Testing
 
     @Test func aCoordinatorsDeviceBelongsToNoOrganisation() async throws {
         let fixture = try ServerFixture()
+        let key = SigningKey()
+        let before = try await fixture.store.headSeq()
         try await fixture.app().test(.router) { client in
-            let reply = try await client.registerDevice("coordinator-desk", token: fixture.coordinator)
+            let reply = try await client.registerDevice(
+                "coordinator-desk", token: fixture.coordinator, publicKey: key.publicKey)
             #expect(reply.status == .ok)
-            #expect(try reply.json["organisation"] == .null)
+            let body = try reply.json
+            #expect(body["device"] == .string("coordinator-desk"))
+            #expect(body["public_key"] == .string(key.publicKey))
+            #expect(body["organisation"] == .null)
+            #expect(body["seq"] == .int(before + 1))
         }
     }
 
@@ -81,6 +88,7 @@ import Testing
             let coordinator = try await client.registerDevice(
                 "laptop", token: fixture.coordinator, publicKey: key.publicKey)
             #expect(coordinator.status == .conflict)
+            #expect(coordinator.errorCode == "device_exists")
             #expect(try await fixture.store.headSeq() == head)
         }
     }
@@ -107,6 +115,7 @@ import Testing
             let reply = try await client.registerDevice(
                 String(repeating: "d", count: 128), token: fixture.coordinator)
             #expect(reply.status == .ok)
+            #expect(try reply.json["device"] == .string(String(repeating: "d", count: 128)))
         }
     }
 
@@ -151,6 +160,7 @@ import Testing
                 .post, "/v1/devices", token: nil,
                 json: .object([JSONMember("device", .string("x")), JSONMember("public_key", .string("AAAA"))]))
             #expect(anonymous.status == .unauthorized)
+            #expect(anonymous.errorCode == "unauthorized")
         }
         #expect(try await fixture.store.headSeq() == head)
     }

@@ -90,7 +90,8 @@ import Testing
             let again = try await client.call(
                 .post, path, token: fixture.coordinator, json: Resolution.keepCurrent.json)
             #expect(again.status == .conflict)
-            #expect(again.errorCode != nil)
+            #expect(again.errorCode == "resolved")
+            #expect(again.errorMessage == "conflict \(conflict.id) is already resolved")
 
             #expect(try await client.call(.get, "/v1/conflicts", token: fixture.coordinator).json == .array([]))
             let everything = try await client.call(.get, "/v1/conflicts?all=true", token: fixture.coordinator)

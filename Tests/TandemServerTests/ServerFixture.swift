@@ -118,6 +118,12 @@ struct Reply: Sendable {
         else { return nil }
         return code
     }
+
+    /// The `message` of an error body, nil when the body is not one.
+    var errorMessage: String? {
+        guard errorCode != nil, case let .string(message)? = try? json["message"] else { return nil }
+        return message
+    }
 }
 
 extension TestClientProtocol {

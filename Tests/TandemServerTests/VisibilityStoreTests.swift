@@ -1,4 +1,5 @@
 import GRDB
+import Synchronization
 import TandemProtocol
 import TandemTesting
 import Testing
@@ -17,8 +18,13 @@ import Testing
     var company = ""
     var town = ""
     var round = ""
+    /// The randomness of ids and clocks: seeded and printed, `TANDEM_SEED` replays a run.
+    let random: SeededSource
 
     init() async throws {
+        let seed = SeededGenerator.seedFromEnvironment()
+        print("VisibilityStoreTests seed \(seed) (TANDEM_SEED=\(seed) replays it)")
+        random = SeededSource(seed: seed)
         store = try SQLiteServerStore.create(in: try DatabaseQueue())
         ministry = try await store.addOrganisation(name: "Ministry", sector: "public", now: now).id
         company = try await store.addOrganisation(name: "Kovina", sector: "private", now: now).id
@@ -36,15 +42,15 @@ import Testing
     }
 
     func newID() -> String {
-        UUIDv7Generator.id(at: HLC(milliseconds: now, counter: Int.random(in: 0..<4096), device: ""))
+        random.id(at: HLC(milliseconds: now, counter: random.counter(), device: ""))
     }
 
     func change(
         _ op: TandemProtocol.Operation, _ table: String, _ id: String, _ fields: [String: JSONValue], base: Int64
     ) -> Change {
-        let clock = HLC(milliseconds: now, counter: Int.random(in: 0..<4096), device: "d")
+        let clock = HLC(milliseconds: now, counter: random.counter(), device: "d")
         return Change(
-            changeID: UUIDv7Generator.id(at: clock), table: table, recordID: id, op: op, fields: fields,
+            changeID: random.id(at: clock), table: table, recordID: id, op: op, fields: fields,
             baseVersion: base, hlc: clock.description, device: "d")
     }
 
@@ -194,4 +200,17 @@ import Testing
         let after = try await opened.pullAll(member(company), since: cursor).items
         #expect(after.contains { $0.recordID == ana && !$0.isVisible })
     }
+}
+
+/// A ``SeededGenerator`` the suite's non-mutating helpers share.
+final class SeededSource: Sendable {
+    private let generator: Mutex<SeededGenerator>
+
+    init(seed: UInt64) { generator = Mutex(SeededGenerator(seed: seed)) }
+
+    /// An HLC counter, 0 to 4095.
+    func counter() -> Int { generator.withLock { Int.random(in: 0..<4096, using: &$0) } }
+
+    /// A UUIDv7 for `clock`, its random bits from the seed.
+    func id(at clock: HLC) -> String { generator.withLock { UUIDv7Generator.id(at: clock, using: &$0) } }
 }

@@ -242,19 +242,51 @@ import Testing
     /// device's signature can tell.
     @Test(arguments: StoreKind.allCases)
     func aRechainedForgeryIsNamedByItsSignature(kind: StoreKind) async throws {
+        let (bench, seq) = try await memberEdit(kind, thenRounds: 9..<10)
+        let head = try await bench.store.headSeq()
+        try await bench.subject.tamper(.rewrite(try await Self.forgery(in: bench, at: seq, rechainedThrough: head)))
+        let failure = try #require(try await bench.store.verify().failure)
+        #expect(failure.seq == seq, "\(failure)")
+        #expect(failure.problem.contains("signature"), "\(failure)")
+    }
+
+    /// Verify checks the signatures in chunks on other cores while it reads on: a forged one in
+    /// an early chunk is named though the reading stopped later, at a broken chain, while that
+    /// chunk was still out.
+    @Test(arguments: StoreKind.allCases)
+    func aForgeryInAnEarlyChunkIsNamedBeforeALaterBreak(kind: StoreKind) async throws {
+        // More than two chunks of signatures (HistoryVerification's chunkSize is 256) after it.
+        let (bench, seq) = try await memberEdit(kind, thenRounds: 10..<610)
+        let head = try await bench.store.headSeq()
+        #expect(head - seq >= 600)
+        // The head is left as it was: its prev_hash no longer matches, the chain breaks there.
+        try await bench.subject.tamper(.rewrite(try await Self.forgery(in: bench, at: seq, rechainedThrough: head - 1)))
+        let failure = try #require(try await bench.store.verify().failure)
+        #expect(failure.seq == seq, "\(failure)")
+        #expect(failure.problem.contains("signature"), "\(failure)")
+    }
+
+    /// A busy bench, then the ministry's edit of its web address (at the seq returned), then
+    /// rounds numbered `numbers` inserted by the coordinator.
+    func memberEdit(_ kind: StoreKind, thenRounds numbers: Range<Int>) async throws -> (StoreBench, Int64) {
         let bench = try await busyBench(kind)
-        let ministry = bench.member(bench.ministry)
         let results = try await bench.expect(
             [.applied],
             [bench.update("organisation", bench.ministry, base: 1, ["web": .string("https://gov.example")])],
-            by: ministry)
-        let seq = try #require(results.first?.seq)
-        try await bench.expect(
-            [.applied], [bench.insert("round", bench.newID(), ["number": .int(9)])], by: bench.coordinator)
-        let head = try await bench.store.headSeq()
+            by: bench.member(bench.ministry))
+        let rounds = numbers.map { bench.insert("round", bench.newID(), ["number": .int(Int64($0))]) }
+        try await bench.expect(Array(repeating: .applied, count: rounds.count), rounds, by: bench.coordinator)
+        return (bench, try #require(results.first?.seq))
+    }
+
+    /// The lines of a forgery: entry `seq`'s organisation change given another web address (its
+    /// signature no longer verifies), every entry from it through `last` chained again on it.
+    static func forgery(in bench: StoreBench, at seq: Int64, rechainedThrough last: Int64) async throws
+        -> [Int64: String]
+    {
         var forged: [Int64: String] = [:]
         var previous = try await bench.entry(at: seq - 1).hash
-        for at in seq...head {
+        for at in seq...last {
             let entry = try await bench.entry(at: at)
             var change = try Change(json: entry.change)
             if at == seq { change.fields = ["web": .string("https://forged.example")] }
@@ -264,9 +296,6 @@ import Testing
             forged[at] = rewritten.line
             previous = rewritten.hash
         }
-        try await bench.subject.tamper(.rewrite(forged))
-        let failure = try #require(try await bench.store.verify().failure)
-        #expect(failure.seq == seq, "\(failure)")
-        #expect(failure.problem.contains("signature"), "\(failure)")
+        return forged
     }
 }
