@@ -53,10 +53,13 @@ START=$(date +%s)
 STATUS=0
 ST="$PWD/$VENV/bin/st"
 # From the scratch folder: schemathesis leaves a .schemathesis/ cache where it runs.
+# One worker: with two, Python 3.11 (Debian's included) crashes inside hypothesis now and then
+# ("AST constructor recursion depth mismatch", python/cpython#106905), which is no finding of
+# ours; --max-time bounds the run either way.
 (cd "$WORK" && "$ST" run "$URL/openapi.json" \
     --header "Authorization: Bearer $TOKEN" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,unsupported_method,ignored_auth \
-    --max-examples "$MAX_EXAMPLES" --seed "$SEED" --workers 2 --request-timeout 10 \
+    --max-examples "$MAX_EXAMPLES" --seed "$SEED" --workers 1 --request-timeout 10 \
     --max-time 110 --generation-database none --no-color) 2>&1 | tee "$WORK/st.out" || STATUS=$?
 echo "== schemathesis: exit $STATUS after $(( $(date +%s) - START )) s"
 # Its warnings are shown, and the one that says the token did not work fails the run.
