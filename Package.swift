@@ -135,7 +135,8 @@ let package = Package(
         ),
         .testTarget(
             name: "TandemProtocolTests",
-            dependencies: ["TandemProtocol"],
+            // TandemTesting for ChildProcess only (the verifier script's runs).
+            dependencies: ["TandemProtocol", "TandemTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -58,6 +58,9 @@ public struct TransportRequest: Hashable, Sendable {
     public init(
         _ endpoint: Endpoint, parameters: [String: String] = [:], query: [QueryItem] = [], body: [UInt8] = []
     ) {
+        assert(
+            query.allSatisfy { item in endpoint.parameters.contains { $0.name == item.name && $0.place == .query } },
+            "\(endpoint.path) takes no such query parameter: \(query.map(\.name))")
         self.init(
             method: endpoint.method, path: endpoint.path(filling: parameters.mapValues(CurlTransport.escape)),
             query: query, body: body)

@@ -37,7 +37,7 @@ public enum BinaryRunner {
         _ executable: String = "tandem", _ arguments: [String], environment: [String: String] = [:],
         stdin: String? = nil
     ) throws -> ProcessResult {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = binaryDirectory.appendingPathComponent(executable)
         process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment
@@ -50,7 +50,7 @@ public enum BinaryRunner {
         process.standardOutput = output
         process.standardError = errors
         process.standardInput = input
-        try ProcessLaunch.run(process)
+        try process.run()
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
         // Read both pipes to the end before waiting, so a chatty process cannot fill a pipe and stall.

@@ -15,7 +15,7 @@ public final class ServerProcess: @unchecked Sendable {
     public let coordinatorToken: String
     /// `http://127.0.0.1:PORT` (`https://` when serving TLS), from the server's first line.
     public private(set) var url: String = ""
-    private var process: Process?
+    private var process: ChildProcess?
     /// The serving process's pid, while it runs.
     public var processIdentifier: Int32? { process.map(\.processIdentifier) }
 
@@ -119,7 +119,7 @@ public final class ServerProcess: @unchecked Sendable {
             servingLogLevel = logLevel
             servingLog = log
         }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = BinaryRunner.binaryDirectory.appendingPathComponent("tandem-server")
         let port = arguments.contains("--port") ? [] : ["--port", "0"]
         process.arguments = ["serve", "--data", data, "--host", "127.0.0.1"] + port + arguments
@@ -138,7 +138,7 @@ public final class ServerProcess: @unchecked Sendable {
         } else {
             process.standardError = FileHandle.nullDevice
         }
-        try ProcessLaunch.run(process)
+        try process.run()
         self.process = process
         // The first line is "tandem-server listening on http://HOST:PORT".
         var line = Data()

@@ -133,11 +133,11 @@ import Testing
         let wal = fixture.db + "-wal"
         func walSize() -> Int { (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0 }
         let walBefore = walSize()
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = BinaryRunner.binaryDirectory.appendingPathComponent("tandem")
         process.arguments = ["import", "exchange", path, "--db", fixture.db]
         process.standardOutput = FileHandle.nullDevice
-        try ProcessLaunch.run(process)
+        try process.run()
         // Under way: the transaction's pages spill into the WAL (the page cache is a few MiB,
         // the import writes tens) past what the WAL held before.
         let deadline = Date().addingTimeInterval(60)

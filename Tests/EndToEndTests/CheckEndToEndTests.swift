@@ -8,10 +8,10 @@ import Testing
 @Suite struct CheckEndToEndTests {
     /// Runs `sqlite3 DB SQL`, as someone who edits the file by hand would.
     static func sqlite3(_ db: String, _ sql: String) throws {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: try #require(RollbackEndToEndTests.sqlite3))
         process.arguments = [db, sql]
-        try ProcessLaunch.run(process)
+        try process.run()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
     }

@@ -30,11 +30,11 @@ import Testing
     static func verifyWithScript(_ file: String) throws -> Int32 {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", root.appendingPathComponent("scripts/verify-history.py").path, file]
         process.standardOutput = FileHandle.nullDevice
-        try ProcessLaunch.run(process)
+        try process.run()
         process.waitUntilExit()
         return process.terminationStatus
     }

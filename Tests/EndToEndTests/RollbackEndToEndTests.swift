@@ -31,16 +31,16 @@ import Testing
 
         /// Imports `persons` persons of A into replica `name`, then starts `tandem sync` on it
         /// in the background.
-        func importAndStartSyncing(_ name: String, persons: Int) throws -> Process {
+        func importAndStartSyncing(_ name: String, persons: Int) throws -> ChildProcess {
             let rows = (1...persons).map { "\(a.id),Person \($0)" }
             let csv = try server.folder.write("organisation,full_name\n" + rows.joined(separator: "\n"), to: "p.csv")
             try ok(name, ["import", "person", csv])
-            let sync = Process()
+            let sync = ChildProcess()
             sync.executableURL = BinaryRunner.binaryDirectory.appendingPathComponent("tandem")
             sync.arguments = ["sync", "--db", db(name)]
             sync.standardOutput = FileHandle.nullDevice
             sync.standardError = FileHandle.nullDevice
-            try ProcessLaunch.run(sync)
+            try sync.run()
             return sync
         }
 
@@ -324,10 +324,10 @@ extension RollbackEndToEndTests {
         Thread.sleep(forTimeInterval: 0.3)
         let copy = world.backups.path("live")
         try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
-        let backup = Process()
+        let backup = ChildProcess()
         backup.executableURL = URL(fileURLWithPath: try #require(Self.sqlite3))
         backup.arguments = [world.server.data + "/store.sqlite", ".backup '\(copy)/store.sqlite'"]
-        try ProcessLaunch.run(backup)
+        try backup.run()
         backup.waitUntilExit()
         #expect(backup.terminationStatus == 0)
         sync.waitUntilExit()

@@ -214,18 +214,18 @@ struct ServerCLIError: Error, CustomStringConvertible {
 /// `tandem-server serve --port 0` in the background: its address comes from the one line it
 /// prints once listening.
 final class RunningServer: Sendable {
-    let process: Process
+    let process: ChildProcess
     let address: String
 
     init(data: String, log: String) throws {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = BinaryRunner.binaryDirectory.appendingPathComponent("tandem-server")
         process.arguments = ["serve", "--data", data, "--port", "0"]
         let output = Pipe()
         process.standardOutput = output
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        try ProcessLaunch.run(process)
+        try process.run()
         // A server that never says where it listens is stopped, which ends the read below (and
         // only such a server: a slow test must not lose its server after 30 s).
         let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }

@@ -1,5 +1,6 @@
 import Foundation
 import TandemProtocol
+import TandemTesting
 import Testing
 
 // scripts/verify-history.py, the auditor's verifier without Tandem, against histories Swift
@@ -25,7 +26,7 @@ private struct ScriptRun {
 
 /// `python3 ARGUMENTS` from the package root.
 private func python(_ arguments: [String]) throws -> ScriptRun {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3"] + arguments
     process.currentDirectoryURL = packageRoot

@@ -52,11 +52,11 @@ import Testing
 
 /// A PostgreSQL cluster of this test's own (scripts/with-postgres.sh), which it may stop.
 final class OwnCluster: Sendable {
-    let process: Process
+    let process: ChildProcess
     let input: Pipe
     let url: String
 
-    private init(process: Process, input: Pipe, url: String) {
+    private init(process: ChildProcess, input: Pipe, url: String) {
         self.process = process
         self.input = input
         self.url = url
@@ -65,7 +65,7 @@ final class OwnCluster: Sendable {
     static func start() throws -> OwnCluster {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         // The command prints the cluster's URL and waits for a line; then the script removes the cluster.
         process.arguments = [
@@ -77,7 +77,7 @@ final class OwnCluster: Sendable {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try ProcessLaunch.run(process)
+        try process.run()
         var text = ""
         while !text.contains("URL=") || !text.hasSuffix("\n") {
             let chunk = output.fileHandleForReading.availableData
