@@ -174,7 +174,7 @@ extension PushResponse: WireMessage {
 extension DeviceRegistration: WireMessage {
     public static let schemaName = "DeviceRegistration"
     public static let jsonSchema = #"""
-        {"type": "object", "required": ["device", "public_key"], "properties": {"device": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$", "description": "The replica's device id (not `server`)."}, "public_key": {"type": "string", "description": "The device's Ed25519 public key: 32 bytes, base64."}}}
+        {"type": "object", "required": ["device", "public_key"], "properties": {"device": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$", "not": {"const": "server"}, "description": "The replica's device id (not `server`)."}, "public_key": {"type": "string", "pattern": "^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$", "description": "The device's Ed25519 public key: 32 bytes, canonical base64."}}}
         """#
 }
 

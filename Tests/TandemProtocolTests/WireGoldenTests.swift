@@ -1,5 +1,6 @@
 import Foundation
 import TandemProtocol
+import TandemTesting
 import Testing
 
 /// Every message of the API (``WireSchemas/messages``) has one JSON form, pinned byte for byte by
@@ -135,5 +136,38 @@ import Testing
         for (name, schema) in WireSchemas.all {
             #expect((try? JSONValue.parse(schema)) != nil, "the schema of \(name) is not JSON")
         }
+    }
+}
+
+/// The schema of a device registration states exactly what the server accepts: a key matches its
+/// pattern if and only if it is an Ed25519 public key (32 bytes, canonical base64).
+@Test func theDeviceRegistrationSchemaStatesWhichKeysAreAccepted() throws {
+    let schema = try JSONValue.parse(DeviceRegistration.jsonSchema)
+    guard case let .string(pattern)? = schema["properties"]?["public_key"]?["pattern"] else {
+        Issue.record("no pattern for public_key")
+        return
+    }
+    let regex = try Regex(pattern)
+    let seed = SeededGenerator.seedFromEnvironment()
+    print(
+        "device key pattern seed \(seed) (replay: TANDEM_SEED=\(seed) swift test --filter theDeviceRegistrationSchema)")
+    var generator = SeededGenerator(seed: seed)
+    for _ in 0..<500 {
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let key = Base64.encode(bytes)
+        #expect(Signature.isPublicKey(key), "\(key)")
+        #expect(key.wholeMatch(of: regex) != nil, "\(key)")
+        // The same key with its last character before the padding changed is not canonical, or
+        // says other bytes: each side must agree about it.
+        for replacement in ["B", "A", "/", "+"] {
+            var altered = key
+            altered.replaceSubrange(
+                altered.index(altered.endIndex, offsetBy: -2)..<altered.index(before: altered.endIndex),
+                with: replacement)
+            #expect(Signature.isPublicKey(altered) == (altered.wholeMatch(of: regex) != nil), "\(altered)")
+        }
+    }
+    for text in ["", "AAAA", String(repeating: "A", count: 44), String(repeating: "A", count: 43) + "="] {
+        #expect(Signature.isPublicKey(text) == (text.wholeMatch(of: regex) != nil), "\(text)")
     }
 }
