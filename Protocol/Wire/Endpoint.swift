@@ -91,13 +91,6 @@ public struct Endpoint: Hashable, Sendable {
         "/" + routeSegments.map { $0.hasPrefix(":") ? values[String($0.dropFirst())] ?? "" : $0 }.joined(separator: "/")
     }
 
-    /// Whether `path` (no query) is this endpoint's, a parameter matching any one segment.
-    public func matches(path candidate: String) -> Bool {
-        let segments = candidate.split(separator: "/", omittingEmptySubsequences: true)
-        let own = routeSegments
-        return own.count == segments.count && zip(own, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
-    }
-
     /// Whether a token of `role` may call it.
     public func admits(_ role: Role) -> Bool { callers?.contains(role) ?? true }
 }

@@ -32,8 +32,7 @@ struct APIController: Sendable {
         to handler: @escaping @Sendable (Request, Context) async throws -> Response
     ) {
         let path = endpoint.routeSegments.dropFirst().joined(separator: "/")
-        let method: HTTPRequest.Method = endpoint.method == .get ? .get : .post
-        group.on(RouterPath(path), method: method) { request, context in
+        group.on(RouterPath(path), method: endpoint.method.http) { request, context in
             if let principal = context.principal, !endpoint.admits(principal.role) {
                 throw ServerError.forbidden("\(principal.role.rawValue) tokens may not \(endpoint.action)")
             }

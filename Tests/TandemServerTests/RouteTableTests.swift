@@ -14,7 +14,7 @@ import Testing
         try await fixture.app().test(.router) { client in
             for endpoint in Endpoint.all {
                 let path = endpoint.path(filling: ["id": "00000000-0000-7000-8000-000000000000"])
-                let method: HTTPRequest.Method = endpoint.method == .get ? .get : .post
+                let method = endpoint.method.http
                 let reply = try await client.call(method, path, token: fixture.coordinator, body: Array("{}".utf8))
                 // Served: the handler answers, whatever it makes of an empty body (a parameterised path
                 // too: its handler reads the body before it looks the id up), never the router's 404.
@@ -35,7 +35,7 @@ import Testing
         try await fixture.app().test(.router) { client in
             for endpoint in Endpoint.all where endpoint.callers != nil && !endpoint.admits(.auditor) {
                 let path = endpoint.path(filling: ["id": "00000000-0000-7000-8000-000000000000"])
-                let method: HTTPRequest.Method = endpoint.method == .get ? .get : .post
+                let method = endpoint.method.http
                 let reply = try await client.call(method, path, token: auditor, body: Array("{}".utf8))
                 #expect(reply.status == .forbidden, "\(method) \(path)")
                 #expect(reply.errorCode == ErrorCode.forbidden.rawValue, "\(method) \(path)")
