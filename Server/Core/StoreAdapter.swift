@@ -35,6 +35,9 @@ public protocol StoreAdapter: Sendable {
     /// for the store's lifetime.
     var signedCheckpoints: SignedCheckpoints { get }
 
+    /// The pushes waiting to be merged together (``PushQueue``): one object for the store's lifetime.
+    var pushQueue: PushQueue { get }
+
     /// The schema in force now, taking up a version another process installed.
     func currentSchema() async throws -> Schema
 
@@ -156,7 +159,8 @@ public struct PullCandidates: Sendable {
 
 extension StoreAdapter {
     /// Judges the batch before its transaction (device keys read once, signatures checked on
-    /// every core), then merges it in one write transaction (``PushBatch``).
+    /// every core), then merges it in one write transaction (``PushBatch``), with the pushes
+    /// that arrived while the one before ran (``PushQueue``).
     ///
     /// - Parameter carried: device registrations a bundle carries (docs/sync.md, Bundles): when a
     ///   coordinator pushes, those of the batch's devices the store does not know yet are
@@ -178,11 +182,12 @@ extension StoreAdapter {
         var judged = ServerCore.receive(
             changes, by: principal, registrations: registrations, serverKey: serverKey)
         if !values.isEmpty { for index in judged.indices { judged[index].openings = values } }
-        let received = judged
         let serverKey = serverKey
-        return try await transaction(.push) { merge in
-            PushBatch(received, merge: merge, now: now, serverKey: serverKey)
-        }.results
+        return try await pushQueue.push(judged, now: now) { items, now in
+            try await transaction(.push) { merge in
+                PushBatch(items, merge: merge, now: now, serverKey: serverKey)
+            }.results
+        }
     }
 
     /// Log entries after `since` that `principal` may read, each with its record as it now

@@ -30,6 +30,8 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
     let records = RecordCache()
     /// The checkpoints signed in the last second.
     public let signedCheckpoints = SignedCheckpoints()
+    /// The pushes waiting to be merged together.
+    public let pushQueue = PushQueue()
     /// Read-only connections of their own for the short reads every request makes (a pull's, a
     /// token's: ``quickRead(_:)``), opened at the first such read (a store that serves none —
     /// an admin command's — opens no file more); none for a store not in a file.
@@ -483,21 +485,42 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
     }
 
     /// A quick read (``quickRead(_:)``) when `quick`, else a read through the pool.
+    ///
+    /// A quick read runs on the calling thread: no hop to the connection's queue and back (two
+    /// thread switches a request, which under load cost more than the read). That blocks the
+    /// caller only while another thread's quick read runs on the same connection: quick readers
+    /// are only ever used this way, synchronously, so whoever holds one is running, never
+    /// waiting for a task (the cycle that made synchronous reads on the shared pool deadlock).
     func read<T: Sendable>(quick: Bool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let readers = quick ? openQuickReaders() : []
-        guard !readers.isEmpty else { return try await read(body) }
+        guard !readers.isEmpty else { return try await read(on: writer, body) }
         let turn = quickReaderTurn.wrappingAdd(1, ordering: .relaxed).oldValue
-        return try await read(on: readers[Int(UInt(bitPattern: turn) % UInt(readers.count))], body)
+        let reader = readers[Int(UInt(bitPattern: turn) % UInt(readers.count))]
+        return try storageErrors { try reader.read { db in try self.refreshed(db, body) } }
     }
 
     private func read<T: Sendable>(on reader: any DatabaseReader, _ body: @escaping @Sendable (Database) throws -> T)
         async throws -> T
     {
         do {
-            return try await reader.read { db in
-                try self.refreshSchema(db)
-                return try body(db)
-            }
+            return try await reader.read { db in try self.refreshed(db, body) }
+        } catch let error as ServerError {
+            throw error
+        } catch {
+            throw ServerError(.storage, "the store failed: \(error)")
+        }
+    }
+
+    /// `body`'s answer, after taking up a schema another process installed.
+    private func refreshed<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
+        try refreshSchema(db)
+        return try body(db)
+    }
+
+    /// `body`'s answer; an error of the database's becomes a ``ServerError`` `storage`.
+    private func storageErrors<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
         } catch let error as ServerError {
             throw error
         } catch {

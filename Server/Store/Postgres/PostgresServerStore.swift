@@ -30,6 +30,8 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     let records = RecordCache()
     /// The checkpoints this instance signed in the last second.
     public let signedCheckpoints = SignedCheckpoints()
+    /// The pushes waiting to be merged together.
+    public let pushQueue = PushQueue()
     let logger: Logger
     /// How long an operation may wait for the database before it is answered 503.
     let deadline: Duration
