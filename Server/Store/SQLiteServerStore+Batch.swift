@@ -24,7 +24,7 @@ extension SQLiteServerStore {
 
     /// The registered devices among `devices`.
     public func registrations(of devices: Set<String>) async throws -> [String: KnownDevice] {
-        try await read { db in
+        try await quickRead { db in
             var found: [String: KnownDevice] = [:]
             let rows = try Row.fetchCursor(
                 db.cachedStatement(

@@ -6,7 +6,8 @@ public import TandemProtocol
 extension SQLiteServerStore {
     public func openings(at seqs: [Int64]) async throws -> [OpeningRow] {
         guard !seqs.isEmpty else { return [] }
-        return try await read { db in
+        // A pull page's (every page a member receives that holds entries): on a quick reader.
+        return try await read(quick: seqs.count <= Self.quickPageLimit) { db in
             try Row.fetchAll(
                 db.cachedStatement(
                     sql: """

@@ -473,6 +473,10 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
             if let pool = writer as? DatabasePool {
                 var configuration = Self.configuration()
                 configuration.readonly = true
+                // Never waits for a lock: a quick read runs on a Swift concurrency thread, which
+                // must not sleep in SQLite's busy handler (``read(quick:_:)`` reads through the
+                // pool instead).
+                configuration.busyMode = .immediateError
                 for _ in 0..<max(2, ProcessInfo.processInfo.activeProcessorCount) {
                     if let reader = try? DatabaseQueue(path: pool.path, configuration: configuration) {
                         opened.append(reader)
@@ -496,7 +500,17 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
         guard !readers.isEmpty else { return try await read(on: writer, body) }
         let turn = quickReaderTurn.wrappingAdd(1, ordering: .relaxed).oldValue
         let reader = readers[Int(UInt(bitPattern: turn) % UInt(readers.count))]
-        return try storageErrors { try reader.read { db in try self.refreshed(db, body) } }
+        do {
+            return try Self.readHere(reader) { db in try self.refreshed(db, body) }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            // The file is locked for a moment (a truncating checkpoint, a recovery): the pool's
+            // readers wait for it, off this thread.
+            return try await read(on: writer, body)
+        } catch let error as ServerError {
+            throw error
+        } catch {
+            throw ServerError(.storage, "the store failed: \(error)")
+        }
     }
 
     private func read<T: Sendable>(on reader: any DatabaseReader, _ body: @escaping @Sendable (Database) throws -> T)
@@ -517,14 +531,8 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
         return try body(db)
     }
 
-    /// `body`'s answer; an error of the database's becomes a ``ServerError`` `storage`.
-    private func storageErrors<T>(_ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let error as ServerError {
-            throw error
-        } catch {
-            throw ServerError(.storage, "the store failed: \(error)")
-        }
+    /// `reader`'s synchronous read, on this thread (an async caller would otherwise get GRDB's async one).
+    private static func readHere<T>(_ reader: DatabaseQueue, _ body: (Database) throws -> T) throws -> T {
+        try reader.read(body)
     }
 }
