@@ -140,6 +140,28 @@ final class HeldStore: @unchecked Sendable {
         records += changes.filter { $0.table == "exchange" }.count
     }
 
+    /// Pushes `changes` one at a time from `pushers` tasks at once (replicas each syncing a small
+    /// edit); every one must be applied. Returns the milliseconds it took.
+    func pushConcurrently(_ changes: [Change], pushers: Int) async throws -> Double {
+        let (store, principal, openings) = (store, principal, openings)
+        let start = now()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for pusher in 0..<pushers {
+                group.addTask {
+                    for index in stride(from: pusher, to: changes.count, by: pushers) {
+                        let results = try await store.push(
+                            [changes[index]], carrying: [], values: openings, by: principal,
+                            now: Int64(Date().timeIntervalSince1970 * 1000))
+                        if results.first?.status != .applied { fail("store push: \(results)") }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        records += changes.count
+        return now() - start
+    }
+
     /// A window of `count` new exchange inserts pushed in batches of 500 (the client's): the
     /// records held before it, and milliseconds merging and judging it (``timeReceiving(_:batch:)``).
     func timeWindow(_ count: Int) async throws -> (changes: [Change], held: Int, merge: Double, verification: Double) {

@@ -34,7 +34,7 @@ import TandemProtocol
 
 struct Options {
     static let allParts = [
-        "import", "sync", "store", "bootstrap", "audit", "postgres", "load", "bundle", "check", "personal",
+        "import", "sync", "store", "bootstrap", "audit", "postgres", "load", "bundle", "check", "personal", "group",
     ]
 
     var rows = 100_000
@@ -98,7 +98,7 @@ struct Options {
                 """
                 usage: tandem-bench [--rows N] [--reps R] [--edits K] [--entries E] [--held H1,H2,...] [--window W]
                                     [--bootstrap N] [--clients C] [--seconds S]
-                                    [--only import|sync|store|bootstrap|audit|postgres|load|bundle|check|personal[,...]]
+                                    [--only import|sync|store|bootstrap|audit|postgres|load|bundle|check|personal|group[,...]]
                                     [--strict]
 
                 """.utf8))
@@ -266,6 +266,7 @@ do {
     }
     if options.parts.contains("postgres") { try await runPostgresBenchmark(options: options, scratch: scratch) }
     if options.parts.contains("load") { try await runLoadBenchmark(options: options, scratch: scratch) }
+    if options.parts.contains("group") { try await runGroupCommitBenchmark(options: options, scratch: scratch) }
     if options.parts.contains("audit") {
         try waitFor { try await runAuditBenchmark(options: options, scratch: scratch) }
     }

@@ -17,7 +17,7 @@ public import TandemProtocol
 /// request a process serves shares it; instances sharing a database each have their own, their
 /// transactions serialised by the store as before).
 public final class PushQueue: Sendable {
-    /// The most changes merged in one group (a push larger than this is a group alone).
+    /// The most changes merged in one group by default (a push larger than this is a group alone).
     public static let groupLimit = 2000
 
     struct Waiting {
@@ -36,6 +36,7 @@ public final class PushQueue: Sendable {
     private struct State {
         var isLeading = false
         var waiting: [Waiting] = []
+        var limit = PushQueue.groupLimit
     }
 
     private let state = Mutex(State())
@@ -44,6 +45,13 @@ public final class PushQueue: Sendable {
 
     /// The pushes waiting for a group (the one merging now not counted).
     public var waitingCount: Int { state.withLock { $0.waiting.count } }
+
+    /// The most changes a group merges (``groupLimit`` unless set): 1 merges every push alone,
+    /// one transaction each, as before group commit (the benchmark compares the two).
+    public var limit: Int {
+        get { state.withLock { $0.limit } }
+        set { state.withLock { $0.limit = max(1, newValue) } }
+    }
 
     /// The results of `items` (in order), merged by `merge` — one transaction for a group of
     /// pushes: their items in arrival order, with the latest of their times.
@@ -63,7 +71,7 @@ public final class PushQueue: Sendable {
         case let .done(results): return results
         case .lead: break
         }
-        let group = state.withLock { state in Self.takeGroup(from: &state.waiting) }
+        let group = state.withLock { state in Self.takeGroup(from: &state.waiting, limit: state.limit) }
         let own = await run(group, merge: merge)
         // The lead passes to the first push that arrived meanwhile (nobody leads when none did).
         let next = state.withLock { state -> Waiting? in
@@ -78,12 +86,12 @@ public final class PushQueue: Sendable {
     }
 
     /// The pushes of the next group, in arrival order: the first whatever its size, then those
-    /// that fit within ``groupLimit`` changes.
-    private static func takeGroup(from waiting: inout [Waiting]) -> [Waiting] {
+    /// that fit within `limit` changes.
+    private static func takeGroup(from waiting: inout [Waiting], limit: Int) -> [Waiting] {
         var count = 0
         var taken = 0
         for push in waiting {
-            guard taken == 0 || count + push.items.count <= groupLimit else { break }
+            guard taken == 0 || count + push.items.count <= limit else { break }
             count += push.items.count
             taken += 1
         }

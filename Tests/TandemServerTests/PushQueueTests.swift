@@ -55,8 +55,11 @@ import Testing
 
     /// Starts pushes `second` (each a list of change names) while `first` is merging, and
     /// returns each push's change ids or its error code, by push, and the merge's calls.
-    func run(first: [String], then second: [[String]]) async throws -> (answers: [[String]], calls: [[String]]) {
+    func run(first: [String], then second: [[String]], limit: Int = PushQueue.groupLimit) async throws -> (
+        answers: [[String]], calls: [[String]]
+    ) {
         let queue = PushQueue()
+        queue.limit = limit
         let merger = Merger(holdsFirst: true)
         return try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
             await withCheckedContinuation { started in
@@ -108,6 +111,12 @@ import Testing
         let (answers, calls) = try await run(first: ["a"], then: [big, half, half.map { $0 + "'" }, ["z"]])
         #expect(answers.map(\.count) == [1, big.count, half.count, half.count, 1])
         #expect(calls.map(\.count) == [1, big.count, half.count * 2, 1])
+    }
+
+    @Test func aLimitOfOneMergesEveryPushAloneAsBeforeGroupCommit() async throws {
+        let (answers, calls) = try await run(first: ["a"], then: [["b"], ["c"], ["d"]], limit: 1)
+        #expect(answers == [["a"], ["b"], ["c"], ["d"]])
+        #expect(calls == [["a"], ["b"], ["c"], ["d"]])
     }
 
     @Test func aLonePushIsMergedAtOnceAndItsErrorIsItsOwn() async throws {
