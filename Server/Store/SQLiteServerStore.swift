@@ -473,10 +473,6 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
             if let pool = writer as? DatabasePool {
                 var configuration = Self.configuration()
                 configuration.readonly = true
-                // Never waits for a lock: a quick read runs on a Swift concurrency thread, which
-                // must not sleep in SQLite's busy handler (``read(quick:_:)`` reads through the
-                // pool instead).
-                configuration.busyMode = .immediateError
                 for _ in 0..<max(2, ProcessInfo.processInfo.activeProcessorCount) {
                     if let reader = try? DatabaseQueue(path: pool.path, configuration: configuration) {
                         opened.append(reader)
@@ -490,27 +486,14 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
 
     /// A quick read (``quickRead(_:)``) when `quick`, else a read through the pool.
     ///
-    /// A quick read runs on the calling thread: no hop to the connection's queue and back (two
-    /// thread switches a request, which under load cost more than the read). That blocks the
-    /// caller only while another thread's quick read runs on the same connection: quick readers
-    /// are only ever used this way, synchronously, so whoever holds one is running, never
-    /// waiting for a task (the cycle that made synchronous reads on the shared pool deadlock).
+    /// It runs on its connection's queue, not on the calling thread: read there synchronously,
+    /// a quick read cost more CPU a request and a longer tail under the load test (each one
+    /// blocked one of the few Swift concurrency threads every request needs; docs/benchmarks.md).
     func read<T: Sendable>(quick: Bool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let readers = quick ? openQuickReaders() : []
         guard !readers.isEmpty else { return try await read(on: writer, body) }
         let turn = quickReaderTurn.wrappingAdd(1, ordering: .relaxed).oldValue
-        let reader = readers[Int(UInt(bitPattern: turn) % UInt(readers.count))]
-        do {
-            return try Self.readHere(reader) { db in try self.refreshed(db, body) }
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
-            // The file is locked for a moment (a truncating checkpoint, a recovery): the pool's
-            // readers wait for it, off this thread.
-            return try await read(on: writer, body)
-        } catch let error as ServerError {
-            throw error
-        } catch {
-            throw ServerError(.storage, "the store failed: \(error)")
-        }
+        return try await read(on: readers[Int(UInt(bitPattern: turn) % UInt(readers.count))], body)
     }
 
     private func read<T: Sendable>(on reader: any DatabaseReader, _ body: @escaping @Sendable (Database) throws -> T)
@@ -529,10 +512,5 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
     private func refreshed<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
         try refreshSchema(db)
         return try body(db)
-    }
-
-    /// `reader`'s synchronous read, on this thread (an async caller would otherwise get GRDB's async one).
-    private static func readHere<T>(_ reader: DatabaseQueue, _ body: (Database) throws -> T) throws -> T {
-        try reader.read(body)
     }
 }
