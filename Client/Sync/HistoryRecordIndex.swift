@@ -32,7 +32,13 @@ enum HistoryRecordIndex {
             guard !isNeeded, since == 0, try isHistoryEmpty(in: db) else { return }
             try db.execute(sql: "DROP INDEX \(name)")
         } else if isNeeded {
+            // SQLite sorts the keys in as much memory as the page cache may hold: a small cache
+            // while it sorts keeps a million ids from raising the peak memory (the rest goes
+            // through temporary files), then the page's cache again.
+            let cache = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000
+            try db.execute(sql: "PRAGMA cache_size = -4096")
             try db.execute(sql: creation)
+            try db.execute(sql: "PRAGMA cache_size = \(cache)")
         }
     }
 
