@@ -143,11 +143,14 @@ public final class Replica: @unchecked Sendable {
     ) throws(ReplicaError) -> Replica {
         let place = path ?? "the database"
         do {
-            let (settings, isMigrated) = try writer.read { db in
+            let (settings, isMigrated, hasHistoryIndex) = try writer.read { db in
                 guard try db.tableExists("tandem_meta") else {
                     throw ReplicaError(.invalidData, "\(place) is an SQLite database but not a Tandem replica")
                 }
-                return (try Setting.readAll(in: db), try migrator.hasCompletedMigrations(db))
+                return (
+                    try Setting.readAll(in: db), try migrator.hasCompletedMigrations(db),
+                    try HistoryRecordIndex.exists(in: db)
+                )
             }
             guard settings[.format] == format, let schemaText = settings[.schema], let device = settings[.device] else {
                 throw ReplicaError(.invalidData, "\(place) is not a Tandem replica of a format this tandem knows")
@@ -162,6 +165,9 @@ public final class Replica: @unchecked Sendable {
             if !isMigrated {
                 try migrator.migrate(writer)
                 deviceKey = try writer.read { db in try Setting.deviceKey.read(in: db) }
+            } else if !hasHistoryIndex {
+                // A first pull was cut short while the index was left out (HistoryRecordIndex).
+                try writer.write { db in try HistoryRecordIndex.restore(in: db) }
             }
             return Replica(
                 path: path, writer: writer, schema: schema, device: device, deviceKey: deviceKey ?? "", clock: clock)

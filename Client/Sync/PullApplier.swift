@@ -41,7 +41,9 @@ struct PullApplier: ReplicaPart {
             // spilled to the WAL and read back, half the pull's system time. 16 MiB holds a page's.
             try db.execute(sql: "PRAGMA cache_size = -16384")
             try replica.freezeOutbox(in: db)
+            try HistoryRecordIndex.prepare(for: page, since: since, db: db)
             var writer = RowWriter()
+            let statements = try Statements(db)
             var pending = try pendingEdits(of: page.items, db: db)
             var erased = false
             for item in page.items {
@@ -49,11 +51,12 @@ struct PullApplier: ReplicaPart {
                     try replica.applyErasure(of: item.recordID, in: item.table, db: db)
                     // Its pending edits left the outbox: later items of the record rebase none.
                     pending[item.recordID] = nil
-                    try apply(item, pending: [], db: db, writer: &writer)
+                    try apply(item, pending: [], db: db, statements: statements, writer: &writer)
                     erased = true
                     continue
                 }
-                try apply(item, pending: pending[item.recordID] ?? [], db: db, writer: &writer)
+                try apply(
+                    item, pending: pending[item.recordID] ?? [], db: db, statements: statements, writer: &writer)
                 if !page.values.isEmpty { try keepOpenings(page.values, of: item, db: db) }
             }
             if let remote = SyncRules.latestClock(in: page.items) {
@@ -112,24 +115,13 @@ struct PullApplier: ReplicaPart {
     /// The entry's `author`, `fields` and `outcome` are stored as the server sent them
     /// (``PulledEntry``): text a conforming server renders as `json.serialized()` does.
     private func apply(
-        _ item: PulledItem, pending: [SyncRules.PendingEdit], db: Database, writer: inout RowWriter
+        _ item: PulledItem, pending: [SyncRules.PendingEdit], db: Database, statements: Statements,
+        writer: inout RowWriter
     ) throws {
         guard item.isVisible else { return try remove(item, pending: pending, db: db, writer: &writer) }
-        let record = try db.cachedStatement(
-            sql: """
-                INSERT INTO tandem_record(id, tbl, version) VALUES (?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET tbl = excluded.tbl, version = excluded.version
-                """)
         let key: [DatabaseValue] = [item.recordID.databaseValue, item.table.databaseValue, item.version.databaseValue]
-        try record.execute(binding: key)
+        try statements.record.execute(binding: key)
         if let entry = item.entry {
-            let history = try db.cachedStatement(
-                sql: """
-                    INSERT OR REPLACE INTO tandem_history
-                        (seq, tbl, record_id, version, time, author, op, fields, outcome, change_id, hlc, base_version,
-                         device, signature)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
             let arguments: [DatabaseValue] = [
                 item.seq.databaseValue, item.table.databaseValue, item.recordID.databaseValue,
                 entry.version.databaseValue, entry.time.databaseValue, entry.author.databaseValue,
@@ -137,14 +129,38 @@ struct PullApplier: ReplicaPart {
                 entry.changeID.databaseValue, entry.hlc.databaseValue, entry.baseVersion.databaseValue,
                 entry.device.databaseValue, entry.signature.databaseValue,
             ]
-            try history.execute(binding: arguments)
+            try statements.history.execute(binding: arguments)
         }
         // A table this replica's schema does not have (a newer server): history only.
-        guard let table = try? schema.table(named: item.table) else { return }
+        guard let table = writer.table(named: item.table, in: schema) else { return }
         let server = item.isDeleted ? nil : item.record
-        let values = SyncRules.rebase(server: server, pending: pending)
+        // With nothing pending the server's state is the row (null fields are written as NULL
+        // either way): no copy of its values.
+        let values = pending.isEmpty ? server : SyncRules.rebase(server: server, pending: pending)
         try writer.write(values, id: item.recordID, in: table, isServerState: pending.isEmpty, db: db)
     }
+
+    /// An item's server version and log entry, prepared once a page.
+    private struct Statements {
+        let record: Statement
+        let history: Statement
+
+        init(_ db: Database) throws {
+            record = try db.cachedStatement(
+                sql: """
+                    INSERT INTO tandem_record(id, tbl, version) VALUES (?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET tbl = excluded.tbl, version = excluded.version
+                    """)
+            history = try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO tandem_history
+                        (seq, tbl, record_id, version, time, author, op, fields, outcome, change_id, hlc, base_version,
+                         device, signature)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+        }
+    }
+
     /// A record that stopped being visible to this replica's organisation leaves it (this is not
     /// a delete: the server still has it): its row, its server version, its pulled history and
     /// its cached conflicts and the personal values it held go. Changes still in the outbox for it stay and are pushed as usual —
@@ -158,7 +174,7 @@ struct PullApplier: ReplicaPart {
             let column = table == "tandem_record" ? "id" : "record_id"
             try db.cachedStatement(sql: "DELETE FROM \(table) WHERE \(column) = ?").execute(arguments: [item.recordID])
         }
-        guard let table = try? schema.table(named: item.table) else { return }
+        guard let table = writer.table(named: item.table, in: schema) else { return }
         let values = SyncRules.rebase(server: nil, pending: pending)
         try writer.write(values, id: item.recordID, in: table, isServerState: pending.isEmpty, db: db)
     }

@@ -11,6 +11,18 @@ import TandemProtocol
 /// colliding field NULL (the outbox still holds the value the user typed).
 struct RowWriter {
     private var upserts: [String: String] = [:]
+    /// Each table's upsert, prepared once while this writer lives (one page's transaction): GRDB's
+    /// statement cache hashes the whole SQL text on every lookup.
+    private var statements: [String: Statement] = [:]
+    private var tables: [String: TableSchema?] = [:]
+
+    /// The schema's table `name`, nil when the schema has none (a newer server's), looked up once.
+    mutating func table(named name: String, in schema: Schema) -> TableSchema? {
+        if let table = tables[name] { return table }
+        let table = try? schema.table(named: name)
+        tables[name] = table
+        return table
+    }
 
     mutating func write(
         _ values: [String: JSONValue]?, id: String, in table: TableSchema, isServerState: Bool, db: Database
@@ -27,8 +39,14 @@ struct RowWriter {
         let sql = upsert(for: table)
         for attempt in 0..<2 {
             do {
-                // Asked for on each attempt: GRDB drops a statement that failed from its cache.
-                let statement = try db.cachedStatement(sql: sql)
+                // Asked for again after a failure: GRDB drops a statement that failed from its cache.
+                let statement: Statement
+                if attempt == 0, let prepared = statements[table.name] {
+                    statement = prepared
+                } else {
+                    statement = try db.cachedStatement(sql: sql)
+                    if attempt == 0 { statements[table.name] = statement }
+                }
                 var arguments: [DatabaseValue] = []
                 arguments.reserveCapacity(fields.count + 1)
                 arguments.append(id.databaseValue)
@@ -38,6 +56,7 @@ struct RowWriter {
             } catch let error as DatabaseError
                 where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE && attempt == 0
             {
+                statements[table.name] = nil
                 for (position, field) in table.fields.enumerated() where field.isUnique && !fields[position].isNull {
                     let column = field.name.quotedIdentifier
                     let holder = try String.fetchOne(

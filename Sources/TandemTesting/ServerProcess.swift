@@ -27,13 +27,16 @@ public final class ServerProcess: @unchecked Sendable {
 
     /// Starts serving a store that already exists in `data` (a benchmark's filled store) on a
     /// free port; ``folder`` is a new temporary folder for the caller's files.
+    ///
+    /// - Parameter log: a file that receives the server's stderr (its log); nil: discarded.
     public static func serving(
-        existing data: String, coordinatorToken: String, arguments: [String] = [], logLevel: String = "error"
+        existing data: String, coordinatorToken: String, arguments: [String] = [], logLevel: String = "error",
+        log: String? = nil
     ) throws -> ServerProcess {
         let server = ServerProcess(
             folder: try TemporaryDirectory(prefix: "tandem-server-serving"), data: data,
             coordinatorToken: coordinatorToken)
-        try server.serve(arguments: arguments, logLevel: logLevel, log: nil)
+        try server.serve(arguments: arguments, logLevel: logLevel, log: log)
         return server
     }
 
