@@ -87,6 +87,10 @@ enum PostgresSchema {
         INSERT INTO server_meta(key, value) SELECT 'sealed_since', coalesce(max(seq), 0)::text FROM log;
         ALTER TABLE token ADD COLUMN personal boolean NOT NULL DEFAULT false
         """,
+        // An entry's row (its line and its pull item, ~2 KB) passes the 2 KB past which PostgreSQL
+        // tries to compress a row's values, which fails (hashes and signatures): half the cost of
+        // writing the history went there. Rows stay whole up to a page.
+        "ALTER TABLE log SET (toast_tuple_target = 8160)",
     ]
 
     /// Whether the database holds a Tandem store (its `server_meta` table).

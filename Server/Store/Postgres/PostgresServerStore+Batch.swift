@@ -2,13 +2,12 @@ import PostgresNIO
 public import TandemProtocol
 
 /// The PostgreSQL store as an adapter of the core (``StoreWork``): a batch's facts, one
-/// `= ANY($1)` query a kind of fact, and its writes, one `UNNEST` statement a table, in one
-/// transaction behind the writer's lock.
+/// statement a round (a `SELECT` a kind of fact), and its writes, one statement (an `UNNEST` a
+/// table), in one transaction behind the writer's lock.
 extension PostgresServerStore {
     public func perform<Work: StoreWork>(_ make: @escaping @Sendable (Merge) -> Work) async throws -> Work {
-        try await transaction { [self] connection in
-            let head = try await beginWriting(on: connection)
-            return try await run(make(merge), at: head, on: connection)
+        try await writeTransaction { [self] connection, head in
+            try await run(make(merge), at: head, on: connection)
         }
     }
 
@@ -66,113 +65,149 @@ extension PostgresServerStore {
             fields: try RecordForm.decode(state: row.4, values: row.5))
     }
 
+    /// Answers `request` in one statement: a `SELECT` a kind of fact asked for, joined by
+    /// `UNION ALL`, each row tagged with its kind (``FactKind``) in the columns ``FactRow`` has.
     func facts(for request: FactRequest, on connection: PostgresConnection) async throws -> Facts {
         var facts = Facts()
+        var statement = BoundStatement()
+        var parts: [String] = []
+        /// A kind's `SELECT`: `columns` are its seven texts, two integers and boolean (nil: NULL).
+        func part(_ kind: FactKind, _ columns: [String?], _ rest: String) {
+            let typed = zip(columns, Self.factTypes).map { column, type in column ?? "NULL::\(type)" }
+            parts.append("(SELECT \(kind.rawValue)::int2, \(typed.joined(separator: ", ")) \(rest))")
+        }
         if !request.records.isEmpty {
             for id in request.records { facts.records.updateValue(nil, forKey: id) }
-            let rows = try await connection.query(
-                "SELECT \(unescaped: Self.recordColumns) FROM record WHERE id = ANY(\(Array(request.records)))",
-                logger: logger)
-            for try await row in rows.decode(RecordRow.self) { facts.records[row.0] = try record(row) }
+            part(
+                .record, ["id", "tbl", "state", "values_json", nil, nil, nil, "version", "last_seq", "deleted"],
+                "FROM record WHERE id = ANY(\(statement.bind(Array(request.records))))")
         }
         if !request.readers.isEmpty {
             for id in request.readers { facts.readers[id] = [] }
-            let rows = try await connection.query(
-                "SELECT record_id, organisation FROM visibility WHERE record_id = ANY(\(Array(request.readers)))",
-                logger: logger)
-            for try await (id, organisation) in rows.decode((String, String).self) {
-                facts.readers[id, default: []].insert(organisation)
-            }
+            part(
+                .reader, ["record_id", "organisation", nil, nil, nil, nil, nil, nil, nil, nil],
+                "FROM visibility WHERE record_id = ANY(\(statement.bind(Array(request.readers))))")
         }
         if !request.grants.isEmpty {
             for id in request.grants { facts.grants[id] = [:] }
-            let rows = try await connection.query(
-                "SELECT record_id, organisation, count FROM grant_count WHERE record_id = ANY(\(Array(request.grants)))",
-                logger: logger)
-            for try await (id, organisation, count) in rows.decode((String, String, Int64).self) {
-                facts.grants[id, default: [:]][organisation] = Int(count)
-            }
+            part(
+                .grant, ["record_id", "organisation", nil, nil, nil, nil, nil, "count", nil, nil],
+                "FROM grant_count WHERE record_id = ANY(\(statement.bind(Array(request.grants))))")
         }
         if !request.withdrawn.isEmpty {
             for id in request.withdrawn { facts.withdrawn[id] = false }
-            let rows = try await connection.query(
-                "SELECT record_id FROM withdrawn_grant WHERE record_id = ANY(\(Array(request.withdrawn)))",
-                logger: logger)
-            for try await (id) in rows.decode(String.self) { facts.withdrawn[id] = true }
+            part(
+                .withdrawn, ["record_id", nil, nil, nil, nil, nil, nil, nil, nil, nil],
+                "FROM withdrawn_grant WHERE record_id = ANY(\(statement.bind(Array(request.withdrawn))))")
         }
         if !request.referenceCounts.isEmpty {
             // Whether a record is referred to at all: counting stops past what a batch could remove.
-            let rows = try await connection.query(
-                """
-                SELECT t.id, (SELECT count(*) FROM (SELECT 1 FROM reference r WHERE r.target = t.id LIMIT 100000) x)
-                FROM UNNEST(\(Array(request.referenceCounts))::text[]) AS t(id)
-                """, logger: logger)
-            for try await (id, count) in rows.decode((String, Int64).self) { facts.referenceCounts[id] = Int(count) }
+            part(
+                .referenceCount,
+                [
+                    "t.id", nil, nil, nil, nil, nil, nil,
+                    "(SELECT count(*) FROM (SELECT 1 FROM reference r WHERE r.target = t.id LIMIT 100000) x)", nil, nil,
+                ],
+                "FROM UNNEST(\(statement.bind(Array(request.referenceCounts)))::text[]) AS t(id)")
         }
         if !request.uniques.isEmpty {
             let keys = Array(request.uniques)
             for key in keys { facts.uniques.updateValue(nil, forKey: key) }
-            let rows = try await connection.query(
+            part(
+                .unique, ["u.tbl", "u.field", "u.value", "u.record_id", nil, nil, nil, nil, nil, nil],
                 """
-                SELECT u.tbl, u.field, u.value, u.record_id FROM unique_value u
-                JOIN UNNEST(\(keys.map(\.table))::text[], \(keys.map(\.field))::text[], \(keys.map(\.value))::text[])
-                    AS k(tbl, field, value)
+                FROM unique_value u
+                JOIN UNNEST(\(statement.bind(keys.map(\.table)))::text[], \(statement.bind(keys.map(\.field)))::text[],
+                    \(statement.bind(keys.map(\.value)))::text[]) AS k(tbl, field, value)
                     ON u.tbl = k.tbl COLLATE "C" AND u.field = k.field COLLATE "C" AND u.value = k.value COLLATE "C"
-                """, logger: logger)
-            for try await (table, field, value, id) in rows.decode((String, String, String, String).self) {
-                facts.uniques[UniqueKey(table: table, field: field, value: value)] = id
-            }
+                """)
         }
         if !request.groups.isEmpty {
             let keys = Array(request.groups)
             for key in keys { facts.groups[key] = [] }
-            let rows = try await connection.query(
+            part(
+                .group,
+                [
+                    "g.id", "g.tbl", "g.state", "g.values_json", "k.tbl", "k.field", "k.target", "g.version",
+                    "g.last_seq", "g.deleted",
+                ],
                 """
-                SELECT k.tbl, k.field, k.target, g.id, g.tbl, g.version, g.deleted, g.state, g.values_json, g.last_seq
-                FROM UNNEST(\(keys.map(\.table))::text[], \(keys.map(\.field))::text[], \(keys.map(\.target))::text[])
-                    AS k(tbl, field, target)
+                FROM UNNEST(\(statement.bind(keys.map(\.table)))::text[], \(statement.bind(keys.map(\.field)))::text[],
+                    \(statement.bind(keys.map(\.target)))::text[]) AS k(tbl, field, target)
                 JOIN reference r ON r.target = k.target COLLATE "C" AND r.field = k.field COLLATE "C"
                 JOIN record g ON g.id = r.source AND g.tbl = k.tbl COLLATE "C" AND NOT g.deleted
-                """, logger: logger)
-            typealias GroupRow = (String, String, String, String, String, Int64, Bool, String, String?, Int64)
-            for try await row in rows.decode(GroupRow.self) {
-                let member = try record((row.3, row.4, row.5, row.6, row.7, row.8, row.9))
-                facts.records[member.id] = member
-                facts.groups[GroupKey(table: row.0, field: row.1, target: row.2), default: []].append(member.id)
-            }
+                """)
         }
         if !request.changeIDs.isEmpty {
             for id in request.changeIDs { facts.changeIDs.updateValue(nil, forKey: id) }
-            let rows = try await connection.query(
-                "SELECT change_id, seq, entry FROM log WHERE change_id = ANY(\(Array(request.changeIDs))) AND signed",
-                logger: logger)
-            for try await (id, seq, line) in rows.decode((String, Int64, String).self) {
-                facts.changeIDs[id] = HistoryLine(seq: seq, line: line)
-            }
+            part(
+                .changeID, ["change_id", "entry", nil, nil, nil, nil, nil, "seq", nil, nil],
+                "FROM log WHERE change_id = ANY(\(statement.bind(Array(request.changeIDs)))) AND signed")
         }
         if !request.conflicts.isEmpty {
             for id in request.conflicts { facts.conflicts.updateValue(nil, forKey: id) }
-            let rows = try await connection.query(
-                """
-                SELECT id, tbl, record_id, field, incoming, status, seq FROM conflict
-                WHERE id = ANY(\(Array(request.conflicts)))
-                """, logger: logger)
-            for try await row in rows.decode(ConflictColumns.self) { facts.conflicts[row.0] = try conflict(row) }
+            part(
+                .conflict, ["id", "tbl", "record_id", "field", "incoming", "status", nil, "seq", nil, nil],
+                "FROM conflict WHERE id = ANY(\(statement.bind(Array(request.conflicts))))")
         }
         if !request.devices.isEmpty {
             for id in request.devices { facts.devices.updateValue(nil, forKey: id) }
-            let rows = try await connection.query(
-                "SELECT id, organisation, role, public_key, seq FROM device WHERE id = ANY(\(Array(request.devices)))",
-                logger: logger)
-            for try await (id, organisation, role, key, seq) in rows.decode(
-                (String, String?, String, String, Int64).self)
-            {
-                facts.devices[id] = DeviceRow(
-                    id: id, organisation: organisation, role: Role(rawValue: role) ?? .member, publicKey: key, seq: seq)
+            part(
+                .device, ["id", "organisation", "role", "public_key", nil, nil, nil, "seq", nil, nil],
+                "FROM device WHERE id = ANY(\(statement.bind(Array(request.devices))))")
+        }
+        guard !parts.isEmpty else { return facts }
+        let rows = try await connection.query(statement.query(parts.joined(separator: "\nUNION ALL ")), logger: logger)
+        for try await row in rows.decode(FactRow.self) {
+            switch FactKind(rawValue: row.0) {
+            case .record:
+                if let id = row.1 {
+                    facts.records[id] = try record(
+                        (id, row.2 ?? "", row.8 ?? 0, row.10 ?? false, row.3 ?? "", row.4, row.9 ?? 0))
+                }
+            case .reader:
+                if let id = row.1, let organisation = row.2 { facts.readers[id, default: []].insert(organisation) }
+            case .grant:
+                if let id = row.1, let organisation = row.2 {
+                    facts.grants[id, default: [:]][organisation] = Int(row.8 ?? 0)
+                }
+            case .withdrawn:
+                if let id = row.1 { facts.withdrawn[id] = true }
+            case .referenceCount:
+                if let id = row.1 { facts.referenceCounts[id] = Int(row.8 ?? 0) }
+            case .unique:
+                if let table = row.1, let field = row.2, let value = row.3, let id = row.4 {
+                    facts.uniques[UniqueKey(table: table, field: field, value: value)] = id
+                }
+            case .group:
+                if let id = row.1, let table = row.5, let field = row.6, let target = row.7 {
+                    let member = try record(
+                        (id, row.2 ?? "", row.8 ?? 0, row.10 ?? false, row.3 ?? "", row.4, row.9 ?? 0))
+                    facts.records[member.id] = member
+                    facts.groups[GroupKey(table: table, field: field, target: target), default: []].append(member.id)
+                }
+            case .changeID:
+                if let id = row.1, let line = row.2 { facts.changeIDs[id] = HistoryLine(seq: row.8 ?? 0, line: line) }
+            case .conflict:
+                if let id = row.1 {
+                    facts.conflicts[id] = try conflict(
+                        (id, row.2 ?? "", row.3 ?? "", row.4 ?? "", row.5 ?? "", row.6 ?? "", row.8 ?? 0))
+                }
+            case .device:
+                if let id = row.1, let role = row.3, let key = row.4 {
+                    facts.devices[id] = DeviceRow(
+                        id: id, organisation: row.2, role: Role(rawValue: role) ?? .member, publicKey: key,
+                        seq: row.8 ?? 0)
+                }
+            case nil:
+                break
             }
         }
         return facts
     }
+
+    /// The types of a fact row's columns after its kind (``FactRow``), for the NULLs of a kind that has none there.
+    private static let factTypes = Array(repeating: "text", count: 7) + ["int8", "int8", "bool"]
 
     typealias ConflictColumns = (String, String, String, String, String, String, Int64)
 
@@ -180,186 +215,6 @@ extension PostgresServerStore {
         ConflictRow(
             id: row.0, table: row.1, recordID: row.2, field: row.3, incoming: try JSONValue.parse(row.4), seq: row.6,
             isOpen: row.5 == "open")
-    }
-
-    // MARK: - Writes
-
-    /// Writes a batch: one statement a table (none for a table the batch does not touch).
-    func write(_ writes: BatchWrites, on connection: PostgresConnection) async throws {
-        let log = writes.log
-        if !log.isEmpty {
-            try await connection.query(
-                """
-                INSERT INTO log(seq, change_id, time, tbl, record_id, entry, prev_hash, hash, signed, item)
-                SELECT * FROM UNNEST(\(log.map(\.seq))::bigint[], \(log.map(\.changeID))::text[],
-                    \(log.map(\.time))::text[], \(log.map(\.table))::text[], \(log.map(\.recordID))::text[],
-                    \(log.map(\.line))::text[], \(log.map(\.prevHash))::text[], \(log.map(\.hash))::text[],
-                    \(log.map(\.isSigned))::boolean[], \(log.map(\.item))::text[])
-                """, logger: logger)
-        }
-        for checkpoint in writes.checkpoints { try await save(checkpoint, on: connection) }
-        if !writes.records.isEmpty {
-            let rows = Array(writes.records.values)
-            let kept = rows.map { RecordForm.encode($0.state.fields, isErased: $0.state.isErased) }
-            try await connection.query(
-                """
-                INSERT INTO record(id, tbl, version, deleted, last_seq, state, values_json)
-                SELECT * FROM UNNEST(\(rows.map(\.state.id))::text[], \(rows.map(\.state.table))::text[],
-                    \(rows.map(\.state.version))::bigint[], \(rows.map(\.state.isDeleted))::boolean[],
-                    \(rows.map(\.seq))::bigint[], \(kept.map(\.state))::text[], \(kept.map(\.values))::text[])
-                ON CONFLICT (id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
-                    last_seq = excluded.last_seq, state = excluded.state, values_json = excluded.values_json
-                """, logger: logger)
-        }
-        let held = writes.references.filter(\.value).map(\.key)
-        if !held.isEmpty {
-            try await connection.query(
-                """
-                INSERT INTO reference(target, source, field)
-                SELECT * FROM UNNEST(\(held.map(\.target))::text[], \(held.map(\.source))::text[],
-                    \(held.map(\.field))::text[])
-                ON CONFLICT DO NOTHING
-                """, logger: logger)
-        }
-        let dropped = writes.references.filter { !$0.value }.map(\.key)
-        if !dropped.isEmpty {
-            try await connection.query(
-                """
-                DELETE FROM reference r USING UNNEST(\(dropped.map(\.target))::text[], \(dropped.map(\.source))::text[],
-                    \(dropped.map(\.field))::text[]) AS d(target, source, field)
-                WHERE r.target = d.target COLLATE "C" AND r.source = d.source COLLATE "C"
-                    AND r.field = d.field COLLATE "C"
-                """, logger: logger)
-        }
-        let holders = writes.uniques.compactMap { key, id in id.map { (key, $0) } }
-        if !holders.isEmpty {
-            try await connection.query(
-                """
-                INSERT INTO unique_value(tbl, field, value, record_id)
-                SELECT * FROM UNNEST(\(holders.map(\.0.table))::text[], \(holders.map(\.0.field))::text[],
-                    \(holders.map(\.0.value))::text[], \(holders.map(\.1))::text[])
-                ON CONFLICT (tbl, field, value) DO UPDATE SET record_id = excluded.record_id
-                """, logger: logger)
-        }
-        let freed = writes.uniques.filter { $0.value == nil }.map(\.key)
-        if !freed.isEmpty {
-            try await connection.query(
-                """
-                DELETE FROM unique_value u USING UNNEST(\(freed.map(\.table))::text[], \(freed.map(\.field))::text[],
-                    \(freed.map(\.value))::text[]) AS d(tbl, field, value)
-                WHERE u.tbl = d.tbl COLLATE "C" AND u.field = d.field COLLATE "C" AND u.value = d.value COLLATE "C"
-                """, logger: logger)
-        }
-        if !writes.restoredGrants.isEmpty {
-            try await connection.query(
-                "DELETE FROM withdrawn_grant WHERE record_id = ANY(\(Array(writes.restoredGrants)))", logger: logger)
-        }
-        let deltas = writes.grantDeltas.flatMap { id, changes in
-            changes.filter { $0.value != 0 }.map { (id: id, organisation: $0.key, delta: Int64($0.value)) }
-        }
-        if !deltas.isEmpty {
-            try await connection.query(
-                """
-                INSERT INTO grant_count(record_id, organisation, count)
-                SELECT * FROM UNNEST(\(deltas.map(\.id))::text[], \(deltas.map(\.organisation))::text[],
-                    \(deltas.map(\.delta))::bigint[])
-                ON CONFLICT (record_id, organisation) DO UPDATE SET count = grant_count.count + excluded.count
-                """, logger: logger)
-            let lowered = deltas.filter { $0.delta < 0 }
-            if !lowered.isEmpty {
-                try await connection.query(
-                    """
-                    DELETE FROM grant_count g USING UNNEST(\(lowered.map(\.id))::text[],
-                        \(lowered.map(\.organisation))::text[]) AS d(record_id, organisation)
-                    WHERE g.record_id = d.record_id COLLATE "C" AND g.organisation = d.organisation COLLATE "C"
-                        AND g.count <= 0
-                    """, logger: logger)
-            }
-        }
-        let sight = writes.visibility.flatMap { id, changes in
-            changes.map { (id: id, organisation: $0.key, sees: $0.value) }
-        }
-        let sees = sight.filter(\.sees)
-        if !sees.isEmpty {
-            try await connection.query(
-                """
-                INSERT INTO visibility(record_id, organisation)
-                SELECT * FROM UNNEST(\(sees.map(\.id))::text[], \(sees.map(\.organisation))::text[])
-                ON CONFLICT DO NOTHING
-                """, logger: logger)
-        }
-        let unsees = sight.filter { !$0.sees }
-        if !unsees.isEmpty {
-            try await connection.query(
-                """
-                DELETE FROM visibility v USING UNNEST(\(unsees.map(\.id))::text[], \(unsees.map(\.organisation))::text[])
-                    AS d(record_id, organisation)
-                WHERE v.record_id = d.record_id COLLATE "C" AND v.organisation = d.organisation COLLATE "C"
-                """, logger: logger)
-        }
-        if !writes.markers.isEmpty {
-            // The last word on a (organisation, seq, record) holds, as SQLite's INSERT OR REPLACE has it.
-            var markers: [MarkerKey: MarkerRow] = [:]
-            for row in writes.markers {
-                markers[MarkerKey(organisation: row.organisation, seq: row.seq, recordID: row.recordID)] = row
-            }
-            let rows = Array(markers.values)
-            try await connection.query(
-                """
-                INSERT INTO visibility_marker(organisation, seq, record_id, kind)
-                SELECT * FROM UNNEST(\(rows.map(\.organisation))::text[], \(rows.map(\.seq))::bigint[],
-                    \(rows.map(\.recordID))::text[], \(rows.map(\.kind.rawValue))::text[])
-                ON CONFLICT (organisation, seq, record_id) DO UPDATE SET kind = excluded.kind
-                """, logger: logger)
-        }
-        for row in writes.devices {
-            try await connection.query(
-                """
-                INSERT INTO device(id, organisation, role, public_key, seq)
-                VALUES (\(row.id), \(row.organisation), \(row.role.rawValue), \(row.publicKey), \(row.seq))
-                """, logger: logger)
-        }
-        if !writes.resolvedConflicts.isEmpty {
-            let resolved = Array(writes.resolvedConflicts)
-            try await connection.query(
-                """
-                UPDATE conflict c SET status = 'resolved', resolved_seq = d.seq
-                FROM UNNEST(\(resolved.map(\.key))::text[], \(resolved.map(\.value))::bigint[]) AS d(id, seq)
-                WHERE c.id = d.id COLLATE "C"
-                """, logger: logger)
-        }
-        let conflicts = writes.conflicts
-        if !conflicts.isEmpty {
-            try await connection.query(
-                """
-                INSERT INTO conflict(id, tbl, record_id, field, incoming, status, seq)
-                SELECT u.id, u.tbl, u.record_id, u.field, u.incoming, 'open', u.seq
-                FROM UNNEST(\(conflicts.map(\.id))::text[], \(conflicts.map(\.table))::text[],
-                    \(conflicts.map(\.recordID))::text[], \(conflicts.map(\.field))::text[],
-                    \(conflicts.map { $0.incoming.serialized() })::text[], \(conflicts.map(\.seq))::bigint[])
-                    AS u(id, tbl, record_id, field, incoming, seq)
-                """, logger: logger)
-        }
-        let openings = writes.openings
-        if !openings.isEmpty {
-            try await connection.query(
-                """
-                INSERT INTO personal_value(commitment, seq, tbl, record_id, salt, value)
-                SELECT * FROM UNNEST(\(openings.map(\.commitment))::text[], \(openings.map(\.seq))::bigint[],
-                    \(openings.map(\.table))::text[], \(openings.map(\.recordID))::text[],
-                    \(openings.map(\.salt))::text[], \(openings.map(\.value))::text[])
-                ON CONFLICT (commitment) DO NOTHING
-                """, logger: logger)
-        }
-        for erasure in writes.erasures {
-            try await connection.query(
-                "DELETE FROM personal_value WHERE record_id = \(erasure.recordID)", logger: logger)
-            try await connection.query(
-                """
-                UPDATE conflict SET incoming = 'null', status = 'resolved', resolved_seq = coalesce(resolved_seq, \(erasure.seq))
-                WHERE record_id = \(erasure.recordID) AND field = ANY(\(Array(erasure.fields))::text[])
-                """, logger: logger)
-        }
     }
 
     func save(_ checkpoint: Checkpoint, on connection: PostgresConnection) async throws {
@@ -373,9 +228,13 @@ extension PostgresServerStore {
     }
 }
 
-/// A visibility marker's key.
-private struct MarkerKey: Hashable {
-    var organisation: String
-    var seq: Int64
-    var recordID: String
+/// The kind of fact a row of ``PostgresServerStore/facts(for:on:)`` answers.
+private enum FactKind: Int16 {
+    case record, reader, grant, withdrawn, referenceCount, unique, group, changeID, conflict, device
 }
+
+/// A row of ``PostgresServerStore/facts(for:on:)``: its kind, seven text columns, two integers
+/// and a boolean, whose meaning depends on the kind.
+private typealias FactRow = (
+    Int16, String?, String?, String?, String?, String?, String?, String?, Int64?, Int64?, Bool?
+)

@@ -409,8 +409,7 @@ extension PostgresServerStore {
     }
 
     public func install(_ make: @escaping @Sendable (Merge) -> SchemaWork) async throws -> SchemaWork {
-        try await transaction { [self] connection in
-            let head = try await beginWriting(on: connection)
+        try await writeTransaction { [self] connection, head in
             let done = try await run(make(merge), at: head, on: connection)
             guard let installed = done.installed?.schema else { return done }
             try await connection.query(

@@ -8,8 +8,8 @@ public import TandemProtocol
 /// with any number of `tandem-server serve` processes in front of one database.
 ///
 /// The tables are the SQLite store's (``PostgresSchema``), the rules the core's: this is an
-/// adapter (``StoreAdapter``) that answers a batch's facts with one `= ANY($1)` query a kind
-/// and writes its rows with one `UNNEST` statement a table. Every write transaction first takes
+/// adapter (``StoreAdapter``) that answers each round of a batch's facts in one statement (a
+/// `SELECT` a kind) and writes its rows in one (an `UNNEST` a table). Every write transaction first takes
 /// one transaction-scoped advisory lock (``writerLock``): writers on every instance queue there,
 /// so seqs stay gap-free and the hash chain single; a killed instance's lock goes with its
 /// session. The server's key is kept in the database (`server_meta`), so every instance signs alike.
@@ -253,24 +253,66 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
         return ServerError(.storage, "the store failed: \(detail)")
     }
 
-    /// Takes the single writer's lock, takes up a schema another process installed, and reads the head.
-    func beginWriting(on connection: PostgresConnection) async throws -> LogHead {
-        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.writerLock))", logger: logger)
-        return try await headTakingUpSchema(on: connection)
+    /// Runs `body` in one write transaction under the single writer's lock, with the head (a
+    /// schema another process installed taken up first), as ``transaction(_:)`` runs its body.
+    ///
+    /// `BEGIN`, the lock and the head's statement are sent together: the connection queues them
+    /// and runs each as the one before ends, so the caller waits once, not three times; the head
+    /// is still read after the lock is granted (a statement of its own, its own snapshot).
+    func writeTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, LogHead) async throws -> T)
+        async throws -> T
+    {
+        do {
+            return try await Deadline.run(deadline, expired: unanswered) { [self] in
+                try await client.withConnection { connection in
+                    let begun: [EventLoopFuture<PostgresQueryResult>] = [
+                        connection.query("BEGIN", logger: logger),
+                        connection.query("SELECT pg_advisory_xact_lock(\(Self.writerLock))", logger: logger),
+                        connection.query(Self.headStatement, logger: logger),
+                    ]
+                    do {
+                        var results: [PostgresQueryResult] = []
+                        for future in begun { results.append(try await future.get()) }
+                        let head = try await takeUp(
+                            head: results[2].rows.map { try $0.decode(HeadRow.self) }, on: connection)
+                        let value = try await body(connection, head)
+                        try await connection.query("COMMIT", logger: logger)
+                        return value
+                    } catch {
+                        _ = try? await connection.query("ROLLBACK", logger: logger)
+                        throw error
+                    }
+                }
+            }
+        } catch let error as ServerError {
+            throw error
+        } catch {
+            throw storageError(error)
+        }
     }
+
+    /// The head with the schema version `server_meta` holds, in one row.
+    private static let headStatement: PostgresQuery = """
+        SELECT l.seq, l.hash, (SELECT value FROM server_meta WHERE key = 'schema_version')
+        FROM (SELECT 1) one LEFT JOIN (SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1) l ON true
+        """
+    private typealias HeadRow = (Int64?, String?, String?)
 
     /// The head, in one statement with the schema version `server_meta` holds; a version
     /// another process installed is taken up (every write and every pull page: an instance that
     /// only serves pulls still tells replicas of a new schema).
     func headTakingUpSchema(on connection: PostgresConnection) async throws -> LogHead {
-        let rows = try await connection.query(
-            """
-            SELECT l.seq, l.hash, (SELECT value FROM server_meta WHERE key = 'schema_version')
-            FROM (SELECT 1) one LEFT JOIN (SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1) l ON true
-            """, logger: logger)
+        let rows = try await connection.query(Self.headStatement, logger: logger)
+        var found: [HeadRow] = []
+        for try await row in rows.decode(HeadRow.self) { found.append(row) }
+        return try await takeUp(head: found, on: connection)
+    }
+
+    /// The head `rows` (of ``headStatement``) give, once the schema version they name is taken up.
+    private func takeUp(head rows: [HeadRow], on connection: PostgresConnection) async throws -> LogHead {
         var head = LogHead.empty
         var stored: Int?
-        for try await (seq, hash, version) in rows.decode((Int64?, String?, String?).self) {
+        for (seq, hash, version) in rows {
             if let seq { head = LogHead(seq: seq, hash: hash ?? LogEntry.genesisHash) }
             stored = version.flatMap(Int.init)
         }
