@@ -109,13 +109,18 @@ public final class PushQueue: Sendable {
         }
         var outcomes: [Result<[PushResult], any Error>] = []
         let items = group.flatMap(\.items)
-        if group.count > 1, case let .success(results) = await attempt(items, group.map(\.now).max() ?? 0),
-            results.count == items.count
-        {
+        if group.count > 1, case let .success(results) = await attempt(items, group.map(\.now).max() ?? 0) {
+            // Committed: never merged again, whatever it answered.
             var rest = results[...]
             for push in group {
-                outcomes.append(.success(Array(rest.prefix(push.items.count))))
+                let own = Array(rest.prefix(push.items.count))
                 rest = rest.dropFirst(push.items.count)
+                outcomes.append(
+                    own.count == push.items.count
+                        ? .success(own)
+                        : .failure(
+                            ServerError(
+                                .storage, "the merge answered \(results.count) results for \(items.count) changes")))
             }
         } else {
             for push in group { outcomes.append(await attempt(push.items, push.now)) }

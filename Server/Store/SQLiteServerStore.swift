@@ -491,7 +491,7 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
     /// blocked one of the few Swift concurrency threads every request needs; docs/benchmarks.md).
     func read<T: Sendable>(quick: Bool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let readers = quick ? openQuickReaders() : []
-        guard !readers.isEmpty else { return try await read(on: writer, body) }
+        guard !readers.isEmpty else { return try await read(body) }
         let turn = quickReaderTurn.wrappingAdd(1, ordering: .relaxed).oldValue
         return try await read(on: readers[Int(UInt(bitPattern: turn) % UInt(readers.count))], body)
     }
@@ -500,17 +500,14 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
         async throws -> T
     {
         do {
-            return try await reader.read { db in try self.refreshed(db, body) }
+            return try await reader.read { db in
+                try self.refreshSchema(db)
+                return try body(db)
+            }
         } catch let error as ServerError {
             throw error
         } catch {
             throw ServerError(.storage, "the store failed: \(error)")
         }
-    }
-
-    /// `body`'s answer, after taking up a schema another process installed.
-    private func refreshed<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
-        try refreshSchema(db)
-        return try body(db)
     }
 }
