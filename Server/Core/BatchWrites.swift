@@ -95,6 +95,22 @@ public struct MarkerRow: Hashable, Sendable {
     public var kind: Kind
 }
 
+/// An entry in an organisation's pull feed (docs/visibility.md "The pull feed"): the entries its
+/// members may have to receive, found without scanning everyone's. `organisation` is
+/// ``FeedRow/everyone`` for an entry of a table every token reads.
+public struct FeedRow: Hashable, Sendable {
+    /// The feed of the entries every token reads.
+    public static let everyone = "*"
+
+    public var organisation: String
+    public var seq: Int64
+
+    public init(organisation: String, seq: Int64) {
+        self.organisation = organisation
+        self.seq = seq
+    }
+}
+
 /// Everything a batch writes, worked out by the core and written by a store in one go per
 /// table (``StoreTransaction/write(_:)``). Each map holds the final word on its key: a record
 /// changed three times in a batch is written once.
@@ -116,6 +132,11 @@ public struct BatchWrites: Sendable {
     /// Organisations that gained (`true`) or lost (`false`) sight of each restricted record.
     public var visibility: [String: [String: Bool]] = [:]
     public var markers: [MarkerRow] = []
+    /// Who may have to receive each new entry (``FeedRow``).
+    public var feed: [FeedRow] = []
+    /// Where an organisation gained sight of a record whose earlier entries are not in its feed:
+    /// a pull from before such a seq reads the whole log instead (docs/visibility.md "The pull feed").
+    public var feedGaps: [FeedRow] = []
     public var conflicts: [ConflictRow] = []
     /// Devices registered.
     public var devices: [DeviceRow] = []

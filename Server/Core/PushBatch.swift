@@ -137,6 +137,7 @@ public struct PushBatch: StoreWork {
     private func foresee(_ change: Change, into request: inout FactRequest) {
         request.changeIDs.insert(change.changeID)
         request.records.insert(change.recordID)
+        if Self.feedsReaders(of: change.table, in: schema) { request.readers.insert(change.recordID) }
         guard let table = try? schema.table(named: change.table) else { return }
         if Visibility.isRestricted(table) { request.readers.insert(change.recordID) }
         if table.isPersonal { request.grants.insert(change.recordID) }
@@ -176,6 +177,11 @@ public struct PushBatch: StoreWork {
         if let first = taken[change.changeID] { return .duplicate(duplicate(of: first)) }
         guard let logged = context.loggedChange(change.changeID) else { return nil }
         if let logged { return .duplicate(duplicate(of: logged, changeID: change.changeID)) }
+        // Who receives the entry, whatever becomes of the change (``feed(_:by:seq:)``).
+        guard context.record(change.recordID) != nil else { return nil }
+        if Self.feedsReaders(of: change.table, in: schema), context.currentReaders(change.recordID) == nil {
+            return nil
+        }
         // The signature first: whatever else the server decides, the history can then prove who
         // sent it. A change refused for it is logged but does not take its change id.
         if !item.isSigned { return .merged(.rejected(.signature), before: nil) }
@@ -227,6 +233,7 @@ public struct PushBatch: StoreWork {
                 writes.openings.append(OpeningRow(opening, seq: seq, table: change.table, recordID: change.recordID))
             }
             if let state = result.state { save(state, before: before, grants: grants, seq: seq) }
+            feed(change, by: item.author, seq: seq)
             for conflict in result.openConflicts {
                 writes.conflicts.append(
                     ConflictRow(
@@ -282,15 +289,41 @@ public struct PushBatch: StoreWork {
         context.commit(state, references: referenceChanges, uniques: uniqueChanges)
         writes.references.merge(referenceChanges) { _, new in new }
         writes.uniques.merge(uniqueChanges) { _, new in new }
-        updateVisibility(after: state, grants: grants, seq: seq)
+        updateVisibility(after: state, grants: grants, seq: seq, isNew: before == nil)
     }
 }
 
 // MARK: - Who may read what
 
 extension PushBatch {
+    /// Whether the feed of an entry of `table` names its record's readers: for any table but
+    /// those every token reads (one row for everyone) and the pseudo-tables (history for
+    /// auditors, in no member's feed).
+    static func feedsReaders(of table: String, in schema: Schema) -> Bool {
+        guard !SchemaRegistry.pseudoTables.contains(table) else { return false }
+        return (try? schema.table(named: table)).map(Visibility.isRestricted) ?? true
+    }
+
+    /// Puts the entry of `change` at `seq` in the feeds of those who may read it now it is
+    /// written (docs/visibility.md "The pull feed"): everyone's, for a table every token reads;
+    /// else the feeds of its record's readers, and its author's organisation's when no record of
+    /// its table stands under its id (a refused insert, which only its author receives).
+    private mutating func feed(_ change: Change, by author: Author, seq: Int64) {
+        guard !SchemaRegistry.pseudoTables.contains(change.table) else { return }
+        guard Self.feedsReaders(of: change.table, in: schema) else {
+            writes.feed.append(FeedRow(organisation: FeedRow.everyone, seq: seq))
+            return
+        }
+        var organisations = context.currentReaders(change.recordID) ?? []
+        let stands = context.record(change.recordID).flatMap { $0 }.map { $0.table == change.table } ?? false
+        if !stands, let organisation = author.organisation { organisations.insert(organisation) }
+        for organisation in organisations.sorted() {
+            writes.feed.append(FeedRow(organisation: organisation, seq: seq))
+        }
+    }
+
     /// The grants `state` held before and holds after a change, when every fact
-    /// ``updateVisibility(after:grants:seq:)`` reads is known; nil when one is not (the missing ones noted).
+    /// ``updateVisibility(after:grants:seq:isNew:)`` reads is known; nil when one is not (the missing ones noted).
     private func knownGrants(after state: RecordState, before: RecordState?) -> Grants? {
         guard let table = try? schema.table(named: state.table) else { return Grants() }
         var known = true
@@ -320,10 +353,12 @@ extension PushBatch {
     /// receives the entry of `seq`, which carries the whole record; departures are marked), and
     /// for a record that grants sight, its grants counted again: the personal records whose
     /// readers change gain arrivals and departures at `seq` (docs/visibility.md).
-    private mutating func updateVisibility(after state: RecordState, grants: Grants, seq: Int64) {
+    ///
+    /// - Parameter isNew: whether the change made the record (it has no earlier entry).
+    private mutating func updateVisibility(after state: RecordState, grants: Grants, seq: Int64, isNew: Bool) {
         guard let table = try? schema.table(named: state.table) else { return }
         if Visibility.isRestricted(table) {
-            setReaders(of: state, table: table, seq: seq, marksArrivals: false)
+            setReaders(of: state, table: table, seq: seq, marksArrivals: false, isNew: isNew)
         }
         guard Visibility.grantsSight(table) else { return }
         // A record whose grants were withdrawn (it broke its constraints) granted nothing; saved
@@ -359,18 +394,27 @@ extension PushBatch {
                 case let .some(.some(record)) = context.record(person),
                 let personTable = try? schema.table(named: record.table)
             else { continue }
-            setReaders(of: record, table: personTable, seq: seq, marksArrivals: true)
+            setReaders(of: record, table: personTable, seq: seq, marksArrivals: true, isNew: false)
         }
     }
 
     /// Sets a restricted record's readers as the rule gives them now, marking who lost sight
     /// (and who gained it, when `marksArrivals`) at `seq`.
-    private mutating func setReaders(of record: RecordState, table: TableSchema, seq: Int64, marksArrivals: Bool) {
+    /// Organisations that gain sight of a record that has earlier entries are noted
+    /// (``BatchWrites/feedGaps``): those entries are not in their feeds.
+    private mutating func setReaders(
+        of record: RecordState, table: TableSchema, seq: Int64, marksArrivals: Bool, isNew: Bool
+    ) {
         let granted = table.isPersonal && !record.isDeleted ? Set((context.grants(record.id) ?? [:]).keys) : []
         let readers = Visibility.readers(of: table, id: record.id, values: record.values, granted: granted) ?? []
         let former = context.currentReaders(record.id) ?? []
         guard readers != former else { return }
         context.setReaders(readers, of: record.id)
+        if !isNew {
+            for organisation in readers.subtracting(former).sorted() {
+                writes.feedGaps.append(FeedRow(organisation: organisation, seq: seq))
+            }
+        }
         if marksArrivals {
             for organisation in readers.subtracting(former).sorted() {
                 writes.markers.append(

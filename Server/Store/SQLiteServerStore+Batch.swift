@@ -190,6 +190,10 @@ extension SQLiteServerStore {
                 row.isSigned.databaseValue, row.item.databaseValue,
             ])
         }
+        for (table, rows) in [("pull_feed", writes.feed), ("feed_gap", writes.feedGaps)] where !rows.isEmpty {
+            let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO \(table)(organisation, seq) VALUES (?, ?)")
+            for row in rows { try insert.execute(binding: [row.organisation.databaseValue, row.seq.databaseValue]) }
+        }
         for checkpoint in writes.checkpoints { try saveCheckpoint(checkpoint, db: db) }
         let record = try db.cachedStatement(
             sql: """

@@ -6,8 +6,8 @@ extension SQLiteServerStore {
     /// assembled from what the store rendered when it wrote them (`log.item`,
     /// `record.values_json`): nothing is decoded.
     ///
-    /// A member reads the entries of the tables every token reads, of the records its
-    /// organisation may read now (`visibility`), and of the records that do not exist that it
+    /// A member reads the entries in its organisation's feed and everyone's (``FeedRow``) of
+    /// the records it may read now (`visibility`) and of the records that do not exist that it
     /// wrote itself (a rejected insert).
     public func pullCandidates(since: Int64, limit: Int, viewer: String?) async throws -> PullCandidates {
         try await read(quick: limit <= Self.quickPageLimit) { db in
@@ -44,7 +44,10 @@ extension SQLiteServerStore {
             head: head.seq, headHash: head.seq > 0 ? head.hash : nil, schemaVersion: schema.version)
     }
 
-    /// Up to `limit` log entries after `since` that `viewer` may read (all when nil).
+    /// Up to `limit` log entries after `since` that `viewer` may read (all when nil). A member's
+    /// are read from its organisation's feed and everyone's (docs/visibility.md "The pull feed"),
+    /// each checked against who may read its record now — or, when the organisation gained sight
+    /// of a record with earlier entries after `since`, found by reading every entry after `since`.
     private func entries(after since: Int64, limit: Int, viewer: String?, db: Database) throws -> [PullCandidate] {
         // An entry naming another table than its record's (a forged or mistaken change, rejected
         // `schema:table`) never carries the record.
@@ -52,26 +55,50 @@ extension SQLiteServerStore {
             SELECT l.seq, l.tbl, l.record_id, l.item, r.version, r.deleted, r.values_json
             FROM log l LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
             """
+        let mayRead = """
+            EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = l.record_id AND v.organisation = :viewer)
+            OR (r.id IS NULL AND json_extract(l.entry, '$.author.organisation') = :viewer)
+            """
         // Device registrations and schema installations are history for auditors, not data for replicas.
-        let pseudoTables = Self.jsonArray(SchemaRegistry.pseudoTables)
+        let hidden = "l.tbl NOT IN (SELECT value FROM json_each(:hidden))"
         let rows: RowCursor
-        if let viewer {
+        if let viewer,
+            try Bool.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT NOT EXISTS (SELECT 1 FROM feed_gap WHERE organisation = ? AND seq > ?)"),
+                arguments: [viewer, since]) == true
+        {
+            rows = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql: """
+                        WITH k(seq) AS (
+                            SELECT seq FROM pull_feed WHERE organisation = :everyone AND seq > :since
+                            UNION ALL
+                            SELECT f.seq FROM pull_feed f JOIN log l ON l.seq = f.seq
+                                LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
+                                WHERE f.organisation = :viewer AND f.seq > :since AND (\(mayRead))
+                            ORDER BY 1 LIMIT :limit)
+                        SELECT l.seq, l.tbl, l.record_id, l.item, r.version, r.deleted, r.values_json
+                        FROM k CROSS JOIN log l ON l.seq = k.seq LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
+                        ORDER BY l.seq
+                        """),
+                arguments: ["everyone": FeedRow.everyone, "since": since, "viewer": viewer, "limit": limit])
+        } else if let viewer {
             rows = try Row.fetchCursor(
                 db.cachedStatement(
                     sql: select + """
-                         WHERE l.seq > ? AND l.tbl NOT IN (SELECT value FROM json_each(?)) AND (
-                            l.tbl IN (SELECT value FROM json_each(?))
-                            OR EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = l.record_id AND v.organisation = ?)
-                            OR (r.id IS NULL AND json_extract(l.entry, '$.author.organisation') = ?))
-                        ORDER BY l.seq LIMIT ?
+                         WHERE l.seq > :since AND \(hidden) AND (
+                            l.tbl IN (SELECT value FROM json_each(:open)) OR \(mayRead))
+                        ORDER BY l.seq LIMIT :limit
                         """),
-                arguments: [since, pseudoTables, openTablesJSON, viewer, viewer, limit])
+                arguments: [
+                    "since": since, "hidden": Self.jsonArray(SchemaRegistry.pseudoTables), "open": openTablesJSON,
+                    "viewer": viewer, "limit": limit,
+                ])
         } else {
             rows = try Row.fetchCursor(
-                db.cachedStatement(
-                    sql: select
-                        + " WHERE l.seq > ? AND l.tbl NOT IN (SELECT value FROM json_each(?)) ORDER BY l.seq LIMIT ?"),
-                arguments: [since, pseudoTables, limit])
+                db.cachedStatement(sql: select + " WHERE l.seq > :since AND \(hidden) ORDER BY l.seq LIMIT :limit"),
+                arguments: ["since": since, "hidden": Self.jsonArray(SchemaRegistry.pseudoTables), "limit": limit])
         }
         var entries: [PullCandidate] = []
         while let row = try rows.next() {

@@ -365,8 +365,48 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
                     ALTER TABLE token ADD COLUMN personal INTEGER NOT NULL DEFAULT 0;
                     """)
         }
+        migrator.registerMigration("v7-feed") { db in
+            // The pull feed (docs/visibility.md "The pull feed"): per organisation, the entries its
+            // members may have to receive, so that a member's pull reads its own entries instead
+            // of scanning everyone's. Entries made before go in the feeds of those who may read
+            // them now: the same entries a pull sent them before.
+            try db.execute(sql: feedTable)
+            guard let schema = try storedSchema(db: db) else { return }
+            let open = jsonArray(schema.tables.filter { !Visibility.isRestricted($0) }.map(\.name))
+            let hidden = jsonArray(SchemaRegistry.pseudoTables)
+            try db.execute(
+                sql:
+                    "INSERT INTO pull_feed(organisation, seq) SELECT ?, seq FROM log WHERE tbl IN (SELECT value FROM json_each(?))",
+                arguments: [FeedRow.everyone, open])
+            let restricted =
+                "l.tbl NOT IN (SELECT value FROM json_each(?)) AND l.tbl NOT IN (SELECT value FROM json_each(?))"
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO pull_feed(organisation, seq)
+                        SELECT v.organisation, l.seq FROM log l JOIN visibility v ON v.record_id = l.record_id
+                        WHERE \(restricted)
+                    """, arguments: [open, hidden])
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO pull_feed(organisation, seq)
+                        SELECT json_extract(l.entry, '$.author.organisation'), l.seq FROM log l
+                        LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
+                        WHERE r.id IS NULL AND json_extract(l.entry, '$.author.organisation') IS NOT NULL AND \(restricted)
+                    """, arguments: [open, hidden])
+        }
         return migrator
     }()
+
+    /// Per organisation, the entries its members may have to receive (``FeedRow``), by seq,
+    /// and where each gained sight of a record whose earlier entries are not in it.
+    static let feedTable = """
+        CREATE TABLE pull_feed (
+            organisation TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (organisation, seq)
+        ) STRICT, WITHOUT ROWID;
+        CREATE TABLE feed_gap (
+            organisation TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (organisation, seq)
+        ) STRICT, WITHOUT ROWID;
+        """
 
     /// Counts the grants of sight of every live record whose grants are not withdrawn (a store
     /// made before counted grants).

@@ -91,6 +91,32 @@ enum PostgresSchema {
         // tries to compress a row's values, which fails (hashes and signatures): half the cost of
         // writing the history went there. Rows stay whole up to a page.
         "ALTER TABLE log SET (toast_tuple_target = 8160)",
+        // The pull feed (SQLite's `v7-feed`, docs/visibility.md "The pull feed"): entries made
+        // before go in the feeds of those who may read them now.
+        """
+        CREATE TABLE pull_feed (
+            organisation text COLLATE "C" NOT NULL, seq bigint NOT NULL, PRIMARY KEY (organisation, seq)
+        );
+        CREATE TABLE feed_gap (
+            organisation text COLLATE "C" NOT NULL, seq bigint NOT NULL, PRIMARY KEY (organisation, seq)
+        );
+        CREATE TEMPORARY TABLE open_table ON COMMIT DROP AS
+            SELECT t ->> 'name' AS name FROM server_meta m, jsonb_array_elements(m.value::jsonb -> 'tables') t
+            WHERE m.key = 'schema' AND coalesce(t ->> 'personal', 'false') <> 'true'
+                AND coalesce(t ->> 'visibility', 'all') <> 'owners';
+        INSERT INTO pull_feed(organisation, seq)
+            SELECT '\(FeedRow.everyone)', seq FROM log WHERE tbl IN (SELECT name FROM open_table);
+        INSERT INTO pull_feed(organisation, seq)
+            SELECT v.organisation, l.seq FROM log l JOIN visibility v ON v.record_id = l.record_id
+            WHERE l.tbl NOT IN (SELECT name FROM open_table) AND l.tbl <> ALL(ARRAY['\(SchemaRegistry.pseudoTables.joined(separator: "','"))'])
+            ON CONFLICT DO NOTHING;
+        INSERT INTO pull_feed(organisation, seq)
+            SELECT l.entry::jsonb #>> '{author,organisation}', l.seq FROM log l
+                LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
+            WHERE r.id IS NULL AND l.entry::jsonb #>> '{author,organisation}' IS NOT NULL
+                AND l.tbl NOT IN (SELECT name FROM open_table) AND l.tbl <> ALL(ARRAY['\(SchemaRegistry.pseudoTables.joined(separator: "','"))'])
+            ON CONFLICT DO NOTHING
+        """,
     ]
 
     /// Whether the database holds a Tandem store (its `server_meta` table).

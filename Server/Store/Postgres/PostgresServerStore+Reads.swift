@@ -73,16 +73,40 @@ extension PostgresServerStore {
     /// now, and the records that do not exist that it wrote itself (a rejected insert) — and up to
     /// `limit` of its markers, completed to the end of the last one's seq (so that a seq's markers
     /// are never split: a second statement, only when a page's worth of markers came).
+    ///
+    /// The entries are read from the organisation's feed and everyone's (docs/visibility.md "The
+    /// pull feed") — or, when it gained sight of a record with earlier entries after `since`
+    /// (`feed_gap`), found among every entry after `since`.
     private func memberCandidates(
         after since: Int64, upTo head: Int64, limit: Int, viewer: String, on connection: PostgresConnection
     ) async throws -> (entries: [PullCandidate], markers: [PullCandidate]) {
         let open = schema.tables.filter { !Visibility.isRestricted($0) }.map(\.name)
         let rows = try await connection.query(
             """
+            WITH gap AS (
+                SELECT EXISTS (SELECT 1 FROM feed_gap WHERE organisation = \(viewer) AND seq > \(since)) AS found)
             SELECT * FROM (
                 (SELECT \(unescaped: Self.entryColumns)
+                FROM (
+                    (SELECT f.seq FROM pull_feed f
+                    WHERE f.organisation = \(FeedRow.everyone) AND f.seq > \(since) AND f.seq <= \(head)
+                    ORDER BY f.seq LIMIT \(limit))
+                    UNION ALL
+                    (SELECT f.seq FROM pull_feed f JOIN log l ON l.seq = f.seq
+                        LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
+                    WHERE f.organisation = \(viewer) AND f.seq > \(since) AND f.seq <= \(head) AND (
+                        EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = l.record_id AND v.organisation = \(viewer))
+                        OR (r.id IS NULL AND (l.entry::jsonb #>> '{author,organisation}') = \(viewer)))
+                    ORDER BY f.seq LIMIT \(limit))
+                    ORDER BY seq LIMIT \(limit)
+                ) k JOIN log l ON l.seq = k.seq LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
+                WHERE NOT (SELECT found FROM gap)
+                ORDER BY l.seq)
+                UNION ALL
+                (SELECT \(unescaped: Self.entryColumns)
                 FROM log l LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
-                WHERE l.seq > \(since) AND l.seq <= \(head) AND l.tbl <> ALL(\(SchemaRegistry.pseudoTables)) AND (
+                WHERE (SELECT found FROM gap) AND l.seq > \(since) AND l.seq <= \(head)
+                    AND l.tbl <> ALL(\(SchemaRegistry.pseudoTables)) AND (
                     l.tbl = ANY(\(open))
                     OR EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = l.record_id AND v.organisation = \(viewer))
                     OR (r.id IS NULL AND (l.entry::jsonb #>> '{author,organisation}') = \(viewer)))

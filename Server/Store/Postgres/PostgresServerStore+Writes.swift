@@ -30,6 +30,16 @@ extension PostgresServerStore {
                 ], as: "seq, change_id, time, tbl, record_id, entry, prev_hash, hash, signed, item"))
                 """)
         }
+        for (table, rows) in [("pull_feed", writes.feed), ("feed_gap", writes.feedGaps)] where !rows.isEmpty {
+            parts.append(
+                """
+                INSERT INTO \(table)(organisation, seq)
+                SELECT * FROM \(unnest([
+                    (statement.bind(rows.map(\.organisation)), "text"), (statement.bind(rows.map(\.seq)), "bigint"),
+                ], as: "organisation, seq"))
+                ON CONFLICT DO NOTHING
+                """)
+        }
         let checkpoints = writes.checkpoints
         if !checkpoints.isEmpty {
             parts.append(

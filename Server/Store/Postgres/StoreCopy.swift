@@ -61,6 +61,8 @@ public enum StoreCopy {
         ("unique_value", 3, [("tbl", .text), ("field", .text), ("value", .text), ("record_id", .text)]),
         ("visibility", 2, [("record_id", .text), ("organisation", .text)]),
         ("visibility_marker", 3, [("organisation", .text), ("seq", .integer), ("record_id", .text), ("kind", .text)]),
+        ("pull_feed", 2, [("organisation", .text), ("seq", .integer)]),
+        ("feed_gap", 2, [("organisation", .text), ("seq", .integer)]),
         ("withdrawn_grant", 1, [("record_id", .text), ("seq", .integer)]),
         ("grant_count", 2, [("record_id", .text), ("organisation", .text), ("count", .integer)]),
         (
