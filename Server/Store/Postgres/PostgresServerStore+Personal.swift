@@ -10,11 +10,7 @@ extension PostgresServerStore {
         guard !seqs.isEmpty else { return [] }
         return try await read { [self] connection in
             var found: [OpeningRow] = []
-            let rows = try await connection.query(
-                """
-                SELECT commitment, seq, tbl, record_id, salt, value FROM personal_value WHERE seq = ANY(\(seqs)::bigint[])
-                """, logger: logger)
-            for try await row in rows.decode((String, Int64, String, String, String, String).self) {
+            for try await row in try await connection.execute(OpeningsStatement(seqs: seqs), logger: logger) {
                 found.append(
                     OpeningRow(
                         commitment: row.0, seq: row.1, table: row.2, recordID: row.3, salt: row.4, value: row.5))
@@ -46,4 +42,23 @@ extension PostgresServerStore {
             try await connection.query("VACUUM personal_value, record, conflict", logger: logger)
         }
     }
+}
+
+/// The openings beside a pull page's entries (every page a member receives that holds entries):
+/// prepared once a connection.
+private struct OpeningsStatement: PostgresPreparedStatement {
+    typealias Row = (String, Int64, String, String, String, String)
+
+    static let name = "tandem_openings"
+    static let sql = "SELECT commitment, seq, tbl, record_id, salt, value FROM personal_value WHERE seq = ANY($1)"
+
+    var seqs: [Int64]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(seqs)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }

@@ -80,45 +80,13 @@ extension PostgresServerStore {
     private func memberCandidates(
         after since: Int64, upTo head: Int64, limit: Int, viewer: String, on connection: PostgresConnection
     ) async throws -> (entries: [PullCandidate], markers: [PullCandidate]) {
-        let open = schema.tables.filter { !Visibility.isRestricted($0) }.map(\.name)
-        let rows = try await connection.query(
-            """
-            WITH gap AS (
-                SELECT EXISTS (SELECT 1 FROM feed_gap WHERE organisation = \(viewer) AND seq > \(since)) AS found)
-            SELECT * FROM (
-                (SELECT \(unescaped: Self.entryColumns)
-                FROM (
-                    (SELECT f.seq FROM pull_feed f
-                    WHERE f.organisation = \(FeedRow.everyone) AND f.seq > \(since) AND f.seq <= \(head)
-                    ORDER BY f.seq LIMIT \(limit))
-                    UNION ALL
-                    (SELECT f.seq FROM pull_feed f JOIN log l ON l.seq = f.seq
-                        LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
-                    WHERE f.organisation = \(viewer) AND f.seq > \(since) AND f.seq <= \(head) AND (
-                        EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = l.record_id AND v.organisation = \(viewer))
-                        OR (r.id IS NULL AND (l.entry::jsonb #>> '{author,organisation}') = \(viewer)))
-                    ORDER BY f.seq LIMIT \(limit))
-                    ORDER BY seq LIMIT \(limit)
-                ) k JOIN log l ON l.seq = k.seq LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
-                WHERE NOT (SELECT found FROM gap)
-                ORDER BY l.seq)
-                UNION ALL
-                (SELECT \(unescaped: Self.entryColumns)
-                FROM log l LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
-                WHERE (SELECT found FROM gap) AND l.seq > \(since) AND l.seq <= \(head)
-                    AND l.tbl <> ALL(\(SchemaRegistry.pseudoTables)) AND (
-                    l.tbl = ANY(\(open))
-                    OR EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = l.record_id AND v.organisation = \(viewer))
-                    OR (r.id IS NULL AND (l.entry::jsonb #>> '{author,organisation}') = \(viewer)))
-                ORDER BY l.seq LIMIT \(limit))
-                UNION ALL
-                (\(unescaped: Self.markerSelect) WHERE m.organisation = \(viewer) AND m.seq > \(since) AND m.seq <= \(head)
-                ORDER BY m.seq, m.record_id LIMIT \(limit))
-            ) c ORDER BY c.source = 'entry' DESC, c.seq, c.record_id
-            """, logger: logger)
+        let rows = try await connection.execute(
+            MemberCandidatesStatement(
+                viewer: viewer, since: since, head: head, limit: Int64(limit),
+                open: schema.tables.filter { !Visibility.isRestricted($0) }.map(\.name)), logger: logger)
         var entries: [PullCandidate] = []
         var markers: [CandidateColumns] = []
-        for try await row in rows.decode(CandidateColumns.self) {
+        for try await row in rows {
             if row.0 == Self.entrySource { entries.append(Self.entry(row)) } else { markers.append(row) }
         }
         if markers.count >= limit, let last = markers.last {
@@ -135,15 +103,15 @@ extension PostgresServerStore {
     /// A pull candidate's columns, entries' and markers' alike: its source (``entrySource``, or the
     /// marker's kind), seq, table, record id, the entry's item, the record's version, deleted and
     /// values, and for a marker whether the organisation may read the record now.
-    private typealias CandidateColumns = (String, Int64, String?, String, String?, Int64?, Bool?, String?, Bool?)
+    fileprivate typealias CandidateColumns = (String, Int64, String?, String, String?, Int64?, Bool?, String?, Bool?)
 
     private static let entrySource = "entry"
 
-    private static let entryColumns = """
+    fileprivate static let entryColumns = """
         'entry' AS source, l.seq, l.tbl, l.record_id, l.item, r.version, r.deleted, r.values_json, NULL::boolean
         """
 
-    private static let markerSelect = """
+    fileprivate static let markerSelect = """
         SELECT m.kind, m.seq, r.tbl, m.record_id, NULL::text, r.version, r.deleted, r.values_json,
             EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = m.record_id AND v.organisation = m.organisation)
         FROM visibility_marker m JOIN record r ON r.id = m.record_id
@@ -471,6 +439,70 @@ private struct TokenAndHeadStatement: PostgresPreparedStatement {
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings(capacity: 1)
         bindings.append(hash)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// A member's pull candidates (``PostgresServerStore/memberCandidates(after:upTo:limit:viewer:on:)``)
+/// — prepared once a connection: planned at every request, this statement cost PostgreSQL more
+/// than running it (3.5 ms a pull under the load test, docs/benchmarks.md).
+private struct MemberCandidatesStatement: PostgresPreparedStatement {
+    typealias Row = PostgresServerStore.CandidateColumns
+
+    static let name = "tandem_member_candidates"
+
+    /// `$1` the viewer, `$2` since, `$3` the head, `$4` the limit, `$5` everyone's feed, `$6` the
+    /// tables every token reads, `$7` the pseudo-tables.
+    static let sql = """
+        WITH gap AS (SELECT EXISTS (SELECT 1 FROM feed_gap WHERE organisation = $1 AND seq > $2) AS found)
+        SELECT * FROM (
+            (SELECT \(PostgresServerStore.entryColumns)
+            FROM (
+                (SELECT f.seq FROM pull_feed f
+                WHERE f.organisation = $5 AND f.seq > $2 AND f.seq <= $3
+                ORDER BY f.seq LIMIT $4)
+                UNION ALL
+                (SELECT f.seq FROM pull_feed f JOIN log l ON l.seq = f.seq
+                    LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
+                WHERE f.organisation = $1 AND f.seq > $2 AND f.seq <= $3 AND (
+                    EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = l.record_id AND v.organisation = $1)
+                    OR (r.id IS NULL AND (l.entry::jsonb #>> '{author,organisation}') = $1))
+                ORDER BY f.seq LIMIT $4)
+                ORDER BY seq LIMIT $4
+            ) k JOIN log l ON l.seq = k.seq LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
+            WHERE NOT (SELECT found FROM gap)
+            ORDER BY l.seq)
+            UNION ALL
+            (SELECT \(PostgresServerStore.entryColumns)
+            FROM log l LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
+            WHERE (SELECT found FROM gap) AND l.seq > $2 AND l.seq <= $3 AND l.tbl <> ALL($7) AND (
+                l.tbl = ANY($6)
+                OR EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = l.record_id AND v.organisation = $1)
+                OR (r.id IS NULL AND (l.entry::jsonb #>> '{author,organisation}') = $1))
+            ORDER BY l.seq LIMIT $4)
+            UNION ALL
+            (\(PostgresServerStore.markerSelect) WHERE m.organisation = $1 AND m.seq > $2 AND m.seq <= $3
+            ORDER BY m.seq, m.record_id LIMIT $4)
+        ) c ORDER BY c.source = 'entry' DESC, c.seq, c.record_id
+        """
+
+    var viewer: String
+    var since: Int64
+    var head: Int64
+    var limit: Int64
+    var open: [String]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 7)
+        bindings.append(viewer)
+        bindings.append(since)
+        bindings.append(head)
+        bindings.append(limit)
+        bindings.append(FeedRow.everyone)
+        bindings.append(open)
+        bindings.append(SchemaRegistry.pseudoTables)
         return bindings
     }
 
