@@ -49,7 +49,7 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
             return StoreUnderTest(
                 kind: self, store: store, coordinatorToken: token,
                 tamper: { kind in try await PostgresTampering.tamper(url, kind) },
-                another: { try await PostgresServerStore.open(PostgresURL(url)) }, resources: nil)
+                another: { try await PostgresServerStore.open(PostgresURL(url)) }, resources: nil, database: url)
         }
     }
 }
@@ -67,6 +67,8 @@ struct StoreUnderTest: Sendable {
     let another: @Sendable () async throws -> any ServerStore
     /// What must live as long as the store (its temporary folder, say).
     let resources: (any Sendable)?
+    /// The PostgreSQL database the store lives in (nil for SQLite).
+    var database: String? = nil
 }
 
 /// What a forger with write access to the storage does to the history. The suite works out the

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PostgresNIO
 import TandemProtocol
 import TandemServer
 import TandemTesting
@@ -73,8 +74,9 @@ import Testing
         }
     }
 
-    @Test func aStoreMadeBeforeTheFeedPullsAsBefore() async throws {
-        let bench = try await StoreBench(.sqliteOnDisk)
+    @Test(arguments: [StoreKind.sqliteOnDisk, .postgres])
+    func aStoreMadeBeforeTheFeedPullsAsBefore(kind: StoreKind) async throws {
+        let bench = try await StoreBench(kind)
         let members = try await Self.programme(bench)
         let head = try await bench.pullAll(bench.coordinator).next
         var before: [String: [[PullItem]]] = [:]
@@ -84,18 +86,29 @@ import Testing
                     try await bench.pullAll(member, since: since).items)
             }
         }
-        // The store as the version before the feed left it.
-        let folder = try #require(bench.subject.resources as? TemporaryDirectory)
-        let directory = folder.path("data")
-        try await DatabaseQueue(path: (directory as NSString).appendingPathComponent("store.sqlite")).write { db in
-            try db.execute(
-                sql: """
-                    DROP TABLE pull_feed;
-                    DROP TABLE feed_gap;
-                    DELETE FROM grdb_migrations WHERE identifier = 'v7-feed';
-                    """)
+        // The store as the version before the feed left it, opened again by this one.
+        let reopened: any ServerStore
+        if let url = bench.subject.database {
+            for statement in [
+                "DROP TABLE pull_feed", "DROP TABLE feed_gap",
+                "UPDATE server_meta SET value = '3' WHERE key = 'postgres_version'",
+            ] {
+                try await TestPostgres.execute(PostgresQuery(unsafeSQL: statement), in: url)
+            }
+            reopened = try await PostgresServerStore.open(PostgresURL(url))
+        } else {
+            let folder = try #require(bench.subject.resources as? TemporaryDirectory)
+            let directory = folder.path("data")
+            try await DatabaseQueue(path: (directory as NSString).appendingPathComponent("store.sqlite")).write { db in
+                try db.execute(
+                    sql: """
+                        DROP TABLE pull_feed;
+                        DROP TABLE feed_gap;
+                        DELETE FROM grdb_migrations WHERE identifier = 'v7-feed';
+                        """)
+            }
+            reopened = try SQLiteServerStore.open(directory: directory)
         }
-        let reopened = try SQLiteServerStore.open(directory: directory)
         for member in members {
             for since in 0...head {
                 let pulled = try await reopened.pullAll(member, since: since).items
@@ -106,8 +119,7 @@ import Testing
         }
         // And the feed goes on from there.
         let ana = try await bench.person(of: bench.ministry, "Ana again")
-        let cursor = head
-        let after = try await reopened.pullAll(bench.member(bench.ministry), since: cursor).items
+        let after = try await reopened.pullAll(bench.member(bench.ministry), since: head).items
         #expect(after.map(\.recordID) == [ana])
     }
 }
