@@ -147,10 +147,13 @@ say "Someone alters an entry in the server's store behind its back"
 python3 - "$work/server/store.sqlite" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-seq = db.execute("SELECT min(seq) FROM log WHERE entry LIKE '%Ana Novak%'").fetchone()[0]
-db.execute("UPDATE log SET entry = replace(entry, 'Ana Novak', 'Ana Nowak') WHERE seq = ?", (seq,))
+# Not a personal value: an entry holds those only as commitments (SPEC §8).
+seq = db.execute("SELECT min(seq) FROM log WHERE entry LIKE '%ready in Velenje%'").fetchone()[0]
+if seq is None:
+    sys.exit("demo: no entry holds the exchange's notes")
+db.execute("UPDATE log SET entry = replace(entry, 'ready in Velenje', 'ready in Celje') WHERE seq = ?", (seq,))
 db.commit()
-print(f"(entry {seq} now says Ana Nowak; its hash was left as it was)")
+print(f"(entry {seq} now says the desk is ready in Celje; its hash was left as it was)")
 PY
 admin verify --data "$work/server" || echo "(exit $?)"
 as_second_auditor init --server "$url" --token "$auditor_token"
