@@ -167,11 +167,16 @@ final class HeldStore: @unchecked Sendable {
     func timeWindow(_ count: Int) async throws -> (changes: [Change], held: Int, merge: Double, verification: Double) {
         let changes = exchanges(count)
         let held = records
-        let start = now()
+        let (start, startCPU) = (now(), processCPU())
         try await push(changes, batch: 500)
         let merge = now() - start
+        lastWindowCPU = processCPU() - startCPU
         return (changes, held, merge, timeReceiving(changes, batch: 500))
     }
+
+    /// Milliseconds of CPU (user and system, every thread of this process) the last
+    /// ``timeWindow(_:)`` merged with: on a shared machine, steadier than its wall time.
+    private(set) var lastWindowCPU = 0.0
 
     /// ``fill(to:)``, saying how far and how fast it filled (when it had to).
     func fillSaying(to target: Int) async throws {
@@ -235,6 +240,10 @@ func runStoreBenchmark(options: Options, scratch: URL) async throws -> HeldStore
         let measured = MergeWindow(
             held: records, milliseconds: merge, verification: verification, raw: rawTime, count: changes.count)
         windows.append(measured)
+        let cpu = held.lastWindowCPU * 1000 / Double(changes.count)
+        say(
+            "  (the merge of those \(grouped(changes.count)) took \(grouped(Int(cpu))) µs of this process's CPU a change)"
+        )
         say(
             "  " + padded(grouped(records), 11) + padded(grouped(window), 9)
                 + padded("\(grouped(Int(merge))) ms \(grouped(Int(measured.rate)))/s", 22)

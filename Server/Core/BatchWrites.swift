@@ -121,8 +121,10 @@ public struct BatchWrites: Sendable {
     public var checkpoints: [Checkpoint] = []
     /// Each changed record as it now stands, with the seq of the entry that last changed it.
     public var records: [String: (state: RecordState, seq: Int64)] = [:]
-    /// Reference rows: true to hold, false to drop.
+    /// Reference rows (of the fields that keep them: ``ReferenceIndex``): true to hold, false to drop.
     public var references: [ReferenceRow: Bool] = [:]
+    /// Per record referred to from fields that keep no rows: the change in its count of references.
+    public var referenceCountDeltas: [String: Int] = [:]
     /// Unique values: the record that holds each now, or nil when none does.
     public var uniques: [UniqueKey: String?] = [:]
     /// Records whose withdrawn grants are restored (they satisfy their constraints again).

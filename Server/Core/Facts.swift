@@ -116,8 +116,8 @@ public struct Facts: Sendable {
     /// Per personal record, per organisation: how many live records grant it sight.
     public var grants: [String: [String: Int]] = [:]
     public var withdrawn: [String: Bool] = [:]
-    /// How many references point at a record, counted up to at least one more than the batch
-    /// could remove (a store may stop counting there).
+    /// How many references point at a record — its rows (counted up to at least one more than
+    /// the batch could remove: a store may stop counting there) and its count (``ReferenceIndex``).
     public var referenceCounts: [String: Int] = [:]
     public var uniques: [UniqueKey: String?] = [:]
     /// The ids of a group's live members.

@@ -69,11 +69,14 @@ public struct PushBatch: StoreWork {
     private var asked = FactRequest()
     /// Each change with its commitments opened (nil: one that nothing pushed opens), in order.
     private var opened: [Change?] = []
+    /// Which references are kept as rows, which counted.
+    private let referenceIndex: ReferenceIndex
 
     public init(_ items: [ReceivedChange], merge: Merge, now: Int64, serverKey: SigningKey) {
         self.items = items
         self.merge = merge
         self.now = now
+        referenceIndex = ReferenceIndex(schema: merge.schema)
         chain = LogChain(head: .empty, serverKey: serverKey)
     }
 
@@ -252,18 +255,6 @@ public struct PushBatch: StoreWork {
 
     // MARK: - A record's consequences
 
-    /// The references a record holds while live.
-    private func references(of state: RecordState?) -> Set<ReferenceRow> {
-        guard let state, !state.isDeleted, let table = try? schema.table(named: state.table) else { return [] }
-        var rows = Set<ReferenceRow>()
-        for field in table.fields where field.type == .ref {
-            if case let .string(target) = state[field.name] {
-                rows.insert(ReferenceRow(target: target, source: state.id, field: field.name))
-            }
-        }
-        return rows
-    }
-
     /// The unique values a record holds while live.
     private func uniques(of state: RecordState?) -> Set<UniqueKey> {
         guard let state, !state.isDeleted, let table = try? schema.table(named: state.table) else { return [] }
@@ -278,7 +269,9 @@ public struct PushBatch: StoreWork {
     /// date who may read it and the personal records it grants sight of.
     private mutating func save(_ state: RecordState, before: RecordState?, grants: Grants, seq: Int64) {
         writes.records[state.id] = (state, seq)
-        let (formerReferences, references) = (self.references(of: before), self.references(of: state))
+        let (formerReferences, references) = (
+            ReferenceIndex.references(of: before, in: schema), ReferenceIndex.references(of: state, in: schema)
+        )
         var referenceChanges: [ReferenceRow: Bool] = [:]
         for row in formerReferences.subtracting(references) { referenceChanges[row] = false }
         for row in references.subtracting(formerReferences) { referenceChanges[row] = true }
@@ -287,7 +280,7 @@ public struct PushBatch: StoreWork {
         for key in formerUniques.subtracting(uniques) { uniqueChanges.updateValue(nil, forKey: key) }
         for key in uniques.subtracting(formerUniques) { uniqueChanges.updateValue(state.id, forKey: key) }
         context.commit(state, references: referenceChanges, uniques: uniqueChanges)
-        writes.references.merge(referenceChanges) { _, new in new }
+        referenceIndex.apply(referenceChanges, table: state.table, to: &writes)
         writes.uniques.merge(uniqueChanges) { _, new in new }
         updateVisibility(after: state, grants: grants, seq: seq, isNew: before == nil)
     }

@@ -13,6 +13,12 @@ public struct SchemaWork: StoreWork {
     public private(set) var writes = BatchWrites()
     /// The schema installed (its version bumped) and the seq of its history entry, once done.
     public private(set) var installed: (schema: Schema, seq: Int64)?
+    /// Whether the installed schema keeps other references as rows than the one in force
+    /// (``ReferenceIndex``): the store indexes its references again, in the same transaction.
+    public var reindexesReferences: Bool {
+        guard let installed else { return false }
+        return ReferenceIndex(schema: installed.schema) != ReferenceIndex(schema: current)
+    }
 
     /// - Parameter current: the schema in force, in the transaction that installs the next.
     public init(_ proposed: Schema, over current: Schema, now: Int64, serverKey: SigningKey) {

@@ -57,6 +57,9 @@ public protocol StoreAdapter: Sendable {
     /// Up to `limit` history entries after `seq`, in seq order, as the store keeps them.
     func storedEntries(after seq: Int64, limit: Int) async throws -> [StoredEntry]
 
+    /// Per record referred to, the references to it the store keeps (``ReferenceIndex``): rows and count.
+    func storedReferences() async throws -> [String: ReferenceIndex.Total]
+
     /// Up to `limit` records after the id `id` (from the first when nil), in id order, as the store keeps them.
     func storedRecords(after id: String?, limit: Int) async throws -> [StoredRecord]
 

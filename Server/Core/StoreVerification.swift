@@ -113,7 +113,9 @@ extension StoreAdapter {
             report.failure = AuditFailure(
                 seq: 1, "the store's signing key is not the server key registered at seq 1 (replaced)")
         }
-        if report.failure == nil { report.failure = try await recordFailure(page: page, installed: installed) }
+        if report.failure == nil {
+            report.failure = try await recordFailure(page: page, installed: installed, head: report.headSeq)
+        }
         return report
     }
 
@@ -140,9 +142,16 @@ extension StoreAdapter {
             "the store's columns (seq, change_id, tbl, record_id, prev_hash, hash) disagree with the entry")
     }
 
-    /// The first record (by id) whose values are not what its state and the history say.
-    private func recordFailure(page: Int, installed: [Schema]) async throws -> AuditFailure? {
-        let schemas = [try await currentSchema()] + installed.reversed() + [.partnership]
+    /// The first record (by id) whose values are not what its state and the history say; else
+    /// the first record referred to (by id) whose references the store keeps otherwise than its
+    /// records hold them (``ReferenceIndex``: rows and counts), at the seq of the last entry that
+    /// changed a record referring to it (the head when none does).
+    private func recordFailure(page: Int, installed: [Schema], head: Int64) async throws -> AuditFailure? {
+        let current = try await currentSchema()
+        let schemas = [current] + installed.reversed() + [.partnership]
+        let index = ReferenceIndex(schema: current)
+        var references: [String: ReferenceIndex.Total] = [:]
+        var referredAt: [String: Int64] = [:]
         var after: String?
         while true {
             let records = try await storedRecords(after: after, limit: page)
@@ -160,9 +169,23 @@ extension StoreAdapter {
                 {
                     return failure
                 }
+                index.add(record.state, in: current, to: &references)
+                for row in ReferenceIndex.references(of: record.state, in: current) {
+                    referredAt[row.target] = max(referredAt[row.target] ?? 0, record.seq)
+                }
             }
-            guard records.count == page, let last = records.last else { return nil }
+            guard records.count == page, let last = records.last else { break }
             after = last.state.id
         }
+        let stored = try await storedReferences()
+        for target in Set(references.keys).union(stored.keys).sorted() {
+            let (held, kept) = (references[target] ?? .init(), stored[target] ?? .init())
+            guard held != kept else { continue }
+            return AuditFailure(
+                seq: referredAt[target] ?? head,
+                "the store's references to record \(target) (\(kept.rows) rows, counted \(kept.count)) disagree "
+                    + "with its records (\(held.rows) rows, \(held.count) counted)")
+        }
+        return nil
     }
 }

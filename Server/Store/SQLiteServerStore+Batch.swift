@@ -106,13 +106,17 @@ extension SQLiteServerStore {
                 arguments: [jsonArray(request.withdrawn)])
             for id in ids { facts.withdrawn[id] = true }
         }
-        // Whether a record is referred to at all: counting stops past what a batch could remove.
+        // Whether a record is referred to at all: its count, and its rows — counting stops past
+        // what a batch could remove.
         let bound = request.referenceCounts.isEmpty ? 0 : 100_000
         for id in request.referenceCounts {
             facts.referenceCounts[id] =
                 try Int.fetchOne(
-                    db.cachedStatement(sql: "SELECT count(*) FROM (SELECT 1 FROM reference WHERE target = ? LIMIT ?)"),
-                    arguments: [id, bound]) ?? 0
+                    db.cachedStatement(
+                        sql: """
+                            SELECT (SELECT count(*) FROM (SELECT 1 FROM reference WHERE target = ?1 LIMIT ?2))
+                                + coalesce((SELECT count FROM reference_count WHERE target = ?1), 0)
+                            """), arguments: [id, bound]) ?? 0
         }
         for key in request.uniques {
             facts.uniques.updateValue(
@@ -215,6 +219,20 @@ extension SQLiteServerStore {
             try (isHeld ? holds : drops).execute(binding: [
                 row.target.databaseValue, row.source.databaseValue, row.field.databaseValue,
             ])
+        }
+        // (A store that migration `v8-reference-count` has not reached yet moves none: its
+        // migrations write grants only.)
+        if writes.referenceCountDeltas.contains(where: { $0.value != 0 }) {
+            let counted = try db.cachedStatement(
+                sql: """
+                    INSERT INTO reference_count(target, count) VALUES (?, ?)
+                    ON CONFLICT(target) DO UPDATE SET count = count + excluded.count
+                    """)
+            let uncounted = try db.cachedStatement(sql: "DELETE FROM reference_count WHERE target = ? AND count <= 0")
+            for (target, delta) in writes.referenceCountDeltas where delta != 0 {
+                try counted.execute(binding: [target.databaseValue, delta.databaseValue])
+                if delta < 0 { try uncounted.execute(binding: [target.databaseValue]) }
+            }
         }
         let holder = try db.cachedStatement(
             sql: "INSERT OR REPLACE INTO unique_value(tbl, field, value, record_id) VALUES (?, ?, ?, ?)")

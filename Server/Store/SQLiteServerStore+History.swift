@@ -40,6 +40,17 @@ extension SQLiteServerStore {
         }
     }
 
+    public func storedReferences() async throws -> [String: ReferenceIndex.Total] {
+        try await read { db in
+            var stored: [String: ReferenceIndex.Total] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT target, count(*) FROM reference GROUP BY target")
+            while let row = try rows.next() { stored[row[0], default: .init()].rows = row[1] }
+            let counts = try Row.fetchCursor(db, sql: "SELECT target, count FROM reference_count")
+            while let row = try counts.next() { stored[row[0], default: .init()].count = row[1] }
+            return stored
+        }
+    }
+
     public func hashes(at seqs: Set<Int64>) async throws -> [Int64: String] {
         try await read { db in
             var found: [Int64: String] = [:]

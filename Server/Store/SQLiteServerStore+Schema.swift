@@ -16,6 +16,7 @@ extension SQLiteServerStore {
     func install(_ work: SchemaWork, db: Database) throws -> SchemaWork {
         let done = try Self.perform(work, db: db)
         guard let installed = done.installed?.schema else { return done }
+        if done.reindexesReferences { try Self.indexReferences(schema: installed, db: db) }
         try db.execute(
             sql: """
                 INSERT INTO server_meta(key, value) VALUES ('schema', ?), ('schema_version', ?)

@@ -7,9 +7,9 @@ public import TandemProtocol
 ///
 /// Tables: `record` (each record's version and per-field state as JSON), `log` (the append-only
 /// history, one entry a change received, gap-free `seq`), `conflict` (manual conflicts),
-/// `reference` and `unique_value` (what the merge asks about other records), `token` (hashes
-/// only); `visibility` and `visibility_marker` (who may read what, migration `v2`:
-/// docs/visibility.md). A push batch is one transaction.
+/// `reference`, `reference_count` and `unique_value` (what the merge asks about other records:
+/// ``ReferenceIndex``), `token` (hashes only); `visibility` and `visibility_marker` (who may read
+/// what, migration `v2`: docs/visibility.md). A push batch is one transaction.
 ///
 /// ```swift
 /// let (store, coordinator) = try SQLiteServerStore.create(directory: "/var/lib/tandem", now: now)
@@ -394,6 +394,19 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
                         WHERE r.id IS NULL AND json_extract(l.entry, '$.author.organisation') IS NOT NULL AND \(restricted)
                     """, arguments: [open, hidden])
         }
+        migrator.registerMigration("v8-reference-count") { db in
+            // References kept as rows only where the merge asks which records refer to one, counted
+            // everywhere else (``ReferenceIndex``, docs/merge.md "References"): an exchange's home
+            // and host no longer write a row each.
+            try db.execute(
+                sql: """
+                    CREATE TABLE reference_count (
+                        target TEXT PRIMARY KEY NOT NULL, count INTEGER NOT NULL
+                    ) STRICT, WITHOUT ROWID;
+                    """)
+            guard let schema = try storedSchema(db: db) else { return }
+            try indexReferences(schema: schema, db: db)
+        }
         return migrator
     }()
 
@@ -407,6 +420,27 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
             organisation TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (organisation, seq)
         ) STRICT, WITHOUT ROWID;
         """
+
+    /// Indexes the references of every live record again, as `schema` keeps them
+    /// (``ReferenceIndex``): a store made before `reference_count`, or one installing a schema
+    /// whose rules group by other fields.
+    static func indexReferences(schema: Schema, db: Database) throws {
+        try db.execute(sql: "DELETE FROM reference; DELETE FROM reference_count")
+        let index = ReferenceIndex(schema: schema)
+        let tables = schema.tables.filter { $0.fields.contains { $0.type == .ref } }.map(\.name)
+        let rows = try Row.fetchCursor(
+            db,
+            sql: "SELECT \(recordColumns) FROM record WHERE deleted = 0 AND tbl IN (SELECT value FROM json_each(?))",
+            arguments: [jsonArray(tables)])
+        var page: [RecordState] = []
+        while let row = try rows.next() {
+            page.append(try currentRecord(row))
+            guard page.count == ServerCore.verificationPage else { continue }
+            try write(index.writes(indexing: page, in: schema), db: db)
+            page = []
+        }
+        try write(index.writes(indexing: page, in: schema), db: db)
+    }
 
     /// Counts the grants of sight of every live record whose grants are not withdrawn (a store
     /// made before counted grants).

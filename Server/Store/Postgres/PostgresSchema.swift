@@ -117,7 +117,17 @@ enum PostgresSchema {
                 AND l.tbl NOT IN (SELECT name FROM open_table) AND l.tbl <> ALL(ARRAY['\(SchemaRegistry.pseudoTables.joined(separator: "','"))'])
             ON CONFLICT DO NOTHING
         """,
+        // References kept as rows only where the merge asks which records refer to one, counted
+        // everywhere else (``ReferenceIndex``, docs/merge.md "References"): a store made before
+        // indexes its references again as it upgrades (``referenceCountVersion``).
+        """
+        CREATE TABLE reference_count (target text COLLATE "C" PRIMARY KEY, count bigint NOT NULL)
+        """,
     ]
+
+    /// The version whose migration adds `reference_count`: a store upgraded past it from below
+    /// indexes its references again (``PostgresServerStore/indexReferences(schema:on:)``).
+    static let referenceCountVersion = 5
 
     /// Whether the database holds a Tandem store (its `server_meta` table).
     static func isInstalled(_ client: PostgresClient) async throws -> Bool {
@@ -176,7 +186,13 @@ enum PostgresSchema {
 
     /// Brings a store made by an older Tandem up to this version's tables, in one transaction
     /// under the writer's lock (another instance may be doing the same: the second finds it done).
-    static func upgrade(_ client: PostgresClient, writerLock: Int64, logger: Logger) async throws {
+    ///
+    /// - Parameter migrated: runs in the same transaction after the migrations, given the version
+    ///   the store was at (what must be worked out again from its rows).
+    static func upgrade(
+        _ client: PostgresClient, writerLock: Int64, logger: Logger,
+        migrated: @escaping @Sendable (PostgresConnection, _ from: Int) async throws -> Void
+    ) async throws {
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(writerLock))", logger: logger)
             var version = 0
@@ -185,6 +201,7 @@ enum PostgresSchema {
             for try await (text) in rows.decode(String.self) { version = Int(text) ?? 0 }
             guard version < migrations.count else { return }
             try await apply(migrations.dropFirst(version), on: connection, logger: logger)
+            try await migrated(connection, version)
             try await keep(["postgres_version": String(migrations.count)], on: connection, logger: logger)
         }
     }

@@ -101,12 +101,16 @@ extension PostgresServerStore {
                 "FROM withdrawn_grant WHERE record_id = ANY(\(statement.bind(Array(request.withdrawn))))")
         }
         if !request.referenceCounts.isEmpty {
-            // Whether a record is referred to at all: counting stops past what a batch could remove.
+            // Whether a record is referred to at all: its count, and its rows — counting stops past
+            // what a batch could remove.
             part(
                 .referenceCount,
                 [
                     "t.id", nil, nil, nil, nil, nil, nil,
-                    "(SELECT count(*) FROM (SELECT 1 FROM reference r WHERE r.target = t.id LIMIT 100000) x)", nil, nil,
+                    """
+                    (SELECT count(*) FROM (SELECT 1 FROM reference r WHERE r.target = t.id LIMIT 100000) x)
+                        + coalesce((SELECT c.count FROM reference_count c WHERE c.target = t.id), 0)
+                    """, nil, nil,
                 ],
                 "FROM UNNEST(\(statement.bind(Array(request.referenceCounts)))::text[]) AS t(id)")
         }

@@ -224,6 +224,47 @@ extension PostgresServerStore {
         }
     }
 
+    public func storedReferences() async throws -> [String: ReferenceIndex.Total] {
+        try await read { [self] connection in
+            var stored: [String: ReferenceIndex.Total] = [:]
+            let rows = try await connection.query(
+                "SELECT target, count(*) FROM reference GROUP BY target", logger: logger)
+            for try await (target, held) in rows.decode((String, Int64).self) {
+                stored[target, default: .init()].rows = Int(held)
+            }
+            let counts = try await connection.query("SELECT target, count FROM reference_count", logger: logger)
+            for try await (target, count) in counts.decode((String, Int64).self) {
+                stored[target, default: .init()].count = Int(count)
+            }
+            return stored
+        }
+    }
+
+    /// Indexes the references of every live record again, as `schema` keeps them
+    /// (``ReferenceIndex``), in the transaction of `connection`: a store made before
+    /// `reference_count` (``PostgresSchema/referenceCountVersion``), or one installing a schema
+    /// whose rules group by other fields.
+    func indexReferences(schema: Schema, on connection: PostgresConnection) async throws {
+        try await connection.query("DELETE FROM reference", logger: logger)
+        try await connection.query("DELETE FROM reference_count", logger: logger)
+        let index = ReferenceIndex(schema: schema)
+        let tables = schema.tables.filter { $0.fields.contains { $0.type == .ref } }.map(\.name)
+        var after = ""
+        while true {
+            var page: [RecordState] = []
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: Self.recordColumns) FROM record
+                WHERE id > \(after) AND NOT deleted AND tbl = ANY(\(tables)::text[])
+                ORDER BY id LIMIT \(ServerCore.verificationPage)
+                """, logger: logger)
+            for try await row in rows.decode(RecordRow.self) { page.append(try Self.decode(row)) }
+            guard let last = page.last else { return }
+            try await write(index.writes(indexing: page, in: schema), on: connection)
+            after = last.id
+        }
+    }
+
     public func hashes(at seqs: Set<Int64>) async throws -> [Int64: String] {
         try await read { [self] connection in
             var found: [Int64: String] = [:]
@@ -404,6 +445,7 @@ extension PostgresServerStore {
         try await writeTransaction { [self] connection, head in
             let done = try await run(make(merge), at: head, on: connection)
             guard let installed = done.installed?.schema else { return done }
+            if done.reindexesReferences { try await indexReferences(schema: installed, on: connection) }
             try await connection.query(
                 """
                 INSERT INTO server_meta(key, value) VALUES ('schema', \(installed.json.serialized())),

@@ -6,7 +6,7 @@ import TandemProtocol
 /// The parts see one snapshot and never touch the same row twice: each map of ``BatchWrites``
 /// holds one word a key (a reference held or dropped, a unique value held or freed), a conflict
 /// is either resolved (an existing one) or opened (a new id). What must see an earlier part's
-/// effect follows in statements of its own: grant counts brought to zero, erasures (and a
+/// effect follows in statements of its own: grant and reference counts brought to zero, erasures (and a
 /// device's registration, whose organisation may be NULL).
 extension PostgresServerStore {
     func write(_ writes: BatchWrites, on connection: PostgresConnection) async throws {
@@ -135,6 +135,19 @@ extension PostgresServerStore {
                 ON CONFLICT (record_id, organisation) DO UPDATE SET count = grant_count.count + excluded.count
                 """)
         }
+        let counted = writes.referenceCountDeltas.filter { $0.value != 0 }.map {
+            (target: $0.key, delta: Int64($0.value))
+        }
+        if !counted.isEmpty {
+            parts.append(
+                """
+                INSERT INTO reference_count(target, count)
+                SELECT * FROM \(unnest([
+                    (statement.bind(counted.map(\.target)), "text"), (statement.bind(counted.map(\.delta)), "bigint"),
+                ], as: "target, count"))
+                ON CONFLICT (target) DO UPDATE SET count = reference_count.count + excluded.count
+                """)
+        }
         let sight = writes.visibility.flatMap { id, changes in
             changes.map { (id: id, organisation: $0.key, sees: $0.value) }
         }
@@ -230,6 +243,11 @@ extension PostgresServerStore {
                 WHERE g.record_id = d.record_id COLLATE "C" AND g.organisation = d.organisation COLLATE "C"
                     AND g.count <= 0
                 """, logger: logger)
+        }
+        let uncounted = counted.filter { $0.delta < 0 }.map(\.target)
+        if !uncounted.isEmpty {
+            try await connection.query(
+                "DELETE FROM reference_count WHERE target = ANY(\(uncounted)::text[]) AND count <= 0", logger: logger)
         }
         // A device's organisation may be NULL, which an array bind cannot hold: a statement a
         // registration (rare: one a `POST /v1/devices`).

@@ -75,17 +75,22 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
             }
             let meta = try await PostgresSchema.meta(client)
             try PostgresSchema.check(meta)
-            if (meta["postgres_version"].flatMap(Int.init) ?? 0) < PostgresSchema.migrations.count {
-                try await PostgresSchema.upgrade(
-                    client, writerLock: writerLock, logger: Logger(label: "tandem.postgres"))
-            }
             guard let schemaText = meta["schema"], let keyText = meta[PostgresSchema.signingKeyName] else {
                 throw ServerError(.notAStore, "\(url) holds no Tandem store")
             }
             let schema = try Schema.decode(Array(schemaText.utf8))
             let key = try SigningKey(privateKeyBase64: keyText)
-            return PostgresServerStore(
+            let store = PostgresServerStore(
                 client: client, running: running, schema: schema, serverKey: key, deadline: deadline)
+            if (meta["postgres_version"].flatMap(Int.init) ?? 0) < PostgresSchema.migrations.count {
+                try await PostgresSchema.upgrade(client, writerLock: writerLock, logger: store.logger) {
+                    connection, from in
+                    guard from < PostgresSchema.referenceCountVersion else { return }
+                    try await store.refreshSchema(on: connection)
+                    try await store.indexReferences(schema: store.schema, on: connection)
+                }
+            }
+            return store
         } catch {
             running.cancel()
             throw describe(error, at: url)

@@ -58,6 +58,7 @@ public enum StoreCopy {
             ]
         ),
         ("reference", 3, [("target", .text), ("source", .text), ("field", .text)]),
+        ("reference_count", 1, [("target", .text), ("count", .integer)]),
         ("unique_value", 3, [("tbl", .text), ("field", .text), ("value", .text), ("record_id", .text)]),
         ("visibility", 2, [("record_id", .text), ("organisation", .text)]),
         ("visibility_marker", 3, [("organisation", .text), ("seq", .integer), ("record_id", .text), ("kind", .text)]),

@@ -89,6 +89,20 @@ enum TamperKind: Sendable {
     /// The personal value kept for this commitment (SPEC §8) becomes this JSON text; its salt,
     /// the history and the record are untouched.
     case opening(String, String)
+    /// The count the store keeps of the references to this record (``ReferenceIndex``) becomes
+    /// this number; its records and the history are untouched.
+    case referenceCount(String, Int)
+    /// Not a forgery: the store as a Tandem from before reference counts left it — every
+    /// reference a row, no `reference_count`, its tables one version back — for the next opening
+    /// to migrate.
+    case beforeReferenceCounts
+}
+
+/// The reference fields of the bundled schema kept as counts (``ReferenceIndex``): rows before.
+let countedReferenceFields: [(table: String, field: String)] = Schema.partnership.tables.flatMap { table in
+    table.fields.filter { field in
+        field.type == .ref && !ReferenceIndex(schema: .partnership).keepsRows(table: table.name, field: field.name)
+    }.map { (table.name, $0.name) }
 }
 
 /// ``TamperKind`` on a SQLite store's file (or in-memory database): its `log` and `record` tables.
@@ -128,6 +142,24 @@ enum SQLiteTampering {
             case let .opening(commitment, text):
                 try db.execute(
                     sql: "UPDATE personal_value SET value = ? WHERE commitment = ?", arguments: [text, commitment])
+            case let .referenceCount(target, count):
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO reference_count(target, count) VALUES (?, ?)",
+                    arguments: [target, count])
+            case .beforeReferenceCounts:
+                for (table, field) in countedReferenceFields {
+                    try db.execute(
+                        sql: """
+                            INSERT OR IGNORE INTO reference(target, source, field)
+                            SELECT json_extract(values_json, '$.' || ?1), id, ?1 FROM record
+                            WHERE tbl = ?2 AND deleted = 0 AND json_type(values_json, '$.' || ?1) = 'text'
+                            """, arguments: [field, table])
+                }
+                try db.execute(
+                    sql: """
+                        DROP TABLE reference_count;
+                        DELETE FROM grdb_migrations WHERE identifier = 'v8-reference-count';
+                        """)
             }
         }
     }
@@ -164,6 +196,25 @@ enum PostgresTampering {
                 try await client.query("UPDATE record SET values_json = \(text) WHERE id = \(id)")
             case let .opening(commitment, text):
                 try await client.query("UPDATE personal_value SET value = \(text) WHERE commitment = \(commitment)")
+            case let .referenceCount(target, count):
+                try await client.query(
+                    """
+                    INSERT INTO reference_count(target, count) VALUES (\(target), \(count))
+                    ON CONFLICT (target) DO UPDATE SET count = excluded.count
+                    """)
+            case .beforeReferenceCounts:
+                for (table, field) in countedReferenceFields {
+                    try await client.query(
+                        """
+                        INSERT INTO reference(target, source, field)
+                        SELECT values_json::json ->> \(field)::text, id, \(field)::text FROM record
+                        WHERE tbl = \(table)::text AND NOT deleted AND json_typeof(values_json::json -> \(field)::text) = 'string'
+                        ON CONFLICT DO NOTHING
+                        """)
+                }
+                try await client.query("DROP TABLE reference_count")
+                // The version before `reference_count` (``PostgresSchema/referenceCountVersion``).
+                try await client.query("UPDATE server_meta SET value = '4' WHERE key = 'postgres_version'")
             }
         }
     }
