@@ -44,11 +44,14 @@ struct PullApplier: ReplicaPart {
     ///   nothing was written, and the caller should continue from the current cursor.
     @discardableResult
     func apply(
-        _ page: PulledPage, since: Int64,
+        _ page: consuming PulledPage, since: Int64,
         following: (PulledPage) throws(ReplicaError) -> (page: PulledPage, since: Int64)? = { _ in nil }
     ) throws(ReplicaError) -> Bool {
+        // Each page is held only until the next one takes its place: in memory, the page being
+        // written and the one being fetched, as with a transaction a page.
+        var first: PulledPage? = consume page
         let (applied, erased) = try write { db -> (Bool, Bool) in
-            guard try Replica.cursor(in: db) == since else { return (false, false) }
+            guard try Replica.cursor(in: db) == since, let page = first.take() else { return (false, false) }
             var current = (page: page, since: since)
             var erased = false
             while true {

@@ -200,7 +200,8 @@ public struct SyncEngine: Sendable {
             if let next { ahead = PageFetch(api: api, since: next, limit: pageSize) }
             // The pages written, by item count and cursor, reported once they are committed.
             var written: [(items: Int, seq: Int64)] = []
-            let applied = try replica.pulls.apply(page, since: since) { page -> (page: PulledPage, since: Int64)? in
+            let applied = try replica.pulls.apply(consume page, since: since) {
+                page -> (page: PulledPage, since: Int64)? in
                 written.append((page.items.count, page.next))
                 // The next page joins this transaction only when it is here already, fits, and
                 // needs no newer schema (adopting one is a transaction and a request of its own).

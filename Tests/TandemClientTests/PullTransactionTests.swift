@@ -7,17 +7,24 @@ import Testing
 /// A pull writes a page fetched while the one before was being written in the same transaction
 /// (up to `transactionItems` items), and leaves the replica as page-by-page commits would.
 @Suite struct PullTransactionTests {
-    /// A server holding `rounds` rounds, and a new file replica (its path) that pulls from it.
-    static func world(rounds: Int, folder: URL) throws -> (SyncWorld, Replica) {
+    /// A server holding `rounds` rounds.
+    static func world(rounds: Int) throws -> SyncWorld {
         let world = SyncWorld()
         let (writer, writerEngine) = try world.replica()
         for number in 1...rounds { try writer.editor.insert(into: "round", [.init("number", String(number))]) }
         _ = try writerEngine.sync()
+        return world
+    }
+
+    /// A new replica file in `folder` and an engine that pulls it from `world` two items a page.
+    static func replica(of world: SyncWorld, in folder: URL) throws -> (Replica, SyncEngine) {
         let replica = try Replica.create(
             at: folder.appendingPathComponent("replica-\(UUID()).sqlite").path, schema: world.server.schema)
         try replica.remote.set(
             Remote(server: "http://fake", token: "t"), identity: WhoAmI(organisation: nil, role: .coordinator))
-        return (world, replica)
+        var engine = SyncEngine(replica: replica, transport: world.server.transport(as: SyncWorld.coordinator))
+        engine.pageSize = 2
+        return (replica, engine)
     }
 
     static func temporaryFolder() throws -> URL {
@@ -42,9 +49,7 @@ import Testing
     @Test func aPageFetchedWhileTheOneBeforeWaitsJoinsItsTransaction() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let (world, replica) = try Self.world(rounds: 6, folder: folder)
-        var engine = SyncEngine(replica: replica, transport: world.server.transport(as: SyncWorld.coordinator))
-        engine.pageSize = 2
+        let (replica, engine) = try Self.replica(of: Self.world(rounds: 6), in: folder)
         let holder = try DatabaseQueue(path: try #require(replica.path))
         let locked = DispatchSemaphore(value: 0)
         let released = DispatchSemaphore(value: 0)
@@ -72,20 +77,15 @@ import Testing
     @Test func transactionsOfOnePageEndInTheSameReplica() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let (world, single) = try Self.world(rounds: 7, folder: folder)
-        var engine = SyncEngine(replica: single, transport: world.server.transport(as: SyncWorld.coordinator))
-        engine.pageSize = 2
+        let world = try Self.world(rounds: 7)
+        let (single, pageByPage) = try Self.replica(of: world, in: folder)
+        var engine = pageByPage
         engine.transactionItems = 2
         let (pulled, reports) = try Self.pull(engine, replica: single)
         #expect(pulled == 7)
         #expect(reports.map(\.cursor) == reports.map(\.seq))
 
-        let grouped = try Replica.create(
-            at: folder.appendingPathComponent("grouped.sqlite").path, schema: world.server.schema)
-        try grouped.remote.set(
-            Remote(server: "http://fake", token: "t"), identity: WhoAmI(organisation: nil, role: .coordinator))
-        var large = SyncEngine(replica: grouped, transport: world.server.transport(as: SyncWorld.coordinator))
-        large.pageSize = 2
+        let (grouped, large) = try Self.replica(of: world, in: folder)
         #expect(try large.pull().pulled == 7)
         #expect(try grouped.snapshot() == single.snapshot())
         let history = "SELECT seq, tbl, record_id, version, fields, outcome, signature FROM tandem_history ORDER BY seq"
