@@ -30,57 +30,85 @@ struct PullApplier: ReplicaPart {
     /// of the record's personal values (``Replica/applyErasure(of:in:db:)``), and once the page is
     /// written the WAL is emptied into the file (``Replica/checkpointAfterErasure()``).
     ///
-    /// - Parameter since: the cursor the page was asked from.
+    /// Pages can follow the first one in the same transaction (`following`): each commit rewrites
+    /// every leaf its inserts touched of the B-trees keyed by record id (the record table's,
+    /// `tandem_record`), and ids arrive in no order, so fewer, larger commits write less. The
+    /// cursor moves with each page as if it had been committed alone.
+    ///
+    /// - Parameters:
+    ///   - since: the cursor the page was asked from.
+    ///   - following: called in the transaction after each page is written, with that page: the
+    ///     next page and the cursor it was asked from, to be written in the same transaction, or
+    ///     nil to commit. It must not wait for the network (the write lock is held).
     /// - Returns: false when the cursor is no longer `since` (another process pulled meanwhile):
     ///   nothing was written, and the caller should continue from the current cursor.
     @discardableResult
-    func apply(_ page: PulledPage, since: Int64) throws(ReplicaError) -> Bool {
+    func apply(
+        _ page: consuming PulledPage, since: Int64,
+        following: (PulledPage) throws(ReplicaError) -> (page: PulledPage, since: Int64)? = { _ in nil }
+    ) throws(ReplicaError) -> Bool {
+        // Each page is held only until the next one takes its place: in memory, the page being
+        // written and the one being fetched, as with a transaction a page.
+        var first: PulledPage? = consume page
         let (applied, erased) = try write { db -> (Bool, Bool) in
-            guard try Replica.cursor(in: db) == since else { return (false, false) }
-            // A page dirties more B-tree pages than SQLite's default 2 MiB cache holds: they were
-            // spilled to the WAL and read back, half the pull's system time. 16 MiB holds a page's.
-            try db.execute(sql: "PRAGMA cache_size = -16384")
-            try replica.freezeOutbox(in: db)
-            try HistoryRecordIndex.prepare(for: page, since: since, db: db)
-            var writer = RowWriter()
-            let statements = try Statements(db)
-            var pending = try pendingEdits(of: page.items, db: db)
+            guard try Replica.cursor(in: db) == since, let page = first.take() else { return (false, false) }
+            var current = (page: page, since: since)
             var erased = false
-            for item in page.items {
-                if item.isVisible, let entry = item.entry, entry.op == .erase {
-                    try replica.applyErasure(of: item.recordID, in: item.table, db: db)
-                    // Its pending edits left the outbox: later items of the record rebase none.
-                    pending[item.recordID] = nil
-                    try apply(item, pending: [], db: db, statements: statements, writer: &writer)
-                    erased = true
-                    continue
-                }
-                try apply(
-                    item, pending: pending[item.recordID] ?? [], db: db, statements: statements, writer: &writer)
-                if !page.values.isEmpty { try keepOpenings(page.values, of: item, db: db) }
+            while true {
+                erased = try writePage(current.page, since: current.since, db: db) || erased
+                guard let next = try following(current.page) else { break }
+                current = next
             }
-            if let remote = SyncRules.latestClock(in: page.items) {
-                let local = try replica.currentHLC(in: db)
-                if local < remote {
-                    try Setting.hlc.write(
-                        local.receiving(remote, now: try replica.correctedNow(in: db)).description, in: db)
-                }
-                if try Setting.seenClock.read(in: db).flatMap(HLC.init).map({ $0 < remote }) ?? true {
-                    try Setting.seenClock.write(remote.description, in: db)
-                }
-            }
-            if let checkpoint = page.checkpoint, checkpoint.seq == page.next {
-                try replica.keep(checkpoint, in: db)
-                // The key incoming bundles must be signed with (docs/sync.md, Bundles).
-                if try Setting.serverKey.read(in: db) == nil {
-                    try Setting.serverKey.write(checkpoint.publicKey, in: db)
-                }
-            }
-            try Setting.cursor.write(String(max(page.next, since)), in: db)
             return (true, erased)
         }
         if erased { try replica.checkpointAfterErasure() }
         return applied
+    }
+
+    /// Writes one page in the caller's transaction and moves the cursor to `page.next`. Returns
+    /// whether the page erased a record.
+    private func writePage(_ page: PulledPage, since: Int64, db: Database) throws -> Bool {
+        // A page dirties more B-tree pages than SQLite's default 2 MiB cache holds: they were
+        // spilled to the WAL and read back, half the pull's system time. 16 MiB holds a page's.
+        try db.execute(sql: "PRAGMA cache_size = -16384")
+        try replica.freezeOutbox(in: db)
+        try HistoryRecordIndex.prepare(for: page, since: since, db: db)
+        var writer = RowWriter()
+        let statements = try Statements(db)
+        var pending = try pendingEdits(of: page.items, db: db)
+        var erased = false
+        for item in page.items {
+            if item.isVisible, let entry = item.entry, entry.op == .erase {
+                try replica.applyErasure(of: item.recordID, in: item.table, db: db)
+                // Its pending edits left the outbox: later items of the record rebase none.
+                pending[item.recordID] = nil
+                try apply(item, pending: [], db: db, statements: statements, writer: &writer)
+                erased = true
+                continue
+            }
+            try apply(
+                item, pending: pending[item.recordID] ?? [], db: db, statements: statements, writer: &writer)
+            if !page.values.isEmpty { try keepOpenings(page.values, of: item, db: db) }
+        }
+        if let remote = SyncRules.latestClock(in: page.items) {
+            let local = try replica.currentHLC(in: db)
+            if local < remote {
+                try Setting.hlc.write(
+                    local.receiving(remote, now: try replica.correctedNow(in: db)).description, in: db)
+            }
+            if try Setting.seenClock.read(in: db).flatMap(HLC.init).map({ $0 < remote }) ?? true {
+                try Setting.seenClock.write(remote.description, in: db)
+            }
+        }
+        if let checkpoint = page.checkpoint, checkpoint.seq == page.next {
+            try replica.keep(checkpoint, in: db)
+            // The key incoming bundles must be signed with (docs/sync.md, Bundles).
+            if try Setting.serverKey.read(in: db) == nil {
+                try Setting.serverKey.write(checkpoint.publicKey, in: db)
+            }
+        }
+        try Setting.cursor.write(String(max(page.next, since)), in: db)
+        return erased
     }
 
     /// Keeps the openings among `values` of the commitments the item's entry holds, under its

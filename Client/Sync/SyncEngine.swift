@@ -47,6 +47,10 @@ public struct SyncEngine: Sendable {
     public var batchSize = 500
     /// Items asked for per pull page.
     public var pageSize = 2_000
+    /// Items a pull writes in one transaction at most, when pages arrive faster than they are
+    /// written (several pages in one commit: ``pull(progress:)``); no more than ``pageSize``:
+    /// one page a transaction.
+    public var transactionItems = 10_000
 
     /// - Parameter retry: what to do when the server answers 429 (wait `Retry-After` and retry).
     public init(replica: Replica, transport: any SyncTransport, retry: SyncAPI.RetryPolicy = .init()) {
@@ -172,7 +176,10 @@ public struct SyncEngine: Sendable {
     /// cached conflicts.
     ///
     /// While a page is written to the replica the next one is already being fetched (one page
-    /// ahead, never more): the server, the network and the parsing overlap the writing.
+    /// ahead, never more): the server, the network and the parsing overlap the writing. A page
+    /// fetched by the time the one before is written goes into the same transaction, up to
+    /// ``transactionItems`` items (``PullApplier/apply(_:since:following:)``); the transaction
+    /// never waits for the network.
     public func pull(progress: (Progress) -> Void = { _ in }) throws(ReplicaError) -> Summary {
         var summary = Summary()
         var since = try replica.cursor()
@@ -189,17 +196,38 @@ public struct SyncEngine: Sendable {
             ahead = nil
             // A newer schema first: the page may carry its new tables and fields.
             if let version = page.schemaVersion, version > replica.schema.version { try replica.adopt(api.schema()) }
-            let next = try SyncRules.nextPull(after: page, since: since)
+            var next = try SyncRules.nextPull(after: page, since: since)
             if let next { ahead = PageFetch(api: api, since: next, limit: pageSize) }
-            guard try replica.pulls.apply(page, since: since) else {
+            // The pages written, by item count and cursor, reported once they are committed.
+            var written: [(items: Int, seq: Int64)] = []
+            let applied = try replica.pulls.apply(consume page, since: since) {
+                page -> (page: PulledPage, since: Int64)? in
+                written.append((page.items.count, page.next))
+                // The next page joins this transaction only when it is here already, fits, and
+                // needs no newer schema (adopting one is a transaction and a request of its own).
+                guard let upcoming = next, let fetched = ahead,
+                    written.reduce(0, { $0 + $1.items }) + pageSize <= transactionItems,
+                    let page = fetched.fetchedPage, page.schemaVersion.map({ $0 <= replica.schema.version }) ?? true
+                else { return nil }
+                // A page that does not advance is left to the loop, which throws for it.
+                let after: Int64?
+                do { after = try SyncRules.nextPull(after: page, since: upcoming) } catch { return nil }
+                ahead = after.map { PageFetch(api: api, since: $0, limit: pageSize) }
+                next = after
+                since = upcoming
+                return (page, upcoming)
+            }
+            guard applied else {
                 // Another process pulled meanwhile: carry on from where it got to.
                 _ = try? ahead?.wait()
                 ahead = nil
                 since = try replica.cursor()
                 continue
             }
-            summary.pulled += page.items.count
-            progress(.pulling(items: summary.pulled, seq: page.next))
+            for page in written {
+                summary.pulled += page.items
+                progress(.pulling(items: summary.pulled, seq: page.seq))
+            }
             guard let next else { break }
             since = next
         }
@@ -310,6 +338,15 @@ final class PageFetch: @unchecked Sendable {
             }
             done.signal()
         }
+    }
+
+    /// The page if it is fetched already, nil while it is being fetched or when fetching it failed
+    /// (``wait()`` then throws the error).
+    var fetchedPage: PulledPage? {
+        guard done.wait(timeout: .now()) == .success else { return nil }
+        done.signal()
+        guard case let .success(page) = result else { return nil }
+        return page
     }
 
     /// The page, once fetched (or the error that fetching it met).

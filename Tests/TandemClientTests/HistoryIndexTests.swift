@@ -34,6 +34,8 @@ import Testing
         let (reader, readerEngine) = try world.replica()
         var engine = readerEngine
         engine.pageSize = 2
+        // A transaction a page, so that each report sees its own page's state.
+        engine.transactionItems = 0
         var indexed: [Bool] = []
         let summary = try engine.pull { _ in indexed.append((try? Self.hasIndex(reader)) ?? true) }
         #expect(summary.pulled == 7)
@@ -64,13 +66,14 @@ import Testing
         try replica.remote.set(
             Remote(server: "http://fake", token: "t"),
             identity: WhoAmI(organisation: "0193a1b2-c3d4-7e5f-8a6b-00000000000c", role: .member))
-        let engine = SyncEngine(
+        var engine = SyncEngine(
             replica: replica,
             transport: Scripted([
                 PullResponse(items: [Self.edit(seq: 6, version: 3, email: "ana@x.si")], next: 6, more: true),
                 PullResponse(items: [departure], next: 9, more: true),
                 PullResponse(items: [], next: 9, more: false),
             ]))
+        engine.transactionItems = 0
         var states: [(indexed: Bool, history: Int)] = []
         _ = try engine.pull { _ in
             states.append(
