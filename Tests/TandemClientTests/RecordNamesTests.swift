@@ -26,7 +26,11 @@ import Testing
         let shorts = persons.map { names.shortID($0, in: "person") }
         #expect(Set(shorts).count == persons.count, "short ids are unique")
         #expect(shorts.allSatisfy { $0.hasPrefix("@") && (7...13).contains($0.count) })
-        #expect(persons.allSatisfy { names.shortID($0, in: "person").dropFirst() == $0.dropFirst(24).prefix(6) })
+        // Six characters of the random end, more when two of the 200 share those (about 1 run in 800).
+        #expect(
+            zip(persons, shorts).allSatisfy { id, short in
+                short.count >= 7 && id.dropFirst(24).hasPrefix(short.dropFirst())
+            })
         #expect(Set(persons.map { $0.prefix(8) }).count < persons.count, "their leading characters repeat")
         // Every short id (and any longer start of the last group) names its record again.
         for (id, short) in zip(persons, shorts).prefix(20) {
