@@ -8,9 +8,16 @@ extension ServerConfiguration {
     /// `tandem-server serve` can refuse bad files with a clear message before it listens).
     func httpServer(metrics: ServerMetrics) -> HTTPServerBuilder {
         let http1 = http1Configuration(metrics: metrics)
-        guard let tls else { return .http1(configuration: http1) }
+        // Each connection served on its own event loop (EventLoopPinnedChannel).
+        guard let tls else {
+            return HTTPServerBuilder { responder in
+                EventLoopPinnedChannel(base: HTTP1Channel(responder: responder, configuration: http1))
+            }
+        }
         return HTTPServerBuilder { responder in
-            try TLSChannel(HTTP1Channel(responder: responder, configuration: http1), tlsConfiguration: tls.load())
+            EventLoopPinnedChannel(
+                base: try TLSChannel(
+                    HTTP1Channel(responder: responder, configuration: http1), tlsConfiguration: tls.load()))
         }
     }
 

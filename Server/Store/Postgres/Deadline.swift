@@ -1,3 +1,5 @@
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// A time limit on work that might otherwise wait for ever (a connection to a database that is
@@ -9,16 +11,19 @@ enum Deadline {
         _ work: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let race = Race<T>()
+        // On the caller's event loop when it runs on one (a request's: EventLoopPinnedChannel),
+        // the work's task and the timer: no hop to another thread to start or to time it.
+        let executor = EventLoopTaskExecutor.current
+        let loop = executor?.loop ?? MultiThreadedEventLoopGroup.singleton.next()
         return try await withCheckedThrowingContinuation { continuation in
             race.waiting.withLock { $0 = continuation }
-            let task = Task {
+            let task = Task(executorPreference: executor) {
                 let result: Result<T, any Error>
                 do { result = .success(try await work()) } catch { result = .failure(error) }
                 race.timer.withLock { $0?.cancel() }
                 race.waiting.withLock { $0.take() }?.resume(with: result)
             }
-            let timer = Task {
-                do { try await Task.sleep(for: limit) } catch { return }
+            let timer = loop.scheduleTask(in: .nanoseconds(Int64(limit / .nanoseconds(1)))) {
                 guard let expiring = race.waiting.withLock({ $0.take() }) else { return }
                 task.cancel()
                 expiring.resume(throwing: expired())
@@ -30,6 +35,6 @@ enum Deadline {
     /// Who answers first: the continuation is taken once.
     private final class Race<T: Sendable>: Sendable {
         let waiting = Mutex<CheckedContinuation<T, any Error>?>(nil)
-        let timer = Mutex<Task<Void, Never>?>(nil)
+        let timer = Mutex<Scheduled<Void>?>(nil)
     }
 }

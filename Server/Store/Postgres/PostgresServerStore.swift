@@ -18,7 +18,9 @@ public import TandemProtocol
 /// let store = try await PostgresServerStore.open(PostgresURL("postgres://tandem@db/tandem"))
 /// ```
 public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Sendable {
-    let client: PostgresClient
+    let pool: PostgresPool
+    /// The pool of this thread's event loop (``PostgresPool``).
+    var client: PostgresClient { pool.client }
     private let running: Task<Void, Never>
     /// The server's Ed25519 key (SPEC §8), the same for every instance on the database.
     public let serverKey: SigningKey
@@ -40,10 +42,10 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     static let writerLock: Int64 = 0x74_616E_6465_6D
 
     private init(
-        client: PostgresClient, running: Task<Void, Never>, schema: Schema, serverKey: SigningKey,
+        pool: PostgresPool, running: Task<Void, Never>, schema: Schema, serverKey: SigningKey,
         deadline: Duration = .seconds(30)
     ) {
-        self.client = client
+        self.pool = pool
         self.deadline = deadline
         self.running = running
         self.serverKey = serverKey
@@ -67,13 +69,13 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     public static func open(_ url: PostgresURL, deadline: Duration = .seconds(30)) async throws
         -> PostgresServerStore
     {
-        let (client, running) = try await connect(url)
+        let (pool, running) = try await connect(url)
         do {
-            guard try await PostgresSchema.isInstalled(client) else {
+            guard try await PostgresSchema.isInstalled(pool.client) else {
                 throw ServerError(
                     .noStore, "no Tandem store in \(url) (run tandem-server init --database)")
             }
-            let meta = try await PostgresSchema.meta(client)
+            let meta = try await PostgresSchema.meta(pool.client)
             try PostgresSchema.check(meta)
             guard let schemaText = meta["schema"], let keyText = meta[PostgresSchema.signingKeyName] else {
                 throw ServerError(.notAStore, "\(url) holds no Tandem store")
@@ -81,9 +83,9 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
             let schema = try Schema.decode(Array(schemaText.utf8))
             let key = try SigningKey(privateKeyBase64: keyText)
             let store = PostgresServerStore(
-                client: client, running: running, schema: schema, serverKey: key, deadline: deadline)
+                pool: pool, running: running, schema: schema, serverKey: key, deadline: deadline)
             if (meta["postgres_version"].flatMap(Int.init) ?? 0) < PostgresSchema.migrations.count {
-                try await PostgresSchema.upgrade(client, writerLock: writerLock, logger: store.logger) {
+                try await PostgresSchema.upgrade(pool.client, writerLock: writerLock, logger: store.logger) {
                     connection, from in
                     guard from < PostgresSchema.referenceCountVersion else { return }
                     try await store.refreshSchema(on: connection)
@@ -104,13 +106,13 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     public static func create(_ url: PostgresURL, schema: Schema = .partnership, now: Int64) async throws -> (
         store: PostgresServerStore, coordinatorToken: String
     ) {
-        let (client, running) = try await connect(url)
+        let (pool, running) = try await connect(url)
         do {
-            if try await PostgresSchema.isInstalled(client) {
+            if try await PostgresSchema.isInstalled(pool.client) {
                 throw ServerError(.exists, "\(url) already holds a Tandem store")
             }
             let key = SigningKey()
-            let store = PostgresServerStore(client: client, running: running, schema: schema, serverKey: key)
+            let store = PostgresServerStore(pool: pool, running: running, schema: schema, serverKey: key)
             try await store.transaction { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(writerLock))", logger: store.logger)
                 try await PostgresSchema.install(schema: schema, key: key, on: connection, logger: store.logger)
@@ -136,22 +138,22 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     ///
     /// - Throws: ``ServerError`` `exists`, `unreachable`.
     static func connectEmpty(_ url: PostgresURL) async throws -> PostgresServerStore {
-        let (client, running) = try await connect(url)
+        let (pool, running) = try await connect(url)
         do {
-            if try await PostgresSchema.isInstalled(client) {
+            if try await PostgresSchema.isInstalled(pool.client) {
                 throw ServerError(.exists, "\(url) already holds a Tandem store")
             }
         } catch {
             running.cancel()
             throw describe(error, at: url)
         }
-        return PostgresServerStore(client: client, running: running, schema: .partnership, serverKey: SigningKey())
+        return PostgresServerStore(pool: pool, running: running, schema: .partnership, serverKey: SigningKey())
     }
 
     /// A client of the database `url` names, running, once one connection has been made: a
     /// database that cannot be reached is said at once, with the reason the server or the
     /// network gave (the pool would only retry).
-    private static func connect(_ url: PostgresURL) async throws -> (PostgresClient, Task<Void, Never>) {
+    private static func connect(_ url: PostgresURL) async throws -> (PostgresPool, Task<Void, Never>) {
         let password = try url.password()
         var logger = Logger(label: "tandem.postgres")
         logger.logLevel = .critical
@@ -186,9 +188,9 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
             host: url.host, port: url.port, username: url.user, password: password, database: url.database,
             tls: clientTLS)
         configuration.options.connectTimeout = .seconds(10)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        let running = Task { await client.run() }
-        return (client, running)
+        let pool = PostgresPool(configuration: configuration, logger: logger)
+        let running = Task { await pool.run() }
+        return (pool, running)
     }
 
     /// `error` as one line naming the database (never a password: the URL holds none).
