@@ -1,4 +1,5 @@
 import Foundation
+import HummingbirdTesting
 import PostgresNIO
 import TandemProtocol
 import TandemServer
@@ -18,6 +19,33 @@ import Testing
         let refused = await #expect(throws: ServerError.self) { try await store.authenticate(token: token) }
         #expect(refused?.isInternal == true, "\(String(describing: refused))")
         #expect(ContinuousClock.now - started < .seconds(10), "answered within the deadline, not left waiting")
+    }
+
+    /// The same over a real socket: a request runs on its connection's event loop
+    /// (`EventLoopPinnedChannel`), where the deadline is timed; a pull and a push both answer
+    /// 503 with a JSON body in time, and the server still answers what needs no database.
+    @Test func aClusterThatStopsAnswersRequestsOverHTTP503WithinTheDeadline() async throws {
+        let cluster = try OwnCluster.start()
+        let url = try await cluster.newDatabase()
+        let (_, token) = try await PostgresServerStore.create(PostgresURL(url), now: ServerClock.wall())
+        let store = try await PostgresServerStore.open(PostgresURL(url), deadline: .seconds(2))
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-pg-live-\(UUID().uuidString)")
+        let app = buildApplication(
+            configuration: ServerConfiguration(dataDirectory: data.path, port: 0), store: store,
+            logger: ServerFixture.quietLogger)
+        try await app.test(.live) { client in
+            #expect(try await client.call(.get, "/v1/pull?since=0", token: token).status == .ok)
+            cluster.stop()
+            let started = ContinuousClock.now
+            let pull = try await client.call(.get, "/v1/pull?since=0", token: token)
+            let push = try await client.call(.post, "/v1/push", token: token, body: Array(#"{"changes": []}"#.utf8))
+            for reply in [pull, push] {
+                #expect(reply.status == .serviceUnavailable)
+                #expect(reply.errorCode == "unavailable")
+            }
+            #expect(ContinuousClock.now - started < .seconds(15), "answered within the deadline, not left waiting")
+            #expect(try await client.call(.get, "/healthz").status == .ok)
+        }
     }
 
     @Test func aDatabaseClosedToConnectionsIsA503AndComesBack() async throws {
