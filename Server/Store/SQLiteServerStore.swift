@@ -1,5 +1,6 @@
 import Foundation
 public import GRDB
+import NIOPosix
 import Synchronization
 public import TandemProtocol
 
@@ -37,6 +38,8 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
     /// an admin command's — opens no file more); none for a store not in a file.
     private let quickReaders = Mutex<[DatabaseQueue]?>(nil)
     private let quickReaderTurn = Atomic<Int>(0)
+    /// A read-only connection of each event loop's own, read synchronously on its thread (``read(quick:_:)``).
+    private let loopReaders = Mutex<[ObjectIdentifier: DatabaseQueue]>([:])
 
     static let fileName = "store.sqlite"
 
@@ -560,29 +563,53 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
 
     /// A quick read (``quickRead(_:)``) when `quick`, else a read through the pool.
     ///
-    /// It runs on its connection's queue, not on the calling thread: read there synchronously,
-    /// a quick read cost more CPU a request and a longer tail under the load test (each one
-    /// blocked one of the few Swift concurrency threads every request needs; docs/benchmarks.md).
+    /// On a request's event loop (``EventLoopPinnedChannel``) it reads the loop's own connection
+    /// right there, on the loop's thread: no hop to another thread and back (−14 % of the
+    /// server's CPU a request under the load test, docs/benchmarks.md). Elsewhere it runs on a
+    /// quick reader's queue, not on the calling thread: read synchronously on a Swift
+    /// concurrency thread, it cost more CPU a request and a longer tail (each read blocked one of
+    /// the few threads every request needs).
     func read<T: Sendable>(quick: Bool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        if quick, let reader = loopReader() {
+            // On a request's event loop: its own connection, read right here (no other thread
+            // ever uses it, so GRDB's queue runs the read on this thread).
+            return try await storeFailures { try reader.unsafeRead { db in try self.quickTransaction(db, body) } }
+        }
         let readers = quick ? openQuickReaders() : []
         guard !readers.isEmpty else { return try await read(body) }
         let turn = quickReaderTurn.wrappingAdd(1, ordering: .relaxed).oldValue
         let reader = readers[Int(UInt(bitPattern: turn) % UInt(readers.count))]
-        // One read transaction, begun and ended with statements prepared once: GRDB's `read`
-        // prepares its `BEGIN` and `COMMIT` again at every read, 4–5 % of a no-op pull's CPU.
-        return try await storeFailures {
-            try await reader.unsafeRead { db in
-                try db.cachedStatement(sql: "BEGIN DEFERRED").execute()
-                do {
-                    try self.refreshSchema(db)
-                    let value = try body(db)
-                    try db.cachedStatement(sql: "COMMIT").execute()
-                    return value
-                } catch {
-                    try? db.cachedStatement(sql: "ROLLBACK").execute()
-                    throw error
-                }
-            }
+        return try await storeFailures { try await reader.unsafeRead { db in try self.quickTransaction(db, body) } }
+    }
+
+    /// One read transaction, begun and ended with statements prepared once: GRDB's `read`
+    /// prepares its `BEGIN` and `COMMIT` again at every read, 4–5 % of a no-op pull's CPU.
+    private func quickTransaction<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
+        try db.cachedStatement(sql: "BEGIN DEFERRED").execute()
+        do {
+            try refreshSchema(db)
+            let value = try body(db)
+            try db.cachedStatement(sql: "COMMIT").execute()
+            return value
+        } catch {
+            try? db.cachedStatement(sql: "ROLLBACK").execute()
+            throw error
+        }
+    }
+
+    /// The read-only connection of the event loop whose thread this is (opened the first time),
+    /// or nil off a loop and for a store not in a file.
+    private func loopReader() -> DatabaseQueue? {
+        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop, let pool = writer as? DatabasePool else {
+            return nil
+        }
+        return loopReaders.withLock { readers in
+            if let reader = readers[ObjectIdentifier(loop)] { return reader }
+            var configuration = Self.configuration()
+            configuration.readonly = true
+            guard let reader = try? DatabaseQueue(path: pool.path, configuration: configuration) else { return nil }
+            readers[ObjectIdentifier(loop)] = reader
+            return reader
         }
     }
 
