@@ -548,12 +548,8 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
             if let readers { return readers }
             var opened: [DatabaseQueue] = []
             if let pool = writer as? DatabasePool {
-                var configuration = Self.configuration()
-                configuration.readonly = true
                 for _ in 0..<max(2, ProcessInfo.processInfo.activeProcessorCount) {
-                    if let reader = try? DatabaseQueue(path: pool.path, configuration: configuration) {
-                        opened.append(reader)
-                    }
+                    if let reader = Self.readOnlyConnection(to: pool) { opened.append(reader) }
                 }
             }
             readers = opened
@@ -605,12 +601,18 @@ public final class SQLiteServerStore: ServerStore, StoreAdapter, @unchecked Send
         }
         return loopReaders.withLock { readers in
             if let reader = readers[ObjectIdentifier(loop)] { return reader }
-            var configuration = Self.configuration()
-            configuration.readonly = true
-            guard let reader = try? DatabaseQueue(path: pool.path, configuration: configuration) else { return nil }
+            guard let reader = Self.readOnlyConnection(to: pool) else { return nil }
             readers[ObjectIdentifier(loop)] = reader
             return reader
         }
+    }
+
+    /// A read-only connection of its own to `pool`'s file, or nil when it cannot be opened (the
+    /// caller reads through the pool instead).
+    private static func readOnlyConnection(to pool: DatabasePool) -> DatabaseQueue? {
+        var configuration = configuration()
+        configuration.readonly = true
+        return try? DatabaseQueue(path: pool.path, configuration: configuration)
     }
 
     /// `work`, with any failure but a ``ServerError`` reported as the store's (`storage`).
