@@ -6,8 +6,18 @@ public import TandemProtocol
 /// table), in one transaction behind the writer's lock.
 extension PostgresServerStore {
     public func perform<Work: StoreWork>(_ make: @escaping @Sendable (Merge) -> Work) async throws -> Work {
-        try await writeTransaction { [self] connection, head in
+        let done = try await writeTransaction { [self] connection, head in
             try await run(make(merge), at: head, on: connection)
+        }
+        tellCache(done.writes)
+        return done
+    }
+
+    /// Tells this instance's cache what `writes`, committed, changed: at once, not when the
+    /// notification comes back (the instance's own writers read their writes).
+    func tellCache(_ writes: BatchWrites) {
+        for event in CacheEvent.of(writes) {
+            if case let .head(head) = event { cache.committed(head) } else { cache.apply(event) }
         }
     }
 

@@ -19,8 +19,15 @@ extension PostgresServerStore {
     public func pullCandidates(token hash: String, since: Int64, limit: Int) async throws
         -> (token: TokenLookup?, candidates: PullCandidates?)
     {
-        try await read { [self] connection in
+        startListening()
+        if let (token, head) = cache.noOp(hash: hash, since: since) {
+            guard let viewer = token.pullViewer else { return (token, nil) }
+            return (token, candidates(entries: [], markers: viewer.map { _ in [] }, head: head))
+        }
+        let epoch = cache.epoch
+        return try await read { [self] connection in
             let (token, head) = try await tokenAndHead(hash: hash, on: connection)
+            cache.fill(hash: hash, token: token, head: head, readAt: epoch)
             guard let token else { return (nil, nil) }
             guard let viewer = token.pullViewer else { return (token, nil) }
             return (
@@ -47,7 +54,12 @@ extension PostgresServerStore {
                 entries = try await self.entries(after: since, upTo: head.seq, limit: limit, on: connection)
             }
         }
-        return PullCandidates(
+        return candidates(entries: entries, markers: markers, head: head)
+    }
+
+    /// A page's candidates up to `head`, with the schema version in force.
+    private func candidates(entries: [PullCandidate], markers: [PullCandidate]?, head: LogHead) -> PullCandidates {
+        PullCandidates(
             entries: entries, markers: markers, head: head.seq, headHash: head.seq > 0 ? head.hash : nil,
             schemaVersion: schema.version)
     }
@@ -348,7 +360,14 @@ extension PostgresServerStore {
     // MARK: - Tokens, conflicts, grants, the schema
 
     public func token(hash: String) async throws -> TokenLookup? {
-        try await read { [self] connection in try await tokenAndHead(hash: hash, on: connection).token }
+        startListening()
+        if let token = cache.token(hash: hash) { return token }
+        let epoch = cache.epoch
+        return try await read { [self] connection in
+            let (token, head) = try await tokenAndHead(hash: hash, on: connection)
+            cache.fill(hash: hash, token: token, head: head, readAt: epoch)
+            return token
+        }
     }
 
     /// The token row whose hash is `hash` with its organisation's record, and the head, in one
@@ -389,15 +408,28 @@ extension PostgresServerStore {
         }
     }
 
+    /// Revokes the token and tells every instance (``CacheEvent/revoked(tokenHash:)``); returns
+    /// once no instance can still answer it from its cache: ``InstanceCache/lease`` after the
+    /// commit (and a margin), by when every instance has either taken the event in or stopped
+    /// trusting its cache.
     public func revokeToken(hash: String, at time: String) async throws -> Bool {
-        try await transaction { [self] connection in
+        let revoked = try await transaction { [self] connection in
             let rows = try await connection.query(
                 "UPDATE token SET revoked_at = \(time) WHERE hash = \(hash) AND revoked_at IS NULL RETURNING id",
                 logger: logger)
             var revoked = false
             for try await _ in rows { revoked = true }
+            if revoked {
+                let event = CacheEvent.revoked(tokenHash: hash).payload
+                try await connection.query("SELECT pg_notify(\(InstanceCache.channel), \(event))", logger: logger)
+            }
             return revoked
         }
+        if revoked {
+            cache.apply(.revoked(tokenHash: hash))
+            try await Task.sleep(for: InstanceCache.lease + .milliseconds(50))
+        }
+        return revoked
     }
 
     public func conflictRows(includeResolved: Bool) async throws -> [ConflictRow] {
@@ -442,7 +474,7 @@ extension PostgresServerStore {
     }
 
     public func install(_ make: @escaping @Sendable (Merge) -> SchemaWork) async throws -> SchemaWork {
-        try await writeTransaction { [self] connection, head in
+        let done = try await writeTransaction { [self] connection, head in
             let done = try await run(make(merge), at: head, on: connection)
             guard let installed = done.installed?.schema else { return done }
             if done.reindexesReferences { try await indexReferences(schema: installed, on: connection) }
@@ -453,8 +485,12 @@ extension PostgresServerStore {
                 ON CONFLICT (key) DO UPDATE SET value = excluded.value
                 """, logger: logger)
             try await refreshSchema(on: connection)
+            try await connection.query(
+                "SELECT pg_notify(\(InstanceCache.channel), \(CacheEvent.schema.payload))", logger: logger)
             return done
         }
+        tellCache(done.writes)
+        return done
     }
 }
 

@@ -227,12 +227,15 @@ extension PostgresServerStore {
                 ON CONFLICT (commitment) DO NOTHING
                 """)
         }
-        if parts.count == 1 {
+        // What the other instances' caches must learn (``CacheEvent``), sent when this commits.
+        let told = CacheEvent.of(writes).map { "pg_notify('\(InstanceCache.channel)', \(statement.bind($0.payload)))" }
+        if parts.count == 1 && told.isEmpty {
             try await connection.query(statement.query(parts[0]), logger: logger)
         } else if !parts.isEmpty {
             let named = parts.enumerated().map { index, part in "w\(index) AS (\(part))" }
+            let last = told.isEmpty ? "1" : told.joined(separator: ", ")
             try await connection.query(
-                statement.query("WITH \(named.joined(separator: ",\n")) SELECT 1"), logger: logger)
+                statement.query("WITH \(named.joined(separator: ",\n")) SELECT \(last)"), logger: logger)
         }
         let lowered = deltas.filter { $0.delta < 0 }
         if !lowered.isEmpty {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOSSL
 import PostgresNIO
+import Synchronization
 public import TandemProtocol
 
 /// The server's store on PostgreSQL (postgres-nio): for a programme that outgrows one machine,
@@ -37,23 +38,38 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     let logger: Logger
     /// How long an operation may wait for the database before it is answered 503.
     let deadline: Duration
+    /// The tokens and the head this instance knows without asking (``InstanceCache``), kept true
+    /// by ``listener`` once a token is first checked (admin commands never start it).
+    let cache = InstanceCache()
+    private let listener: CacheListener
+    private let listening = Mutex<Task<Void, Never>?>(nil)
 
     /// The key of the advisory lock every write transaction takes first (any constant; this is "tandem").
     static let writerLock: Int64 = 0x74_616E_6465_6D
 
     private init(
-        pool: PostgresPool, running: Task<Void, Never>, schema: Schema, serverKey: SigningKey,
-        deadline: Duration = .seconds(30)
+        _ connected: Connected, schema: Schema, serverKey: SigningKey, deadline: Duration = .seconds(30)
     ) {
-        self.pool = pool
+        pool = connected.pool
+        running = connected.running
+        listener = CacheListener(cache: cache, connect: connected.listenerConnection, logger: connected.logger)
         self.deadline = deadline
-        self.running = running
         self.serverKey = serverKey
         current = (schema, Merge(schema: schema))
         logger = Logger(label: "tandem.postgres")
     }
 
-    deinit { running.cancel() }
+    deinit {
+        running.cancel()
+        listening.withLock { $0?.cancel() }
+    }
+
+    /// Starts the cache's listener, once (``InstanceCache``): the serving paths call it.
+    func startListening() {
+        listening.withLock { task in
+            if task == nil { task = Task { [listener] in await listener.run() } }
+        }
+    }
 
     public var schema: Schema { lock.withLock { current.schema } }
     var merge: Merge { lock.withLock { current.merge } }
@@ -69,23 +85,22 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     public static func open(_ url: PostgresURL, deadline: Duration = .seconds(30)) async throws
         -> PostgresServerStore
     {
-        let (pool, running) = try await connect(url)
+        let connected = try await connect(url)
         do {
-            guard try await PostgresSchema.isInstalled(pool.client) else {
+            guard try await PostgresSchema.isInstalled(connected.pool.client) else {
                 throw ServerError(
                     .noStore, "no Tandem store in \(url) (run tandem-server init --database)")
             }
-            let meta = try await PostgresSchema.meta(pool.client)
+            let meta = try await PostgresSchema.meta(connected.pool.client)
             try PostgresSchema.check(meta)
             guard let schemaText = meta["schema"], let keyText = meta[PostgresSchema.signingKeyName] else {
                 throw ServerError(.notAStore, "\(url) holds no Tandem store")
             }
             let schema = try Schema.decode(Array(schemaText.utf8))
             let key = try SigningKey(privateKeyBase64: keyText)
-            let store = PostgresServerStore(
-                pool: pool, running: running, schema: schema, serverKey: key, deadline: deadline)
+            let store = PostgresServerStore(connected, schema: schema, serverKey: key, deadline: deadline)
             if (meta["postgres_version"].flatMap(Int.init) ?? 0) < PostgresSchema.migrations.count {
-                try await PostgresSchema.upgrade(pool.client, writerLock: writerLock, logger: store.logger) {
+                try await PostgresSchema.upgrade(connected.pool.client, writerLock: writerLock, logger: store.logger) {
                     connection, from in
                     guard from < PostgresSchema.referenceCountVersion else { return }
                     try await store.refreshSchema(on: connection)
@@ -94,7 +109,7 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
             }
             return store
         } catch {
-            running.cancel()
+            connected.running.cancel()
             throw describe(error, at: url)
         }
     }
@@ -106,13 +121,13 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     public static func create(_ url: PostgresURL, schema: Schema = .partnership, now: Int64) async throws -> (
         store: PostgresServerStore, coordinatorToken: String
     ) {
-        let (pool, running) = try await connect(url)
+        let connected = try await connect(url)
         do {
-            if try await PostgresSchema.isInstalled(pool.client) {
+            if try await PostgresSchema.isInstalled(connected.pool.client) {
                 throw ServerError(.exists, "\(url) already holds a Tandem store")
             }
             let key = SigningKey()
-            let store = PostgresServerStore(pool: pool, running: running, schema: schema, serverKey: key)
+            let store = PostgresServerStore(connected, schema: schema, serverKey: key)
             try await store.transaction { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(writerLock))", logger: store.logger)
                 try await PostgresSchema.install(schema: schema, key: key, on: connection, logger: store.logger)
@@ -125,7 +140,7 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
             try await store.addToken(Tokens.row(for: token, role: .coordinator, organisation: nil, now: now))
             return (store, token)
         } catch {
-            running.cancel()
+            connected.running.cancel()
             if let error = error as? ServerError, error.failure == .storage {
                 throw ServerError(.cannotCreate, "cannot create the store in \(url): \(error.message)")
             }
@@ -138,22 +153,31 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     ///
     /// - Throws: ``ServerError`` `exists`, `unreachable`.
     static func connectEmpty(_ url: PostgresURL) async throws -> PostgresServerStore {
-        let (pool, running) = try await connect(url)
+        let connected = try await connect(url)
         do {
-            if try await PostgresSchema.isInstalled(pool.client) {
+            if try await PostgresSchema.isInstalled(connected.pool.client) {
                 throw ServerError(.exists, "\(url) already holds a Tandem store")
             }
         } catch {
-            running.cancel()
+            connected.running.cancel()
             throw describe(error, at: url)
         }
-        return PostgresServerStore(pool: pool, running: running, schema: .partnership, serverKey: SigningKey())
+        return PostgresServerStore(connected, schema: .partnership, serverKey: SigningKey())
+    }
+
+    /// The database's connections, running (``PostgresPool``), and how to open one more.
+    private struct Connected {
+        var pool: PostgresPool
+        var running: Task<Void, Never>
+        /// A connection of its own for the cache's listener (``CacheListener``).
+        var listenerConnection: @Sendable () async throws -> PostgresConnection
+        var logger: Logger
     }
 
     /// A client of the database `url` names, running, once one connection has been made: a
     /// database that cannot be reached is said at once, with the reason the server or the
     /// network gave (the pool would only retry).
-    private static func connect(_ url: PostgresURL) async throws -> (PostgresPool, Task<Void, Never>) {
+    private static func connect(_ url: PostgresURL) async throws -> Connected {
         let password = try url.password()
         var logger = Logger(label: "tandem.postgres")
         logger.logLevel = .critical
@@ -163,6 +187,7 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
         } else {
             tls.certificateVerification = .none
         }
+        let single: PostgresConnection.Configuration
         do {
             let probeTLS: PostgresConnection.Configuration.TLS =
                 switch url.sslMode {
@@ -170,10 +195,10 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
                 case .prefer: .prefer(try NIOSSLContext(configuration: tls))
                 case .require, .verifyFull: .require(try NIOSSLContext(configuration: tls))
                 }
-            let probe = try await PostgresConnection.connect(
-                configuration: .init(
-                    host: url.host, port: url.port, username: url.user, password: password, database: url.database,
-                    tls: probeTLS), id: 0, logger: logger)
+            single = .init(
+                host: url.host, port: url.port, username: url.user, password: password, database: url.database,
+                tls: probeTLS)
+            let probe = try await PostgresConnection.connect(configuration: single, id: 0, logger: logger)
             try await probe.close()
         } catch {
             throw describe(error, at: url)
@@ -190,7 +215,14 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
         configuration.options.connectTimeout = .seconds(10)
         let pool = PostgresPool(configuration: configuration, logger: logger)
         let running = Task { await pool.run() }
-        return (pool, running)
+        var listening = single
+        listening.options.connectTimeout = .seconds(10)
+        listening.options.additionalStartupParameters = [("application_name", CacheListener.applicationName)]
+        return Connected(
+            pool: pool, running: running,
+            listenerConnection: { [listening, logger] in
+                try await PostgresConnection.connect(configuration: listening, id: 1, logger: logger)
+            }, logger: logger)
     }
 
     /// `error` as one line naming the database (never a password: the URL holds none).

@@ -1,0 +1,129 @@
+import Synchronization
+import TandemProtocol
+
+/// What one `serve` instance keeps in memory of a PostgreSQL store, so that the commonest
+/// request — a no-op sync: a token pulling from the head — asks the database nothing: the
+/// tokens it has seen that stand for a principal, and the head.
+///
+/// It is kept true by what every write tells every instance (``CacheEvent``, a `NOTIFY` sent when
+/// the write commits) and trusted only under a lease: the instance's own ``CacheListener`` sends
+/// a heartbeat through the same channel every ``beat``, and the cache is used only while its last
+/// heartbeat came back less than ``lease`` after it was sent. PostgreSQL delivers notifications in
+/// commit order, so a heartbeat that came back was preceded by every event committed before it
+/// was sent. Hence:
+///
+/// - a token revoked (``PostgresServerStore/revokeToken(hash:at:)``, which waits ``lease`` and a
+///   beat after its commit before it returns) is refused by every instance once the revocation returns;
+/// - a change committed through another instance is seen within the notification's delivery,
+///   and never later than ``lease``; through this instance, at once (``committed(_:)``);
+/// - a lost listener, or one whose heartbeats stop, turns the cache off until it is listening
+///   again; everything is then read from the database, as without a cache.
+///
+/// A fill from a database read is kept only when no event that may contradict it (a token's, a
+/// schema's, a loss) arrived since the read began (``epoch``).
+final class InstanceCache: Sendable {
+    /// How long after a heartbeat was sent its return lets the cache be used.
+    static let lease: Duration = .milliseconds(500)
+    /// How often the listener sends a heartbeat.
+    static let beat: Duration = .milliseconds(100)
+    /// The channel of ``CacheEvent``s.
+    static let channel = "tandem_cache"
+    /// Tokens kept at most (a programme's are thousands); past it, the cache starts again.
+    static let maximumTokens = 100_000
+
+    private struct State {
+        var trustedUntil: ContinuousClock.Instant?
+        var epoch: UInt64 = 0
+        var tokens: [String: TokenLookup] = [:]
+        /// The head, once a read (since the last schema event or loss) has given it.
+        var head: LogHead?
+    }
+
+    private let state = Mutex(State())
+
+    /// A number that changes whenever an event that may contradict a read arrives: a read's fill
+    /// is kept only if it is the same as when the read began.
+    var epoch: UInt64 { state.withLock { $0.epoch } }
+
+    /// The token whose hash is `hash` and the head, for a pull from `since`: only when the cache
+    /// is trusted, knows the token, and `since` is the head (a no-op pull).
+    func noOp(hash: String, since: Int64, now: ContinuousClock.Instant = .now) -> (TokenLookup, LogHead)? {
+        state.withLock { state in
+            guard let until = state.trustedUntil, now < until, let head = state.head, head.seq == since,
+                let token = state.tokens[hash]
+            else { return nil }
+            return (token, head)
+        }
+    }
+
+    /// The token whose hash is `hash`, when the cache is trusted and knows it.
+    func token(hash: String, now: ContinuousClock.Instant = .now) -> TokenLookup? {
+        state.withLock { state in
+            guard let until = state.trustedUntil, now < until else { return nil }
+            return state.tokens[hash]
+        }
+    }
+
+    /// Keeps what a read that began at `epoch` found: the token (when it stands for a
+    /// principal) and the head (a later one is kept).
+    func fill(hash: String, token: TokenLookup?, head: LogHead?, readAt epoch: UInt64) {
+        state.withLock { state in
+            guard state.epoch == epoch else { return }
+            if let token, token.principal != nil {
+                if state.tokens.count >= Self.maximumTokens { state.tokens = [:] }
+                state.tokens[hash] = token
+            }
+            if let head, head.seq >= state.head?.seq ?? 0 { state.head = head }
+        }
+    }
+
+    /// This instance committed up to `head` (it answers its own writers at once).
+    func committed(_ head: LogHead) {
+        state.withLock { state in
+            if let known = state.head, head.seq > known.seq { state.head = head }
+        }
+    }
+
+    /// Takes `event` into account.
+    func apply(_ event: CacheEvent) {
+        state.withLock { state in
+            switch event {
+            case let .head(head):
+                if let known = state.head, head.seq > known.seq { state.head = head }
+            case let .revoked(hash):
+                state.epoch &+= 1
+                state.tokens[hash] = nil
+            case let .deleted(records):
+                state.epoch &+= 1
+                let gone = Set(records)
+                state.tokens = state.tokens.filter { entry in
+                    entry.value.row.organisation.map { !gone.contains($0) } ?? true
+                }
+            case .everything, .schema:
+                state.epoch &+= 1
+                state.tokens = [:]
+                state.head = nil
+            case .beat:
+                break
+            }
+        }
+    }
+
+    /// The listener's heartbeat sent at `sent` came back: trusted until ``lease`` after it.
+    func confirm(sentAt sent: ContinuousClock.Instant) {
+        state.withLock { state in
+            let until = sent.advanced(by: Self.lease)
+            if until > state.trustedUntil ?? sent { state.trustedUntil = until }
+        }
+    }
+
+    /// The listener is gone: nothing is trusted or kept until it listens again.
+    func lose() {
+        state.withLock { state in
+            state.epoch &+= 1
+            state.trustedUntil = nil
+            state.tokens = [:]
+            state.head = nil
+        }
+    }
+}
