@@ -19,7 +19,7 @@ import Testing
         let postgres = try #require(store as? PostgresServerStore)
         let head = try await store.headSeq()
         let deadline = ContinuousClock.now + .seconds(10)
-        while postgres.cache.noOp(hash: Tokens.hash(token), since: head) == nil {
+        while postgres.cache.pull(hash: Tokens.hash(token), since: head) == nil {
             #expect(ContinuousClock.now < deadline, "the cache never became trusted")
             if ContinuousClock.now >= deadline { break }
             _ = try await store.signedPullPage(.token(token), since: head, limit: 100, now: bench.now)
@@ -93,7 +93,7 @@ import Testing
         }
         // Off within the lease (at once, once the loss is seen) ...
         try await Task.sleep(for: InstanceCache.lease + .milliseconds(100))
-        #expect(first.cache.noOp(hash: Tokens.hash(token), since: head) == nil)
+        #expect(first.cache.pull(hash: Tokens.hash(token), since: head) == nil)
         // ... and every answer read from the database meanwhile; on again once it listens.
         #expect(try await first.signedPullPage(.token(token), since: head, limit: 100, now: bench.now) != nil)
         _ = try await Self.listening(bench.store, token: token, bench: bench)
@@ -125,15 +125,16 @@ import Testing
         #expect(many.payload == "*", "a list too long to say is everything")
     }
 
-    @Test func aNoOpIsAnsweredOnlyWhileTrustedAndFromTheHead() {
+    @Test func aPullIsAnsweredFromTheCacheOnlyWhileTrustedAndNotPastTheHead() {
         let cache = trusted()
-        #expect(cache.noOp(hash: "h1", since: 7)?.1 == head)
-        #expect(cache.noOp(hash: "h1", since: 6) == nil, "behind the head: read")
-        #expect(cache.noOp(hash: "h2", since: 7) == nil, "an unknown token: read")
-        #expect(cache.noOp(hash: "h1", since: 7, now: .now + InstanceCache.lease) == nil, "the lease ran out")
+        #expect(cache.pull(hash: "h1", since: 7)?.1 == head)
+        #expect(cache.pull(hash: "h1", since: 6)?.1 == head, "behind the head: its page read up to the head")
+        #expect(cache.pull(hash: "h1", since: 8) == nil, "past the head: the head read")
+        #expect(cache.pull(hash: "h2", since: 7) == nil, "an unknown token: read")
+        #expect(cache.pull(hash: "h1", since: 7, now: .now + InstanceCache.lease) == nil, "the lease ran out")
         let untrusted = InstanceCache()
         untrusted.fill(hash: "h1", token: lookup, head: head, readAt: untrusted.epoch)
-        #expect(untrusted.noOp(hash: "h1", since: 7) == nil, "no heartbeat came back yet")
+        #expect(untrusted.pull(hash: "h1", since: 7) == nil, "no heartbeat came back yet")
     }
 
     @Test func aReadThatBeganBeforeAnEventIsNotKept() {
@@ -143,15 +144,15 @@ import Testing
         cache.apply(.revoked(tokenHash: "h1"))
         cache.fill(hash: "h1", token: lookup, head: head, readAt: began)
         #expect(cache.token(hash: "h1") == nil)
-        #expect(cache.noOp(hash: "h1", since: 7) == nil)
+        #expect(cache.pull(hash: "h1", since: 7) == nil)
     }
 
     @Test func eventsDropWhatTheyContradict() {
         let cache = trusted()
         cache.apply(.head(LogHead(seq: 8, hash: "b")))
-        #expect(cache.noOp(hash: "h1", since: 8) != nil && cache.noOp(hash: "h1", since: 7) == nil)
+        #expect(cache.pull(hash: "h1", since: 8)?.1.seq == 8)
         cache.apply(.head(LogHead(seq: 5, hash: "c")))
-        #expect(cache.noOp(hash: "h1", since: 8) != nil, "heads only move on")
+        #expect(cache.pull(hash: "h1", since: 8)?.1.seq == 8, "heads only move on")
         cache.apply(.deleted(records: ["org-2"]))
         #expect(cache.token(hash: "h1") != nil, "another organisation's removal")
         cache.apply(.deleted(records: ["org-1"]))
@@ -159,10 +160,10 @@ import Testing
 
         let schema = trusted()
         schema.apply(.schema)
-        #expect(schema.noOp(hash: "h1", since: 7) == nil && schema.token(hash: "h1") == nil)
+        #expect(schema.pull(hash: "h1", since: 7) == nil && schema.token(hash: "h1") == nil)
         schema.fill(hash: "h1", token: lookup, head: head, readAt: schema.epoch)
         schema.apply(.head(LogHead(seq: 9, hash: "d")))
-        #expect(schema.noOp(hash: "h1", since: 9) != nil, "a read after the schema event trusts heads again")
+        #expect(schema.pull(hash: "h1", since: 9) != nil, "a read after the schema event trusts heads again")
 
         let lost = trusted()
         lost.lose()

@@ -3,7 +3,7 @@ import TandemProtocol
 
 /// What one `serve` instance keeps in memory of a PostgreSQL store, so that the commonest
 /// request — a no-op sync: a token pulling from the head — asks the database nothing: the
-/// tokens it has seen that stand for a principal, and the head.
+/// tokens it has seen that stand for a principal, and the head (a pull behind it reads only its page).
 ///
 /// It is kept true by what every write tells every instance (``CacheEvent``, a `NOTIFY` sent when
 /// the write commits) and trusted only under a lease: the instance's own ``CacheListener`` sends
@@ -46,10 +46,11 @@ final class InstanceCache: Sendable {
     var epoch: UInt64 { state.withLock { $0.epoch } }
 
     /// The token whose hash is `hash` and the head, for a pull from `since`: only when the cache
-    /// is trusted, knows the token, and `since` is the head (a no-op pull).
-    func noOp(hash: String, since: Int64, now: ContinuousClock.Instant = .now) -> (TokenLookup, LogHead)? {
+    /// is trusted, knows the token, and `since` is not past the head (at the head, a no-op pull
+    /// that reads nothing; behind it, a pull that reads its page up to this head).
+    func pull(hash: String, since: Int64, now: ContinuousClock.Instant = .now) -> (TokenLookup, LogHead)? {
         state.withLock { state in
-            guard let until = state.trustedUntil, now < until, let head = state.head, head.seq == since,
+            guard let until = state.trustedUntil, now < until, let head = state.head, since <= head.seq,
                 let token = state.tokens[hash]
             else { return nil }
             return (token, head)

@@ -20,9 +20,17 @@ extension PostgresServerStore {
         -> (token: TokenLookup?, candidates: PullCandidates?)
     {
         startListening()
-        if let (token, head) = cache.noOp(hash: hash, since: since) {
+        if let (token, head) = cache.pull(hash: hash, since: since) {
             guard let viewer = token.pullViewer else { return (token, nil) }
-            return (token, candidates(entries: [], markers: viewer.map { _ in [] }, head: head))
+            guard since < head.seq else {
+                return (token, candidates(entries: [], markers: viewer.map { _ in [] }, head: head))
+            }
+            return (
+                token,
+                try await read { [self] connection in
+                    try await pullCandidates(since: since, limit: limit, viewer: viewer, head: head, on: connection)
+                }
+            )
         }
         let epoch = cache.epoch
         return try await read { [self] connection in
