@@ -34,6 +34,8 @@ public final class ServerMetrics: Sendable {
     private let rateLimited: Family
     private let openConflicts: Prometheus.Gauge
     private let headSeq: Prometheus.Gauge
+    /// Whether the store's instance cache is trusted: made at the first scrape of a store that has one.
+    private let cacheTrusted: NIOLockedValueBox<Prometheus.Gauge?> = .init(nil)
     /// Open HTTP connections (``ConnectionCountingHandler``).
     let connectedClients: Prometheus.Gauge
 
@@ -151,6 +153,19 @@ public final class ServerMetrics: Sendable {
         async let conflicts = store.openConflictCount()
         headSeq.set(Double(try await head))
         openConflicts.set(Double(try await conflicts))
+        if let trusted = store.isCacheTrusted {
+            let gauge = cacheTrusted.withLockedValue { gauge in
+                if let gauge { return gauge }
+                let made = Family(
+                    registry, "tandem_instance_cache_trusted",
+                    help:
+                        "1 while this instance answers no-op syncs from memory (PostgreSQL), 0 while its cache is off."
+                ).gauge()
+                gauge = made
+                return made
+            }
+            gauge.set(Double(trusted ? 1 : 0))
+        }
         return registry.emitToString()
     }
 

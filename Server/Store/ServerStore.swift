@@ -106,6 +106,11 @@ public protocol ServerStore: Sendable {
     /// How many conflicts are open, whoever may see them (`tandem_open_conflicts`).
     func openConflictCount() async throws -> Int
 
+    /// Whether this instance answers no-op syncs from its memory now
+    /// (`tandem_instance_cache_trusted`): nil for a store that keeps no such cache (SQLite, which
+    /// reads its file), false while a PostgreSQL store's cache is off (docs/operations.md).
+    var isCacheTrusted: Bool? { get }
+
     /// Registers `device`'s Ed25519 public key (base64) for the principal's organisation, as a
     /// history entry; registering the same again returns the first registration.
     ///

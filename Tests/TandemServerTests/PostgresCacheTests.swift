@@ -28,6 +28,13 @@ import Testing
         return (postgres, head)
     }
 
+    /// `tandem_instance_cache_trusted` as a scrape of `store` reads it (nil when absent).
+    static func cacheGauge(_ store: any ServerStore) async throws -> Double? {
+        let text = try await ServerMetrics().render(reading: store)
+        let prefix = "tandem_instance_cache_trusted "
+        return text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Double($0.dropFirst(prefix.count)) }
+    }
+
     @Test func aNoOpSyncIsAnsweredFromMemoryAndAChangeThroughAnotherInstanceIsSeenWithinTheLease() async throws {
         let bench = try await StoreBench(.postgres)
         let token = try #require(bench.tokens[bench.ministry])
@@ -35,6 +42,7 @@ import Testing
         let other = try await bench.subject.another()
         let quiet = try #require(try await first.signedPullPage(.token(token), since: head, limit: 100, now: bench.now))
         #expect(quiet.page.items.isEmpty && quiet.page.next == head && quiet.principal == bench.member(bench.ministry))
+        #expect(try await Self.cacheGauge(first) == 1)
 
         let person = bench.newID()
         let results = try await other.pushSigned(
@@ -94,9 +102,18 @@ import Testing
         // Off within the lease (at once, once the loss is seen) ...
         try await Task.sleep(for: InstanceCache.lease + .milliseconds(100))
         #expect(first.cache.pull(hash: Tokens.hash(token), since: head) == nil)
+        #expect(try await Self.cacheGauge(first) == 0)
         // ... and every answer read from the database meanwhile; on again once it listens.
         #expect(try await first.signedPullPage(.token(token), since: head, limit: 100, now: bench.now) != nil)
         _ = try await Self.listening(bench.store, token: token, bench: bench)
+    }
+}
+
+extension PostgresCacheTests {
+    @Test func aStoreWithoutACacheHasNoCacheGauge() async throws {
+        let bench = try await StoreBench(.sqliteInMemory)
+        #expect(bench.store.isCacheTrusted == nil)
+        #expect(try await Self.cacheGauge(bench.store) == nil)
     }
 }
 

@@ -57,6 +57,11 @@ final class InstanceCache: Sendable {
         }
     }
 
+    /// Whether the cache may be used now (its lease holds).
+    func isTrusted(now: ContinuousClock.Instant = .now) -> Bool {
+        state.withLock { state in state.trustedUntil.map { now < $0 } ?? false }
+    }
+
     /// The token whose hash is `hash`, when the cache is trusted and knows it.
     func token(hash: String, now: ContinuousClock.Instant = .now) -> TokenLookup? {
         state.withLock { state in

@@ -453,6 +453,8 @@ extension PostgresServerStore {
         }
     }
 
+    public var isCacheTrusted: Bool? { cache.isTrusted() }
+
     public func openConflictCount() async throws -> Int {
         try await read { [self] connection in
             let rows = try await connection.query("SELECT count(*) FROM conflict WHERE status = 'open'", logger: logger)
