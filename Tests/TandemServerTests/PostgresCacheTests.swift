@@ -87,6 +87,18 @@ import Testing
         #expect(try await first.authenticate(token: token) == nil)
     }
 
+    @Test func aDatabaseRestoredBehindTheInstancesBacksIsSeenWithinTheHeadsAge() async throws {
+        let bench = try await StoreBench(.postgres)
+        let token = try #require(bench.tokens[bench.ministry])
+        let (first, head) = try await Self.listening(bench.store, token: token, bench: bench)
+        let database = try #require(bench.subject.database)
+        // An older copy: the last two entries gone, and no write to tell anyone.
+        try await PostgresTampering.tamper(database, .remove((head - 1)...head))
+        try await Task.sleep(for: InstanceCache.headAge + .milliseconds(200))
+        let page = try #require(try await first.signedPullPage(.token(token), since: head, limit: 100, now: bench.now))
+        #expect(page.checkpoint?.seq == head - 2, "the replica is shown the head the database holds now")
+    }
+
     @Test func aLostListenerTurnsTheCacheOffUntilItListensAgain() async throws {
         let bench = try await StoreBench(.postgres)
         let token = try #require(bench.tokens[bench.ministry])
@@ -127,7 +139,7 @@ extension PostgresCacheTests {
     private func trusted() -> InstanceCache {
         let cache = InstanceCache()
         cache.confirm(sentAt: .now)
-        cache.fill(hash: "h1", token: lookup, head: head, readAt: cache.epoch)
+        cache.fill(hash: "h1", token: lookup, head: head, read: cache.mark())
         return cache
     }
 
@@ -150,16 +162,35 @@ extension PostgresCacheTests {
         #expect(cache.pull(hash: "h2", since: 7) == nil, "an unknown token: read")
         #expect(cache.pull(hash: "h1", since: 7, now: .now + InstanceCache.lease) == nil, "the lease ran out")
         let untrusted = InstanceCache()
-        untrusted.fill(hash: "h1", token: lookup, head: head, readAt: untrusted.epoch)
+        untrusted.fill(hash: "h1", token: lookup, head: head, read: untrusted.mark())
         #expect(untrusted.pull(hash: "h1", since: 7) == nil, "no heartbeat came back yet")
+    }
+
+    @Test func aHeadIsUsedOnlyWhileAReadConfirmedItLessThanASecondAgo() {
+        let cache = trusted()
+        cache.confirm(sentAt: .now + .seconds(5))  // a lease that holds past the head's age
+        #expect(cache.pull(hash: "h1", since: 7, now: .now + .milliseconds(900)) != nil)
+        #expect(cache.pull(hash: "h1", since: 7, now: .now + InstanceCache.headAge) == nil)
+        #expect(cache.token(hash: "h1") != nil, "tokens are not aged: events tell of them")
+    }
+
+    @Test func aLowerHeadFoundByALaterReadEmptiesTheCache() {
+        let cache = trusted()
+        let early = cache.mark()
+        cache.apply(.head(LogHead(seq: 9, hash: "b")))
+        cache.fill(hash: "h1", token: lookup, head: head, read: early)
+        #expect(cache.pull(hash: "h1", since: 9)?.1.seq == 9, "a read older than the head it would lower")
+        cache.fill(
+            hash: "h1", token: lookup, head: LogHead(seq: 5, hash: "c"), read: cache.mark(now: .now + .milliseconds(5)))
+        #expect(cache.pull(hash: "h1", since: 5) == nil && cache.token(hash: "h1") == nil, "the history went back")
     }
 
     @Test func aReadThatBeganBeforeAnEventIsNotKept() {
         let cache = InstanceCache()
         cache.confirm(sentAt: .now)
-        let began = cache.epoch
+        let began = cache.mark()
         cache.apply(.revoked(tokenHash: "h1"))
-        cache.fill(hash: "h1", token: lookup, head: head, readAt: began)
+        cache.fill(hash: "h1", token: lookup, head: head, read: began)
         #expect(cache.token(hash: "h1") == nil)
         #expect(cache.pull(hash: "h1", since: 7) == nil)
     }
@@ -178,7 +209,7 @@ extension PostgresCacheTests {
         let schema = trusted()
         schema.apply(.schema)
         #expect(schema.pull(hash: "h1", since: 7) == nil && schema.token(hash: "h1") == nil)
-        schema.fill(hash: "h1", token: lookup, head: head, readAt: schema.epoch)
+        schema.fill(hash: "h1", token: lookup, head: head, read: schema.mark())
         schema.apply(.head(LogHead(seq: 9, hash: "d")))
         #expect(schema.pull(hash: "h1", since: 9) != nil, "a read after the schema event trusts heads again")
 
@@ -194,10 +225,10 @@ extension PostgresCacheTests {
         cache.confirm(sentAt: .now)
         var revoked = lookup
         revoked.row.revokedAt = "2026-01-02T00:00:00Z"
-        cache.fill(hash: "h1", token: revoked, head: head, readAt: cache.epoch)
+        cache.fill(hash: "h1", token: revoked, head: head, read: cache.mark())
         var removed = lookup
         removed.organisationRecord?.isDeleted = true
-        cache.fill(hash: "h2", token: removed, head: head, readAt: cache.epoch)
+        cache.fill(hash: "h2", token: removed, head: head, read: cache.mark())
         #expect(cache.token(hash: "h1") == nil && cache.token(hash: "h2") == nil)
     }
 }

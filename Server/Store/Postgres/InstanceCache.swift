@@ -20,7 +20,13 @@ import TandemProtocol
 ///   again; everything is then read from the database, as without a cache.
 ///
 /// A fill from a database read is kept only when no event that may contradict it (a token's, a
-/// schema's, a loss) arrived since the read began (``epoch``).
+/// schema's, a loss) arrived since the read began (``ReadMark``).
+///
+/// Heads only move on — unless the database was restored from an older copy behind the
+/// instances' backs, which no event tells. So the head is used only while a read of the
+/// database confirmed it less than ``headAge`` ago, and a read that began after the head was
+/// learnt and finds a lower one empties the cache: the replicas' own check of a restore
+/// (docs/operations.md) then sees the database's true head within ``headAge``.
 final class InstanceCache: Sendable {
     /// How long after a heartbeat was sent its return lets the cache be used.
     static let lease: Duration = .milliseconds(500)
@@ -30,20 +36,48 @@ final class InstanceCache: Sendable {
     static let channel = "tandem_cache"
     /// Tokens kept at most (a programme's are thousands); past it, the cache starts again.
     static let maximumTokens = 100_000
+    /// How long a read's confirmation of the head lasts (one read a second an instance at most).
+    static let headAge: Duration = .seconds(1)
+
+    /// When a read began, and the cache's epoch then: a number that changes whenever an event
+    /// that may contradict the read arrives (its fill is kept only if it did not change).
+    struct ReadMark {
+        var epoch: UInt64
+        var began: ContinuousClock.Instant
+    }
 
     private struct State {
         var trustedUntil: ContinuousClock.Instant?
         var epoch: UInt64 = 0
         var tokens: [String: TokenLookup] = [:]
-        /// The head, once a read (since the last schema event or loss) has given it.
+        /// The head, once a read (since the last schema event or loss) has given it: events and
+        /// this instance's commits move it on, never back.
         var head: LogHead?
+        /// When ``head`` was learnt (a read, an event, a commit of this instance).
+        var learnt = ContinuousClock.now
+        /// When the last read that found the head at or past ``head`` began.
+        var confirmed: ContinuousClock.Instant?
+
+        mutating func move(to head: LogHead, at now: ContinuousClock.Instant) {
+            guard let known = self.head, head.seq > known.seq else { return }
+            self.head = head
+            learnt = now
+        }
+
+        mutating func forget() {
+            epoch &+= 1
+            tokens = [:]
+            head = nil
+            confirmed = nil
+        }
     }
 
     private let state = Mutex(State())
 
-    /// A number that changes whenever an event that may contradict a read arrives: a read's fill
-    /// is kept only if it is the same as when the read began.
-    var epoch: UInt64 { state.withLock { $0.epoch } }
+    /// Marks the beginning of a read whose findings may fill the cache.
+    func mark(now: ContinuousClock.Instant = .now) -> ReadMark {
+        state.withLock { ReadMark(epoch: $0.epoch, began: now) }
+    }
 
     /// The token whose hash is `hash` and the head, for a pull from `since`: only when the cache
     /// is trusted, knows the token, and `since` is not past the head (at the head, a no-op pull
@@ -51,7 +85,7 @@ final class InstanceCache: Sendable {
     func pull(hash: String, since: Int64, now: ContinuousClock.Instant = .now) -> (TokenLookup, LogHead)? {
         state.withLock { state in
             guard let until = state.trustedUntil, now < until, let head = state.head, since <= head.seq,
-                let token = state.tokens[hash]
+                let confirmed = state.confirmed, now - confirmed < Self.headAge, let token = state.tokens[hash]
             else { return nil }
             return (token, head)
         }
@@ -70,24 +104,35 @@ final class InstanceCache: Sendable {
         }
     }
 
-    /// Keeps what a read that began at `epoch` found: the token (when it stands for a
-    /// principal) and the head (a later one is kept).
-    func fill(hash: String, token: TokenLookup?, head: LogHead?, readAt epoch: UInt64) {
+    /// Keeps what the read `read` found: the token (when it stands for a principal) and the
+    /// head (a later one is kept, and confirmed). A lower head found by a read that began after
+    /// the cached one was learnt means the history went back (a restore): nothing is kept.
+    func fill(hash: String, token: TokenLookup?, head: LogHead?, read: ReadMark, now: ContinuousClock.Instant = .now) {
         state.withLock { state in
-            guard state.epoch == epoch else { return }
+            guard state.epoch == read.epoch else { return }
+            if let head {
+                if let known = state.head, head.seq < known.seq {
+                    if read.began > state.learnt { state.forget() }
+                    return
+                }
+                if state.head == nil {
+                    state.head = head
+                    state.learnt = now
+                } else {
+                    state.move(to: head, at: now)
+                }
+                state.confirmed = max(state.confirmed ?? read.began, read.began)
+            }
             if let token, token.principal != nil {
                 if state.tokens.count >= Self.maximumTokens { state.tokens = [:] }
                 state.tokens[hash] = token
             }
-            if let head, head.seq >= state.head?.seq ?? 0 { state.head = head }
         }
     }
 
     /// This instance committed up to `head` (it answers its own writers at once).
-    func committed(_ head: LogHead) {
-        state.withLock { state in
-            if let known = state.head, head.seq > known.seq { state.head = head }
-        }
+    func committed(_ head: LogHead, now: ContinuousClock.Instant = .now) {
+        state.withLock { $0.move(to: head, at: now) }
     }
 
     /// Takes `event` into account.
@@ -95,7 +140,7 @@ final class InstanceCache: Sendable {
         state.withLock { state in
             switch event {
             case let .head(head):
-                if let known = state.head, head.seq > known.seq { state.head = head }
+                state.move(to: head, at: .now)
             case let .revoked(hash):
                 state.epoch &+= 1
                 state.tokens[hash] = nil
@@ -106,9 +151,7 @@ final class InstanceCache: Sendable {
                     entry.value.row.organisation.map { !gone.contains($0) } ?? true
                 }
             case .everything, .schema:
-                state.epoch &+= 1
-                state.tokens = [:]
-                state.head = nil
+                state.forget()
             case .beat:
                 break
             }
@@ -126,10 +169,8 @@ final class InstanceCache: Sendable {
     /// The listener is gone: nothing is trusted or kept until it listens again.
     func lose() {
         state.withLock { state in
-            state.epoch &+= 1
+            state.forget()
             state.trustedUntil = nil
-            state.tokens = [:]
-            state.head = nil
         }
     }
 }

@@ -32,10 +32,10 @@ extension PostgresServerStore {
                 }
             )
         }
-        let epoch = cache.epoch
+        let mark = cache.mark()
         return try await read { [self] connection in
             let (token, head) = try await tokenAndHead(hash: hash, on: connection)
-            cache.fill(hash: hash, token: token, head: head, readAt: epoch)
+            cache.fill(hash: hash, token: token, head: head, read: mark)
             guard let token else { return (nil, nil) }
             guard let viewer = token.pullViewer else { return (token, nil) }
             return (
@@ -370,10 +370,10 @@ extension PostgresServerStore {
     public func token(hash: String) async throws -> TokenLookup? {
         startListening()
         if let token = cache.token(hash: hash) { return token }
-        let epoch = cache.epoch
+        let mark = cache.mark()
         return try await read { [self] connection in
             let (token, head) = try await tokenAndHead(hash: hash, on: connection)
-            cache.fill(hash: hash, token: token, head: head, readAt: epoch)
+            cache.fill(hash: hash, token: token, head: head, read: mark)
             return token
         }
     }
