@@ -148,15 +148,20 @@ public struct PullCandidates: Sendable {
     /// The head's hash, read with it (nil when the history is empty).
     public var headHash: String?
     public var schemaVersion: Int
+    /// The openings of the entries' personal values by seq, when the store read them with the
+    /// entries (nil: ``StoreAdapter/openings(at:)`` is asked for a page that needs them).
+    public var openings: [Int64: Openings]?
 
     public init(
-        entries: [PullCandidate], markers: [PullCandidate]?, head: Int64, headHash: String? = nil, schemaVersion: Int
+        entries: [PullCandidate], markers: [PullCandidate]?, head: Int64, headHash: String? = nil, schemaVersion: Int,
+        openings: [Int64: Openings]? = nil
     ) {
         self.entries = entries
         self.markers = markers
         self.head = head
         self.headHash = headHash
         self.schemaVersion = schemaVersion
+        self.openings = openings
     }
 }
 
@@ -203,8 +208,9 @@ extension StoreAdapter {
     }
 
     /// `page` as `principal` receives it (SPEC §8): with the openings of the personal values its
-    /// entries commit to, for a principal who sees them (one read, and only for a page that holds
-    /// entries); its personal tables' records without their personal fields for one who does not.
+    /// entries commit to, for a principal who sees them (read with the entries, or one read, and
+    /// only for a page that holds entries); its personal tables' records without their personal
+    /// fields for one who does not.
     func withPersonalValues(_ page: RenderedPullPage, of found: PullCandidates, for principal: Principal)
         async throws -> RenderedPullPage
     {
@@ -212,7 +218,11 @@ extension StoreAdapter {
         guard !seqs.isEmpty else { return page }
         var page = page
         if principal.seesPersonalValues {
-            page.values = Self.openings(try await openings(at: Array(seqs)))
+            if let kept = found.openings {
+                for seq in seqs { if let openings = kept[seq] { page.values.formUnion(openings) } }
+            } else {
+                page.values = Self.openings(try await openings(at: Array(seqs)))
+            }
         } else {
             page.items = try PersonalRedaction.redact(page.items, schema: try await currentSchema())
         }

@@ -18,7 +18,10 @@ import Testing
     {
         let postgres = try #require(store as? PostgresServerStore)
         let head = try await store.headSeq()
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Generous: in a parallel run the end-to-end tests' synchronous waits for their child
+        // processes hold the test process's cooperative threads, and a heartbeat that comes back
+        // late renews no lease, so trust may take many seconds to come (a cache off is safe).
+        let deadline = ContinuousClock.now + .seconds(90)
         while postgres.cache.pull(hash: Tokens.hash(token), since: head) == nil {
             #expect(ContinuousClock.now < deadline, "the cache never became trusted")
             if ContinuousClock.now >= deadline { break }

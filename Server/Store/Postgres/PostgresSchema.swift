@@ -123,7 +123,29 @@ enum PostgresSchema {
         """
         CREATE TABLE reference_count (target text COLLATE "C" PRIMARY KEY, count bigint NOT NULL)
         """,
+        // Each entry's openings in its own row (``foldOpenings``): a member's pull reads them in
+        // the statement that reads its entries, not in a second one (docs/benchmarks.md).
+        """
+        ALTER TABLE log ADD COLUMN openings text;
+        \(foldOpenings);
+        DROP TABLE personal_value;
+        CREATE INDEX log_openings_record ON log(record_id) WHERE openings IS NOT NULL
+        """,
     ]
+
+    /// The openings kept by commitment in a `personal_value` table — the SQLite store's, and
+    /// this one's before version 6 — folded into their entries' rows: `log.openings` holds an
+    /// entry's openings as the JSON of ``Openings`` (`{HEX: {"salt", "value"}}`; `json`, not
+    /// `jsonb`, so that each value keeps its text), NULL when it has none or they were erased.
+    static let foldOpenings = """
+        UPDATE log l SET openings = p.openings
+        FROM (
+            SELECT seq, json_object_agg(commitment, json_build_object('salt', salt, 'value', value::json)
+                ORDER BY commitment)::text AS openings
+            FROM personal_value GROUP BY seq
+        ) p
+        WHERE l.seq = p.seq
+        """
 
     /// The version whose migration adds `reference_count`: a store upgraded past it from below
     /// indexes its references again (``PostgresServerStore/indexReferences(schema:on:)``).

@@ -23,7 +23,7 @@ extension PostgresServerStore {
         if let (token, head) = cache.pull(hash: hash, since: since) {
             guard let viewer = token.pullViewer else { return (token, nil) }
             guard since < head.seq else {
-                return (token, candidates(entries: [], markers: viewer.map { _ in [] }, head: head))
+                return (token, candidates(entries: Entries(), markers: viewer.map { _ in [] }, head: head))
             }
             return (
                 token,
@@ -52,7 +52,7 @@ extension PostgresServerStore {
     private func pullCandidates(
         since: Int64, limit: Int, viewer: String?, head: LogHead, on connection: PostgresConnection
     ) async throws -> PullCandidates {
-        var entries: [PullCandidate] = []
+        var entries = Entries()
         var markers: [PullCandidate]? = viewer.map { _ in [] }
         if since < head.seq {
             if let viewer {
@@ -66,15 +66,26 @@ extension PostgresServerStore {
     }
 
     /// A page's candidates up to `head`, with the schema version in force.
-    private func candidates(entries: [PullCandidate], markers: [PullCandidate]?, head: LogHead) -> PullCandidates {
+    private func candidates(entries: Entries, markers: [PullCandidate]?, head: LogHead) -> PullCandidates {
         PullCandidates(
-            entries: entries, markers: markers, head: head.seq, headHash: head.seq > 0 ? head.hash : nil,
-            schemaVersion: schema.version)
+            entries: entries.candidates, markers: markers, head: head.seq, headHash: head.seq > 0 ? head.hash : nil,
+            schemaVersion: schema.version, openings: entries.openings)
+    }
+
+    /// Entries read for a pull, with the openings their rows hold (``PostgresSchema/foldOpenings``).
+    private struct Entries {
+        var candidates: [PullCandidate] = []
+        var openings: [Int64: Openings] = [:]
+
+        mutating func append(_ row: CandidateColumns) {
+            candidates.append(PostgresServerStore.entry(row))
+            if let text = row.9 { openings[row.1] = PostgresServerStore.openings(text) ?? Openings() }
+        }
     }
 
     /// Up to `limit` log entries after `since` (coordinators and auditors: every one).
     private func entries(after since: Int64, upTo head: Int64, limit: Int, on connection: PostgresConnection)
-        async throws -> [PullCandidate]
+        async throws -> Entries
     {
         let rows = try await connection.query(
             """
@@ -83,8 +94,8 @@ extension PostgresServerStore {
             WHERE l.seq > \(since) AND l.seq <= \(head) AND l.tbl <> ALL(\(SchemaRegistry.pseudoTables))
             ORDER BY l.seq LIMIT \(limit)
             """, logger: logger)
-        var entries: [PullCandidate] = []
-        for try await row in rows.decode(CandidateColumns.self) { entries.append(Self.entry(row)) }
+        var entries = Entries()
+        for try await row in rows.decode(CandidateColumns.self) { entries.append(row) }
         return entries
     }
 
@@ -99,15 +110,15 @@ extension PostgresServerStore {
     /// (`feed_gap`), found among every entry after `since`.
     private func memberCandidates(
         after since: Int64, upTo head: Int64, limit: Int, viewer: String, on connection: PostgresConnection
-    ) async throws -> (entries: [PullCandidate], markers: [PullCandidate]) {
+    ) async throws -> (entries: Entries, markers: [PullCandidate]) {
         let rows = try await connection.execute(
             MemberCandidatesStatement(
                 viewer: viewer, since: since, head: head, limit: Int64(limit),
                 open: schema.tables.filter { !Visibility.isRestricted($0) }.map(\.name)), logger: logger)
-        var entries: [PullCandidate] = []
+        var entries = Entries()
         var markers: [CandidateColumns] = []
         for try await row in rows {
-            if row.0 == Self.entrySource { entries.append(Self.entry(row)) } else { markers.append(row) }
+            if row.0 == Self.entrySource { entries.append(row) } else { markers.append(row) }
         }
         if markers.count >= limit, let last = markers.last {
             for try await row in try await connection.query(
@@ -122,24 +133,28 @@ extension PostgresServerStore {
 
     /// A pull candidate's columns, entries' and markers' alike: its source (``entrySource``, or the
     /// marker's kind), seq, table, record id, the entry's item, the record's version, deleted and
-    /// values, and for a marker whether the organisation may read the record now.
-    fileprivate typealias CandidateColumns = (String, Int64, String?, String, String?, Int64?, Bool?, String?, Bool?)
+    /// values, for a marker whether the organisation may read the record now, and an entry's openings.
+    fileprivate typealias CandidateColumns = (
+        String, Int64, String?, String, String?, Int64?, Bool?, String?, Bool?, String?
+    )
 
     private static let entrySource = "entry"
 
     fileprivate static let entryColumns = """
-        'entry' AS source, l.seq, l.tbl, l.record_id, l.item, r.version, r.deleted, r.values_json, NULL::boolean
+        'entry' AS source, l.seq, l.tbl, l.record_id, l.item, r.version, r.deleted, r.values_json, NULL::boolean,
+            l.openings
         """
 
     fileprivate static let markerSelect = """
         SELECT m.kind, m.seq, r.tbl, m.record_id, NULL::text, r.version, r.deleted, r.values_json,
-            EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = m.record_id AND v.organisation = m.organisation)
+            EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = m.record_id AND v.organisation = m.organisation),
+            NULL::text
         FROM visibility_marker m JOIN record r ON r.id = m.record_id
         """
 
     /// An entry's candidate, rendered as a pull sends it.
-    private static func entry(_ row: CandidateColumns) -> PullCandidate {
-        let (_, seq, table, recordID, entry, version, deleted, values, _) = row
+    fileprivate static func entry(_ row: CandidateColumns) -> PullCandidate {
+        let (_, seq, table, recordID, entry, version, deleted, values, _, _) = row
         let isDeleted = deleted ?? false
         var item = ""
         PullItem.render(
@@ -150,7 +165,7 @@ extension PostgresServerStore {
 
     /// A marker's candidate, rendered as a pull sends it (nil for an unknown kind).
     private static func marker(_ row: CandidateColumns) -> PullCandidate? {
-        let (kindText, seq, table, recordID, _, version, deleted, values, isReadable) = row
+        let (kindText, seq, table, recordID, _, version, deleted, values, isReadable, _) = row
         guard let kind = MarkerRow.Kind(rawValue: kindText) else { return nil }
         let leaves = kind == .departure
         let isDeleted = deleted ?? false
@@ -535,7 +550,9 @@ private struct TokenAndHeadStatement: PostgresPreparedStatement {
 
 /// A member's pull candidates (``PostgresServerStore/memberCandidates(after:upTo:limit:viewer:on:)``)
 /// — prepared once a connection: planned at every request, this statement cost PostgreSQL more
-/// than running it (3.5 ms a pull under the load test, docs/benchmarks.md).
+/// than running it (3.5 ms a pull under the load test, docs/benchmarks.md). Each feed's branch
+/// reads its entries' rows (with their openings) itself: found by seq first and read again after,
+/// every entry cost two more index probes.
 private struct MemberCandidatesStatement: PostgresPreparedStatement {
     typealias Row = PostgresServerStore.CandidateColumns
 
@@ -546,22 +563,20 @@ private struct MemberCandidatesStatement: PostgresPreparedStatement {
     static let sql = """
         WITH gap AS (SELECT EXISTS (SELECT 1 FROM feed_gap WHERE organisation = $1 AND seq > $2) AS found)
         SELECT * FROM (
-            (SELECT \(PostgresServerStore.entryColumns)
-            FROM (
-                (SELECT f.seq FROM pull_feed f
+            (SELECT * FROM (
+                (SELECT \(PostgresServerStore.entryColumns)
+                FROM pull_feed f JOIN log l ON l.seq = f.seq LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
                 WHERE f.organisation = $5 AND f.seq > $2 AND f.seq <= $3
                 ORDER BY f.seq LIMIT $4)
                 UNION ALL
-                (SELECT f.seq FROM pull_feed f JOIN log l ON l.seq = f.seq
-                    LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
+                (SELECT \(PostgresServerStore.entryColumns)
+                FROM pull_feed f JOIN log l ON l.seq = f.seq LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
                 WHERE f.organisation = $1 AND f.seq > $2 AND f.seq <= $3 AND (
                     EXISTS (SELECT 1 FROM visibility v WHERE v.record_id = l.record_id AND v.organisation = $1)
                     OR (r.id IS NULL AND (l.entry::jsonb #>> '{author,organisation}') = $1))
                 ORDER BY f.seq LIMIT $4)
                 ORDER BY seq LIMIT $4
-            ) k JOIN log l ON l.seq = k.seq LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl
-            WHERE NOT (SELECT found FROM gap)
-            ORDER BY l.seq)
+            ) k WHERE NOT (SELECT found FROM gap))
             UNION ALL
             (SELECT \(PostgresServerStore.entryColumns)
             FROM log l LEFT JOIN record r ON r.id = l.record_id AND r.tbl = l.tbl

@@ -18,16 +18,23 @@ extension PostgresServerStore {
         }
         let log = writes.log
         if !log.isEmpty {
+            // Each entry's openings in its row (``PostgresSchema/foldOpenings``); "" for none (an
+            // array of optionals does not bind).
+            let openings = Dictionary(grouping: writes.openings, by: \.seq).mapValues { rows in
+                Self.openings(rows).json.serialized()
+            }
             parts.append(
                 """
-                INSERT INTO log(seq, change_id, time, tbl, record_id, entry, prev_hash, hash, signed, item)
-                SELECT * FROM \(unnest([
+                INSERT INTO log(seq, change_id, time, tbl, record_id, entry, prev_hash, hash, signed, item, openings)
+                SELECT seq, change_id, time, tbl, record_id, entry, prev_hash, hash, signed, item, NULLIF(openings, '')
+                FROM \(unnest([
                     (statement.bind(log.map(\.seq)), "bigint"), (statement.bind(log.map(\.changeID)), "text"),
                     (statement.bind(log.map(\.time)), "text"), (statement.bind(log.map(\.table)), "text"),
                     (statement.bind(log.map(\.recordID)), "text"), (statement.bind(log.map(\.line)), "text"),
                     (statement.bind(log.map(\.prevHash)), "text"), (statement.bind(log.map(\.hash)), "text"),
                     (statement.bind(log.map(\.isSigned)), "boolean"), (statement.bind(log.map(\.item)), "text"),
-                ], as: "seq, change_id, time, tbl, record_id, entry, prev_hash, hash, signed, item"))
+                    (statement.bind(log.map { openings[$0.seq] ?? "" }), "text"),
+                ], as: "seq, change_id, time, tbl, record_id, entry, prev_hash, hash, signed, item, openings"))
                 """)
         }
         for (table, rows) in [("pull_feed", writes.feed), ("feed_gap", writes.feedGaps)] where !rows.isEmpty {
@@ -214,19 +221,6 @@ extension PostgresServerStore {
                 ], as: "id, tbl, record_id, field, incoming, seq"))
                 """)
         }
-        let openings = writes.openings
-        if !openings.isEmpty {
-            parts.append(
-                """
-                INSERT INTO personal_value(commitment, seq, tbl, record_id, salt, value)
-                SELECT * FROM \(unnest([
-                    (statement.bind(openings.map(\.commitment)), "text"), (statement.bind(openings.map(\.seq)), "bigint"),
-                    (statement.bind(openings.map(\.table)), "text"), (statement.bind(openings.map(\.recordID)), "text"),
-                    (statement.bind(openings.map(\.salt)), "text"), (statement.bind(openings.map(\.value)), "text"),
-                ], as: "commitment, seq, tbl, record_id, salt, value"))
-                ON CONFLICT (commitment) DO NOTHING
-                """)
-        }
         // What the other instances' caches must learn (``CacheEvent``), sent when this commits.
         let told = CacheEvent.of(writes).map { "pg_notify('\(InstanceCache.channel)', \(statement.bind($0.payload)))" }
         if parts.count == 1 && told.isEmpty {
@@ -263,7 +257,8 @@ extension PostgresServerStore {
         }
         for erasure in writes.erasures {
             try await connection.query(
-                "DELETE FROM personal_value WHERE record_id = \(erasure.recordID)", logger: logger)
+                "UPDATE log SET openings = NULL WHERE record_id = \(erasure.recordID) AND openings IS NOT NULL",
+                logger: logger)
             try await connection.query(
                 """
                 UPDATE conflict SET incoming = 'null', status = 'resolved', resolved_seq = coalesce(resolved_seq, \(erasure.seq))

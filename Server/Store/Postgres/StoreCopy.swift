@@ -6,8 +6,9 @@ public import TandemProtocol
 /// `tandem-server migrate`: an SQLite store copied, row for row, into a database that holds no
 /// Tandem store yet — history, records, keys, tokens, checkpoints and reports — in one
 /// PostgreSQL transaction (all of it or nothing). The tables are the same on both sides
-/// (``PostgresSchema``), so nothing is worked out again: the copy is what the SQLite store
-/// holds, and `verify` on it names the same head.
+/// (``PostgresSchema``) but one — the openings of personal values, kept by commitment in SQLite
+/// and in their entries' rows here — so nothing is worked out again: the copy is what the
+/// SQLite store holds, and `verify` on it names the same head.
 public enum StoreCopy {
     /// What a copy did.
     public struct Report: Sendable {
@@ -115,10 +116,20 @@ public enum StoreCopy {
             settings["postgres_version"] = String(PostgresSchema.migrations.count)
             settings["schema_version"] = settings["schema_version"] ?? String(source.schema.version)
             try await PostgresSchema.keep(settings, on: connection, logger: target.logger)
+            // The openings go to each entry's row (``PostgresSchema/foldOpenings``), through a
+            // table the transaction drops.
+            try await connection.query(
+                """
+                CREATE TEMPORARY TABLE personal_value (
+                    commitment text COLLATE "C" PRIMARY KEY, seq bigint NOT NULL, tbl text NOT NULL, record_id text NOT NULL,
+                    salt text NOT NULL, value text NOT NULL
+                ) ON COMMIT DROP
+                """, logger: target.logger)
             var rows: [String: Int] = [:]
             for table in tables {
                 rows[table.name] = try await copy(table, from: source, on: connection, logger: target.logger)
             }
+            try await connection.query(PostgresQuery(unsafeSQL: PostgresSchema.foldOpenings), logger: target.logger)
             return rows
         }
         let after = try await source.logHead()

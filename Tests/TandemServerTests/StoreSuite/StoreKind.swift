@@ -167,6 +167,26 @@ enum SQLiteTampering {
 
 /// ``TamperKind`` with SQL on a PostgreSQL store's `log` and `record` tables.
 enum PostgresTampering {
+    /// Version 6 undone (each entry's openings in its row, ``PostgresSchema/foldOpenings``): the
+    /// openings back in `personal_value`, by commitment, as versions 2 to 5 kept them.
+    static let beforeOpeningsInLog = [
+        """
+        CREATE TABLE personal_value (
+            commitment text COLLATE "C" PRIMARY KEY, seq bigint NOT NULL, tbl text COLLATE "C" NOT NULL,
+            record_id text COLLATE "C" NOT NULL, salt text NOT NULL, value text NOT NULL
+        )
+        """,
+        """
+        INSERT INTO personal_value(commitment, seq, tbl, record_id, salt, value)
+        SELECT e.key, l.seq, l.tbl, l.record_id, e.value ->> 'salt', (e.value -> 'value')::text
+        FROM log l, json_each(l.openings::json) AS e WHERE l.openings IS NOT NULL
+        """,
+        "CREATE INDEX personal_value_seq ON personal_value(seq)",
+        "CREATE INDEX personal_value_record ON personal_value(record_id)",
+        "ALTER TABLE log DROP COLUMN openings",
+        "UPDATE server_meta SET value = '5' WHERE key = 'postgres_version'",
+    ]
+
     static func tamper(_ url: String, _ kind: TamperKind) async throws {
         try await TestPostgres.with(url) { client in
             switch kind {
@@ -195,7 +215,16 @@ enum PostgresTampering {
             case let .values(id, text):
                 try await client.query("UPDATE record SET values_json = \(text) WHERE id = \(id)")
             case let .opening(commitment, text):
-                try await client.query("UPDATE personal_value SET value = \(text) WHERE commitment = \(commitment)")
+                // The openings are kept in their entries' rows (`log.openings`).
+                try await client.query(
+                    """
+                    UPDATE log SET openings = (
+                        SELECT json_object_agg(
+                            k, CASE WHEN k = \(commitment) THEN json_build_object('salt', v -> 'salt', 'value', \(text)::json)
+                            ELSE v END)::text
+                        FROM json_each(openings::json) AS e(k, v))
+                    WHERE openings IS NOT NULL AND strpos(openings, \(commitment)) > 0
+                    """)
             case let .referenceCount(target, count):
                 try await client.query(
                     """
@@ -203,6 +232,7 @@ enum PostgresTampering {
                     ON CONFLICT (target) DO UPDATE SET count = excluded.count
                     """)
             case .beforeReferenceCounts:
+                for statement in beforeOpeningsInLog { try await client.query(PostgresQuery(unsafeSQL: statement)) }
                 for (table, field) in countedReferenceFields {
                     try await client.query(
                         """

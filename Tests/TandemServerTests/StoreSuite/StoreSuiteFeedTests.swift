@@ -89,7 +89,7 @@ import Testing
         // The store as the version before the feed left it, opened again by this one.
         let reopened: any ServerStore
         if let url = bench.subject.database {
-            for statement in [
+            for statement in PostgresTampering.beforeOpeningsInLog + [
                 // And what came after it (its migrations run again as the store upgrades).
                 "DROP TABLE pull_feed", "DROP TABLE feed_gap", "DROP TABLE reference_count",
                 "UPDATE server_meta SET value = '3' WHERE key = 'postgres_version'",
