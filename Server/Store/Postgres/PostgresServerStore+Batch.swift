@@ -7,7 +7,8 @@ public import TandemProtocol
 extension PostgresServerStore {
     public func perform<Work: StoreWork>(_ make: @escaping @Sendable (Merge) -> Work) async throws -> Work {
         let done = try await writeTransaction { [self] connection, head in
-            try await run(make(merge), at: head, on: connection)
+            let work = try await merged(make(merge), at: head, on: connection)
+            return (work, send(work.writes, on: connection))
         }
         tellCache(done.writes)
         return done
@@ -25,6 +26,15 @@ extension PostgresServerStore {
     func run<Work: StoreWork>(_ work: Work, at head: LogHead? = nil, on connection: PostgresConnection) async throws
         -> Work
     {
+        let work = try await merged(work, at: head, on: connection)
+        try await write(work.writes, on: connection)
+        return work
+    }
+
+    /// `work` merged with the facts it asks for, read on `connection`; its writes not yet sent.
+    func merged<Work: StoreWork>(_ work: Work, at head: LogHead?, on connection: PostgresConnection) async throws
+        -> Work
+    {
         var work = work
         var start = head
         if start == nil { start = try await Self.head(on: connection, logger: logger) }
@@ -32,7 +42,6 @@ extension PostgresServerStore {
         while let asked = request {
             request = try work.advance(with: try await facts(for: asked, on: connection))
         }
-        try await write(work.writes, on: connection)
         return work
     }
 

@@ -10,6 +10,14 @@ import TandemProtocol
 /// device's registration, whose organisation may be NULL).
 extension PostgresServerStore {
     func write(_ writes: BatchWrites, on connection: PostgresConnection) async throws {
+        for sent in send(writes, on: connection) { _ = try await sent.get() }
+    }
+
+    /// Sends the batch's statements without waiting for their answers: PostgreSQL runs them in
+    /// the order sent, each seeing the ones before, and one that fails aborts the transaction (a
+    /// COMMIT sent behind it rolls back). The caller awaits them.
+    func send(_ writes: BatchWrites, on connection: PostgresConnection) -> [EventLoopFuture<PostgresQueryResult>] {
+        var sent: [EventLoopFuture<PostgresQueryResult>] = []
         var statement = BoundStatement()
         var parts: [String] = []
         /// `UNNEST` of `columns` (each an array and its element type), as `d(names…)`.
@@ -224,47 +232,55 @@ extension PostgresServerStore {
         // What the other instances' caches must learn (``CacheEvent``), sent when this commits.
         let told = CacheEvent.of(writes).map { "pg_notify('\(InstanceCache.channel)', \(statement.bind($0.payload)))" }
         if parts.count == 1 && told.isEmpty {
-            try await connection.query(statement.query(parts[0]), logger: logger)
+            sent.append(connection.query(statement.query(parts[0]), logger: logger))
         } else if !parts.isEmpty {
             let named = parts.enumerated().map { index, part in "w\(index) AS (\(part))" }
             let last = told.isEmpty ? "1" : told.joined(separator: ", ")
-            try await connection.query(
-                statement.query("WITH \(named.joined(separator: ",\n")) SELECT \(last)"), logger: logger)
+            sent.append(
+                connection.query(
+                    statement.query("WITH \(named.joined(separator: ",\n")) SELECT \(last)"), logger: logger))
         }
         let lowered = deltas.filter { $0.delta < 0 }
         if !lowered.isEmpty {
-            try await connection.query(
-                """
-                DELETE FROM grant_count g USING UNNEST(\(lowered.map(\.id))::text[],
-                    \(lowered.map(\.organisation))::text[]) AS d(record_id, organisation)
-                WHERE g.record_id = d.record_id COLLATE "C" AND g.organisation = d.organisation COLLATE "C"
-                    AND g.count <= 0
-                """, logger: logger)
+            sent.append(
+                connection.query(
+                    """
+                    DELETE FROM grant_count g USING UNNEST(\(lowered.map(\.id))::text[],
+                        \(lowered.map(\.organisation))::text[]) AS d(record_id, organisation)
+                    WHERE g.record_id = d.record_id COLLATE "C" AND g.organisation = d.organisation COLLATE "C"
+                        AND g.count <= 0
+                    """, logger: logger))
         }
         let uncounted = counted.filter { $0.delta < 0 }.map(\.target)
         if !uncounted.isEmpty {
-            try await connection.query(
-                "DELETE FROM reference_count WHERE target = ANY(\(uncounted)::text[]) AND count <= 0", logger: logger)
+            sent.append(
+                connection.query(
+                    "DELETE FROM reference_count WHERE target = ANY(\(uncounted)::text[]) AND count <= 0",
+                    logger: logger))
         }
         // A device's organisation may be NULL, which an array bind cannot hold: a statement a
         // registration (rare: one a `POST /v1/devices`).
         for row in writes.devices {
-            try await connection.query(
-                """
-                INSERT INTO device(id, organisation, role, public_key, seq)
-                VALUES (\(row.id), \(row.organisation), \(row.role.rawValue), \(row.publicKey), \(row.seq))
-                """, logger: logger)
+            sent.append(
+                connection.query(
+                    """
+                    INSERT INTO device(id, organisation, role, public_key, seq)
+                    VALUES (\(row.id), \(row.organisation), \(row.role.rawValue), \(row.publicKey), \(row.seq))
+                    """, logger: logger))
         }
         for erasure in writes.erasures {
-            try await connection.query(
-                "UPDATE log SET openings = NULL WHERE record_id = \(erasure.recordID) AND openings IS NOT NULL",
-                logger: logger)
-            try await connection.query(
-                """
-                UPDATE conflict SET incoming = 'null', status = 'resolved', resolved_seq = coalesce(resolved_seq, \(erasure.seq))
-                WHERE record_id = \(erasure.recordID) AND field = ANY(\(Array(erasure.fields))::text[])
-                """, logger: logger)
+            sent.append(
+                connection.query(
+                    "UPDATE log SET openings = NULL WHERE record_id = \(erasure.recordID) AND openings IS NOT NULL",
+                    logger: logger))
+            sent.append(
+                connection.query(
+                    """
+                    UPDATE conflict SET incoming = 'null', status = 'resolved', resolved_seq = coalesce(resolved_seq, \(erasure.seq))
+                    WHERE record_id = \(erasure.recordID) AND field = ANY(\(Array(erasure.fields))::text[])
+                    """, logger: logger))
         }
+        return sent
     }
 }
 

@@ -301,6 +301,18 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     func writeTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, LogHead) async throws -> T)
         async throws -> T
     {
+        try await writeTransaction { connection, head in (try await body(connection, head), []) }
+    }
+
+    /// ``writeTransaction(_:)`` for a body that ends with statements it sent without waiting
+    /// for them (``send(_:on:)``): COMMIT goes behind them in the same flight, and they are
+    /// awaited before it — a group commit's writes and COMMIT are one round trip. One that
+    /// failed aborted the transaction, and the COMMIT behind it rolled it back.
+    func writeTransaction<T: Sendable>(
+        _ body:
+            @escaping @Sendable (PostgresConnection, LogHead) async throws
+            -> (T, [EventLoopFuture<PostgresQueryResult>])
+    ) async throws -> T {
         do {
             return try await Deadline.run(deadline, expired: unanswered) { [self] in
                 try await client.withConnection { connection in
@@ -314,8 +326,10 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
                         for future in begun { results.append(try await future.get()) }
                         let head = try await takeUp(
                             head: results[2].rows.map { try $0.decode(HeadRow.self) }, on: connection)
-                        let value = try await body(connection, head)
-                        try await connection.query("COMMIT", logger: logger)
+                        let (value, sent) = try await body(connection, head)
+                        let commit: EventLoopFuture<PostgresQueryResult> = connection.query("COMMIT", logger: logger)
+                        for statement in sent { _ = try await statement.get() }
+                        _ = try await commit.get()
                         return value
                     } catch {
                         _ = try? await connection.query("ROLLBACK", logger: logger)
