@@ -2,8 +2,9 @@
 // token, each syncing once a second for `--seconds S` — a pull from its cursor (a no-op, or the
 // few entries others pushed), and one client in ten also pushing one signed change first — against
 // a real `tandem-server serve` process on SQLite, then on PostgreSQL. Reported: request latency
-// p50/p99 as the clients saw it, the server's peak RSS (VmHWM), and the server's CPU time (user +
-// system, /proc) per request. Then the same clients sync with nothing to send or receive (no one
+// p50/p99 as the clients saw it, the server's peak RSS (VmHWM), the server's CPU time (user +
+// system, /proc) per request, and its own view from /metrics (its time in a request, its group
+// commits). Then the same clients sync with nothing to send or receive (no one
 // pushes): the server's CPU per no-op sync, the figure issue 10 §6 sets its target for.
 
 import AsyncHTTPClient
@@ -41,6 +42,7 @@ func runLoadBenchmark(options: Options, scratch: URL) async throws {
                 + padded(grouped(outcome.errors), 8) + padded("\(grouped(outcome.peakRSS / 1024)) MiB", 17)
                 + String(format: "%.3f ms", outcome.cpuPerRequest))
         say("  \(name) pushes alone: " + String(format: "p50 %.1f ms, p99 %.1f ms", outcome.pushP50, outcome.pushP99))
+        say("  \(name) as the server saw it (/metrics): " + outcome.seen.description)
         say(
             "  \(name) no-op syncs alone (no one pushing, \(grouped(idle.requests)) pulls): "
                 + String(
@@ -84,10 +86,38 @@ final class LoadRun: @unchecked Sendable {
         var peakRSS: Int
         /// Milliseconds of server CPU per request.
         var cpuPerRequest: Double
+        /// What the server's own `/metrics` counted over the run.
+        var seen: ServerView
+    }
+
+    /// The run as the server's `/metrics` counted it: its time in each request (from the request
+    /// read to the answer written), and its group commits — beside the clients' latencies, where
+    /// a request waited (for a CPU, a connection, the writer) shows.
+    struct ServerView: CustomStringConvertible {
+        static let pull = #"tandem_http_request_duration_seconds_%@{endpoint="/v1/pull",method="GET"}"#
+        static let push = #"tandem_http_request_duration_seconds_%@{endpoint="/v1/push",method="POST"}"#
+        static let commit = #"tandem_store_transaction_duration_seconds_%@{operation="push"}"#
+
+        /// Each series' sum and count, after the run less before it.
+        var series: [String: Double]
+
+        func mean(_ name: String) -> (mean: Double, count: Double) {
+            let count = series[String(format: name, "count")] ?? 0
+            return (count > 0 ? (series[String(format: name, "sum")] ?? 0) / count * 1000 : 0, count)
+        }
+
+        var description: String {
+            let (pull, push, commit) = (mean(Self.pull), mean(Self.push), mean(Self.commit))
+            return String(
+                format: "a pull %.1f ms, a push %.1f ms on average; %.0f group commits of %.1f pushes, %.1f ms each",
+                pull.mean, push.mean, commit.count, commit.count > 0 ? push.count / commit.count : 0, commit.mean)
+        }
     }
 
     let server: ServerProcess
     let clients: [Client]
+    /// Reads `/metrics`.
+    private let coordinator: String
     /// Each client's cursor, carried from one run to the next.
     private var cursors: [Int64]
 
@@ -110,6 +140,7 @@ final class LoadRun: @unchecked Sendable {
             }
         }
         self.clients = clients
+        coordinator = coordinatorToken
         cursors = Array(repeating: 0, count: clients.count)
         let unlimited = ["--push-rate", "0", "--pull-rate", "0"]
         server = try ServerProcess.serving(
@@ -126,6 +157,7 @@ final class LoadRun: @unchecked Sendable {
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(30))
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let base = server.url
+        let seenBefore = await Self.metrics(http, base, token: coordinator)
         let cpuBefore = ProcessStats.cpuMilliseconds(of: server.processIdentifier)
         let start = now()
         let end = start + Double(seconds) * 1000
@@ -177,6 +209,8 @@ final class LoadRun: @unchecked Sendable {
         for (index, cursor) in results.cursors { cursors[index] = cursor }
         let cpu = ProcessStats.cpuMilliseconds(of: server.processIdentifier) - cpuBefore
         let peak = ProcessStats.peakRSSKiB(of: server.processIdentifier)
+        let seen = await Self.metrics(http, base, token: coordinator).merging(
+            seenBefore.mapValues { -$0 }, uniquingKeysWith: +)
         try await http.shutdown()
         let sorted = results.latencies.sorted()
         let pushes = results.pushes.sorted()
@@ -187,10 +221,28 @@ final class LoadRun: @unchecked Sendable {
             requests: sorted.count, errors: results.errors, p50: percentile(0.5, of: sorted),
             p99: percentile(0.99, of: sorted), pushP50: percentile(0.5, of: pushes),
             pushP99: percentile(0.99, of: pushes),
-            peakRSS: peak, cpuPerRequest: cpu / Double(max(sorted.count, 1)))
+            peakRSS: peak, cpuPerRequest: cpu / Double(max(sorted.count, 1)), seen: ServerView(series: seen))
     }
 
     func stop() { server.stop() }
+
+    /// Every `_sum` and `_count` series of the server's `/metrics` (empty when it cannot be read).
+    static func metrics(_ http: HTTPClient, _ base: String, token: String) async -> [String: Double] {
+        var request = HTTPClientRequest(url: base + "/metrics")
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        guard let response = try? await http.execute(request, timeout: .seconds(30)), response.status.code == 200,
+            let body = try? await response.body.collect(upTo: 16 << 20)
+        else { return [:] }
+        var series: [String: Double] = [:]
+        for line in String(buffer: body).split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+                continue
+            }
+            let name = String(line[..<space])
+            if name.contains("_sum") || name.contains("_count") { series[name] = value }
+        }
+        return series
+    }
 
     /// A new person of the client's organisation, its name committed to and signed by its
     /// organisation's device as a replica does (SPEC §8), with the name's opening.
