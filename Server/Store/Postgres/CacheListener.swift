@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import PostgresNIO
 import Synchronization
 
@@ -14,6 +16,11 @@ struct CacheListener: Sendable {
     static let applicationName = "tandem-cache"
     /// After this long without a heartbeat back, the connection is taken as lost.
     static let silence: Duration = .seconds(3)
+    /// The thread the listeners of this process run on, their connections' and their tasks':
+    /// on an event loop shared with requests, a notification waited behind every request of a
+    /// busy instance, the heartbeats came back past the lease, and the cache turned itself off
+    /// just when it saved most (docs/benchmarks.md).
+    static let loop: any EventLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1).next()
 
     let cache: InstanceCache
     /// A new connection to the database, named ``applicationName``.

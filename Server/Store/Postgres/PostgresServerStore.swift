@@ -67,7 +67,11 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
     /// Starts the cache's listener, once (``InstanceCache``): the serving paths call it.
     func startListening() {
         listening.withLock { task in
-            if task == nil { task = Task { [listener] in await listener.run() } }
+            if task == nil {
+                task = Task(executorPreference: EventLoopTaskExecutor.of(CacheListener.loop)) { [listener] in
+                    await listener.run()
+                }
+            }
         }
     }
 
@@ -221,7 +225,8 @@ public final class PostgresServerStore: ServerStore, StoreAdapter, @unchecked Se
         return Connected(
             pool: pool, running: running,
             listenerConnection: { [listening, logger] in
-                try await PostgresConnection.connect(configuration: listening, id: 1, logger: logger)
+                try await PostgresConnection.connect(
+                    on: CacheListener.loop, configuration: listening, id: 1, logger: logger)
             }, logger: logger)
     }
 
