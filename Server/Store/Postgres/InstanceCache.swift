@@ -48,6 +48,8 @@ final class InstanceCache: Sendable {
 
     private struct State {
         var trustedUntil: ContinuousClock.Instant?
+        /// How many times the cache was turned off (``lose()``).
+        var losses = 0
         var epoch: UInt64 = 0
         var tokens: [String: TokenLookup] = [:]
         /// The head, once a read (since the last schema event or loss) has given it: events and
@@ -171,6 +173,11 @@ final class InstanceCache: Sendable {
         state.withLock { state in
             state.forget()
             state.trustedUntil = nil
+            state.losses += 1
         }
     }
+
+    /// How many times the cache was turned off: a listener that connects, loses its connection
+    /// or stops hearing its heartbeats.
+    var losses: Int { state.withLock { $0.losses } }
 }
