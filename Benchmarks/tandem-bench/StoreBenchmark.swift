@@ -215,6 +215,21 @@ struct MergeWindow {
     var rawRate: Double { Double(count) / raw * 1000 }
 }
 
+/// The store's B-tree entries a change of the window added, and the rate at which writing them
+/// alone, at the raw floor's speed (two entries a raw row), would go: the most the data model allows.
+private func sayCeiling(added: [String: Int], changes: Int, rawRate: Double) {
+    let entries = Double(added.values.reduce(0, +)) / Double(changes)
+    let parts = added.filter { Double($0.value) / Double(changes) >= 0.05 }.sorted { $0.value > $1.value }.map {
+        table, count in
+        "\(table) \(String(format: "%.1f", Double(count) / Double(changes)))"
+    }
+    let ceiling = rawRate * 2 / entries
+    say(
+        "  (it added \(String(format: "%.1f", entries)) B-tree entries a change (rows and index entries: "
+            + parts.joined(separator: ", ") + "); at the raw floor's 2 a row, writing them alone "
+            + "goes at most \(grouped(Int(ceiling))) changes/s)")
+}
+
 func runStoreBenchmark(options: Options, scratch: URL) async throws -> HeldStore {
     let held = try await HeldStore(directory: scratch.appendingPathComponent("held-store").path)
     let raw = RawTable(path: scratch.appendingPathComponent("raw-held.sqlite").path)
@@ -234,12 +249,16 @@ func runStoreBenchmark(options: Options, scratch: URL) async throws -> HeldStore
         let filler = RawRows(
             count: held.records - raw.rows, round: held.round, home: held.home, host: held.host, persons: held.persons)
         raw.insert(count: held.records - raw.rows, row: filler.row)
+        let file = URL(fileURLWithPath: held.directory).appendingPathComponent("store.sqlite").path
+        let before = try StoreFootprint(path: file)
         let (changes, records, merge, verification) = try await held.timeWindow(window)
+        let added = try StoreFootprint(path: file).added(since: before)
         let rows = changes.map(RawTable.row(of:))
         let rawTime = raw.insert(count: rows.count) { rows[$0] }
         let measured = MergeWindow(
             held: records, milliseconds: merge, verification: verification, raw: rawTime, count: changes.count)
         windows.append(measured)
+        sayCeiling(added: added, changes: changes.count, rawRate: measured.rawRate)
         let cpu = held.lastWindowCPU * 1000 / Double(changes.count)
         say(
             "  (the merge of those \(grouped(changes.count)) took \(grouped(Int(cpu))) µs of this process's CPU a change)"
