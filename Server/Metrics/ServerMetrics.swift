@@ -34,8 +34,8 @@ public final class ServerMetrics: Sendable {
     private let rateLimited: Family
     private let openConflicts: Prometheus.Gauge
     private let headSeq: Prometheus.Gauge
-    /// Whether the store's instance cache is trusted: made at the first scrape of a store that has one.
-    private let cacheTrusted: NIOLockedValueBox<Prometheus.Gauge?> = .init(nil)
+    /// The store's instance cache: made at the first scrape of a store that has one.
+    private let cache: NIOLockedValueBox<CacheSeries?> = .init(nil)
     /// Open HTTP connections (``ConnectionCountingHandler``).
     let connectedClients: Prometheus.Gauge
 
@@ -153,24 +153,42 @@ public final class ServerMetrics: Sendable {
         async let conflicts = store.openConflictCount()
         headSeq.set(Double(try await head))
         openConflicts.set(Double(try await conflicts))
-        if let trusted = store.isCacheTrusted {
-            let gauge = cacheTrusted.withLockedValue { gauge in
-                if let gauge { return gauge }
-                let made = Family(
-                    registry, "tandem_instance_cache_trusted",
-                    help:
-                        "1 while this instance answers no-op syncs from memory (PostgreSQL), 0 while its cache is off."
-                ).gauge()
-                gauge = made
-                return made
+        if let status = store.instanceCache {
+            cache.withLockedValue { series in
+                if series == nil { series = CacheSeries(registry) }
+                series?.record(status)
             }
-            gauge.set(Double(trusted ? 1 : 0))
         }
         return registry.emitToString()
     }
 
     /// The content type of ``render(reading:)``'s text.
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+}
+
+/// The series of a store's instance cache (PostgreSQL): set from its status at each scrape.
+private struct CacheSeries {
+    let trusted: Prometheus.Gauge
+    let losses: Prometheus.Counter
+    /// The losses counted so far: the counter goes up by what the cache counted since.
+    var counted = 0
+
+    init(_ registry: PrometheusCollectorRegistry) {
+        trusted = Family(
+            registry, "tandem_instance_cache_trusted",
+            help: "1 while this instance answers no-op syncs from memory (PostgreSQL), 0 while its cache is off."
+        ).gauge()
+        losses = Family(
+            registry, "tandem_instance_cache_losses_total",
+            help: "Times this instance's cache was turned off (its listener lost or its heartbeats late; PostgreSQL)."
+        ).counter()
+    }
+
+    mutating func record(_ status: InstanceCacheStatus) {
+        trusted.set(Double(status.isTrusted ? 1 : 0))
+        if status.losses > counted { losses.increment(by: Int64(status.losses - counted)) }
+        counted = max(counted, status.losses)
+    }
 }
 
 /// A metric's name and help: its series, one a label set, are made (and found again) in the registry.

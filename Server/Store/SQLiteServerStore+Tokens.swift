@@ -53,7 +53,7 @@ extension SQLiteServerStore {
     }
 
     /// None: a request reads the file (quickly, on its event loop's own connection).
-    public var isCacheTrusted: Bool? { nil }
+    public var instanceCache: InstanceCacheStatus? { nil }
 
     public func openConflictCount() async throws -> Int {
         try await read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM conflict WHERE status = 'open'") ?? 0 }

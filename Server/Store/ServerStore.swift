@@ -106,10 +106,10 @@ public protocol ServerStore: Sendable {
     /// How many conflicts are open, whoever may see them (`tandem_open_conflicts`).
     func openConflictCount() async throws -> Int
 
-    /// Whether this instance answers no-op syncs from its memory now
-    /// (`tandem_instance_cache_trusted`): nil for a store that keeps no such cache (SQLite, which
-    /// reads its file), false while a PostgreSQL store's cache is off (docs/operations.md).
-    var isCacheTrusted: Bool? { get }
+    /// This instance's cache of tokens and the head (`tandem_instance_cache_trusted`,
+    /// `tandem_instance_cache_losses_total`): nil for a store that keeps no such cache (SQLite,
+    /// which reads its file); docs/operations.md.
+    var instanceCache: InstanceCacheStatus? { get }
 
     /// Registers `device`'s Ed25519 public key (base64) for the principal's organisation, as a
     /// history entry; registering the same again returns the first registration.
@@ -171,5 +171,18 @@ extension ServerStore {
         } catch {
             throw ServerError(.storage, "the store rendered a page that does not parse: \(error)")
         }
+    }
+}
+
+/// Whether an instance answers no-op syncs from its memory now, and how often that stopped.
+public struct InstanceCacheStatus: Hashable, Sendable {
+    /// False while the cache is off (its listener lost, or not started yet).
+    public var isTrusted: Bool
+    /// How many times the cache was turned off since the store was opened.
+    public var losses: Int
+
+    public init(isTrusted: Bool, losses: Int) {
+        self.isTrusted = isTrusted
+        self.losses = losses
     }
 }

@@ -33,8 +33,15 @@ import Testing
 
     /// `tandem_instance_cache_trusted` as a scrape of `store` reads it (nil when absent).
     static func cacheGauge(_ store: any ServerStore) async throws -> Double? {
-        let text = try await ServerMetrics().render(reading: store)
-        let prefix = "tandem_instance_cache_trusted "
+        try await metric("tandem_instance_cache_trusted", of: store)
+    }
+
+    /// The value of the series `name` (no labels) in a scrape of `store` by `metrics` (nil when absent).
+    static func metric(_ name: String, of store: any ServerStore, by metrics: ServerMetrics = ServerMetrics())
+        async throws -> Double?
+    {
+        let text = try await metrics.render(reading: store)
+        let prefix = name + " "
         return text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Double($0.dropFirst(prefix.count)) }
     }
 
@@ -108,6 +115,8 @@ import Testing
         let (first, head) = try await Self.listening(bench.store, token: token, bench: bench)
         let database = try #require(bench.subject.database)
         let losses = first.cache.losses
+        let metrics = ServerMetrics()
+        let counted = try #require(try await Self.metric("tandem_instance_cache_losses_total", of: first, by: metrics))
         try await TestPostgres.with(database) { client in
             try await client.query(
                 """
@@ -122,6 +131,10 @@ import Testing
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(first.cache.losses > losses, "the lost listener never turned the cache off")
+        // The loss is counted where an operator sees it (the same registry, scraped again).
+        let after = try #require(try await Self.metric("tandem_instance_cache_losses_total", of: first, by: metrics))
+        #expect(after > counted, "a scrape after the loss counts it")
+        #expect(after <= Double(first.cache.losses), "a scrape counts no loss the cache did not see")
         // ... every answer read from the database meanwhile, and on again once it listens.
         #expect(try await first.signedPullPage(.token(token), since: head, limit: 100, now: bench.now) != nil)
         _ = try await Self.listening(bench.store, token: token, bench: bench)
@@ -134,8 +147,9 @@ import Testing
 extension PostgresCacheTests {
     @Test func aStoreWithoutACacheHasNoCacheGauge() async throws {
         let bench = try await StoreBench(.sqliteInMemory)
-        #expect(bench.store.isCacheTrusted == nil)
+        #expect(bench.store.instanceCache == nil)
         #expect(try await Self.cacheGauge(bench.store) == nil)
+        #expect(try await Self.metric("tandem_instance_cache_losses_total", of: bench.store) == nil)
     }
 }
 

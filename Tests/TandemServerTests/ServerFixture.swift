@@ -238,7 +238,7 @@ struct FailingStore: ServerStore {
     func revoke(token: String, now: Int64) async throws -> Bool { throw Broken() }
     func headSeq() async throws -> Int64 { throw Broken() }
     func openConflictCount() async throws -> Int { throw Broken() }
-    var isCacheTrusted: Bool? { nil }
+    var instanceCache: InstanceCacheStatus? { nil }
     func registerDevice(_ device: String, publicKey: String, by principal: Principal, now: Int64) async throws
         -> RegisteredDevice
     { throw Broken() }

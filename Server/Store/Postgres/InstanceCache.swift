@@ -180,4 +180,12 @@ final class InstanceCache: Sendable {
     /// How many times the cache was turned off: a listener that connects, loses its connection
     /// or stops hearing its heartbeats.
     var losses: Int { state.withLock { $0.losses } }
+
+    /// Whether the cache is trusted now, and its losses.
+    var status: InstanceCacheStatus {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            InstanceCacheStatus(isTrusted: state.trustedUntil.map { now < $0 } ?? false, losses: state.losses)
+        }
+    }
 }

@@ -468,7 +468,7 @@ extension PostgresServerStore {
         }
     }
 
-    public var isCacheTrusted: Bool? { cache.isTrusted() }
+    public var instanceCache: InstanceCacheStatus? { cache.status }
 
     public func openConflictCount() async throws -> Int {
         try await read { [self] connection in
