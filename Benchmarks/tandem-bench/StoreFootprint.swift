@@ -13,21 +13,19 @@ struct StoreFootprint {
     /// rows its `WHERE` holds).
     var entries: [String: Int]
 
-    var total: Int { entries.values.reduce(0, +) }
-
     /// Counts the entries of the store file at `path` (read only; the store may stay open).
     init(path: String) throws {
         var configuration = Configuration()
         configuration.readonly = true
         let queue = try DatabaseQueue(path: path, configuration: configuration)
         entries = try queue.read { db in
-            var entries: [String: Int] = [:]
+            var rows: [String: Int] = [:]
             let tables = try String.fetchAll(
                 db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
             for table in tables {
-                entries[table] =
-                    try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table.quotedDatabaseIdentifier)") ?? 0
+                rows[table] = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table.quotedDatabaseIdentifier)") ?? 0
             }
+            var entries = rows
             // Every index, the primary keys' own (`sqlite_autoindex_…`, no SQL) included.
             let indexes = try Row.fetchAll(
                 db, sql: "SELECT tbl_name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name NOT LIKE 'sqlite_%'"
@@ -35,14 +33,18 @@ struct StoreFootprint {
             for index in indexes {
                 let table: String = index["tbl_name"]
                 let sql: String? = index["sql"]
-                let condition = sql.flatMap { $0.range(of: " WHERE ", options: .caseInsensitive) }.map {
-                    String(sql![$0.upperBound...])
+                // A partial index holds the rows its condition holds; any other, every row.
+                guard
+                    let condition = sql.flatMap({ text in
+                        text.range(of: " WHERE ", options: .caseInsensitive).map { String(text[$0.upperBound...]) }
+                    })
+                else {
+                    entries[table, default: 0] += rows[table] ?? 0
+                    continue
                 }
                 entries[table, default: 0] +=
                     try Int.fetchOne(
-                        db,
-                        sql: "SELECT count(*) FROM \(table.quotedDatabaseIdentifier)"
-                            + (condition.map { " WHERE \($0)" } ?? "")) ?? 0
+                        db, sql: "SELECT count(*) FROM \(table.quotedDatabaseIdentifier) WHERE \(condition)") ?? 0
             }
             return entries
         }

@@ -72,6 +72,9 @@ final class InstanceCache: Sendable {
             head = nil
             confirmed = nil
         }
+
+        /// Whether the lease of the last heartbeat still runs at `now`.
+        func isTrusted(at now: ContinuousClock.Instant) -> Bool { trustedUntil.map { now < $0 } ?? false }
     }
 
     private let state = Mutex(State())
@@ -86,7 +89,7 @@ final class InstanceCache: Sendable {
     /// that reads nothing; behind it, a pull that reads its page up to this head).
     func pull(hash: String, since: Int64, now: ContinuousClock.Instant = .now) -> (TokenLookup, LogHead)? {
         state.withLock { state in
-            guard let until = state.trustedUntil, now < until, let head = state.head, since <= head.seq,
+            guard state.isTrusted(at: now), let head = state.head, since <= head.seq,
                 let confirmed = state.confirmed, now - confirmed < Self.headAge, let token = state.tokens[hash]
             else { return nil }
             return (token, head)
@@ -95,13 +98,13 @@ final class InstanceCache: Sendable {
 
     /// Whether the cache may be used now (its lease holds).
     func isTrusted(now: ContinuousClock.Instant = .now) -> Bool {
-        state.withLock { state in state.trustedUntil.map { now < $0 } ?? false }
+        state.withLock { state in state.isTrusted(at: now) }
     }
 
     /// The token whose hash is `hash`, when the cache is trusted and knows it.
     func token(hash: String, now: ContinuousClock.Instant = .now) -> TokenLookup? {
         state.withLock { state in
-            guard let until = state.trustedUntil, now < until else { return nil }
+            guard state.isTrusted(at: now) else { return nil }
             return state.tokens[hash]
         }
     }
@@ -185,7 +188,7 @@ final class InstanceCache: Sendable {
     var status: InstanceCacheStatus {
         let now = ContinuousClock.now
         return state.withLock { state in
-            InstanceCacheStatus(isTrusted: state.trustedUntil.map { now < $0 } ?? false, losses: state.losses)
+            InstanceCacheStatus(isTrusted: state.isTrusted(at: now), losses: state.losses)
         }
     }
 }
